@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("apps.investigations.api_urls")),
+    path("api/", include("apps.collections.api_urls")),
+    path("api/", include("apps.jobs.api_urls")),
+    path("", include("apps.investigations.urls")),
+    path("", include("apps.collections.urls")),
+    path("", include("apps.jobs.urls")),
+]

@@ -1,0 +1,50 @@
+"""What every importer yields: normalised records, independent of the file format.
+
+Importers parse; the ingest writer (``apps.collections.ingest``) stores. An importer never touches
+the database, so it can be tested on bytes alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class ImportFileError(Exception):
+    """The file cannot be read at all. The message names the file and says why; nothing of it is kept."""
+
+
+@dataclass(slots=True)
+class AccountRecord:
+    platform_id: str
+    handle: str = ""
+    display_name: str = ""
+    followers: int | None = None
+    following: int | None = None
+    created: datetime | None = None
+    labels: dict = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class PostRecord:
+    line: int  # 1-based line of the file where the row starts (header = line 1)
+    platform_id: str
+    account: AccountRecord
+    text: str
+    time: datetime  # timezone-aware, UTC
+    language: str = ""
+    kind: str = "post"  # post | repost | quote | reply
+    ref_post_id: str = ""  # the original's platform id, where known
+    ref_account: AccountRecord | None = None  # the original's account, where known (may hold only an id)
+    labels: dict = field(default_factory=dict)
+    hashtags: list[str] = field(default_factory=list)  # lower-cased, no '#'
+    urls: list[str] = field(default_factory=list)  # normalised (see entities.normalize_url)
+    domains: list[str] = field(default_factory=list)  # registrable domains of the URLs (or given ids)
+    mentions: list[str] = field(default_factory=list)  # lower-cased handles, no '@'
+    images: list[str] = field(default_factory=list)  # perceptual hashes or image ids
+
+
+@dataclass(slots=True)
+class RejectedRecord:
+    line: int
+    field: str
+    reason: str

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.investigations.models import Investigation, Membership, Role
+
+
+@transaction.atomic
+def investigation_create(*, user, name: str, description: str = "") -> Investigation:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "An investigation needs a name."})
+    investigation = Investigation.objects.create(name=name, description=description, created_by=user)
+    Membership.objects.create(investigation=investigation, user=user, role=Role.OWNER)
+    return investigation
+
+
+def member_set(*, investigation: Investigation, username: str, role: str) -> Membership:
+    """Add a member, or change a member's role. The last owner cannot be demoted."""
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}; choose one of {', '.join(Role.values)}."})
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError({"username": f"No user named {username!r}."})
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().filter(investigation=investigation, user=user).first()
+        if membership and membership.role == Role.OWNER and role != Role.OWNER:
+            _require_another_owner(investigation, membership)
+        membership, _ = Membership.objects.update_or_create(investigation=investigation, user=user, defaults={"role": role})
+    return membership
+
+
+def member_remove(*, investigation: Investigation, username: str) -> None:
+    with transaction.atomic():
+        membership = Membership.objects.filter(investigation=investigation, user__username=username).first()
+        if membership is None:
+            raise ValidationError({"username": f"{username!r} is not a member."})
+        if membership.role == Role.OWNER:
+            _require_another_owner(investigation, membership)
+        membership.delete()
+
+
+def _require_another_owner(investigation: Investigation, membership: Membership) -> None:
+    others = investigation.memberships.filter(role=Role.OWNER).exclude(pk=membership.pk).exists()
+    if not others:
+        raise ValidationError({"role": "An investigation must keep at least one owner."})
+
+
+def investigation_delete(*, investigation: Investigation) -> None:
+    investigation.delete()
