@@ -172,6 +172,8 @@ class Interaction(models.Model):
     target_entity = models.ForeignKey(Entity, on_delete=models.CASCADE, null=True, related_name="interactions")
     target_post_id = models.CharField(max_length=200, blank=True)
     time = models.DateTimeField()
+    # Which import wrote the row: a co-share row can add an entity to a post an earlier file stored.
+    import_file = models.ForeignKey(ImportFile, on_delete=models.CASCADE, null=True, db_index=False, related_name="+")
 
     class Meta:
         indexes = [

@@ -43,7 +43,10 @@ def code_version() -> str:
     return os.environ.get("MURMURATION_VERSION", "unknown")
 
 
-def job_create(*, investigation: Investigation, kind: str, params: dict, user=None, retried_from: Job | None = None) -> Job:
+def job_create(
+    *, investigation: Investigation, kind: str, params: dict, user=None, retried_from: Job | None = None, enqueue: bool = True
+) -> Job:
+    """Create a job row and queue it for a worker after commit (``enqueue=False``: the caller runs it)."""
     job_kind_get(kind)  # unknown kinds fail here, before anything is queued
     job = Job.objects.create(
         investigation=investigation,
@@ -53,7 +56,8 @@ def job_create(*, investigation: Investigation, kind: str, params: dict, user=No
         retried_from=retried_from,
         provenance={"code_version": code_version()},
     )
-    job_enqueue(job)
+    if enqueue:
+        job_enqueue(job)
     return job
 
 

@@ -1,0 +1,28 @@
+# The two commands: `make run` (set up, load the demo, serve on 127.0.0.1:8000 with a worker)
+# and `make test` (set up, run the suite on SQLite, then again on PostgreSQL + Redis).
+PYTHON_BOOT ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup run test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch is pinned first in requirements.txt so the local CPU wheel is used (no CUDA download)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: setup
+	bash scripts/run.sh
+
+test: setup
+	bash scripts/test.sh
+
+bench: setup
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf var

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import json
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.collections import selectors, services
+from apps.investigations.models import Role
+from apps.investigations.selectors import investigation_get
+from apps.jobs.apis import JobOutput
+
+
+class CollectionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    investigation = serializers.IntegerField(source="investigation_id")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    stats = serializers.JSONField()
+    stats_updated_at = serializers.DateTimeField()
+
+
+class CollectionListApi(APIView):
+    @extend_schema(responses=CollectionOutput(many=True))
+    def get(self, request, pk: int):
+        investigation = investigation_get(user=request.user, investigation_id=pk)
+        return Response(CollectionOutput(selectors.collection_list(investigation=investigation), many=True).data)
+
+
+class CollectionDetailApi(APIView):
+    @extend_schema(responses=CollectionOutput)
+    def get(self, request, pk: int):
+        return Response(CollectionOutput(selectors.collection_get(user=request.user, collection_id=pk)).data)
+
+    def delete(self, request, pk: int):
+        collection = selectors.collection_get(user=request.user, collection_id=pk, role=Role.OWNER)
+        services.collection_delete(collection=collection)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PostOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    platform_id = serializers.CharField()
+    account = serializers.IntegerField(source="account_id")
+    handle = serializers.CharField(source="account.handle")
+    text = serializers.CharField()
+    time = serializers.DateTimeField()
+    language = serializers.CharField()
+    kind = serializers.CharField()
+    ref_post_id = serializers.CharField()
+    labels = serializers.JSONField()
+
+
+class PostListApi(APIView):
+    @extend_schema(responses=PostOutput(many=True))
+    def get(self, request, pk: int):
+        collection = selectors.collection_get(user=request.user, collection_id=pk)
+        account = request.query_params.get("account")
+        posts = selectors.post_list(collection=collection, account_id=int(account) if account and account.isdigit() else None)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(posts, request, view=self)
+        return paginator.get_paginated_response(PostOutput(page, many=True).data)
+
+
+class AccountOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    platform_id = serializers.CharField()
+    handle = serializers.CharField()
+    display_name = serializers.CharField()
+    followers = serializers.IntegerField(allow_null=True)
+    following = serializers.IntegerField(allow_null=True)
+    created = serializers.DateTimeField(allow_null=True)
+    labels = serializers.JSONField()
+
+
+class AccountListApi(APIView):
+    @extend_schema(responses=AccountOutput(many=True))
+    def get(self, request, pk: int):
+        collection = selectors.collection_get(user=request.user, collection_id=pk)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(selectors.account_list(collection=collection), request, view=self)
+        return paginator.get_paginated_response(AccountOutput(page, many=True).data)
+
+
+class ImportFileOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    collection = serializers.IntegerField(source="collection_id")
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    name = serializers.CharField()
+    format = serializers.CharField()
+    status = serializers.CharField()
+    rows_read = serializers.IntegerField()
+    stored = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class ImportFileListApi(APIView):
+    @extend_schema(responses=ImportFileOutput(many=True))
+    def get(self, request, pk: int):
+        collection = selectors.collection_get(user=request.user, collection_id=pk)
+        return Response(ImportFileOutput(selectors.import_file_list(collection=collection), many=True).data)
+
+
+class RejectedRowOutput(serializers.Serializer):
+    line = serializers.IntegerField()
+    field = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class RejectedRowListApi(APIView):
+    @extend_schema(responses=RejectedRowOutput(many=True))
+    def get(self, request, pk: int):
+        import_file = selectors.import_file_get(user=request.user, import_file_id=pk)
+        return Response(RejectedRowOutput(selectors.rejected_row_list(import_file=import_file), many=True).data)
+
+
+class ImportStartApi(APIView):
+    """Upload files into a collection; the import runs as a job (poll it, or watch /ws/jobs/<id>/)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    class Input(serializers.Serializer):
+        files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+        collection = serializers.CharField(max_length=200)
+        format = serializers.CharField(required=False, allow_blank=True, default="")
+        mapping = serializers.CharField(required=False, allow_blank=True, default="", help_text="JSON {field: column}")
+        labels = serializers.CharField(required=False, allow_blank=True, default="", help_text="JSON {key: value}")
+
+    @extend_schema(request=Input, responses={201: JobOutput})
+    def post(self, request, pk: int):
+        investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.EDITOR)
+        data = self.Input(data={**request.data.dict(), "files": request.FILES.getlist("files")})
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        mapping, labels = _json_field(values["mapping"], "mapping"), _json_field(values["labels"], "labels")
+        saved = services.upload_save(files=values["files"])
+        job = services.import_start(
+            investigation=investigation, user=request.user, collection_name=values["collection"], files=saved,
+            format=values["format"] or None, mapping=mapping, labels=labels,
+        )
+        return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
+
+
+def _json_field(raw: str, name: str) -> dict:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise serializers.ValidationError({name: f"not valid JSON: {exc}"}) from None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise serializers.ValidationError({name: "must be a JSON object of text values"})
+    return value

@@ -1,0 +1,268 @@
+"""Collections: create, import (as a job), and the overview's aggregates."""
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from apps.collections import importers
+from apps.collections.ingest import IngestWriter, import_file_purge, rejected_store
+from apps.collections.models import Account, Collection, Entity, ImportFile, Interaction, Post
+from apps.investigations.models import Investigation
+from apps.jobs.models import Job
+from apps.jobs.registry import job_kind_register
+from apps.jobs.services import JobError, Progress, job_create
+
+IMPORT_KIND = "import"
+
+
+def collection_get_or_create(*, investigation: Investigation, name: str, user=None) -> Collection:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"collection": "A collection needs a name."})
+    collection, _ = Collection.objects.get_or_create(investigation=investigation, name=name, defaults={"created_by": user})
+    return collection
+
+
+def upload_save(*, files) -> list[dict]:
+    """Keep uploaded files under MEDIA_ROOT/uploads/<uuid>/, where the import job (and a retry) reads them."""
+    folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for f in files:
+        name = Path(f.name).name or "upload"
+        target = folder / name
+        with target.open("wb") as out:
+            for chunk in f.chunks():
+                out.write(chunk)
+        saved.append({"path": str(target), "name": name})
+    return saved
+
+
+def import_params_check(*, format: str | None, mapping: dict | None, labels: dict | None) -> None:
+    if format and format not in importers.FORMATS:
+        raise ValidationError({"format": f"Unknown format {format!r}; choose one of {', '.join(sorted(importers.FORMATS))}."})
+    for key in mapping or {}:
+        if key not in importers.GENERIC_FIELDS and not key.startswith("label:"):
+            raise ValidationError({"mapping": f"Unknown field {key!r}; map one of {', '.join(importers.GENERIC_FIELDS)} or label:<key>."})
+    for key in labels or {}:
+        if not key or not isinstance(key, str):
+            raise ValidationError({"labels": "Label keys must be non-empty text."})
+
+
+def import_start(
+    *,
+    investigation: Investigation,
+    user,
+    collection_name: str,
+    files: list[dict],
+    format: str | None = None,
+    mapping: dict | None = None,
+    labels: dict | None = None,
+    enqueue: bool = True,
+) -> Job:
+    """Start an import job of ``files`` ([{"path", "name"}]) into a collection (created if new)."""
+    if not files:
+        raise ValidationError({"files": "Choose at least one file."})
+    for f in files:
+        if not Path(f["path"]).is_file():
+            raise ValidationError({"files": f"{f['path']}: no such file."})
+    import_params_check(format=format, mapping=mapping, labels=labels)
+    with transaction.atomic():
+        collection = collection_get_or_create(investigation=investigation, name=collection_name, user=user)
+        params = {
+            "collection_id": collection.pk,
+            "files": files,
+            "format": format or None,
+            "mapping": mapping or {},
+            "labels": labels or {},
+        }
+        return job_create(investigation=investigation, kind=IMPORT_KIND, params=params, user=user, enqueue=enqueue)
+
+
+def import_run(job: Job, progress: Progress) -> dict:
+    """The import job: every source of every file, in batches, with accounting per file."""
+    params = job.params
+    collection = Collection.objects.get(pk=params["collection_id"], investigation=job.investigation)
+    files = params["files"]
+    sizes = [max(Path(f["path"]).stat().st_size, 1) for f in files]
+    total, done = float(sum(sizes)), 0.0
+    limits = _limits()
+    summaries = []
+    for f, size in zip(files, sizes):
+        sources = importers.open_sources(
+            Path(f["path"]), name=f["name"], format=params.get("format"), mapping=params.get("mapping") or None, limits=limits
+        )
+        try:
+            for source in sources:
+                share = size * max(source.size_bytes, 1) / max(size, 1)
+                base = done
+                report = lambda frac, stage: progress((base + frac * share) / total, stage)  # noqa: E731
+                summaries.append(_source_import(job, collection, source, params.get("labels") or {}, report))
+                done = base + share
+        except importers.ImportFileError as exc:
+            raise JobError(str(exc)) from exc
+        done = sum(sizes[: files.index(f) + 1])
+    progress(0.99, "Updating the collection overview", force=True)
+    collection_stats_refresh(collection=collection)
+    totals = {k: sum(s[k] for s in summaries) for k in ("rows_read", "stored", "duplicates", "rejected")}
+    progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, "posts": collection.stats.get("posts", 0)}])
+    return {"collection_id": collection.pk, "collection": collection.name, **totals, "files": summaries}
+
+
+def _limits() -> "importers.Limits":
+    conf = settings.MURMURATION
+    return importers.Limits(
+        max_field_chars=conf["MAX_FIELD_CHARS"], max_unzipped_bytes=conf["MAX_UNZIPPED_BYTES"], batch_hint=conf["INGEST_BATCH_ROWS"]
+    )
+
+
+def _source_import(job: Job, collection: Collection, source, labels: dict, report) -> dict:
+    """Import one source; on an unreadable file remove what it wrote and re-raise."""
+    import_file = ImportFile.objects.create(
+        collection=collection, job=job, name=source.name, format=source.format, status=ImportFile.Status.IMPORTING,
+        started_at=timezone.now(),
+    )
+    merge = getattr(importers.FORMATS[source.format], "merge_rows", False)
+    writer = IngestWriter(collection=collection, import_file=import_file, merge_rows=merge, labels=labels)
+    counts = {"stored": 0, "duplicates": 0, "rejected": 0, "kept": 0}
+    batch_rows = settings.MURMURATION["INGEST_BATCH_ROWS"]
+    try:
+        batch, rejected = [], []
+        for record in source.records():
+            (rejected if isinstance(record, importers.RejectedRecord) else batch).append(record)
+            if len(batch) >= batch_rows or len(rejected) >= batch_rows:
+                _flush(writer, import_file, batch, rejected, counts, source)
+                batch, rejected = [], []
+                report(source.fraction_done(), f"Importing {source.name}: {source.rows_read:,} rows read")
+        _flush(writer, import_file, batch, rejected, counts, source)
+    except importers.ImportFileError as exc:
+        _file_fail(import_file, str(exc), source)
+        raise
+    except BaseException as exc:
+        _file_fail(import_file, f"{type(exc).__name__}: {exc}", source)
+        raise
+    ImportFile.objects.filter(pk=import_file.pk).update(status=ImportFile.Status.DONE, finished_at=timezone.now())
+    return {
+        "file": source.name, "format": source.format, "rows_read": source.rows_read,
+        "stored": counts["stored"], "duplicates": counts["duplicates"], "rejected": counts["rejected"],
+    }
+
+
+def _flush(writer: IngestWriter, import_file: ImportFile, batch: list, rejected: list, counts: dict, source) -> None:
+    stored, duplicates = writer.write_batch(batch) if batch else (0, 0)
+    counts["stored"] += stored
+    counts["duplicates"] += duplicates
+    counts["rejected"] += len(rejected)
+    if rejected:
+        counts["kept"] += rejected_store(
+            import_file=import_file, rejected=rejected, kept_so_far=counts["kept"], limit=settings.MURMURATION["MAX_REJECTED_KEPT"]
+        )
+    ImportFile.objects.filter(pk=import_file.pk).update(
+        rows_read=source.rows_read, stored=counts["stored"], duplicates=counts["duplicates"], rejected=counts["rejected"]
+    )
+
+
+def _file_fail(import_file: ImportFile, error: str, source) -> None:
+    import_file_purge(import_file=import_file)
+    ImportFile.objects.filter(pk=import_file.pk).update(
+        status=ImportFile.Status.FAILED, error=error, stored=0, finished_at=timezone.now(), rows_read=source.rows_read
+    )
+
+
+def import_cleanup(job: Job) -> None:
+    """A failed, cancelled or dead import keeps the files it finished and removes the rest whole."""
+    for import_file in ImportFile.objects.filter(job=job).exclude(status=ImportFile.Status.DONE):
+        import_file_purge(import_file=import_file)
+        fields = {"status": ImportFile.Status.FAILED, "stored": 0, "finished_at": timezone.now()}
+        if not import_file.error:
+            fields["error"] = "The import stopped before this file was complete; nothing of it was kept."
+        ImportFile.objects.filter(pk=import_file.pk).update(**fields)
+    collection_id = (job.params or {}).get("collection_id")
+    collection = Collection.objects.filter(pk=collection_id).first()
+    if collection is not None:
+        collection_stats_refresh(collection=collection)
+
+
+job_kind_register(name=IMPORT_KIND, run=import_run, cleanup=import_cleanup, label="Import")
+
+
+def collection_stats_refresh(*, collection: Collection, top: int = 20) -> dict:
+    """Recompute the overview's aggregates (counts, posts per day, top accounts, entities, labels)."""
+    posts = Post.objects.filter(collection=collection)
+    span = posts.order_by("time").values_list("time", flat=True)
+    stats = {
+        "posts": posts.count(),
+        "accounts": Account.objects.filter(collection=collection, observed=True).count(),
+        "referenced_accounts": Account.objects.filter(collection=collection, observed=False).count(),
+        "entities": dict(Entity.objects.filter(collection=collection).values_list("kind").annotate(n=Count("id")).order_by()),
+        "interactions": dict(
+            Interaction.objects.filter(collection=collection).values_list("action").annotate(n=Count("id")).order_by()
+        ),
+        "post_kinds": dict(posts.values_list("kind").annotate(n=Count("id")).order_by()),
+        "first_post": span.first().isoformat() if span.exists() else None,
+        "last_post": span.last().isoformat() if span.exists() else None,
+        "posts_per_day": [
+            [d.isoformat(), n]
+            for d, n in posts.annotate(day=TruncDate("time")).values_list("day").annotate(n=Count("id")).order_by("day")
+        ],
+        "top_accounts": [
+            {"id": i, "handle": h or p, "posts": n}
+            for i, h, p, n in posts.values_list("account_id", "account__handle", "account__platform_id")
+            .annotate(n=Count("id"))
+            .order_by("-n")[:top]
+        ],
+        "top_hashtags": _top_entities(collection, "hashtag", top),
+        "top_domains": _top_entities(collection, "domain", top),
+        "top_mentions": _top_entities(collection, "mention", top),
+        "labels": _label_distribution(collection),
+    }
+    Collection.objects.filter(pk=collection.pk).update(stats=stats, stats_updated_at=timezone.now())
+    collection.stats = stats
+    return stats
+
+
+def _top_entities(collection: Collection, kind: str, top: int) -> list[list]:
+    rows = (
+        Interaction.objects.filter(collection=collection, action=kind)
+        .values_list("target_entity__value")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:top]
+    )
+    return [[value, n] for value, n in rows]
+
+
+def _label_distribution(collection: Collection) -> dict:
+    """{"account": {key: {value: accounts}}, "post": {key: {value: posts}}}."""
+    out: dict = {"account": {}, "post": {}}
+    for labels in Account.objects.filter(collection=collection, observed=True).values_list("labels", flat=True).iterator():
+        _count_labels(out["account"], labels or {}, 1)
+    for labels, n in Post.objects.filter(collection=collection).values_list("labels").annotate(n=Count("id")).order_by():
+        _count_labels(out["post"], labels or {}, n)
+    return out
+
+
+def _count_labels(into: dict, labels: dict, n: int) -> None:
+    for key, value in labels.items():
+        bucket = into.setdefault(str(key), {})
+        bucket[str(value)] = bucket.get(str(value), 0) + n
+
+
+def collection_delete(*, collection: Collection) -> None:
+    collection.delete()
+
+
+def uploads_remove(*, files: list[dict]) -> None:
+    """Delete the stored copies of uploaded files (not paths given on the command line)."""
+    root = (Path(settings.MEDIA_ROOT) / "uploads").resolve()
+    for f in files:
+        path = Path(f["path"]).resolve()
+        if root in path.parents:
+            shutil.rmtree(path.parent, ignore_errors=True)

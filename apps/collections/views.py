@@ -1,0 +1,207 @@
+"""Collection pages: upload (with a mapping preview), the overview, posts, rejected rows; plotly.js."""
+from __future__ import annotations
+
+import csv
+import pathlib
+import re
+from functools import lru_cache
+
+import plotly
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.collections import charts, importers
+from apps.collections.forms import UploadForm, form_errors
+from apps.collections.importers.records import ImportFileError
+from apps.collections.selectors import (
+    collection_get,
+    collection_list,
+    import_file_get,
+    import_file_list,
+    post_list,
+    rejected_row_list,
+)
+from apps.collections.services import import_start, upload_save, uploads_remove
+from apps.investigations.forms import service_errors_to_form
+from apps.investigations.models import Role
+from apps.investigations.selectors import investigation_get
+
+POSTS_PER_PAGE = 50
+PREVIEW_ROWS = 5
+
+
+def _wants_json(request) -> bool:
+    return request.headers.get("x-requested-with") == "XMLHttpRequest" or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _format_labels() -> dict:
+    return dict(importers.FORMAT_LABELS)
+
+
+@login_required
+def collection_upload_view(request, pk: int):
+    investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.EDITOR)
+    form = UploadForm(request.POST or None, request.FILES or None, format_labels=_format_labels())
+    if request.method == "POST":
+        job, errors = _upload_start(request, investigation, form)
+        if job is not None:
+            job_url = reverse("job-detail", args=[job.pk])
+            if _wants_json(request):
+                return JsonResponse({"job_id": job.pk, "job_url": job_url}, status=201)
+            return redirect(job_url)
+        if _wants_json(request):
+            return JsonResponse({"errors": errors}, status=400)
+    context = {
+        "investigation": investigation,
+        "form": form,
+        "collections": collection_list(investigation=investigation),
+        "generic_fields": list(importers.GENERIC_FIELDS),
+        "generic_format": _generic_format_name(),
+    }
+    return render(request, "collections/upload.html", context, status=400 if form.errors else 200)
+
+
+def _upload_start(request, investigation, form: UploadForm):
+    """Validate, keep the files, start the import job: (job, None) or (None, {field: [messages]})."""
+    if not form.is_valid():
+        return None, form_errors(form)
+    data = form.cleaned_data
+    saved = upload_save(files=data["files"])
+    try:
+        job = import_start(
+            investigation=investigation, user=request.user, collection_name=data["collection"], files=saved,
+            format=data["format"] or None, mapping=data["mapping"], labels=data["labels"],
+        )
+    except ValidationError as exc:
+        uploads_remove(files=saved)
+        service_errors_to_form(form, exc)
+        return None, form_errors(form)
+    return job, None
+
+
+def _generic_format_name() -> str:
+    """The format that takes a column mapping (the generic CSV importer)."""
+    names = list(importers.FORMATS)
+    return next((n for n in names if n == "generic"), next((n for n in names if "generic" in n), ""))
+
+
+@login_required
+@require_POST
+def upload_preview_view(request, pk: int):
+    investigation_get(user=request.user, investigation_id=pk, role=Role.EDITOR)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"error": "Send one file as 'file'."}, status=400)
+    name = request.POST.get("name") or upload.name
+    saved = upload_save(files=[upload])
+    try:
+        result = importers.preview(pathlib.Path(saved[0]["path"]), name=name, rows=PREVIEW_ROWS)
+    except ImportFileError as exc:
+        result = {"name": name, "format": None, "columns": [], "rows": [], "guessed_mapping": {}, "error": str(exc)}
+    finally:
+        uploads_remove(files=saved)
+    return JsonResponse(result)
+
+
+@login_required
+def collection_detail_view(request, pk: int):
+    collection = collection_get(user=request.user, collection_id=pk)
+    stats = collection.stats or {}
+    figures, label_charts = _overview_figures(stats)
+    context = {
+        "collection": collection,
+        "investigation": collection.investigation,
+        "stats": stats,
+        "figures": figures,
+        "label_charts": label_charts,
+        "import_files": import_file_list(collection=collection).select_related("job"),
+        "plotly_version": plotly.__version__,
+    }
+    return render(request, "collections/detail.html", context)
+
+
+def _overview_figures(stats: dict) -> tuple[dict, list]:
+    figures = {}
+    if stats.get("posts_per_day"):
+        figures["posts-per-day"] = charts.posts_per_day_figure(stats["posts_per_day"])
+    if stats.get("top_accounts"):
+        figures["top-accounts"] = charts.top_accounts_figure(stats["top_accounts"])
+    for key, title in (("top_hashtags", "Top hashtags"), ("top_domains", "Top domains"), ("top_mentions", "Top mentions")):
+        if stats.get(key):
+            figures[key.replace("_", "-")] = charts.top_bar_figure(stats[key], title=title)
+    if stats.get("post_kinds"):
+        figures["post-kinds"] = charts.counts_pie_figure(stats["post_kinds"], title="Post kinds")
+    label_charts = []
+    for i, item in enumerate(charts.label_distribution_figures(stats.get("labels") or {})):
+        figures[f"label-{i}"] = item["figure"]
+        label_charts.append({"id": f"label-{i}", "scope": item["scope"], "key": item["key"]})
+    return figures, label_charts
+
+
+@login_required
+def collection_posts_view(request, pk: int):
+    collection = collection_get(user=request.user, collection_id=pk)
+    account_id = request.GET.get("account")
+    account_id = int(account_id) if account_id and account_id.isdigit() else None
+    page = Paginator(post_list(collection=collection, account_id=account_id), POSTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "collection": collection,
+        "investigation": collection.investigation,
+        "page": page,
+        "account_id": account_id,
+        "account": page.object_list[0].account if account_id and page.object_list else None,
+    }
+    return render(request, "collections/posts.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_safe(value):
+    """Rejected rows come from untrusted files: keep spreadsheet apps from running a cell as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@login_required
+@require_GET
+def import_file_rejected_view(request, pk: int):
+    import_file = import_file_get(user=request.user, import_file_id=pk)
+    writer = csv.writer(_Echo())
+    rows = rejected_row_list(import_file=import_file).values_list("line", "field", "reason")
+
+    def lines():
+        yield writer.writerow(["file", "line", "field", "reason"])
+        for line, field, reason in rows.iterator():
+            yield writer.writerow([_csv_safe(import_file.name), line, _csv_safe(field), _csv_safe(reason)])
+
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", import_file.name)[:100] or "import"
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stem}-rejected.csv"'
+    return response
+
+
+@lru_cache(maxsize=1)
+def _plotly_js_path() -> pathlib.Path:
+    return pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+@require_GET
+def plotly_js_view(request):
+    """plotly.js from the installed plotly package (no CDN, no copy in the repo).
+
+    Public like any static asset; pages add ``?v=<plotly version>`` so the long cache is safe.
+    """
+    response = FileResponse(_plotly_js_path().open("rb"), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

@@ -1,0 +1,68 @@
+"""Create the demo user and load the demo investigation (a simulated operation), once.
+
+Prints the credentials, then one JSON summary line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from apps.collections.models import Collection
+from apps.collections.services import import_start
+from apps.investigations.cli import print_summary
+from apps.investigations.models import Investigation
+from apps.investigations.services import investigation_create
+from apps.jobs.services import job_execute
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "murmuration-demo"
+DEMO_INVESTIGATION = "Demo: simulated operation"
+DEMO_COLLECTION = "Simulated operation (seed 7)"
+
+
+class Command(BaseCommand):
+    help = "Create the demo user and the demo investigation with a simulated operation."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, **opts):
+        user = self._user()
+        investigation = Investigation.objects.filter(name=DEMO_INVESTIGATION, memberships__user=user).first()
+        if investigation is None:
+            investigation = investigation_create(
+                user=user, name=DEMO_INVESTIGATION,
+                description="Generated data: organic accounts and a coordinated operation amplifying a few seed accounts.",
+            )
+        collection = Collection.objects.filter(investigation=investigation, name=DEMO_COLLECTION).first()
+        job = None
+        if collection is None or not collection.stats.get("posts"):
+            job = job_execute(job_id=self._import(investigation, user, opts["seed"]).pk)
+            collection = Collection.objects.get(investigation=investigation, name=DEMO_COLLECTION)
+        self.stdout.write(f"Log in at http://127.0.0.1:8000/ as {DEMO_USER} / {DEMO_PASSWORD}")
+        print_summary(self.stdout, {
+            "command": "demo_setup", "user": DEMO_USER, "investigation": investigation.pk, "collection": collection.pk,
+            "posts": collection.stats.get("posts"), "import_job": job.pk if job else None,
+        })
+
+    def _user(self):
+        User = get_user_model()
+        user, created = User.objects.get_or_create(username=DEMO_USER, defaults={"is_staff": True, "is_superuser": True})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        return user
+
+    def _import(self, investigation, user, seed: int):
+        from ml.simulation.operation import OperationConfig, write_operation_csv
+
+        path = Path(settings.VAR_DIR) / "demo" / f"operation-seed{seed}.csv.gz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_operation_csv(path, OperationConfig(seed=seed))
+        return import_start(
+            investigation=investigation, user=user, collection_name=DEMO_COLLECTION,
+            files=[{"path": str(path), "name": path.name}], labels={"source": "simulation"}, enqueue=False,
+        )

@@ -1,0 +1,128 @@
+"""Real processes for end-to-end tests: a migrated database, the ASGI server and a django-q2 worker.
+
+pytest-django's test database lives inside the test process; a worker process cannot see it. These
+tests therefore run the portal as it runs for an analyst: its own SQLite file (or the PostgreSQL and
+Redis given in ``env``), ``daphne`` serving ASGI, and ``manage.py qcluster``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, var_dir: Path, env: dict):
+        self.var_dir = var_dir
+        self.env = env
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def manage(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+        out = subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if check and out.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+        return out
+
+    def shell(self, code: str, timeout: float = 120) -> str:
+        """Run Python in a Django shell against this stack's database; returns stdout."""
+        return self.manage("shell", "-c", code, timeout=timeout).stdout
+
+    def start_worker(self) -> subprocess.Popen:
+        log = open(self.var_dir / "worker.log", "ab")
+        proc = subprocess.Popen(
+            [PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs["worker"] = proc
+        return proc
+
+    def kill_worker(self) -> None:
+        """SIGKILL the whole worker process group, as a crash or an OOM kill would."""
+        proc = self.procs.pop("worker")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def start_server(self) -> None:
+        self.port = free_port()
+        log = open(self.var_dir / "server.log", "ab")
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "analyst_portal.asgi:application"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.procs["server"] = proc
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/login/", timeout=2)
+                return
+            except OSError:
+                if proc.poll() is not None:
+                    raise AssertionError(f"server exited: {(self.var_dir / 'server.log').read_text()}")
+                time.sleep(0.2)
+        raise AssertionError("server did not answer within 60 s")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.procs.clear()
+
+
+@contextmanager
+def portal_stack(tmp_path: Path, *, server: bool = True, worker: bool = True, env: dict | None = None):
+    var_dir = tmp_path / "var"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    full_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "analyst_portal.settings",
+        "MURMURATION_VAR_DIR": str(var_dir),
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    full_env.pop("DATABASE_URL", None) if "DATABASE_URL" not in (env or {}) else None
+    full_env.pop("REDIS_URL", None) if "REDIS_URL" not in (env or {}) else None
+    stack = Stack(var_dir, full_env)
+    stack.manage("migrate", "--no-input", "-v", "0")
+    try:
+        if worker:
+            stack.start_worker()
+        if server:
+            stack.start_server()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def last_json_line(text: str) -> dict:
+    lines = [line for line in text.strip().splitlines() if line.startswith("{")]
+    assert lines, f"no JSON line in output:\n{text}"
+    return json.loads(lines[-1])
