@@ -16,6 +16,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -49,6 +50,22 @@ class Stack:
     def shell(self, code: str, timeout: float = 120) -> str:
         """Run Python in a Django shell against this stack's database; returns stdout."""
         return self.manage("shell", "-c", code, timeout=timeout).stdout
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Read this stack's database directly (no Django in between)."""
+        url = self.env.get("DATABASE_URL")
+        if url:
+            import psycopg
+
+            with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+                return conn.execute(sql.replace("?", "%s"), params).fetchall()
+        import sqlite3
+
+        conn = sqlite3.connect(self.var_dir / "murmuration.sqlite3", timeout=30)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
 
     def start_worker(self) -> subprocess.Popen:
         log = open(self.var_dir / "worker.log", "ab")
@@ -99,6 +116,8 @@ class Stack:
 
 @contextmanager
 def portal_stack(tmp_path: Path, *, server: bool = True, worker: bool = True, env: dict | None = None):
+    """The portal as an analyst runs it. In the services pass (DATABASE_URL and REDIS_URL set) it gets a
+    fresh PostgreSQL database of its own and a flushed Redis database; otherwise a SQLite file in tmp."""
     var_dir = tmp_path / "var"
     var_dir.mkdir(parents=True, exist_ok=True)
     full_env = {
@@ -108,11 +127,17 @@ def portal_stack(tmp_path: Path, *, server: bool = True, worker: bool = True, en
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
-    full_env.pop("DATABASE_URL", None) if "DATABASE_URL" not in (env or {}) else None
-    full_env.pop("REDIS_URL", None) if "REDIS_URL" not in (env or {}) else None
+    database = None
+    if full_env.get("DATABASE_URL"):
+        database = _pg_database_create(full_env["DATABASE_URL"])
+        full_env["DATABASE_URL"] = database
+    if full_env.get("REDIS_URL"):
+        import redis
+
+        redis.Redis.from_url(full_env["REDIS_URL"]).flushdb()
     stack = Stack(var_dir, full_env)
-    stack.manage("migrate", "--no-input", "-v", "0")
     try:
+        stack.manage("migrate", "--no-input", "-v", "0")
         if worker:
             stack.start_worker()
         if server:
@@ -120,6 +145,29 @@ def portal_stack(tmp_path: Path, *, server: bool = True, worker: bool = True, en
         yield stack
     finally:
         stack.stop()
+        if database:
+            _pg_database_drop(database)
+
+
+def _pg_admin(url: str):
+    import psycopg
+
+    p = urlparse(url)
+    return psycopg.connect(host=p.hostname, port=p.port or 5432, user=p.username, password=p.password,
+                           dbname="postgres", autocommit=True)
+
+
+def _pg_database_create(url: str) -> str:
+    name = f"murmuration_e2e_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+    with _pg_admin(url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
+def _pg_database_drop(url: str) -> None:
+    name = urlparse(url).path.lstrip("/")
+    with _pg_admin(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def last_json_line(text: str) -> dict:

@@ -6,6 +6,7 @@ ends with one JSON summary line.
 """
 from __future__ import annotations
 
+import resource
 import time
 from pathlib import Path
 
@@ -52,6 +53,7 @@ class Command(BaseCommand):
             "collection": name, **{k: result.get(k) for k in ("collection_id", "rows_read", "stored", "duplicates", "rejected")},
             "seconds": round(seconds, 2),
             "rows_per_s": round((result.get("rows_read") or 0) / seconds, 1) if seconds and not opts["queue"] else None,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "error": job.error.splitlines()[0] if job.error else "",
         }
         print_summary(self.stdout, summary)
