@@ -67,7 +67,7 @@ def job_detail_view(request, pk: int):
         "provenance_json": json.dumps(job.provenance, indent=2, cls=DjangoJSONEncoder),
         "result_json": json.dumps(job.result, indent=2, cls=DjangoJSONEncoder) if job.result else "",
         "import_files": import_file_list(job=job) if job.kind == IMPORT_KIND else None,
-        "collection": _job_collection(job),
+        "job_collection": _job_collection(job),
     }
     return render(request, "jobs/detail.html", context)
 
