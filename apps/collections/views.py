@@ -29,7 +29,7 @@ from apps.collections.selectors import (
 from apps.collections.services import import_start, upload_save, uploads_remove
 from apps.investigations.forms import service_errors_to_form
 from apps.investigations.models import Role
-from apps.investigations.selectors import investigation_get
+from apps.investigations.selectors import investigation_get, membership_get
 
 POSTS_PER_PAGE = 50
 PREVIEW_ROWS = 5
@@ -119,6 +119,7 @@ def collection_detail_view(request, pk: int):
         "collection": collection,
         "investigation": collection.investigation,
         "stats": stats,
+        "can_edit": membership_get(user=request.user, investigation_id=collection.investigation_id).allows(Role.EDITOR),
         "figures": figures,
         "label_charts": label_charts,
         "import_files": import_file_list(collection=collection).select_related("job"),
@@ -156,6 +157,7 @@ def collection_posts_view(request, pk: int):
         "investigation": collection.investigation,
         "page": page,
         "account_id": account_id,
+        "extra_query": f"account={account_id}" if account_id else "",
         "account": page.object_list[0].account if account_id and page.object_list else None,
     }
     return render(request, "collections/posts.html", context)

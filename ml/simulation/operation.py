@@ -90,22 +90,27 @@ class OperationConfig:
 
 
 def _problems(config: OperationConfig) -> list[str]:
+    seeds_fit = 0 <= config.seed_accounts <= config.operation_accounts
+    seeds_lead = (config.seed_accounts > 0) == (config.operation_accounts > 0)  # an operation needs a leader
     checks = {
         "start must be an ISO date (YYYY-MM-DD)": _is_date(config.start),
         "days must be at least 1": config.days >= 1,
         "account counts must not be negative": min(config.organic_accounts, config.operation_accounts) >= 0,
-        "seed_accounts must be between 1 and operation_accounts (0 only with no operation)":
-            0 <= config.seed_accounts <= config.operation_accounts and (config.seed_accounts > 0) == (config.operation_accounts > 0),
-        "shares must lie in [0, 1]": all(0 <= s <= 1 for s in _shares(config)),
+        "seed_accounts must be between 1 and operation_accounts (0 only with no operation)": seeds_fit and seeds_lead,
+        "shares must lie in [0, 1]": all(0 <= share <= 1 for share in _shares(config)),
         "retweet_share + quote_share must not exceed 1": config.retweet_share + config.quote_share <= 1,
-        "lag_seconds must be 0 < low <= high": 0 < config.lag_seconds[0] <= config.lag_seconds[1],
-        "organic_lag_hours must be 0 < low <= high": 0 < config.organic_lag_hours[0] <= config.organic_lag_hours[1],
-        "organic_posts_per_day must be 0 < low <= high": 0 < config.organic_posts_per_day[0] <= config.organic_posts_per_day[1],
+        "lag_seconds must be 0 < low <= high": _is_range(config.lag_seconds),
+        "organic_lag_hours must be 0 < low <= high": _is_range(config.organic_lag_hours),
+        "organic_posts_per_day must be 0 < low <= high": _is_range(config.organic_posts_per_day),
         "operation_hours must be 0 <= from <= to <= 24": 0 <= config.operation_hours[0] <= config.operation_hours[1] <= 24,
         "event_day must lie within the window": config.event_day is None or 0 <= config.event_day < config.days,
         "campaign_hashtags and campaign_domains must not be empty": bool(config.campaign_hashtags and config.campaign_domains),
     }
     return [message for message, ok in checks.items() if not ok]
+
+
+def _is_range(bounds: tuple[float, float]) -> bool:
+    return 0 < bounds[0] <= bounds[1]
 
 
 def _shares(config: OperationConfig) -> list[float]:
@@ -167,7 +172,8 @@ def write_operation_csv(path: str | Path, config: OperationConfig = OperationCon
     The same config gives the same bytes: the gzip header carries no name or time.
     """
     path, truth = Path(path), operation_truth(config)
-    operation_ids, users, counts = set(truth["operation_userids"]), set(), {"rows": 0, "operation_rows": 0, "retweets": 0}
+    operation_ids, users = set(truth["operation_userids"]), set()
+    counts = {"rows": 0, "operation_rows": 0, "retweets": 0}
     with _open_for_writing(path) as handle:
         writer = csv.DictWriter(handle, fieldnames=X_ARCHIVE_COLUMNS, lineterminator="\n")
         writer.writeheader()
