@@ -37,6 +37,7 @@ class CollectionDetailApi(APIView):
     def get(self, request, pk: int):
         return Response(CollectionOutput(selectors.collection_get(user=request.user, collection_id=pk)).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
         collection = selectors.collection_get(user=request.user, collection_id=pk, role=Role.OWNER)
         services.collection_delete(collection=collection)
@@ -121,19 +122,21 @@ class RejectedRowListApi(APIView):
         return Response(RejectedRowOutput(selectors.rejected_row_list(import_file=import_file), many=True).data)
 
 
+class ImportStartInput(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+    collection = serializers.CharField(max_length=200)
+    format = serializers.CharField(required=False, allow_blank=True, default="")
+    mapping = serializers.CharField(required=False, allow_blank=True, default="", help_text="JSON {field: column}")
+    labels = serializers.CharField(required=False, allow_blank=True, default="", help_text="JSON {key: value}")
+
+
 class ImportStartApi(APIView):
     """Upload files into a collection; the import runs as a job (poll it, or watch /ws/jobs/<id>/)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    Input = ImportStartInput
 
-    class Input(serializers.Serializer):
-        files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
-        collection = serializers.CharField(max_length=200)
-        format = serializers.CharField(required=False, allow_blank=True, default="")
-        mapping = serializers.CharField(required=False, allow_blank=True, default="", help_text="JSON {field: column}")
-        labels = serializers.CharField(required=False, allow_blank=True, default="", help_text="JSON {key: value}")
-
-    @extend_schema(request=Input, responses={201: JobOutput})
+    @extend_schema(request=ImportStartInput, responses={201: JobOutput})
     def post(self, request, pk: int):
         investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.EDITOR)
         data = self.Input(data={**request.data.dict(), "files": request.FILES.getlist("files")})

@@ -21,10 +21,18 @@ class InvestigationOutput(serializers.Serializer):
         return role_of(user=self.context["request"].user, investigation=obj)
 
 
+class InvestigationCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MemberSetInput(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.values)
+
+
 class InvestigationListApi(APIView):
-    class Input(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
-        description = serializers.CharField(required=False, allow_blank=True, default="")
+    Input = InvestigationCreateInput
 
     @extend_schema(responses=InvestigationOutput(many=True))
     def get(self, request):
@@ -45,6 +53,7 @@ class InvestigationDetailApi(APIView):
         investigation = investigation_get(user=request.user, investigation_id=pk)
         return Response(InvestigationOutput(investigation, context={"request": request}).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
         investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.OWNER)
         services.investigation_delete(investigation=investigation)
@@ -58,9 +67,7 @@ class MemberOutput(serializers.Serializer):
 
 
 class MemberListApi(APIView):
-    class Input(serializers.Serializer):
-        username = serializers.CharField()
-        role = serializers.ChoiceField(choices=Role.values)
+    Input = MemberSetInput
 
     @extend_schema(responses=MemberOutput(many=True))
     def get(self, request, pk: int):
@@ -77,6 +84,7 @@ class MemberListApi(APIView):
 
 
 class MemberDetailApi(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request, pk: int, username: str):
         investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.OWNER)
         services.member_remove(investigation=investigation, username=username)

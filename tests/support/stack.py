@@ -49,7 +49,7 @@ class Stack:
 
     def shell(self, code: str, timeout: float = 120) -> str:
         """Run Python in a Django shell against this stack's database; returns stdout."""
-        return self.manage("shell", "-c", code, timeout=timeout).stdout
+        return self.manage("shell", "-v", "0", "-c", code, timeout=timeout).stdout
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Read this stack's database directly (no Django in between)."""
