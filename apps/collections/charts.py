@@ -6,6 +6,7 @@ with ``json_script``; ``static/js/charts.js`` hands them to ``Plotly.newPlot``. 
 from __future__ import annotations
 
 ACCENT = "#2563eb"
+PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16", "#64748b"]
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12, "color": "#1f2937"}
 
 
@@ -83,6 +84,7 @@ def counts_pie_figure(counts: dict, *, title: str) -> dict:
         "labels": [str(k) for k, _ in items],
         "values": [n for _, n in items],
         "hole": 0.45,
+        "marker": {"colors": [PALETTE[i % len(PALETTE)] for i in range(len(items))]},
         "sort": False,
         "textinfo": "label+percent",
         "hovertemplate": "%{label}: %{value:,}<extra></extra>",

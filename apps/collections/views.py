@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.collections import charts, importers
 from apps.collections.forms import UploadForm, form_errors
-from apps.collections.importers.records import ImportFileError
 from apps.collections.selectors import (
     collection_get,
     collection_list,
@@ -48,8 +47,9 @@ def _format_labels() -> dict:
 @login_required
 def collection_upload_view(request, pk: int):
     investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.EDITOR)
-    form = UploadForm(request.POST or None, request.FILES or None, format_labels=_format_labels())
-    if request.method == "POST":
+    bound = request.method == "POST"
+    form = UploadForm(request.POST if bound else None, request.FILES if bound else None, format_labels=_format_labels())
+    if bound:
         job, errors = _upload_start(request, investigation, form)
         if job is not None:
             job_url = reverse("job-detail", args=[job.pk])
@@ -102,9 +102,7 @@ def upload_preview_view(request, pk: int):
     name = request.POST.get("name") or upload.name
     saved = upload_save(files=[upload])
     try:
-        result = importers.preview(pathlib.Path(saved[0]["path"]), name=name, rows=PREVIEW_ROWS)
-    except ImportFileError as exc:
-        result = {"name": name, "format": None, "columns": [], "rows": [], "guessed_mapping": {}, "error": str(exc)}
+        result = importers.preview(pathlib.Path(saved[0]["path"]), name=name, rows=PREVIEW_ROWS)  # errors go in "error"
     finally:
         uploads_remove(files=saved)
     return JsonResponse(result)

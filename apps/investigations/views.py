@@ -19,7 +19,7 @@ RECENT_JOBS = 10
 
 @login_required
 def investigation_list_view(request):
-    form = InvestigationForm(request.POST or None)
+    form = InvestigationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             investigation = investigation_create(user=request.user, **form.cleaned_data)

@@ -21,11 +21,11 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
         state = await self._state()
+        self._poller = None
+        await self.accept()  # accept first: a close before accept reaches the browser only as 1006
         if state is None:
             await self.close(code=4404)
             return
-        self._poller = None
-        await self.accept()
         if layer_crosses_processes():
             await self.channel_layer.group_add(job_group(self.job_id), self.channel_name)
         else:

@@ -10,8 +10,8 @@
   if (!form) return;
 
   const EXTENSIONS = [".csv", ".tsv", ".json", ".jsonl", ".gz", ".zip"];
-  // Plain-text files preview from their first bytes; archives and JSON documents need the whole file.
-  const SLICEABLE = [".csv", ".tsv", ".jsonl"];
+  // Line-based files (gzipped or not) preview from their first bytes; zips and JSON documents need the whole file.
+  const SLICEABLE = [".csv", ".tsv", ".jsonl", ".csv.gz", ".tsv.gz", ".jsonl.gz"];
   const PREVIEW_SLICE_BYTES = 512 * 1024;
   const PREVIEW_WHOLE_LIMIT_BYTES = 32 * 1024 * 1024;
 
@@ -187,6 +187,7 @@
     error.hidden = !result.error;
     renderPreviewTable(result.columns || [], result.rows || []);
     fillMappingSelects(result.columns || [], result.guessed_mapping || {});
+    fillLabelColumns(result.columns || []);
     updateMapping();
   }
 
@@ -213,6 +214,20 @@
     return el;
   }
 
+  function fillLabelColumns(columns) {
+    const box = part("label-columns");
+    box.replaceChildren();
+    for (const column of columns) {
+      const label = document.createElement("label");
+      label.className = "check";
+      const check = document.createElement("input");
+      check.type = "checkbox";
+      check.value = column;
+      label.append(check, document.createTextNode(` ${column}`));
+      box.append(label);
+    }
+  }
+
   function fillMappingSelects(columns, guessed) {
     for (const select of mappingSelects) {
       const previous = select.value;
@@ -235,7 +250,14 @@
   function mapping() {
     const out = {};
     for (const select of mappingSelects) if (select.value) out[select.dataset.mappingField] = select.value;
+    for (const box of part("label-columns").querySelectorAll("input:checked")) out[`label:${box.value}`] = box.value;
     return out;
+  }
+
+  function mappingProblems(chosen) {
+    const missing = ["text", "time"].filter((field) => !chosen[field]);
+    if (!chosen.account_id && !chosen.handle) missing.push("account_id or handle");
+    return missing.length ? [`Choose a column for ${missing.join(", ")}.`] : null;
   }
 
   function hidePreview() {
@@ -294,7 +316,13 @@
     data.append("collection", collectionInput.value.trim());
     let format = formatSelect.value;
     if (mappingNeeded()) {
-      data.append("mapping", JSON.stringify(mapping()));
+      const chosen = mapping();
+      const problems = mappingProblems(chosen);
+      if (problems) {
+        showErrors({ mapping: problems });
+        return;
+      }
+      data.append("mapping", JSON.stringify(chosen));
       if (!format) format = genericFormat;
     }
     data.append("format", format);

@@ -19,6 +19,7 @@ import charset_normalizer
 SAMPLE_BYTES = 1 << 20
 _PUNCTUATION = re.compile(rb"\xe2\x80[\x80-\xbf]")  # U+2000..U+203F in UTF-8: ’ “ ” – — … •
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_LOST_EMOJI_LEAD = re.compile(rb"_(?=\x9f[\x80-\xbf])")
 
 
 def _layer_table() -> bytes:
@@ -98,10 +99,17 @@ def mojibake_layers(sample: bytes, max_layers: int = 3) -> int:
 
 
 def undo_mojibake(text: str, layers: int) -> str:
-    """Repair one field read as latin-1 (bytes kept 1:1); bytes lost by the original tools become U+FFFD."""
+    """Repair one field read as latin-1 (bytes kept 1:1).
+
+    Characters with no Mac Roman twin were written as '_' by the original tools. Two such losses are
+    certain to repair, since '_' cannot stand there in UTF-8: the lead byte of every emoji (F0, 'ð')
+    and the last byte of '…' (A6, '¦'; the other U+2000 punctuation survived, and in tweets this is
+    the ellipsis of truncated text and links). Other lost bytes become U+FFFD.
+    """
     raw = text.encode("latin-1")
     for _ in range(layers):
         raw = raw.translate(_UNDO_LAYER)
+    raw = _LOST_EMOJI_LEAD.sub(b"\xf0", raw).replace(b"\xe2\x80_", "…".encode())
     return raw.decode("utf-8", "replace")
 
 

@@ -113,9 +113,10 @@ class Unit:
     def open(self, limit: int, *, for_sample: bool = False) -> MeteredStream:
         """A fresh binary stream of the (decompressed) content; samples do not spend the shared budget."""
         budget = Budget(self.name, limit) if for_sample or self.shared_budget is None else self.shared_budget
-        if self.member is None:
-            return self._open_file(budget)
-        return self._open_member(budget)
+        stream = self._open_file(budget) if self.member is None else self._open_member(budget)
+        if for_sample:
+            self._progress = lambda: 0.0  # progress is that of the records' stream, not of the sample's
+        return stream
 
     def fraction_done(self) -> float:
         return min(1.0, self._progress())
@@ -123,7 +124,7 @@ class Unit:
     def _open_file(self, budget: Budget) -> MeteredStream:
         raw = open(self.path, "rb")
         size = max(self.size_bytes, 1)
-        self._progress = lambda: raw.tell() / size if not raw.closed else 1.0
+        self._progress = lambda: 1.0 if raw.closed else raw.tell() / size
         if raw.read(2) == GZIP_MAGIC:
             raw.seek(0)
             return MeteredStream(gzip.GzipFile(fileobj=raw, mode="rb"), budget, closers=(raw,))

@@ -1,0 +1,166 @@
+"""CSV rows with their line numbers, checked for what every format needs before parsing.
+
+Per row, in this order: blank lines are skipped; a row with the wrong number of fields, a field over
+the size limit, or a field with bytes that are not UTF-8 becomes a RejectedRecord; other rows come out
+as (line, fields). Checks of the size and of UTF-8 share one join of the row, and the UTF-8 one looks
+only at rows that are not ASCII, so the common row costs two C calls.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from typing import Callable, Iterator
+
+from apps.collections.importers.encoding import Encoding, first_bad_byte, undo_mojibake
+from apps.collections.importers.limits import Limits
+from apps.collections.importers.records import ImportFileError, PostRecord, RejectedRecord
+from apps.collections.importers.streams import StreamError
+
+DELIMITERS = (",", "\t", ";", "|")
+ALL_BAD_AFTER = 1000  # this many rows in a row with the wrong field count: the delimiter is wrong
+ALL_BAD_MIN = 20  # a shorter file is refused only if it has at least this many rows, all wrong
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The candidate that occurs most often outside quotes in the header line (',' on a tie or none)."""
+    counts = Counter()
+    quoted = False
+    for ch in header_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in DELIMITERS:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_header(text: str, delimiter: str) -> list[str]:
+    """The first row of a decoded sample."""
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a sample's field cannot be longer
+    row = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    return [cell.strip().lstrip("\ufeff") for cell in row]
+
+
+def delimiter_name(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else f"'{delimiter}'"
+
+
+def row_delimiter(row: list[str], delimiter: str, n_fields: int) -> str | None:
+    """Another candidate delimiter that would split this row into the header's field count."""
+    raw = delimiter.join(row)
+    for other in DELIMITERS:
+        if other != delimiter and raw.count(other) >= n_fields - 1 > 0:
+            return other
+    return None
+
+
+class CsvRows:
+    """The data rows of a decoded CSV stream as records; the header is read on construction."""
+
+    def __init__(self, text: io.TextIOBase, *, name: str, delimiter: str, encoding: Encoding, limits: Limits) -> None:
+        csv.field_size_limit(limits.csv_field_hard_limit)  # process-wide; every CSV reader here sets its own
+        self.name, self.delimiter, self.encoding, self.limits = name, delimiter, encoding, limits
+        self._reader = csv.reader(text, delimiter=delimiter)
+        self.header = [h.strip().lstrip("\ufeff") for h in self._header_row()]
+        self._row_delimiters: Counter = Counter()  # what rejected rows seem split by
+        self._n_fields, self._max_chars, self._checks_utf8 = len(self.header), limits.max_field_chars, encoding.checks_utf8
+
+    def records(self, parse: Callable[[int, list[str]], PostRecord | RejectedRecord]) -> Iterator[PostRecord | RejectedRecord]:
+        """`parse(line, fields)` for each row that passes the checks, a RejectedRecord for each that fails.
+
+        1. Until the first row with the header's field count, field-count rejects are held back: if all
+           of the first 1,000 rows (or of a file of 20 or more) are such, the delimiter is wrong and the
+           file is refused before anything of it is stored.
+        2. Then every row in turn. The line of a row is the physical line where it starts (header = 1).
+        One loop, no nested generators: this runs 1.35 million times for one IRA file.
+        """
+        reader, check, n_fields = self._reader, self._check, self._n_fields
+        fix = self._repaired if self.encoding.mojibake_layers else None
+        held: list[RejectedRecord] = []
+        start = reader.line_num + 1
+        try:
+            for row in reader:
+                line, start = start, reader.line_num + 1
+                if not row:
+                    continue  # a blank line is no row
+                problem = check(line, row)
+                if problem is not None and len(row) != n_fields:
+                    held.append(problem)
+                    if len(held) >= ALL_BAD_AFTER:
+                        raise self._refuse(held)
+                    continue
+                yield from held
+                yield problem if problem is not None else parse(line, fix(row) if fix else row)
+                break
+            else:
+                if len(held) >= ALL_BAD_MIN:
+                    raise self._refuse(held)
+                yield from held
+                return
+            for row in reader:
+                line, start = start, reader.line_num + 1
+                if row:
+                    problem = check(line, row)
+                    yield problem if problem is not None else parse(line, fix(row) if fix else row)
+        except csv.Error as exc:
+            raise ImportFileError(f"{self.name}: line {start:,}: {exc}; the file cannot be read past this line") from exc
+        except StreamError as exc:
+            raise ImportFileError(exc.message(self.name, reader.line_num)) from exc
+
+    def _header_row(self) -> list[str]:
+        try:
+            return next(self._reader, [])
+        except csv.Error as exc:
+            raise ImportFileError(f"{self.name}: line 1: {exc}; the file cannot be read past this line") from exc
+        except StreamError as exc:
+            raise ImportFileError(exc.message(self.name, 0)) from exc
+
+    def _check(self, line: int, row: list[str]) -> RejectedRecord | None:
+        if len(row) != self._n_fields:
+            return self._field_count_problem(line, row)
+        joined = "".join(row)
+        if len(joined) > self._max_chars:
+            problem = self._size_problem(line, row)
+            if problem is not None:
+                return problem
+        if self._checks_utf8 and not joined.isascii() and first_bad_byte(joined) is not None:
+            return self._utf8_problem(line, row)
+        return None
+
+    def _field_count_problem(self, line: int, row: list[str]) -> RejectedRecord:
+        n = len(self.header)
+        reason = f"expected {n} fields, found {len(row)}"
+        other = row_delimiter(row, self.delimiter, n)
+        if other:
+            self._row_delimiters[other] += 1
+            reason += f" (is the delimiter {delimiter_name(other)}?)"
+        return RejectedRecord(line, "", reason)
+
+    def _size_problem(self, line: int, row: list[str]) -> RejectedRecord | None:
+        limit = self.limits.max_field_chars
+        for column, value in zip(self.header, row):
+            if len(value) > limit:
+                return RejectedRecord(line, column, f"field is {len(value):,} characters; the limit is {limit:,}")
+        return None
+
+    def _utf8_problem(self, line: int, row: list[str]) -> RejectedRecord | None:
+        for column, value in zip(self.header, row):
+            bad = first_bad_byte(value)
+            if bad is not None:
+                return RejectedRecord(line, column, f"not valid UTF-8 (byte 0x{bad:02X}); the file was read as UTF-8")
+        return None
+
+    def _repaired(self, row: list[str]) -> list[str]:
+        layers = self.encoding.mojibake_layers
+        if not layers:
+            return row
+        return [value if value.isascii() else undo_mojibake(value, layers) for value in row]
+
+    def _refuse(self, held: list[RejectedRecord]) -> ImportFileError:
+        n, hd = len(self.header), self.delimiter
+        head = f"{self.name}: none of the first {len(held):,} rows has the header's {n} fields"
+        if self._row_delimiters:
+            guess = delimiter_name(self._row_delimiters.most_common(1)[0][0])
+            return ImportFileError(f"{head}; the rows look {guess}-delimited but the header is {delimiter_name(hd)}-delimited")
+        return ImportFileError(f"{head}; check the delimiter and the quoting")

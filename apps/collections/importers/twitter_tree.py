@@ -1,0 +1,174 @@
+"""Twitter15/16 rumour propagation trees (Ma et al. 2017), read from their zip.
+
+Layout: ``<root>/tree/<source_id>.txt`` with one edge per line,
+``['parent_uid', 'parent_tweet', 'delay']->['uid', 'tweet', 'delay']`` (the ROOT edge names the
+source tweet's author), ``label.txt`` (``label:source_id``) and ``source_tweets.txt`` (``id<TAB>text``).
+
+Every line yields one record: the ROOT edge the source post, each other edge a repost by the child's
+account of the source tweet, from the parent's account. Delays are minutes after the source tweet,
+whose time its snowflake id tells. A node is the triple (uid, tweet, delay): one account retweeting
+twice at different delays is two nodes. The real files hold lines that repeat, lines before their
+parent's line, self-loops and negative delays; each is rejected with its reason, as is an unknown
+parent, so no stored repost points at a node the tree does not have.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import timedelta
+from typing import Iterator
+
+from apps.collections.importers.dates import snowflake_time
+from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord
+from apps.collections.importers.streams import Budget, MeteredStream, StreamError
+
+LABEL = "Twitter15/16 propagation trees (zip)"
+TREE_MEMBER = re.compile(r"(?:^|/)tree/(\d+)\.txt$")
+_EDGE = re.compile(r"^\[\s*'([^']*)',\s*'([^']*)',\s*'([^']*)'\s*\]\s*->\s*\[\s*'([^']*)',\s*'([^']*)',\s*'([^']*)'\s*\]$")
+_LABEL_LINE = re.compile(r"^\s*([^:\s]+)\s*:\s*(\d+)\s*$")
+
+
+def is_tree_zip(names: list[str]) -> bool:
+    """A Twitter15/16 zip: tree files, and label.txt or source_tweets.txt."""
+    bases = {n.rsplit("/", 1)[-1] for n in names}
+    return any(TREE_MEMBER.search(n) for n in names) and bool(bases & {"label.txt", "source_tweets.txt"})
+
+
+class TwitterTreeImporter:
+    format = "twitter_tree_zip"
+    label = LABEL
+    kind = "tree_zip"
+    merge_rows = False
+
+    def __init__(self, path, *, name: str, limit: int) -> None:
+        self.path, self.name, self.limit = path, name, limit
+        self.progress = 0.0
+
+    def records(self) -> Iterator[PostRecord | RejectedRecord]:
+        budget = Budget(self.name, self.limit)
+        with zipfile.ZipFile(self.path) as archive:
+            infos = archive.infolist()
+            labels = _labels(self._text(archive, infos, "label.txt", budget))
+            texts = _source_texts(self._text(archive, infos, "source_tweets.txt", budget))
+            trees = [(i, TREE_MEMBER.search(i.filename)) for i in infos]
+            trees = [(i, m.group(1)) for i, m in trees if m]
+            total, done = max(sum(i.compress_size for i, _ in trees), 1), 0
+            for info, source_id in trees:
+                with MeteredStream(archive.open(info), budget) as raw:
+                    text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+                    tree = Tree(source_id, f"tree/{source_id}.txt", texts.get(source_id, ""), labels.get(source_id))
+                    yield from self._lines(text, tree, info.filename)
+                done += info.compress_size
+                self.progress = done / total
+
+    def _lines(self, text: io.TextIOBase, tree: "Tree", member: str) -> Iterator[PostRecord | RejectedRecord]:
+        line = 0
+        try:
+            for raw in text:
+                line += 1
+                if raw.strip():
+                    yield tree.edge(line, raw.strip())
+        except StreamError as exc:
+            raise ImportFileError(exc.message(f"{self.name}/{member}", line)) from exc
+
+    @staticmethod
+    def _text(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], base: str, budget: Budget) -> str:
+        info = next((i for i in infos if i.filename.rsplit("/", 1)[-1] == base), None)
+        if info is None:
+            return ""
+        with MeteredStream(archive.open(info), budget) as raw:
+            return raw.read().decode("utf-8", "replace")
+
+
+class Tree:
+    """The state of one tree file while its edges are read in order."""
+
+    def __init__(self, source_id: str, field: str, text: str, veracity: str | None) -> None:
+        self.source_id, self.field, self.text = source_id, field, text
+        self.labels = {"veracity": veracity} if veracity else {}
+        self.source_time = snowflake_time(int(source_id))
+        self.nodes: dict[tuple, int] = {}  # node -> line where it became a child
+        self.parents: dict[tuple, tuple] = {}
+        self.lines: dict[str, int] = {}  # edge text -> first line
+        self.root: tuple | None = None
+
+    def edge(self, line: int, raw: str) -> PostRecord | RejectedRecord:
+        m = _EDGE.match(raw)
+        delay = _minutes(m.group(6)) if m else None
+        if m is None or delay is None:
+            return self.reject(line, f"unparsable line {raw[:80]!r} (expected ['uid', 'tweet', 'delay']->['uid', 'tweet', 'delay'])")
+        parent, child = m.group(1, 2, 3), m.group(4, 5, 6)
+        problem = self._problem(line, raw, parent, child, delay)
+        if problem:
+            return self.reject(line, problem)
+        self.lines[raw] = line
+        self.nodes[child] = line
+        if parent[0] == "ROOT":
+            self.root = child
+            return self._source_post(line, child, delay)
+        self.parents[child] = parent
+        return self._repost(line, parent, child, delay)
+
+    def reject(self, line: int, reason: str) -> RejectedRecord:
+        return RejectedRecord(line, self.field, reason)
+
+    def _problem(self, line: int, raw: str, parent: tuple, child: tuple, delay: float) -> str | None:
+        """Why this edge cannot be stored, or None. The order makes each message the most telling one."""
+        if raw in self.lines:
+            return f"repeats line {self.lines[raw]:,}"
+        if parent[0] == "ROOT":
+            return f"a second ROOT line (the first is line {self.nodes[self.root]:,})" if self.root else self._delay_problem(delay)
+        if parent not in self.nodes:
+            return f"unknown parent {parent[0]} (not seen earlier in the tree)"
+        if child == parent:
+            return f"node {child[0]} is its own parent (a cycle)"
+        if child in self.nodes:
+            return self._revisit_problem(parent, child)
+        return self._delay_problem(delay)
+
+    @staticmethod
+    def _delay_problem(delay: float) -> str | None:
+        return f"negative delay {delay:g} minutes (before the source tweet)" if delay < 0 else None
+
+    def _revisit_problem(self, parent: tuple, child: tuple) -> str:
+        ancestor = parent
+        while ancestor in self.parents:
+            ancestor = self.parents[ancestor]
+            if ancestor == child:
+                return f"node {child[0]} is an ancestor of its parent {parent[0]} (a cycle)"
+        return f"node {child[0]} already has a parent (line {self.nodes[child]:,})"
+
+    def _source_post(self, line: int, node: tuple, delay: float) -> PostRecord:
+        uid, tweet = node[0], node[1]
+        post_id = tweet or self.source_id
+        return PostRecord(
+            line=line, platform_id=post_id, account=AccountRecord(platform_id=uid), time=self.source_time + timedelta(minutes=delay),
+            text=self.text if post_id == self.source_id else "", labels=dict(self.labels),
+        )
+
+    def _repost(self, line: int, parent: tuple, child: tuple, delay: float) -> PostRecord:
+        uid, tweet, delay_text = child
+        return PostRecord(
+            line=line, platform_id=f"{self.source_id}/{uid}/{tweet}/{delay_text}", account=AccountRecord(platform_id=uid),
+            text="", time=self.source_time + timedelta(minutes=delay), kind="repost", ref_post_id=self.source_id,
+            ref_account=AccountRecord(platform_id=parent[0]), labels=dict(self.labels),
+        )
+
+
+def _minutes(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) < 1e9 else None  # NaN and absurd values are unparsable
+
+
+def _labels(text: str) -> dict[str, str]:
+    return {m.group(2): m.group(1) for m in map(_LABEL_LINE.match, text.splitlines()) if m}
+
+
+def _source_texts(text: str) -> dict[str, str]:
+    pairs = (line.split("\t", 1) for line in text.splitlines() if "\t" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+

@@ -1,0 +1,193 @@
+"""Twitter API v2 responses: one JSON document, JSONL of response pages, or JSONL of single tweets.
+
+JSONL is streamed line by line (line = the line of the page or tweet). A single document is loaded
+whole: JSON has no cheap way to stream, and documents of this layout are API pages saved by a
+collector (megabytes), not whole collections; the limit on decompressed bytes still applies.
+"""
+from __future__ import annotations
+
+import io
+import json
+from typing import Iterator
+
+from apps.collections.importers.common import listish_tags, text_entities, to_int
+from apps.collections.importers.dates import parse_iso
+from apps.collections.importers.encoding import first_bad_byte
+from apps.collections.importers.entities import urls_and_domains
+from apps.collections.importers.limits import Limits
+from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord
+from apps.collections.importers.streams import StreamError
+
+LABEL = "Twitter API v2 JSON"
+REFERENCE_KINDS = (("retweeted", "repost"), ("quoted", "quote"), ("replied_to", "reply"))
+
+
+def json_layout(sample_text: str) -> str | None:
+    """'document', 'pages' (JSONL of responses), 'tweets' (JSONL of tweets), or None (not this format)."""
+    text = sample_text.lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        return "document"
+    if not text.startswith("{"):
+        return None
+    try:
+        first = json.loads(text.split("\n", 1)[0])
+    except ValueError:
+        return "document"  # a pretty-printed object spans lines
+    if not isinstance(first, dict):
+        return None
+    if "data" in first:
+        return "pages"
+    return "tweets" if "id" in first and ("text" in first or "full_text" in first) else None
+
+
+class TwitterV2Importer:
+    format = "twitter_v2_json"
+    label = LABEL
+    kind = "json"
+    merge_rows = False
+
+    def __init__(self, sample_text: str, *, name: str, limits: Limits = Limits(), **_options) -> None:
+        self.name, self.limits = name, limits
+        self.layout = json_layout(sample_text)
+        if self.layout is None:
+            raise ImportFileError(f"{name}: not {LABEL} (expected an object with 'data', or one tweet or page per line)")
+
+    def records(self, text: io.TextIOBase) -> Iterator[PostRecord | RejectedRecord]:
+        if self.layout == "document":
+            yield from self._document(text)
+        else:
+            yield from self._lines(text)
+
+    def _lines(self, text: io.TextIOBase) -> Iterator[PostRecord | RejectedRecord]:
+        line = 0
+        while True:
+            raw = self._readline(text, line)
+            if not raw:
+                return
+            line += 1
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+            except ValueError as exc:
+                yield RejectedRecord(line, "", f"not valid JSON ({getattr(exc, 'msg', exc)})")
+                continue
+            if self.layout == "pages" and isinstance(item, dict) and "data" in item:
+                yield from self._page(item, line, lambda i: (line, f"tweet #{i + 1} of the page: "))
+            else:
+                yield self._tweet(item, line, "", {}, {})
+
+    def _readline(self, text: io.TextIOBase, line: int) -> str:
+        hard = self.limits.csv_field_hard_limit
+        try:
+            raw = text.readline(hard)
+        except StreamError as exc:
+            raise ImportFileError(exc.message(self.name, line)) from exc
+        if len(raw) >= hard and not raw.endswith("\n"):
+            raise ImportFileError(f"{self.name}: line {line + 1:,} is longer than {hard:,} characters; the file cannot be read")
+        return raw
+
+    def _document(self, text: io.TextIOBase) -> Iterator[PostRecord | RejectedRecord]:
+        try:
+            document = json.load(text)
+        except StreamError as exc:
+            raise ImportFileError(exc.message(self.name, 0)) from exc
+        except ValueError as exc:
+            where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            raise ImportFileError(f"{self.name}: not valid JSON ({getattr(exc, 'msg', exc)}{where})") from exc
+        pages = document if isinstance(document, list) and all(isinstance(p, dict) and "data" in p for p in document) else None
+        if pages is None:
+            pages = [document if isinstance(document, dict) else {"data": document}]
+        count = 0
+        for p, page in enumerate(pages, 1):
+            where = (lambda i: f"page {p}, data[{i}]") if len(pages) > 1 else (lambda i: f"data[{i}]")
+            for record in self._page(page, 0, lambda i: (count + i + 1, f"tweet #{count + i + 1} ({where(i)}): ")):
+                yield record
+            count += len(page.get("data") or []) if isinstance(page.get("data"), list) else 0
+
+    def _page(self, page: dict, line: int, position) -> Iterator[PostRecord | RejectedRecord]:
+        """The tweets of one response page, with its users and referenced tweets at hand."""
+        includes = page.get("includes") or {}
+        users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
+        ref_authors = {str(t.get("id")): str(t.get("author_id") or "") for t in includes.get("tweets") or [] if isinstance(t, dict)}
+        data = page.get("data") or []
+        for i, tweet in enumerate(data if isinstance(data, list) else [data]):
+            at, where = position(i)
+            yield self._tweet(tweet, at, where, users, ref_authors)
+
+    def _tweet(self, tweet, line: int, where: str, users: dict, ref_authors: dict) -> PostRecord | RejectedRecord:
+        if not isinstance(tweet, dict):
+            return RejectedRecord(line, "", f"{where}not a tweet object")
+        inline = tweet.get("author") if isinstance(tweet.get("author"), dict) else tweet.get("user")
+        inline = inline if isinstance(inline, dict) else {}
+        values = {
+            "id": str(tweet.get("id") or ""), "text": tweet.get("text") or tweet.get("full_text") or "",
+            "author_id": str(tweet.get("author_id") or inline.get("id") or ""), "created_at": str(tweet.get("created_at") or ""),
+        }
+        problem = self._problem(values, line, where)
+        if problem is not None:
+            return problem
+        time = parse_iso(values["created_at"])
+        if time is None:
+            return RejectedRecord(line, "created_at", f"{where}'{values['created_at'][:60]}' is not an ISO 8601 time")
+        kind, ref_post_id, ref_account = _reference(tweet, ref_authors, users)
+        hashtags, mentions, urls, domains = _entities(tweet, values["text"])
+        author = users.get(values["author_id"]) or inline
+        return PostRecord(
+            line=line, platform_id=values["id"], account=_account(values["author_id"], author), text=values["text"],
+            time=time, language=str(tweet.get("lang") or ""), kind=kind, ref_post_id=ref_post_id, ref_account=ref_account,
+            hashtags=hashtags, urls=urls, domains=domains, mentions=mentions,
+        )
+
+    def _problem(self, values: dict, line: int, where: str) -> RejectedRecord | None:
+        for key, value in values.items():
+            if not isinstance(value, str) or not value.strip():
+                return RejectedRecord(line, key, f"{where}the {key} is missing")
+        text = values["text"]
+        if len(text) > self.limits.max_field_chars:
+            return RejectedRecord(line, "text", f"{where}field is {len(text):,} characters; the limit is {self.limits.max_field_chars:,}")
+        bad = None if text.isascii() else first_bad_byte(text)
+        if bad is not None:
+            return RejectedRecord(line, "text", f"{where}not valid UTF-8 (byte 0x{bad:02X}); the file was read as UTF-8")
+        return None
+
+
+def _account(author_id: str, user: dict) -> AccountRecord:
+    metrics = user.get("public_metrics") or {}
+    created = user.get("created_at")
+    return AccountRecord(
+        platform_id=author_id, handle=str(user.get("username") or user.get("screen_name") or ""),
+        display_name=str(user.get("name") or ""), followers=_count(metrics.get("followers_count", user.get("followers_count"))),
+        following=_count(metrics.get("following_count", user.get("friends_count"))),
+        created=parse_iso(created) if isinstance(created, str) else None,
+    )
+
+
+def _count(value) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return to_int(value) if isinstance(value, str) else None
+
+
+def _reference(tweet: dict, ref_authors: dict, users: dict) -> tuple[str, str, AccountRecord | None]:
+    """(kind, ref_post_id, ref_account): retweet before quote before reply; the original's author from
+    includes.tweets where the page has it (a reply's from in_reply_to_user_id)."""
+    refs = {r.get("type"): str(r.get("id") or "") for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
+    for ref_type, kind in REFERENCE_KINDS:
+        if ref_type in refs:
+            ref_id = refs[ref_type]
+            author = ref_authors.get(ref_id) or (str(tweet.get("in_reply_to_user_id") or "") if kind == "reply" else "")
+            return kind, ref_id, _account(author, users.get(author) or {}) if author else None
+    return "post", "", None
+
+
+def _entities(tweet: dict, text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The tweet's own entities object where present, else extracted from the text."""
+    given = tweet.get("entities")
+    if not isinstance(given, dict):
+        return text_entities(text)
+    tags = " ".join(str(h.get("tag") or "") for h in given.get("hashtags") or [] if isinstance(h, dict))
+    names = " ".join(str(m.get("username") or "") for m in given.get("mentions") or [] if isinstance(m, dict))
+    links = [str(u.get("unwound_url") or u.get("expanded_url") or u.get("url") or "") for u in given.get("urls") or [] if isinstance(u, dict)]
+    urls, domains = urls_and_domains([u for u in links if u])
+    return listish_tags(tags, "#"), listish_tags(names, "@"), urls, domains
