@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.stack import last_json_line, portal_stack
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker]
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.services]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
