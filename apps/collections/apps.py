@@ -7,4 +7,4 @@ class CollectionsConfig(AppConfig):
     verbose_name = "Collections"
 
     def ready(self):
-        from apps.collections import services  # noqa: F401  (registers the import job kind)
+        from apps.collections import services, signals  # noqa: F401  (the import job kind; purge on delete)

@@ -2,6 +2,14 @@
 
 Every row written by an import carries its ``ImportFile``, so an import that fails or whose worker
 dies can be removed whole, leaving nothing half-written.
+
+The four bulk tables (Account, Post, Entity, Interaction) hold millions of rows. Their foreign keys
+are declared without database constraints and with ``DO_NOTHING``: the ingest writer is their only
+writer and resolves every id itself, and per-row constraint triggers cost more than the inserts
+(measured: a third of PostgreSQL's ingest time). Deleting them is the job of ``purge`` functions
+(``apps.collections.ingest``), which a ``pre_delete`` signal on Collection calls, so deleting a
+collection or an investigation through the ORM still removes them, in a few set-wise statements
+instead of Django's row-by-row collector.
 """
 from __future__ import annotations
 
@@ -72,7 +80,7 @@ class RejectedRow(models.Model):
 
 
 class Account(models.Model):
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="accounts", db_index=False)
+    collection = models.ForeignKey(Collection, on_delete=models.DO_NOTHING, related_name="accounts", db_index=False, db_constraint=False)
     platform_id = models.CharField(max_length=200)
     handle = models.CharField(max_length=200, blank=True)
     display_name = models.CharField(max_length=500, blank=True)
@@ -82,7 +90,7 @@ class Account(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     # False for accounts known only as the target of a repost, quote, reply or tree edge.
     observed = models.BooleanField(default=True)
-    import_file = models.ForeignKey(ImportFile, on_delete=models.CASCADE, null=True, db_index=False, related_name="+")
+    import_file = models.ForeignKey(ImportFile, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["collection", "platform_id"], name="account_platform_id_unique")]
@@ -99,9 +107,9 @@ class Post(models.Model):
         QUOTE = "quote"
         REPLY = "reply"
 
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="posts", db_index=False)
+    collection = models.ForeignKey(Collection, on_delete=models.DO_NOTHING, related_name="posts", db_index=False, db_constraint=False)
     platform_id = models.CharField(max_length=200)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="posts", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, related_name="posts", db_index=False, db_constraint=False)
     text = models.TextField(blank=True)
     time = models.DateTimeField()
     language = models.CharField(max_length=20, blank=True)
@@ -109,10 +117,10 @@ class Post(models.Model):
     # The original of a repost/quote/reply, by platform id: it may not be in the collection.
     ref_post_id = models.CharField(max_length=200, blank=True)
     ref_account = models.ForeignKey(
-        Account, on_delete=models.SET_NULL, null=True, blank=True, db_index=False, related_name="+"
+        Account, on_delete=models.DO_NOTHING, null=True, blank=True, db_index=False, db_constraint=False, related_name="+"
     )
     labels = models.JSONField(default=dict, blank=True)
-    import_file = models.ForeignKey(ImportFile, on_delete=models.CASCADE, null=True, related_name="+")
+    import_file = models.ForeignKey(ImportFile, on_delete=models.DO_NOTHING, null=True, db_constraint=False, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["collection", "platform_id"], name="post_platform_id_unique")]
@@ -135,7 +143,7 @@ class Entity(models.Model):
         MENTION = "mention"
         IMAGE = "image"
 
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="entities", db_index=False)
+    collection = models.ForeignKey(Collection, on_delete=models.DO_NOTHING, related_name="entities", db_index=False, db_constraint=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     value = models.CharField(max_length=1000)
 
@@ -164,16 +172,16 @@ class Interaction(models.Model):
         QUOTE = "quote"
         REPLY = "reply"
 
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+", db_index=False)
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="interactions")
-    source_account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    collection = models.ForeignKey(Collection, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False)
+    post = models.ForeignKey(Post, on_delete=models.DO_NOTHING, related_name="interactions", db_constraint=False)
+    source_account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False)
     action = models.CharField(max_length=8, choices=Action.choices)
-    target_account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, related_name="+")
-    target_entity = models.ForeignKey(Entity, on_delete=models.CASCADE, null=True, related_name="interactions")
+    target_account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
+    target_entity = models.ForeignKey(Entity, on_delete=models.DO_NOTHING, null=True, related_name="interactions", db_constraint=False)
     target_post_id = models.CharField(max_length=200, blank=True)
     time = models.DateTimeField()
     # Which import wrote the row: a co-share row can add an entity to a post an earlier file stored.
-    import_file = models.ForeignKey(ImportFile, on_delete=models.CASCADE, null=True, db_index=False, related_name="+")
+    import_file = models.ForeignKey(ImportFile, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False, related_name="+")
 
     class Meta:
         indexes = [

@@ -1,9 +1,9 @@
 """CSV rows with their line numbers, checked for what every format needs before parsing.
 
 Per row, in this order: blank lines are skipped; a row with the wrong number of fields, a field over
-the size limit, or a field with bytes that are not UTF-8 becomes a RejectedRecord; other rows come out
-as (line, fields). Checks of the size and of UTF-8 share one join of the row, and the UTF-8 one looks
-only at rows that are not ASCII, so the common row costs two C calls.
+the size limit, or a field with bytes that are not UTF-8 becomes a RejectedRecord; other rows go to
+the format's ``parse_row(line, fields)``. The size and UTF-8 checks share one join of the row, and the
+UTF-8 one looks only at rows that are not ASCII, so the common row costs two C calls.
 """
 from __future__ import annotations
 
@@ -153,8 +153,6 @@ class CsvRows:
 
     def _repaired(self, row: list[str]) -> list[str]:
         layers = self.encoding.mojibake_layers
-        if not layers:
-            return row
         return [value if value.isascii() else undo_mojibake(value, layers) for value in row]
 
     def _refuse(self, held: list[RejectedRecord]) -> ImportFileError:

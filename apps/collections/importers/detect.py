@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from apps.collections.importers.records import ImportFileError
 
 
+class UnrecognisedHeader(ImportFileError):
+    """No format knows the header: an error for an import, the cue for a column mapping in a preview."""
+
+
 @dataclass(frozen=True)
 class Profile:
     """One header layout of a format (a format may have several, e.g. the IRA full and sample files)."""
@@ -44,7 +48,7 @@ def detect_profile(header: list[str], profiles: list[Profile], name: str) -> Pro
     if ranked:
         raise missing_columns_error(name, ranked[0], columns)
     shown = ", ".join(h.strip() for h in header)
-    raise ImportFileError(
+    raise UnrecognisedHeader(
         f"{name}: no importer recognises the header (columns: {shown}); choose a format, or the generic CSV with a column mapping"
     )
 

@@ -40,7 +40,7 @@ def extract_mentions(text: str) -> list[str]:
 
 
 def extract_urls(text: str) -> list[str]:
-    """Raw URLs (http, https and bare t.co links) as written, in order of first use."""
+    """Raw URLs as written, de-duplicated: http(s) links in order, then bare t.co links (rare)."""
     if "http" not in text and "t.co/" not in text and "HTTP" not in text:
         return []
     found = _URL.findall(text) if "://" in text else []

@@ -58,7 +58,7 @@ class GenericCsvImporter(CsvImporter):
     def __init__(self, header: list[str], *, name: str, limits: Limits = Limits(), mapping: dict | None = None, **_options) -> None:
         self.name, self.header, self.limits = name, header, limits
         self._fields, self._labels = _resolve(header, mapping, name)
-        self._time = TimeParser()
+        self._time, self._created = TimeParser(), TimeParser()  # two: each column keeps its own layout
 
     def parse_row(self, line: int, row: list[str]) -> PostRecord | RejectedRecord:
         get = lambda field: row[self._fields[field]].strip() if field in self._fields else ""  # noqa: E731
@@ -89,7 +89,7 @@ class GenericCsvImporter(CsvImporter):
         return AccountRecord(
             platform_id=account_id, handle=get("handle"), display_name=get("display_name"),
             followers=to_int(get("followers")), following=to_int(get("following")),
-            created=self._time(created) if created else None,
+            created=self._created(created) if created else None,
         )
 
     @staticmethod
@@ -123,9 +123,13 @@ def _resolve(header: list[str], mapping: dict | None, name: str) -> tuple[dict[s
     bad_keys = [k for k in positions if k not in GENERIC_FIELDS and not k.startswith(LABEL_PREFIX)]
     if bad_keys:
         raise ImportFileError(f"{name}: the column mapping has unknown field(s): {', '.join(bad_keys)}")
-    missing = [f for f in ("text", "time") if f not in positions] + ([] if {"account_id", "handle"} & positions.keys() else ["account_id or handle"])
+    missing = [f for f in ("text", "time") if f not in positions]
+    if not {"account_id", "handle"} & positions.keys():
+        missing.append("account_id or handle")
     if missing:
-        raise ImportFileError(f"{name}: the column mapping lacks {', '.join(missing)} (the generic CSV needs text, time and account_id or handle)")
+        raise ImportFileError(
+            f"{name}: the column mapping lacks {', '.join(missing)} (the generic CSV needs text, time and account_id or handle)"
+        )
     fields = {k: i for k, i in positions.items() if not k.startswith(LABEL_PREFIX)}
     labels = [(k[len(LABEL_PREFIX):], i) for k, i in positions.items() if k.startswith(LABEL_PREFIX) and k[len(LABEL_PREFIX):]]
     return fields, labels

@@ -21,7 +21,7 @@ def csv_preview(result: dict, text: str, delimiter: str, encoding: Encoding, row
     result.update(columns=header, rows=data, delimiter=delimiter)
 
 
-def records_preview(result: dict, source, rows: int) -> None:
+def records_preview(result: dict, source, rows: int, label: str) -> None:
     """The first records of a JSON or tree source, one line each."""
     data = []
     for record in islice(source.records(), rows):
@@ -30,7 +30,7 @@ def records_preview(result: dict, source, rows: int) -> None:
                          record.time.isoformat(), record.kind, record.text[:CELL_CHARS]])
         else:
             data.append([str(record.line), "", "", "", "rejected", f"{record.field}: {record.reason}"])
-    result.update(name=source.name, format=source.format, columns=RECORD_COLUMNS, rows=data)
+    result.update(name=source.name, format=source.format, format_label=label, columns=RECORD_COLUMNS, rows=data)
 
 
 def _cell(value: str, encoding: Encoding) -> str:

@@ -7,6 +7,7 @@ encoding, the header and the format. ``Source.records()`` then streams; what onl
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import zipfile
 from pathlib import Path
@@ -14,14 +15,14 @@ from typing import Callable, Iterator
 
 from apps.collections.importers.coshare import CoshareImporter
 from apps.collections.importers.csvrows import CsvRows, detect_delimiter, read_header
-from apps.collections.importers.detect import detect_profile
+from apps.collections.importers.detect import UnrecognisedHeader, detect_profile
 from apps.collections.importers.encoding import SAMPLE_BYTES, Encoding, sniff_encoding
 from apps.collections.importers.generic import GenericCsvImporter, guess_mapping
 from apps.collections.importers.ira import IraImporter
 from apps.collections.importers.limits import Limits
 from apps.collections.importers.preview import csv_preview, records_preview
 from apps.collections.importers.records import ImportFileError, PostRecord, RejectedRecord
-from apps.collections.importers.streams import Budget, Unit, data_members, is_zip, open_zip, read_sample
+from apps.collections.importers.streams import Budget, StreamError, Unit, data_members, is_zip, open_zip, read_sample
 from apps.collections.importers.twitter_tree import TwitterTreeImporter, is_tree_zip
 from apps.collections.importers.twitter_v2 import TwitterV2Importer, json_layout
 from apps.collections.importers.x_io import XioImporter
@@ -141,7 +142,9 @@ def _importer(sniffed: _Sniffed, name: str, format: str | None, mapping, limits:
         if format not in (None, "twitter_v2_json"):
             raise ImportFileError(f"{name}: the file is JSON, not {FORMAT_LABELS[format]}")
         if json_layout(sniffed.text) is None:
-            raise ImportFileError(f"{name}: JSON, but not {TwitterV2Importer.label} (expected an object with 'data', or one tweet or page per line)")
+            raise ImportFileError(
+                f"{name}: JSON, but not {TwitterV2Importer.label} (expected an object with 'data', or one tweet or page per line)"
+            )
         return TwitterV2Importer(sniffed.text, **options)
     if format == "twitter_v2_json":
         raise ImportFileError(f"{name}: not JSON; {TwitterV2Importer.label} expected")
@@ -178,31 +181,39 @@ def preview(path: Path, *, name: str | None = None, rows: int = 5, limits: Limit
         _preview_fill(result, path, name, rows, limits)
     except ImportFileError as exc:
         result["error"] = str(exc)
-    except (OSError, zipfile.BadZipFile, EOFError, UnicodeError, ValueError) as exc:
+    except (OSError, zipfile.BadZipFile, EOFError, UnicodeError, ValueError, csv.Error, StreamError) as exc:
         result["error"] = f"{name}: cannot be read ({exc})"
     return result
 
 
 def _preview_fill(result: dict, path: Path, name: str, rows: int, limits: Limits) -> None:
-    _readable(path, name)
-    unit = Unit(name, path, path.stat().st_size)
-    if is_zip(path):
-        with open_zip(path, name, limits.max_unzipped_bytes) as archive:
-            names, members = archive.namelist(), data_members(archive)
-        if is_tree_zip(names):
-            return records_preview(result, next(open_sources(path, name=name, limits=limits)), rows)
-        if not members:
-            raise ImportFileError(f"{name}: the archive holds no CSV or JSON files")
-        unit = Unit(f"{name}/{members[0].filename}", path, members[0].compress_size, member=members[0])
+    unit = _first_unit(path, name, limits)
+    if unit is None:  # a Twitter15/16 zip: its first records are the preview
+        records_preview(result, next(open_sources(path, name=name, limits=limits)), rows, FORMAT_LABELS["twitter_tree_zip"])
+        return
     sniffed = _Sniffed(unit, limits)
     result.update(name=unit.name, encoding=sniffed.encoding.label)
     if sniffed.is_json:
-        return records_preview(result, _source(unit, None, None, None, limits), rows)
+        records_preview(result, _source(unit, None, None, None, limits), rows, TwitterV2Importer.label)
+        return
     csv_preview(result, sniffed.text, sniffed.delimiter, sniffed.encoding, rows)
     result["guessed_mapping"] = guess_mapping(sniffed.header)
     try:
         importer = _importer(sniffed, unit.name, None, None, limits)
-        result.update(format=importer.format, format_label=importer.label)
-    except ImportFileError as exc:
-        if "no importer recognises" not in str(exc):
-            result["error"] = str(exc)
+    except UnrecognisedHeader:
+        return  # no error here: the page asks for a column mapping
+    result.update(format=importer.format, format_label=importer.label)
+
+
+def _first_unit(path: Path, name: str, limits: Limits) -> Unit | None:
+    """The unit a preview shows: the file, or a zip's first data member (None for a tree zip)."""
+    _readable(path, name)
+    if not is_zip(path):
+        return Unit(name, path, path.stat().st_size)
+    with open_zip(path, name, limits.max_unzipped_bytes) as archive:
+        names, members = archive.namelist(), data_members(archive)
+    if is_tree_zip(names):
+        return None
+    if not members:
+        raise ImportFileError(f"{name}: the archive holds no CSV or JSON files")
+    return Unit(f"{name}/{members[0].filename}", path, members[0].compress_size, member=members[0])

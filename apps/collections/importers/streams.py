@@ -30,10 +30,13 @@ class StreamError(Exception):
         super().__init__(problem)
         self.problem, self.detail = problem, detail
 
-    def message(self, name: str, line: int) -> str:
+    def message(self, name: str, line: int | None) -> str:
+        """The ImportFileError text: line 0 means within the first line, None a place not known."""
         if self.problem == "truncated":
-            return f"{name}: the gzip stream is truncated (it ends after line {line:,}); the file is incomplete"
-        return f"{name}: the {self.problem} after line {line:,} ({self.detail}); the file cannot be read"
+            where = "" if line is None else f" (it ends after line {line:,})" if line else " (it ends within the first line)"
+            return f"{name}: the gzip stream is truncated{where}; the file is incomplete"
+        where = f" after line {line:,}" if line else ""
+        return f"{name}: the {self.problem}{where} ({self.detail}); the file cannot be read"
 
 
 def expansion_error(name: str, limit: int) -> ImportFileError:
@@ -154,8 +157,10 @@ def read_sample(unit: Unit, limit: int, size: int) -> bytes:
                     break
                 chunks.append(chunk)
                 got += len(chunk)
-        except StreamError:
-            pass  # the reader meets it again, and then knows the line
+        except StreamError as exc:
+            if not chunks:
+                raise ImportFileError(exc.message(unit.name, 0)) from exc
+            # else the reader meets it again, and then knows the line
         return b"".join(chunks)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Iterator
 
 from apps.collections.importers.common import listish_tags, text_entities, to_int
@@ -19,24 +20,26 @@ from apps.collections.importers.records import AccountRecord, ImportFileError, P
 from apps.collections.importers.streams import StreamError
 
 LABEL = "Twitter API v2 JSON"
+_TWEETISH_KEY = re.compile(r'"(?:data|text|full_text)"\s*:')
 REFERENCE_KINDS = (("retweeted", "repost"), ("quoted", "quote"), ("replied_to", "reply"))
 
 
 def json_layout(sample_text: str) -> str | None:
     """'document', 'pages' (JSONL of responses), 'tweets' (JSONL of tweets), or None (not this format)."""
     text = sample_text.lstrip("\ufeff \t\r\n")
-    if text.startswith("["):
-        return "document"
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[")):
         return None
+    first_line, _, rest = text.partition("\n")
     try:
-        first = json.loads(text.split("\n", 1)[0])
-    except ValueError:
-        return "document"  # a pretty-printed object spans lines
+        first = json.loads(first_line)
+    except ValueError:  # a pretty-printed document spans lines: look for the keys a response has
+        return "document" if _TWEETISH_KEY.search(text) else None
+    if isinstance(first, list):
+        return "document"
     if not isinstance(first, dict):
         return None
     if "data" in first:
-        return "pages"
+        return "pages" if rest.strip() else "document"  # one page on one line is a document
     return "tweets" if "id" in first and ("text" in first or "full_text" in first) else None
 
 
@@ -73,7 +76,8 @@ class TwitterV2Importer:
                 yield RejectedRecord(line, "", f"not valid JSON ({getattr(exc, 'msg', exc)})")
                 continue
             if self.layout == "pages" and isinstance(item, dict) and "data" in item:
-                yield from self._page(item, line, lambda i: (line, f"tweet #{i + 1} of the page: "))
+                for i, tweet, users, ref_authors in _page_tweets(item):
+                    yield self._tweet(tweet, line, f"tweet #{i + 1} of the page: ", users, ref_authors)
             else:
                 yield self._tweet(item, line, "", {}, {})
 
@@ -88,32 +92,31 @@ class TwitterV2Importer:
         return raw
 
     def _document(self, text: io.TextIOBase) -> Iterator[PostRecord | RejectedRecord]:
+        """A whole document: one page, a list of pages, or a list of tweets. Line = the tweet's number."""
+        document = self._load(text)
+        if isinstance(document, list) and all(isinstance(p, dict) and "data" in p for p in document):
+            pages = document
+        elif isinstance(document, dict) and "data" in document:
+            pages = [document]
+        elif isinstance(document, list):
+            pages = [{"data": document}]  # a list of tweets
+        else:
+            raise ImportFileError(f"{self.name}: not {LABEL} (the document has no 'data')")
+        number = 0
+        for p, page in enumerate(pages, 1):
+            for i, tweet, users, ref_authors in _page_tweets(page):
+                number += 1
+                at = f"page {p}, data[{i}]" if len(pages) > 1 else f"data[{i}]"
+                yield self._tweet(tweet, number, f"tweet #{number} ({at}): ", users, ref_authors)
+
+    def _load(self, text: io.TextIOBase):
         try:
-            document = json.load(text)
+            return json.load(text)
         except StreamError as exc:
-            raise ImportFileError(exc.message(self.name, 0)) from exc
+            raise ImportFileError(exc.message(self.name, None)) from exc
         except ValueError as exc:
             where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
             raise ImportFileError(f"{self.name}: not valid JSON ({getattr(exc, 'msg', exc)}{where})") from exc
-        pages = document if isinstance(document, list) and all(isinstance(p, dict) and "data" in p for p in document) else None
-        if pages is None:
-            pages = [document if isinstance(document, dict) else {"data": document}]
-        count = 0
-        for p, page in enumerate(pages, 1):
-            where = (lambda i: f"page {p}, data[{i}]") if len(pages) > 1 else (lambda i: f"data[{i}]")
-            for record in self._page(page, 0, lambda i: (count + i + 1, f"tweet #{count + i + 1} ({where(i)}): ")):
-                yield record
-            count += len(page.get("data") or []) if isinstance(page.get("data"), list) else 0
-
-    def _page(self, page: dict, line: int, position) -> Iterator[PostRecord | RejectedRecord]:
-        """The tweets of one response page, with its users and referenced tweets at hand."""
-        includes = page.get("includes") or {}
-        users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
-        ref_authors = {str(t.get("id")): str(t.get("author_id") or "") for t in includes.get("tweets") or [] if isinstance(t, dict)}
-        data = page.get("data") or []
-        for i, tweet in enumerate(data if isinstance(data, list) else [data]):
-            at, where = position(i)
-            yield self._tweet(tweet, at, where, users, ref_authors)
 
     def _tweet(self, tweet, line: int, where: str, users: dict, ref_authors: dict) -> PostRecord | RejectedRecord:
         if not isinstance(tweet, dict):
@@ -152,6 +155,16 @@ class TwitterV2Importer:
         return None
 
 
+def _page_tweets(page: dict) -> Iterator[tuple[int, object, dict, dict]]:
+    """(index, tweet, users by id, author id by referenced tweet id) for the tweets of one response page."""
+    includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
+    users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
+    ref_authors = {str(t.get("id")): str(t.get("author_id") or "") for t in includes.get("tweets") or [] if isinstance(t, dict)}
+    data = page.get("data") or []
+    for i, tweet in enumerate(data if isinstance(data, list) else [data]):
+        yield i, tweet, users, ref_authors
+
+
 def _account(author_id: str, user: dict) -> AccountRecord:
     metrics = user.get("public_metrics") or {}
     created = user.get("created_at")
@@ -188,6 +201,8 @@ def _entities(tweet: dict, text: str) -> tuple[list[str], list[str], list[str], 
         return text_entities(text)
     tags = " ".join(str(h.get("tag") or "") for h in given.get("hashtags") or [] if isinstance(h, dict))
     names = " ".join(str(m.get("username") or "") for m in given.get("mentions") or [] if isinstance(m, dict))
-    links = [str(u.get("unwound_url") or u.get("expanded_url") or u.get("url") or "") for u in given.get("urls") or [] if isinstance(u, dict)]
+    links = [
+        str(u.get("unwound_url") or u.get("expanded_url") or u.get("url") or "") for u in given.get("urls") or [] if isinstance(u, dict)
+    ]
     urls, domains = urls_and_domains([u for u in links if u])
     return listish_tags(tags, "#"), listish_tags(names, "@"), urls, domains
