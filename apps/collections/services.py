@@ -8,13 +8,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.collections import importers
 from apps.collections.ingest import IngestWriter, import_file_purge, rejected_store
-from apps.collections.models import Account, Collection, Entity, ImportFile, Interaction, Post
+from apps.collections.models import Collection, ImportFile
+from apps.collections.stats import collection_stats_refresh
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
 from apps.jobs.registry import job_kind_register
@@ -192,67 +191,6 @@ def import_cleanup(job: Job) -> None:
 
 
 job_kind_register(name=IMPORT_KIND, run=import_run, cleanup=import_cleanup, label="Import")
-
-
-def collection_stats_refresh(*, collection: Collection, top: int = 20) -> dict:
-    """Recompute the overview's aggregates (counts, posts per day, top accounts, entities, labels)."""
-    posts = Post.objects.filter(collection=collection)
-    span = posts.order_by("time").values_list("time", flat=True)
-    stats = {
-        "posts": posts.count(),
-        "accounts": Account.objects.filter(collection=collection, observed=True).count(),
-        "referenced_accounts": Account.objects.filter(collection=collection, observed=False).count(),
-        "entities": dict(Entity.objects.filter(collection=collection).values_list("kind").annotate(n=Count("id")).order_by()),
-        "interactions": dict(
-            Interaction.objects.filter(collection=collection).values_list("action").annotate(n=Count("id")).order_by()
-        ),
-        "post_kinds": dict(posts.values_list("kind").annotate(n=Count("id")).order_by()),
-        "first_post": span.first().isoformat() if span.exists() else None,
-        "last_post": span.last().isoformat() if span.exists() else None,
-        "posts_per_day": [
-            [d.isoformat(), n]
-            for d, n in posts.annotate(day=TruncDate("time")).values_list("day").annotate(n=Count("id")).order_by("day")
-        ],
-        "top_accounts": [
-            {"id": i, "handle": h or p, "posts": n}
-            for i, h, p, n in posts.values_list("account_id", "account__handle", "account__platform_id")
-            .annotate(n=Count("id"))
-            .order_by("-n")[:top]
-        ],
-        "top_hashtags": _top_entities(collection, "hashtag", top),
-        "top_domains": _top_entities(collection, "domain", top),
-        "top_mentions": _top_entities(collection, "mention", top),
-        "labels": _label_distribution(collection),
-    }
-    Collection.objects.filter(pk=collection.pk).update(stats=stats, stats_updated_at=timezone.now())
-    collection.stats = stats
-    return stats
-
-
-def _top_entities(collection: Collection, kind: str, top: int) -> list[list]:
-    rows = (
-        Interaction.objects.filter(collection=collection, action=kind)
-        .values_list("target_entity__value")
-        .annotate(n=Count("id"))
-        .order_by("-n")[:top]
-    )
-    return [[value, n] for value, n in rows]
-
-
-def _label_distribution(collection: Collection) -> dict:
-    """{"account": {key: {value: accounts}}, "post": {key: {value: posts}}}."""
-    out: dict = {"account": {}, "post": {}}
-    for labels in Account.objects.filter(collection=collection, observed=True).values_list("labels", flat=True).iterator():
-        _count_labels(out["account"], labels or {}, 1)
-    for labels, n in Post.objects.filter(collection=collection).values_list("labels").annotate(n=Count("id")).order_by():
-        _count_labels(out["post"], labels or {}, n)
-    return out
-
-
-def _count_labels(into: dict, labels: dict, n: int) -> None:
-    for key, value in labels.items():
-        bucket = into.setdefault(str(key), {})
-        bucket[str(value)] = bucket.get(str(value), 0) + n
 
 
 def collection_delete(*, collection: Collection) -> None:
