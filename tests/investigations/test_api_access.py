@@ -116,3 +116,8 @@ def test_an_editor_uploads_and_gets_a_queued_import_job(api_for, objects, django
 def test_the_openapi_schema_lists_the_routes(api_for, objects):
     schema = api_for("alice").get(reverse("api-schema")).content.decode()
     assert "/api/investigations/{id}/imports/" in schema or "/api/investigations/{pk}/imports/" in schema
+
+
+def test_the_api_docs_page_loads_its_assets_locally(client_for, objects):
+    html = client_for("alice").get(reverse("api-docs")).content.decode()
+    assert "swagger-ui" in html and "cdn" not in html.lower() and "https://" not in html
