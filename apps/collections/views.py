@@ -30,6 +30,7 @@ from apps.investigations.forms import service_errors_to_form
 from apps.investigations.models import Role
 from apps.investigations.selectors import investigation_get, membership_get
 
+GENERIC_FORMAT = "generic_csv"  # the format that takes a column mapping
 POSTS_PER_PAGE = 50
 PREVIEW_ROWS = 5
 
@@ -63,7 +64,7 @@ def collection_upload_view(request, pk: int):
         "form": form,
         "collections": collection_list(investigation=investigation),
         "generic_fields": list(importers.GENERIC_FIELDS),
-        "generic_format": _generic_format_name(),
+        "generic_format": GENERIC_FORMAT,
     }
     return render(request, "collections/upload.html", context, status=400 if form.errors else 200)
 
@@ -84,12 +85,6 @@ def _upload_start(request, investigation, form: UploadForm):
         service_errors_to_form(form, exc)
         return None, form_errors(form)
     return job, None
-
-
-def _generic_format_name() -> str:
-    """The format that takes a column mapping (the generic CSV importer)."""
-    names = list(importers.FORMATS)
-    return next((n for n in names if n == "generic"), next((n for n in names if "generic" in n), ""))
 
 
 @login_required

@@ -487,13 +487,16 @@ def test_it_reads_a_hand_checked_propagation_tree(tmp_path):
         "garbage",  # 9
         edge(root, ("u2", S, "5.0")),  # 10: u2 again, later: a second retweet, kept
         edge(("u2", S, "5.0"), u3),  # 11: u3 already has a parent
+        edge(("u6", S, "7.0"), ("u7", S, "8.0")),  # 12: its parent's line comes next: kept
+        edge(root, ("u6", S, "7.0")),  # 13
     ]
     source = only_source(tree_zip(tmp_path / "t15.zip", {S: lines}, {S: "false"}, {S: "the source text"}))
     posts, rejected = drain(source)
-    assert source.format == "twitter_tree_zip" and source.rows_read == 11
-    assert [p.line for p in posts] == [1, 2, 3, 10]
+    assert source.format == "twitter_tree_zip" and source.rows_read == 13
+    assert [p.line for p in posts] == [1, 2, 3, 10, 12, 13]
     t0 = datetime(2016, 1, 31, 13, 20, 1, 752000, tzinfo=UTC)
-    source_post, via_root, via_u2, again = posts
+    source_post, via_root, via_u2, again, early, _ = posts
+    assert (early.account.platform_id, early.ref_account.platform_id) == ("u7", "u6")
     assert (source_post.platform_id, source_post.account.platform_id, source_post.text, source_post.time, source_post.kind) == (
         S, "u1", "the source text", t0, "post")
     assert (via_root.kind, via_root.ref_post_id, via_root.ref_account.platform_id, via_root.time) == (
@@ -503,7 +506,7 @@ def test_it_reads_a_hand_checked_propagation_tree(tmp_path):
     field = f"tree/{S}.txt"
     assert [(r.line, r.field, r.reason) for r in rejected] == [
         (4, field, "repeats line 2"),
-        (5, field, "unknown parent u9 (not seen earlier in the tree)"),
+        (5, field, "unknown parent u9 (no line of the tree introduces it)"),
         (6, field, "negative delay -2 minutes (before the source tweet)"),
         (7, field, "node u3 is its own parent (a cycle)"),
         (8, field, "node u1 is an ancestor of its parent u3 (a cycle)"),

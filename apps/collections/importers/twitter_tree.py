@@ -7,9 +7,11 @@ source tweet's author), ``label.txt`` (``label:source_id``) and ``source_tweets.
 Every line yields one record: the ROOT edge the source post, each other edge a repost by the child's
 account of the source tweet, from the parent's account. Delays are minutes after the source tweet,
 whose time its snowflake id tells. A node is the triple (uid, tweet, delay): one account retweeting
-twice at different delays is two nodes. The real files hold lines that repeat, lines before their
-parent's line, self-loops and negative delays; each is rejected with its reason, as is an unknown
-parent, so no stored repost points at a node the tree does not have.
+twice at different delays is two nodes. A tree file is small, so it is read whole first: the real
+files list some edges before the edge that introduces their parent, which is kept (the parent is in
+the tree); an unknown parent (one that no line of the tree introduces), repeated lines, cycles and
+negative delays are rejected with their reasons, so no stored repost points at a node the tree does
+not have.
 """
 from __future__ import annotations
 
@@ -63,14 +65,16 @@ class TwitterTreeImporter:
                 self.progress = done / total
 
     def _lines(self, text: io.TextIOBase, tree: "Tree", member: str) -> Iterator[PostRecord | RejectedRecord]:
-        line = 0
+        lines: list[tuple[int, str]] = []
         try:
-            for raw in text:
-                line += 1
+            for number, raw in enumerate(text, start=1):
                 if raw.strip():
-                    yield tree.edge(line, raw.strip())
+                    lines.append((number, raw.strip()))
         except StreamError as exc:
-            raise ImportFileError(exc.message(f"{self.name}/{member}", line)) from exc
+            raise ImportFileError(exc.message(f"{self.name}/{member}", len(lines))) from exc
+        tree.declare(raw for _, raw in lines)
+        for number, raw in lines:
+            yield tree.edge(number, raw)
 
     @staticmethod
     def _text(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], base: str, budget: Budget) -> str:
@@ -92,6 +96,13 @@ class Tree:
         self.parents: dict[tuple, tuple] = {}
         self.lines: dict[str, int] = {}  # edge text -> first line
         self.root: tuple | None = None
+        self.declared: set[tuple] = set()  # every node some line of the tree introduces as a child
+
+    def declare(self, raws) -> None:
+        for raw in raws:
+            m = _EDGE.match(raw)
+            if m:
+                self.declared.add(m.group(4, 5, 6))
 
     def edge(self, line: int, raw: str) -> PostRecord | RejectedRecord:
         m = _EDGE.match(raw)
@@ -119,25 +130,28 @@ class Tree:
             return f"repeats line {self.lines[raw]:,}"
         if parent[0] == "ROOT":
             return f"a second ROOT line (the first is line {self.nodes[self.root]:,})" if self.root else self._delay_problem(delay)
-        if parent not in self.nodes:
-            return f"unknown parent {parent[0]} (not seen earlier in the tree)"
+        if parent not in self.declared:
+            return f"unknown parent {parent[0]} (no line of the tree introduces it)"
         if child == parent:
             return f"node {child[0]} is its own parent (a cycle)"
+        if self._is_ancestor(child, parent):
+            return f"node {child[0]} is an ancestor of its parent {parent[0]} (a cycle)"
         if child in self.nodes:
-            return self._revisit_problem(parent, child)
+            return f"node {child[0]} already has a parent (line {self.nodes[child]:,})"
         return self._delay_problem(delay)
 
     @staticmethod
     def _delay_problem(delay: float) -> str | None:
         return f"negative delay {delay:g} minutes (before the source tweet)" if delay < 0 else None
 
-    def _revisit_problem(self, parent: tuple, child: tuple) -> str:
-        ancestor = parent
-        while ancestor in self.parents:
-            ancestor = self.parents[ancestor]
-            if ancestor == child:
-                return f"node {child[0]} is an ancestor of its parent {parent[0]} (a cycle)"
-        return f"node {child[0]} already has a parent (line {self.nodes[child]:,})"
+    def _is_ancestor(self, node: tuple, of: tuple) -> bool:
+        """Whether ``node`` is on the chain of accepted parents above ``of``."""
+        ancestor, steps = of, 0
+        while ancestor in self.parents and steps <= len(self.parents):
+            ancestor, steps = self.parents[ancestor], steps + 1
+            if ancestor == node:
+                return True
+        return False
 
     def _source_post(self, line: int, node: tuple, delay: float) -> PostRecord:
         uid, tweet = node[0], node[1]
