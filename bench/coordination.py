@@ -1,0 +1,151 @@
+"""Coordination benchmark: A against `influence-model`, scale, co-action against the toolkit, quality.
+
+    .venv/bin/python bench/coordination.py [--quick]
+
+Ends with one JSON line (see docs/benchmarks.md, section Coordination)."""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ml.coordination import CoactionConfig, InfluenceConfig, coaction_network, directed_weights, influence_network, transition_matrices  # noqa: E402
+
+
+def planted_leader(n, T, followers=10, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, T)) < 0.1
+    X[1:followers + 1, 1:] = np.where(rng.random((followers, T - 1)) < 0.8, X[0, :-1], X[1:followers + 1, 1:])
+    return X.astype(int)
+
+
+def bench_package(n, T):
+    from influence_model.learning import learn_state_transition_matrix
+    X = planted_leader(n, T)
+    start = time.perf_counter()
+    A = transition_matrices(X)
+    ours = time.perf_counter() - start
+    start = time.perf_counter()
+    theirs = [[learn_state_transition_matrix(X[i], X[j], 2, 2) for j in range(n)] for i in range(n)]
+    package = time.perf_counter() - start
+    identical = all(np.array_equal(A[i, j], theirs[i][j]) for i in range(n) for j in range(n))
+    return identical, package, ours
+
+
+def _scale_child(n, T, queue):
+    rng = np.random.default_rng(2)
+    active = rng.integers(60, 301, n)
+    account = np.repeat(np.arange(n), active)
+    k = np.concatenate([rng.choice(T, a, replace=False) for a in active])
+    events = pd.DataFrame({"account": account, "entity": "hashtag:all", "entity_type": "hashtag", "time": k * 3600.0})
+    start = time.perf_counter()
+    result = influence_network(events, InfluenceConfig(start=0.0, end=(T - 1) * 3600.0))
+    queue.put((time.perf_counter() - start, result.counts["all"]))
+
+
+def bench_scale(n, T):
+    """In a child process so its peak RSS is its own."""
+    queue = mp.get_context("fork").Queue()
+    child = mp.get_context("fork").Process(target=_scale_child, args=(n, T, queue))
+    child.start()
+    seconds, counts = queue.get()
+    child.join()
+    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, counts
+
+
+def planted_posts(n_posts, n_accounts=20000, groups=20, members=15, seed=3):
+    """Organic reposts of Zipf-popular targets over 30 days, plus groups firing within 20 s."""
+    rng = np.random.default_rng(seed)
+    span = 30 * 86400
+    per_group = n_posts // 10 // (groups * members)
+    rows = []
+    for g in range(groups):
+        accounts = np.arange(g * members, (g + 1) * members)
+        for t0 in rng.uniform(0, span, per_group):
+            rows.append(pd.DataFrame({"account": accounts, "time": np.round(t0 + rng.uniform(0, 20, members)),
+                                      "target": f"g{g}-{t0:.0f}"}))
+    organic = n_posts - sum(len(r) for r in rows)
+    rows.append(pd.DataFrame({"account": rng.integers(groups * members, n_accounts, organic),
+                              "time": np.round(rng.uniform(0, span, organic)),
+                              "target": (rng.zipf(1.6, organic) % 50000).astype(str)}))
+    posts = pd.concat(rows, ignore_index=True).assign(action="repost")
+    truth = {(a, b) for g in range(groups) for a in range(g * members, (g + 1) * members)
+             for b in range(a + 1, (g + 1) * members)}
+    return posts.assign(post_id=np.arange(len(posts))), truth
+
+
+def bench_toolkit(posts, window=60):
+    from coordination_network_toolkit.compute_networks import compute_co_retweet_parallel
+    from coordination_network_toolkit.preprocess import preprocess_data
+    db = os.path.join(tempfile.mkdtemp(), "cnt.db")
+    preprocess_data(db, ((str(p), str(a), str(a), t, None, "", s, [])
+                         for p, a, t, s in zip(posts.post_id, posts.account, posts.target, posts.time)))
+    start = time.perf_counter()
+    compute_co_retweet_parallel(db, window, n_threads=2)
+    seconds = time.perf_counter() - start
+    edges = pd.read_sql("select user_1, user_2, weight from co_retweet_network where user_1 != user_2", sqlite3.connect(db))
+    return seconds, edges
+
+
+
+
+def bench_coaction(posts, truth):
+    start = time.perf_counter()
+    single = coaction_network(posts, CoactionConfig(actions=("repost",), windows=(60.0,)))
+    coaction_s = time.perf_counter() - start
+    start = time.perf_counter()
+    swept = coaction_network(posts, CoactionConfig(actions=("repost",)))
+    sweep_s = time.perf_counter() - start
+    table = []
+    for window in swept.sweep["window"]:
+        config = CoactionConfig(actions=("repost",), windows=(window,), window=window)
+        edges = coaction_network(posts, config).edges
+        found = {(min(a, b), max(a, b)) for a, b in zip(edges["source"], edges["target"])}
+        hit = len(found & truth)
+        table.append({"window": window, "significant_edges": len(found),
+                      "precision": round(hit / len(found), 4) if found else None, "recall": round(hit / len(truth), 4)})
+    return single, coaction_s, sweep_s, swept.sweep, table
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    n, T = (40, 500) if args.quick else (200, 2000)
+    scale_n, n_posts = (2000, 20000) if args.quick else (20000, 200000)
+    identical, package_s, ours_s = bench_package(n, T)
+    print(f"A: identical={identical} package {package_s:.2f}s ours {ours_s * 1000:.2f}ms", file=sys.stderr)
+    scale_s, scale_mb, counts = bench_scale(scale_n, 17520)
+    print(f"scale: {scale_n} accounts x 17520 bins {scale_s:.2f}s peak {scale_mb:.0f} MB {counts}", file=sys.stderr)
+    posts, truth = planted_posts(n_posts)
+    single, coaction_s, sweep_s, sweep, table = bench_coaction(posts, truth)
+    cnt_s, theirs = bench_toolkit(posts)
+    ours = directed_weights(single.pairs["repost"], 60).astype({"user_1": str, "user_2": str})
+    key = ["user_1", "user_2"]
+    same = ours.sort_values(key).reset_index(drop=True).equals(
+        theirs.astype({"weight": ours["weight"].dtype}).sort_values(key).reset_index(drop=True))
+    print(sweep.to_string(index=False), file=sys.stderr)
+    print(pd.DataFrame(table).to_string(index=False), file=sys.stderr)
+    print(json.dumps({"bench": "coordination", "quick": args.quick, "identical_A": identical,
+                      "N": n, "T": T, "package_s": round(package_s, 3), "ours_s": round(ours_s, 5),
+                      "speedup": round(package_s / ours_s), "scale_accounts": scale_n, "scale_bins": 17520,
+                      "scale_s": round(scale_s, 2), "scale_peak_mb": round(scale_mb), "scale_paper_edges": counts["paper"],
+                      "scale_significant_edges": counts["significant"], "posts": len(posts),
+                      "identical_coretweet": bool(same), "coretweet_edges": len(theirs), "cnt_s": round(cnt_s, 2),
+                      "coaction_s": round(coaction_s, 3), "coaction_speedup": round(cnt_s / coaction_s, 1),
+                      "sweep_s": round(sweep_s, 3), "quality": table}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""From posts to per-entity binary activity: the observations of the influence model (seed 002 §4.1)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from ._checks import check_columns
+
+_PROTOCOL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+
+
+def normalise_url(url: str) -> str:
+    """Strip the protocol, subdomains and query, as the paper does, so one story is one entity.
+
+    Keeps the last two host labels (news.xinhua.com -> xinhua.com); a public-suffix list would do
+    better for example.co.uk, at the price of a dependency."""
+    text = _PROTOCOL.sub("", str(url).strip().lower())
+    text = re.split(r"[?#]", text, maxsplit=1)[0].rstrip("/")
+    host, _, path = text.partition("/")
+    host = ".".join(host.split(".")[-2:])
+    return f"{host}/{path}" if path else host
+
+
+def events_from_posts(posts: pd.DataFrame, *, account="account", time="time",
+                      columns=(("hashtag", "hashtags"), ("mention", "mentions"), ("url", "urls")),
+                      post_id: str | None = None) -> pd.DataFrame:
+    """Explode space-separated entity columns (the IRA layout) into the events table.
+
+    Returns columns account, entity ("hashtag:maga"), entity_type, time (and post_id if given)."""
+    frames = []
+    for entity_type, column in columns:
+        keep = [account, time, column] + ([post_id] if post_id else [])
+        part = posts[keep].dropna(subset=[column])
+        values = part[column].astype(str).str.split()
+        part = part.assign(value=values).explode("value").dropna(subset=["value"])
+        norm = part["value"].map(normalise_url) if entity_type == "url" else part["value"].str.lower().str.lstrip("#@")
+        frames.append(pd.DataFrame({
+            "account": part[account].to_numpy(), "entity": (entity_type + ":" + norm).to_numpy(),
+            "entity_type": entity_type, "time": part[time].to_numpy(),
+            **({"post_id": part[post_id].to_numpy()} if post_id else {}),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def to_seconds(values) -> np.ndarray:
+    """Unix seconds from datetime64, pandas timestamps, strings or numbers."""
+    series = pd.Series(values)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=float)
+    stamps = pd.to_datetime(series, utc=True)
+    return (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Binary activity of accounts per entity: one row per distinct (account, entity, bin).
+
+    account/entity are codes into `accounts`/`entities`; bins run 0..n_bins-1 from `start`."""
+    accounts: np.ndarray
+    entities: np.ndarray
+    entity_types: np.ndarray   # type of each entity, aligned with `entities`
+    account: np.ndarray
+    entity: np.ndarray
+    bin: np.ndarray
+    n_bins: int
+    start: float
+    bin_seconds: float
+
+    def account_entity_counts(self, shift: int) -> sparse.csr_matrix:
+        """Active bins per (account, entity), counting bins 1.. (shift=1) or ..T-2 (shift=0).
+
+        The transition counts see bin k-1 -> k, so an account's last bin never leads and its first
+        bin never follows."""
+        keep = self.bin >= 1 if shift else self.bin <= self.n_bins - 2
+        shape = (len(self.accounts), len(self.entities))
+        counts = sparse.coo_matrix((np.ones(keep.sum()), (self.account[keep], self.entity[keep])), shape=shape)
+        return counts.tocsr()
+
+
+def build_activity(events: pd.DataFrame, *, bin_seconds: float, accounts=None,
+                   start: float | None = None, end: float | None = None) -> Activity:
+    """Bin the events; `accounts` fixes the row order (others are dropped); start/end fix the grid."""
+    check_columns(events, ("account", "entity", "entity_type", "time"), "the events table")
+    seconds = to_seconds(events["time"])
+    start = float(np.nanmin(seconds)) if start is None else float(start)
+    end = float(np.nanmax(seconds)) if end is None else float(end)
+    n_bins = int((end - start) // bin_seconds) + 1
+    bins = np.floor((seconds - start) / bin_seconds)
+    inside = (bins >= 0) & (bins < n_bins)
+    frame = pd.DataFrame({"account": events["account"].to_numpy()[inside], "entity": events["entity"].to_numpy()[inside],
+                          "entity_type": events["entity_type"].to_numpy()[inside], "bin": bins[inside].astype(np.int64)})
+    if accounts is None:
+        accounts = np.array(sorted(frame["account"].unique(), key=str), dtype=object)
+    account_codes = pd.Index(accounts).get_indexer(frame["account"])
+    frame = frame[account_codes >= 0].assign(account=account_codes[account_codes >= 0])
+    entity_codes, entities = pd.factorize(frame["entity"])
+    frame = frame.assign(entity=entity_codes).drop_duplicates(["account", "entity", "bin"])
+    types = frame.drop_duplicates("entity").set_index("entity")["entity_type"].reindex(range(len(entities)))
+    return Activity(np.asarray(accounts, dtype=object), np.asarray(entities, dtype=object), types.to_numpy(dtype=object),
+                    frame["account"].to_numpy(np.int64), frame["entity"].to_numpy(np.int64),
+                    frame["bin"].to_numpy(np.int64), n_bins, start, float(bin_seconds))

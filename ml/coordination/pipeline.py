@@ -1,0 +1,36 @@
+"""One call per job: events in, JSON-serialisable results out, progress through on_progress(fraction, stage)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .charts import sweep_figure
+from .coaction import CoactionConfig, coaction_network
+from .compare import edge_records
+from .influence import InfluenceConfig, influence_network
+from .network import analyse_network
+
+
+def _scaled(on_progress, low: float, high: float):
+    report = on_progress or (lambda fraction, stage: None)
+    return lambda fraction, stage: report(low + (high - low) * fraction, stage)
+
+
+def influence_report(events: pd.DataFrame, config: InfluenceConfig = InfluenceConfig(), *,
+                     on_progress=None, seed: int = 0) -> dict:
+    """{"nodes", "edges", "communities", "top_influencer", "counts", "type_edges", "rule"} for a job."""
+    result = influence_network(events, config, _scaled(on_progress, 0.0, 0.8))
+    summary = analyse_network(result.edges, events=events, seed=seed)
+    _scaled(on_progress, 0.0, 1.0)(1.0, "done")
+    return {**summary, "edges": edge_records(result.edges), "counts": result.counts, "rule": result.rule,
+            "type_edges": {t: edge_records(e) for t, e in result.type_edges.items()}}
+
+
+def coaction_report(posts: pd.DataFrame, config: CoactionConfig = CoactionConfig(), *,
+                    on_progress=None, seed: int = 0) -> dict:
+    """{"nodes", "edges", "communities", "top_influencer", "counts", "sweep", "sweep_figure"}."""
+    result = coaction_network(posts, config, _scaled(on_progress, 0.0, 0.8))
+    summary = analyse_network(result.edges, seed=seed)
+    _scaled(on_progress, 0.0, 1.0)(1.0, "done")
+    sweep = result.sweep
+    return {**summary, "edges": edge_records(result.edges), "counts": result.counts,
+            "sweep": sweep.to_dict("records"), "sweep_figure": sweep_figure(sweep)}
