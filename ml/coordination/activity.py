@@ -1,28 +1,24 @@
 """From posts to per-entity binary activity: the observations of the influence model (seed 002 §4.1)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ml.entities import normalize_url
+
 from ._checks import check_columns
 
-_PROTOCOL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
 def normalise_url(url: str) -> str:
     """Strip the protocol, subdomains and query, as the paper does, so one story is one entity.
 
-    Keeps the last two host labels (news.xinhua.com -> xinhua.com); a public-suffix list would do
-    better for example.co.uk, at the price of a dependency."""
-    text = _PROTOCOL.sub("", str(url).strip().lower())
-    text = re.split(r"[?#]", text, maxsplit=1)[0].rstrip("/")
-    host, _, path = text.partition("/")
-    host = ".".join(host.split(".")[-2:])
-    return f"{host}/{path}" if path else host
+    The same rule the importers apply at ingest (``ml.entities.normalize_url``: the registrable
+    domain from the public-suffix list, so news.bbc.co.uk -> bbc.co.uk), for raw tables."""
+    return normalize_url(str(url).strip())
 
 
 def events_from_posts(posts: pd.DataFrame, *, account="account", time="time",

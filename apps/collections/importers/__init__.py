@@ -8,7 +8,7 @@ A file that cannot be read at all raises ImportFileError (from open_sources, or 
 what only shows mid-file, such as a truncated gzip); a bad row is a RejectedRecord with its line,
 field and reason. See the modules for each format.
 """
-from apps.collections.importers.entities import extract_hashtags, extract_mentions, extract_urls, normalize_url, url_domain
+from ml.entities import extract_hashtags, extract_mentions, extract_urls, normalize_url, url_domain
 from apps.collections.importers.generic import GENERIC_FIELDS, guess_mapping
 from apps.collections.importers.limits import Limits
 from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord

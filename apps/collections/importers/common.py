@@ -5,7 +5,7 @@ import hashlib
 import re
 from datetime import datetime
 
-from apps.collections.importers import entities
+from ml import entities
 
 _LIST_SPLIT = re.compile(r"[,;\s]+")
 _INT_LIKE = re.compile(r"^[+-]?\d+(\.0*)?$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apps.collections.importers.base import CsvImporter
 from apps.collections.importers.common import hashed_post_id, listish_tags, shown, split_listish, text_entities, to_int
 from apps.collections.importers.dates import GENERIC_EXPECTED, TimeParser
-from apps.collections.importers.entities import urls_and_domains
+from ml.entities import urls_and_domains
 from apps.collections.importers.limits import Limits
 from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord
 

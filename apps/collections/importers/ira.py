@@ -11,7 +11,7 @@ from apps.collections.importers.base import CsvImporter
 from apps.collections.importers.common import hashed_post_id, listish_tags, shown, text_entities, to_int
 from apps.collections.importers.dates import IRA_EXPECTED, parse_ira
 from apps.collections.importers.detect import Profile
-from apps.collections.importers.entities import urls_and_domains
+from ml.entities import urls_and_domains
 from apps.collections.importers.records import AccountRecord, PostRecord, RejectedRecord
 
 LABEL = "FiveThirtyEight IRA CSV"

@@ -14,7 +14,7 @@ from typing import Iterator
 from apps.collections.importers.common import listish_tags, text_entities, to_int
 from apps.collections.importers.dates import parse_iso
 from apps.collections.importers.encoding import first_bad_byte
-from apps.collections.importers.entities import urls_and_domains
+from ml.entities import urls_and_domains
 from apps.collections.importers.limits import Limits
 from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord
 from apps.collections.importers.streams import StreamError
