@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "apps.investigations",
     "apps.collections",
     "apps.jobs",
+    "apps.analyses",
 ]
 
 MIDDLEWARE = [

@@ -12,7 +12,9 @@ urlpatterns = [
     path("api/", include("apps.investigations.api_urls")),
     path("api/", include("apps.collections.api_urls")),
     path("api/", include("apps.jobs.api_urls")),
+    path("api/", include("apps.analyses.api_urls")),
     path("", include("apps.investigations.urls")),
     path("", include("apps.collections.urls")),
     path("", include("apps.jobs.urls")),
+    path("", include("apps.analyses.urls")),
 ]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.analyses import apis
+
+urlpatterns = [
+    path("investigations/<int:pk>/analyses/", apis.AnalysisListApi.as_view(), name="api-analysis-list"),
+    path("investigations/<int:pk>/analyses/start/", apis.AnalysisStartApi.as_view(), name="api-analysis-start"),
+    path("analyses/<int:pk>/", apis.AnalysisDetailApi.as_view(), name="api-analysis-detail"),
+]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.analyses import selectors, services
+from apps.analyses.kinds import kind_names
+from apps.collections.selectors import collection_get
+from apps.investigations.models import Role
+from apps.investigations.selectors import investigation_get
+from apps.jobs.apis import JobOutput
+
+
+class AnalysisOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    investigation = serializers.IntegerField(source="investigation_id")
+    job = serializers.IntegerField(source="job_id")
+    kind = serializers.CharField()
+    collection = serializers.IntegerField(source="collection_id", allow_null=True)
+    params = serializers.JSONField()
+    summary = serializers.JSONField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_at = serializers.DateTimeField()
+
+
+class AnalysisDetailOutput(AnalysisOutput):
+    result = serializers.JSONField()
+
+
+class AnalysisListApi(APIView):
+    @extend_schema(responses=AnalysisOutput(many=True))
+    def get(self, request, pk: int):
+        investigation = investigation_get(user=request.user, investigation_id=pk)
+        analyses = selectors.analysis_list(investigation=investigation, kind=request.query_params.get("kind") or None)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(analyses, request, view=self)
+        return paginator.get_paginated_response(AnalysisOutput(page, many=True).data)
+
+
+class AnalysisDetailApi(APIView):
+    @extend_schema(responses=AnalysisDetailOutput)
+    def get(self, request, pk: int):
+        return Response(AnalysisDetailOutput(selectors.analysis_get(user=request.user, analysis_id=pk)).data)
+
+
+class AnalysisStartInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=kind_names())
+    collection = serializers.IntegerField(help_text="the id of a collection of this investigation")
+    params = serializers.JSONField(required=False, default=dict, help_text='e.g. {"account": "@handle"} for authorship')
+
+
+class AnalysisStartApi(APIView):
+    """Start an analysis; it runs as a job (poll it, or watch /ws/jobs/<id>/); its result names the analysis."""
+
+    Input = AnalysisStartInput
+
+    @extend_schema(request=AnalysisStartInput, responses={201: JobOutput})
+    def post(self, request, pk: int):
+        investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.EDITOR)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if not isinstance(values["params"], dict):
+            raise serializers.ValidationError({"params": "must be a JSON object"})
+        collection = collection_get(user=request.user, collection_id=values["collection"])
+        job = services.analysis_start(investigation=investigation, user=request.user, kind=values["kind"],
+                                      collection=collection, params=values["params"])
+        return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)

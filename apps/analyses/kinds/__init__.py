@@ -1,0 +1,40 @@
+"""Analysis kinds: each is a module with
+
+- ``LABEL``: what pages and the job list call it;
+- ``params_check(collection, params) -> dict``: the cleaned parameters, or a Django
+  ``ValidationError({field: message})`` (runs before any job is queued);
+- ``run(analysis_input, progress) -> (result, summary)``: the work, inside the job; ``result`` is what
+  the kind's page draws (keep it bounded), ``summary`` the small dict that lists and commands show.
+  Raise ``JobError`` with a sentence for the analyst when the data cannot support the analysis.
+
+The job framework runs each kind as the job kind ``analysis:<name>`` (see ``apps.analyses.services``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from django.core.exceptions import ValidationError
+
+from apps.analyses.kinds import authorship
+
+KINDS: dict[str, ModuleType] = {"authorship": authorship}
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    investigation: object
+    collection: object | None
+    params: dict
+    job: object
+
+
+def kind_get(name: str) -> ModuleType:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValidationError({"kind": f"Unknown analysis {name!r}; choose one of {', '.join(sorted(KINDS))}."}) from None
+
+
+def kind_names() -> list[str]:
+    return sorted(KINDS)

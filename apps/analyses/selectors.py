@@ -1,0 +1,103 @@
+"""Reads of analyses (access control through ``member_object_get``) and the inputs detectors read."""
+from __future__ import annotations
+
+import math
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Mod
+
+from apps.analyses.models import Analysis
+from apps.collections.models import Account, Collection, Post
+from apps.investigations.models import Investigation, Role
+from apps.investigations.selectors import member_object_get
+
+# Other accounts' posts read as an authorship model's negatives. `authorship_report` uses as many
+# negatives as the account has posts, picked from at most 20x that many, so 20,000 covers an account
+# of 1,000 posts fully and a larger one well, while a 1.35 M-post collection never leaves the database.
+NEGATIVES_CAP = 20_000
+BATCH_ROWS = 5_000
+
+
+def analysis_list(*, investigation: Investigation, kind: str | None = None) -> QuerySet[Analysis]:
+    analyses = Analysis.objects.filter(investigation=investigation).select_related("collection", "job", "created_by")
+    if kind:
+        analyses = analyses.filter(kind=kind)
+    return analyses.order_by("-created_at", "-id")
+
+
+def analysis_get(*, user, analysis_id: int, role: str = Role.VIEWER) -> Analysis:
+    queryset = Analysis.objects.select_related("investigation", "collection", "job", "created_by")
+    return member_object_get(user=user, queryset=queryset, pk=analysis_id, role=role)
+
+
+def account_find(*, collection: Collection, account: str) -> Account | None:
+    """An account of the collection by handle (with or without "@", any case) or by platform id."""
+    value = account.strip()
+    if not value:
+        return None
+    accounts = Account.objects.filter(collection=collection)
+    found = accounts.filter(platform_id=value).first()
+    if found is None:
+        found = accounts.filter(handle__iexact=value.removeprefix("@")).order_by("-observed", "id").first()
+    return found
+
+
+def account_choices(*, collection: Collection, query: str = "", limit: int = 50) -> list[dict]:
+    """Accounts to pick from: those matching ``query`` (handle or display name), else the most prolific.
+
+    Without a query the collection's overview already knows its top accounts, so no count runs on
+    a large collection; with one, only the matching accounts' posts are counted.
+    """
+    query = query.strip().removeprefix("@")
+    if not query:
+        return [{"id": a["id"], "handle": a["handle"], "posts": a["posts"]} for a in (collection.stats or {}).get("top_accounts", [])][:limit]
+    matches = Account.objects.filter(collection=collection, observed=True).filter(
+        Q(handle__icontains=query) | Q(display_name__icontains=query) | Q(platform_id=query)
+    )
+    ids = list(matches.order_by("handle", "id").values_list("id", flat=True)[:limit])
+    counts = dict(
+        Post.objects.filter(collection=collection, account_id__in=ids).values_list("account_id").annotate(n=Count("id"))
+    )
+    rows = Account.objects.filter(pk__in=ids).values("id", "handle", "platform_id")
+    return sorted(({"id": r["id"], "handle": r["handle"] or r["platform_id"], "posts": counts.get(r["id"], 0)} for r in rows),
+                  key=lambda r: (-r["posts"], r["handle"]))
+
+
+def account_get(*, collection: Collection, account_id: int) -> Account | None:
+    return Account.objects.filter(collection=collection, pk=account_id).first()
+
+
+def authorship_posts(*, collection: Collection, account: Account, negatives: int = NEGATIVES_CAP) -> dict[str, list]:
+    """The columns ``ml.authorship`` reads (account, text, time, post_id, is_retweet): every post of
+    ``account`` plus at most ``negatives`` original posts by other accounts, read as tuples in batches.
+
+    The others are every k-th post by id (k = their count / ``negatives``): deterministic, so the same
+    collection always gives the same model, and spread over the whole import rather than its first
+    rows. Their account is "other:<id>", which no handle can equal.
+    """
+    key = account_key(account)
+    columns: dict[str, list] = {"account": [], "text": [], "time": [], "post_id": [], "is_retweet": []}
+    own = Post.objects.filter(collection=collection, account_id=account.pk).order_by("time", "id")
+    for platform_id, text, time, kind in own.values_list("platform_id", "text", "time", "kind").iterator(chunk_size=BATCH_ROWS):
+        _append(columns, key, platform_id, text, time, kind)
+    others = Post.objects.filter(collection=collection).exclude(account_id=account.pk).exclude(kind=Post.Kind.REPOST).exclude(text="")
+    step = max(1, math.ceil(others.count() / max(negatives, 1)))
+    if step > 1:
+        others = others.annotate(pick=Mod("id", step)).filter(pick=0)
+    rows = others.order_by("id").values_list("account_id", "platform_id", "text", "time", "kind")[:negatives]
+    for account_id, platform_id, text, time, kind in rows.iterator(chunk_size=BATCH_ROWS):
+        _append(columns, f"other:{account_id}", platform_id, text, time, kind)
+    return columns
+
+
+def account_key(account: Account) -> str:
+    """How an account is named inside ``ml.authorship`` (and so in its messages): its handle."""
+    return account.handle or account.platform_id
+
+
+def _append(columns: dict, key: str, platform_id: str, text: str, time, kind: str) -> None:
+    columns["account"].append(key)
+    columns["text"].append(text)
+    columns["time"].append(time)
+    columns["post_id"].append(platform_id)
+    columns["is_retweet"].append(kind == Post.Kind.REPOST)

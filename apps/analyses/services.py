@@ -1,0 +1,87 @@
+"""Analyses: start one (as a job), store its outcome whole, score pasted posts for authorship."""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.analyses.kinds import KINDS, AnalysisInput, authorship, kind_get
+from apps.analyses.models import Analysis
+from apps.collections.models import Collection
+from apps.investigations.models import Investigation
+from apps.jobs.models import Job
+from apps.jobs.registry import job_kind_register
+from apps.jobs.services import JobError, Progress, job_create
+
+JOB_KIND_PREFIX = "analysis:"
+
+
+def job_kind_name(kind: str) -> str:
+    return f"{JOB_KIND_PREFIX}{kind}"
+
+
+def analysis_start(
+    *, investigation: Investigation, user, kind: str, collection: Collection | None, params: dict, enqueue: bool = True
+) -> Job:
+    """Validate, then create the job that will run the analysis (``enqueue=False``: the caller runs it).
+
+    The caller checks the editor role (through the selectors); a ``ValidationError`` here means no job
+    was created.
+    """
+    module = kind_get(kind)
+    if collection is None:  # every kind so far reads one collection
+        raise ValidationError({"collection": "Choose a collection to analyse."})
+    if collection.investigation_id != investigation.pk:
+        raise ValidationError({"collection": "That collection belongs to another investigation."})
+    clean = module.params_check(collection, params or {})
+    job_params = {"kind": kind, "collection_id": collection.pk, "params": clean}
+    return job_create(investigation=investigation, kind=job_kind_name(kind), params=job_params, user=user, enqueue=enqueue)
+
+
+def analysis_run(job: Job, progress: Progress) -> dict:
+    """The job of every analysis kind: 1. load its inputs; 2. run the kind; 3. write the Analysis row,
+    in one transaction, only now that everything is computed (a failed run leaves nothing)."""
+    kind = job.params["kind"]
+    module = kind_get(kind)
+    collection = Collection.objects.filter(pk=job.params.get("collection_id"), investigation=job.investigation).first()
+    if collection is None:
+        raise JobError("The collection to analyse was deleted before the analysis ran.")
+    analysis_input = AnalysisInput(investigation=job.investigation, collection=collection, params=job.params["params"], job=job)
+    result, summary = module.run(analysis_input, progress)
+    progress(1.0, "Saving the analysis", force=True)
+    with transaction.atomic():
+        analysis = Analysis.objects.create(
+            investigation=job.investigation, job=job, kind=kind, collection=collection, params=job.params["params"],
+            result=result, summary=summary, created_by=job.created_by,
+        )
+    return {"analysis_id": analysis.pk, "kind": kind, **summary}
+
+
+def analysis_cleanup(job: Job) -> None:
+    """The row is written last, so only a worker that died between writing it and marking the job
+    succeeded can leave one behind: the job is then failed and its analysis goes with it."""
+    Analysis.objects.filter(job=job).delete()
+
+
+def authorship_score(*, analysis: Analysis, user, text: str, can_start: bool) -> dict:
+    """Score a pasted post against an authorship analysis's account.
+
+    Small accounts: refit and score in this request (``{"scores": [...]}``). Larger ones: start a job
+    re-running the analysis with the text pasted in and learning curves off (``{"job": Job}``); that
+    needs the editor role (``can_start``), which the caller reads from the selectors.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": "Paste the text of a post to score."})
+    if authorship.score_cheap(analysis):
+        return {"scores": authorship.score(analysis, [text])}
+    if not can_start:
+        raise ValidationError({"text": "This account is large: scoring starts a job, which needs the editor role."})
+    params = {**analysis.params, "pasted": [text], "curves": False}
+    params.pop("account_id", None)
+    job = analysis_start(investigation=analysis.investigation, user=user, kind=analysis.kind, collection=analysis.collection,
+                         params=params)
+    return {"job": job}
+
+
+for _name, _module in KINDS.items():
+    job_kind_register(name=job_kind_name(_name), run=analysis_run, cleanup=analysis_cleanup, label=f"{_module.LABEL} analysis")
