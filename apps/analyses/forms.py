@@ -17,3 +17,33 @@ class AuthorshipStartForm(forms.Form):
 
 class ScoreForm(forms.Form):
     text = forms.CharField(max_length=2000, label="Post text", widget=forms.Textarea(attrs={"rows": 3, "data-testid": "score-text"}))
+
+
+ENTITY_TYPE_CHOICES = [(t, t) for t in ("hashtag", "url", "domain", "mention", "image")]
+ACTION_CHOICES = [("repost", "co-retweet"), ("url", "co-link"), ("hashtag", "co-hashtag"), ("mention", "co-mention"),
+                  ("reply", "co-reply"), ("text", "near-duplicate text")]
+
+
+class CoordinationStartForm(forms.Form):
+    """Field types only; the ranges are the kind's ``params_check``, so page, API and command agree."""
+
+    entity_types = forms.MultipleChoiceField(choices=ENTITY_TYPE_CHOICES, initial=["hashtag", "url", "mention"],
+                                             widget=forms.CheckboxSelectMultiple, help_text="Each entity is a topic (seed 002 §4.1).")
+    bin_seconds = forms.IntegerField(initial=3600, help_text="Time bin in seconds: the paper uses one hour; a following "
+                                     "account must act in the next bin.")
+    min_posts = forms.IntegerField(initial=5, help_text="Accounts with fewer posts carrying these entities are left out.")
+    rule = forms.ChoiceField(choices=[("significant", "significant (Poisson test, FDR)"), ("paper", "paper: every M < 1")], initial="significant")
+    alpha = forms.FloatField(initial=0.05, help_text="False-discovery rate of the significant edges, in (0, 1).")
+    exclude_entities = forms.CharField(required=False, help_text="Comma-separated, e.g. hashtag:xinjiang (the search terms).")
+    event_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text="Optional: split the network before and after this date (seed 002 §5.4).")
+
+
+class CoactionStartForm(forms.Form):
+    actions = forms.MultipleChoiceField(choices=ACTION_CHOICES, initial=[c for c, _ in ACTION_CHOICES], widget=forms.CheckboxSelectMultiple)
+    window = forms.FloatField(initial=60, help_text="Seconds: two accounts co-act when they hit one target this close in time.")
+    windows = forms.CharField(initial="1,10,60,600,3600", help_text="The sweep: comma-separated windows in seconds.")
+    rule = forms.ChoiceField(choices=[("significant", "significant (Poisson test, FDR)"), ("raw", "raw: weight ≥ min weight")], initial="significant")
+    alpha = forms.FloatField(initial=0.05)
+    min_weight = forms.IntegerField(initial=1, help_text="Fewest co-actions an edge needs.")
+

@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Mod
 
 from apps.analyses.models import Analysis
-from apps.collections.models import Account, Collection, Post
+from apps.collections.models import Account, Collection, Interaction, Post
 from apps.investigations.models import Investigation, Role
 from apps.investigations.selectors import member_object_get
 
@@ -101,3 +101,79 @@ def _append(columns: dict, key: str, platform_id: str, text: str, time, kind: st
     columns["time"].append(time)
     columns["post_id"].append(platform_id)
     columns["is_retweet"].append(kind == Post.Kind.REPOST)
+
+
+# Coordination inputs. Every read is values_list in batches of BATCH_ROWS, capped so one job stays
+# within a few hundred MB: pandas holds an event in about 150 bytes, so 2 M events ~ 300 MB.
+# Over the cap the latest rows are kept (ordered by time), and the result says how many were read.
+EVENTS_CAP = 2_000_000
+PAIR_EVENTS_CAP = 50_000  # one account's rows read for an edge's evidence, in the request
+ENTITY_ACTIONS = ("hashtag", "url", "domain", "mention", "image")
+COACTION_ACTIONS = ("repost", "url", "hashtag", "mention", "reply", "text")
+
+
+def coordination_events(*, collection: Collection, entity_types, account_ids=None, cap: int = EVENTS_CAP) -> dict[str, list]:
+    """The influence model's events: account (Account pk), entity ("hashtag:maga"), entity_type,
+    time, post_id, one per Interaction with an entity target. ``account_ids`` bounds it to a few accounts."""
+    rows = Interaction.objects.filter(collection=collection, action__in=list(entity_types), target_entity__isnull=False)
+    if account_ids is not None:
+        rows = rows.filter(source_account_id__in=list(account_ids))
+    rows = rows.order_by("-time").values_list("source_account_id", "action", "target_entity__value", "time", "post_id")[:cap]
+    columns: dict[str, list] = {"account": [], "entity": [], "entity_type": [], "time": [], "post_id": []}
+    for account, action, value, time, post in rows.iterator(chunk_size=BATCH_ROWS):
+        columns["account"].append(account)
+        columns["entity"].append(f"{action}:{value}")
+        columns["entity_type"].append(action)
+        columns["time"].append(time)
+        columns["post_id"].append(post)
+    return columns
+
+
+def coaction_posts(*, collection: Collection, actions, account_ids=None, cap: int = EVENTS_CAP) -> dict[str, list]:
+    """The co-action table: account (pk), action, target, time, post_id, text.
+
+    repost/reply: the original post's id, else its account ("account:<pk>"); url/hashtag/mention: the
+    entity ("url:bbc.co.uk/news"); text: the post's own text (``ml`` clusters near-duplicates), for
+    every post that is not a plain repost."""
+    columns: dict[str, list] = {"account": [], "action": [], "target": [], "time": [], "post_id": [], "text": []}
+    links = [a for a in actions if a != "text"]
+    if links:
+        rows = Interaction.objects.filter(collection=collection, action__in=links)
+        if account_ids is not None:
+            rows = rows.filter(source_account_id__in=list(account_ids))
+        rows = rows.order_by("-time").values_list("source_account_id", "action", "target_entity__value", "target_post_id",
+                                                  "target_account_id", "time", "post_id")[:cap]
+        for account, action, value, post_ref, account_ref, time, post in rows.iterator(chunk_size=BATCH_ROWS):
+            if action in ("repost", "reply"):
+                target = f"post:{post_ref}" if post_ref else (f"account:{account_ref}" if account_ref else None)
+            else:
+                target = f"{action}:{value}" if value else None
+            _coaction_append(columns, account, action, target, time, post, "")
+    if "text" in actions:
+        posts = Post.objects.filter(collection=collection).exclude(kind=Post.Kind.REPOST).exclude(text="")
+        if account_ids is not None:
+            posts = posts.filter(account_id__in=list(account_ids))
+        for account, text, time, post in posts.order_by("-time").values_list("account_id", "text", "time", "id")[:cap].iterator(chunk_size=BATCH_ROWS):
+            _coaction_append(columns, account, "text", None, time, post, text)
+    return columns
+
+
+def _coaction_append(columns: dict, account, action, target, time, post, text) -> None:
+    for key, value in zip(("account", "action", "target", "time", "post_id", "text"), (account, action, target, time, post, text)):
+        columns[key].append(value)
+
+
+def accounts_described(*, collection: Collection, account_ids) -> dict[int, dict]:
+    """{pk: {"handle", "platform_id", "labels"}} of the accounts a network names (pages show handles)."""
+    out = {}
+    ids = list(account_ids)
+    for start in range(0, len(ids), BATCH_ROWS):
+        rows = Account.objects.filter(collection=collection, pk__in=ids[start:start + BATCH_ROWS])
+        for pk, handle, platform_id, labels in rows.values_list("id", "handle", "platform_id", "labels"):
+            out[pk] = {"handle": handle or platform_id, "platform_id": platform_id, "labels": labels or {}}
+    return out
+
+
+def posts_described(*, collection: Collection, post_ids) -> dict[int, dict]:
+    rows = Post.objects.filter(collection=collection, pk__in=list(post_ids)[:BATCH_ROWS])
+    return {pk: {"platform_id": platform_id, "text": text} for pk, platform_id, text in rows.values_list("id", "platform_id", "text")}

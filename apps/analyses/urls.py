@@ -6,4 +6,8 @@ urlpatterns = [
     path("analyses/<int:pk>/", views.analysis_detail_view, name="analysis-detail"),
     path("analyses/<int:pk>/score/", views.analysis_score_view, name="analysis-score"),
     path("collections/<int:pk>/authorship/", views.authorship_start_view, name="authorship-start"),
+    path("analyses/<int:pk>/evidence/", views.analysis_evidence_view, name="analysis-evidence"),
+    path("analyses/<int:pk>/export.<str:fmt>", views.analysis_export_view, name="analysis-export"),
+    path("collections/<int:pk>/coordination/", views.network_start_view, {"kind": "coordination"}, name="coordination-start"),
+    path("collections/<int:pk>/coaction/", views.network_start_view, {"kind": "coaction"}, name="coaction-start"),
 ]

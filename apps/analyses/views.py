@@ -1,15 +1,17 @@
-"""Analysis pages: one analysis (drawn by its kind's template), starting authorship, scoring a post."""
+"""Analysis pages: one analysis (drawn by its kind's template), starting authorship, scoring a post;
+starting a coordination or co-action network, an edge's evidence (JSON), the network's exports."""
 from __future__ import annotations
 
 import plotly
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.analyses.forms import AuthorshipStartForm, ScoreForm
-from apps.analyses.kinds import kind_get
-from apps.analyses.selectors import account_choices, account_get, analysis_get
+from apps.analyses.forms import AuthorshipStartForm, CoactionStartForm, CoordinationStartForm, ScoreForm
+from apps.analyses.kinds import kind_get, network
+from apps.analyses.selectors import account_choices, account_get, accounts_described, analysis_get
 from apps.analyses.services import analysis_start, authorship_score
 from apps.collections.selectors import collection_get
 from apps.investigations.forms import service_errors_to_form
@@ -90,3 +92,59 @@ def _initial(choices: list[dict], account_id: str | None) -> dict:
         if account_id and str(c["id"]) == account_id:
             return {"account": c["handle"]}
     return {}
+
+
+NETWORK_FORMS = {"coordination": CoordinationStartForm, "coaction": CoactionStartForm}
+EXPORT_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+xml", "csv": "text/csv"}
+
+
+@login_required
+def network_start_view(request, pk: int, kind: str):
+    """Start a coordination or co-action analysis of the collection (editors)."""
+    collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
+    form = NETWORK_FORMS[kind](request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        params = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+        if params.get("event_date"):
+            params["event_date"] = params["event_date"].isoformat()
+        try:
+            job = analysis_start(investigation=collection.investigation, user=request.user, kind=kind, collection=collection, params=params)
+        except ValidationError as exc:
+            service_errors_to_form(form, exc)
+        else:
+            return redirect("job-detail", pk=job.pk)
+    context = {"collection": collection, "investigation": collection.investigation, "form": form, "kind": kind,
+               "label": kind_get(kind).LABEL}
+    return render(request, "analyses/network_start.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def analysis_evidence_view(request, pk: int):
+    """JSON: the posts and entities behind the edge source→target (Account ids), recomputed from the
+    two accounts' rows (bounded; see the kind's ``evidence``)."""
+    analysis = analysis_get(user=request.user, analysis_id=pk)
+    if analysis.kind not in NETWORK_FORMS:
+        raise Http404("This analysis has no network.")
+    try:
+        source, target = network.account_pk(request.GET.get("source")), network.account_pk(request.GET.get("target"))
+    except ValidationError as exc:
+        return JsonResponse({"error": exc.message_dict}, status=400)
+    names = {a["id"]: a for a in (_account_brief(analysis, source), _account_brief(analysis, target))}
+    found = kind_get(analysis.kind).evidence(analysis, source, target)
+    return JsonResponse({"source": names[source], "target": names[target], **found})
+
+
+def _account_brief(analysis, pk: int) -> dict:
+    described = accounts_described(collection=analysis.collection, account_ids=[pk]).get(pk, {})
+    return {"id": pk, "handle": described.get("handle", str(pk))}
+
+
+@login_required
+def analysis_export_view(request, pk: int, fmt: str):
+    """The stored network as GEXF, GraphML (networkx writes both) or a CSV edge list."""
+    analysis = analysis_get(user=request.user, analysis_id=pk)
+    if analysis.kind not in NETWORK_FORMS or fmt not in EXPORT_TYPES:
+        raise Http404("No such export.")
+    response = HttpResponse(network.export_bytes(analysis, fmt), content_type=EXPORT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{analysis.kind}-{analysis.pk}.{fmt}"'
+    return response

@@ -16,9 +16,9 @@ from types import ModuleType
 
 from django.core.exceptions import ValidationError
 
-from apps.analyses.kinds import authorship
+from apps.analyses.kinds import authorship, coaction, coordination
 
-KINDS: dict[str, ModuleType] = {"authorship": authorship}
+KINDS: dict[str, ModuleType] = {"authorship": authorship, "coordination": coordination, "coaction": coaction}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,132 @@
+"""Co-action networks (issue #4): accounts that act on the same target within a time window
+(co-retweet, co-link, co-hashtag, co-mention, co-reply, near-duplicate text), with the window sweep.
+
+Inputs: Interaction rows (repost/reply target: the original post's id, else its account; url,
+hashtag, mention: the entity) and the text of every post that is not a plain repost, read in
+batches (at most ``EVENTS_CAP`` rows per source, the latest). As for ``coordination``, the row keeps
+the strongest edges and an edge's evidence is recomputed in the request from the two accounts' rows;
+near-duplicate text is then clustered among their posts only, which pairs the same texts as long as
+two posts are near-duplicates of each other (not merely linked through a third account's post).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from django.core.exceptions import ValidationError
+
+from apps.analyses.kinds import network
+from apps.analyses.selectors import COACTION_ACTIONS, EVENTS_CAP, PAIR_EVENTS_CAP, coaction_posts, posts_described
+from apps.jobs.services import JobError
+
+LABEL = "Co-action"
+RULES = ("significant", "raw")
+DEFAULT_WINDOWS = (1, 10, 60, 600, 3600)
+WINDOW_MAX = 7 * 86400
+PARAMS = {"actions", "window", "windows", "rule", "alpha", "min_weight"}
+EVIDENCE_ROWS = 200
+ACTION_LABELS = {"repost": "co-retweet", "url": "co-link", "hashtag": "co-hashtag", "mention": "co-mention",
+                 "reply": "co-reply", "text": "near-duplicate text"}
+
+
+def params_check(collection, params: dict) -> dict:
+    errors: dict[str, str] = {}
+    network.check_unknown(params, PARAMS, "coaction", errors)
+    clean = {
+        "actions": network.check_list(params, "actions", COACTION_ACTIONS, COACTION_ACTIONS, errors),
+        "window": network.check_float(params, "window", 60.0, 0.0, WINDOW_MAX, errors, open_low=True),
+        "windows": _windows(params, errors),
+        "rule": network.check_choice(params, "rule", "significant", RULES, errors),
+        "alpha": network.check_float(params, "alpha", 0.05, 0.0, 1.0, errors, open_low=True, open_high=True),
+        "min_weight": network.check_int(params, "min_weight", 1, 1, 100_000, errors),
+    }
+    if not errors:
+        network.config_or_errors(lambda: config(clean), errors)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _windows(params: dict, errors: dict) -> list[float]:
+    values = network.check_list(params, "windows", DEFAULT_WINDOWS, None, errors)
+    try:
+        windows = sorted({float(v) for v in values})
+    except ValueError:
+        errors["windows"] = f"windows must be numbers of seconds, e.g. 1,10,60; got {', '.join(values)}."
+        return list(DEFAULT_WINDOWS)
+    if not 1 <= len(windows) <= 12 or not all(0 < w <= WINDOW_MAX for w in windows):
+        errors["windows"] = f"windows: one to twelve windows, each in (0, {WINDOW_MAX:,}] seconds."
+    return windows
+
+
+def config(params: dict):
+    from ml.coordination import CoactionConfig
+
+    return CoactionConfig(actions=tuple(params["actions"]), window=float(params["window"]),
+                          windows=tuple(float(w) for w in params["windows"]), rule=params["rule"],
+                          alpha=params["alpha"], min_weight=params["min_weight"])
+
+
+def run(analysis_input, progress) -> tuple[dict, dict]:
+    """1. read the co-action table; 2. ``coaction_report`` (every action, the sweep); 3. name and trim."""
+    import pandas as pd
+    from ml.coordination import coaction_report
+
+    params, collection = analysis_input.params, analysis_input.collection
+    progress(0.0, "Reading the posts and interactions", force=True)
+    posts = pd.DataFrame(coaction_posts(collection=collection, actions=params["actions"]))
+    if posts.empty:
+        raise JobError(f"The collection “{collection.name}” has nothing to co-act on for {', '.join(params['actions'])}.")
+    posts["time"] = pd.to_datetime(posts["time"], utc=True)
+    inputs = {"rows_read": len(posts), "truncated": bool((posts.groupby(posts["action"] == "text").size() >= EVENTS_CAP).any()),
+              "accounts": int(posts["account"].nunique())}
+    progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"coaction": params})
+    try:
+        report = coaction_report(posts, config(params), on_progress=lambda f, stage: progress(0.1 + 0.85 * f, stage))
+    except ValueError as exc:
+        raise JobError(f"The co-action analysis could not run: {exc}") from None
+    result = {**network.described_network(collection, report), "sweep": network.compact(report["sweep"]),
+              "sweep_figure": report["sweep_figure"], "window": params["window"], "inputs": inputs}
+    return result, summary(result)
+
+
+def summary(result: dict) -> dict:
+    return {"accounts": len(result["nodes"]), "edges": result["edges_total"], "window": result["window"],
+            "significant_edges": result["counts"].get("significant"), "raw_edges": result["counts"].get("raw"),
+            "communities": result["communities_total"], "top_account": result["top_influencer_handle"]}
+
+
+def evidence(analysis, source: int, target: int) -> dict:
+    """The pairs of posts by the two accounts on one target within the analysis's window."""
+    import pandas as pd
+    from ml.coordination import coaction_evidence
+    from ml.coordination.coaction import with_text_targets
+
+    params = analysis.params
+    posts = pd.DataFrame(coaction_posts(collection=analysis.collection, actions=params["actions"],
+                                        account_ids=[source, target], cap=PAIR_EVENTS_CAP))
+    if posts.empty:
+        return {"rows": [], "total": 0}
+    posts["time"] = pd.to_datetime(posts["time"], utc=True)
+    if "text" in params["actions"]:
+        posts = with_text_targets(posts, config(params))
+    rows = coaction_evidence(posts, source, target, window=float(params["window"]))
+    total = len(rows)
+    rows = rows.head(EVIDENCE_ROWS)
+    described = posts_described(collection=analysis.collection, post_ids=set(rows["post_id_first"]) | set(rows["post_id_second"]))
+    return {"total": total, "rows": [
+        {"entity": r.target, "entity_type": ACTION_LABELS.get(r.action, r.action), "source_time": _iso(r.seconds_first),
+         "target_time": _iso(r.seconds_second), "lag_s": float(r.lag_s), "source_post": described.get(r.post_id_first),
+         "target_post": described.get(r.post_id_second)} for r in rows.itertuples()]}
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(float(seconds), tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def page_context(analysis) -> dict:
+    result = analysis.result
+    return {"report": result, "top_influencers": network.top_influencers(result),
+            "figures": {"sweep": result["sweep_figure"]}, "action_labels": ACTION_LABELS,
+            "network_data": {"kind": "coaction", "nodes": result["nodes"], "edges": result["edges"], "type_edges": {},
+                             "counts": result["counts"], "rule": analysis.params["rule"], "label_keys": result["label_keys"], "timelines": [c.get("timeline", []) for c in result["communities"]],
+                             "actions": analysis.params["actions"], "before_after": None}}

@@ -1,0 +1,181 @@
+"""Coordination by the influence model (issue #4, seed 002): who follows whom on the same entities.
+
+Inputs: the collection's Interaction rows with an entity target (hashtag, url, domain, mention,
+image), read as tuples in batches into the events table of ``ml.coordination`` (at most
+``EVENTS_CAP`` events, the latest; at most ``ACCOUNTS_CAP`` accounts, the most active). The row
+stores the drawn network trimmed to the strongest edges (see ``network.py``) plus the time grid's
+origin, so an edge's evidence is recomputed in the request from the two accounts' own rows
+(``evidence``): a bounded query, and nothing per edge is stored.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from django.core.exceptions import ValidationError
+from django.db.models import Max, Min
+
+from apps.analyses.kinds import network
+from apps.analyses.selectors import ENTITY_ACTIONS, EVENTS_CAP, PAIR_EVENTS_CAP, coordination_events, posts_described
+from apps.collections.models import Post
+from apps.jobs.services import JobError
+
+LABEL = "Coordination"
+ACCOUNTS_CAP = 3_000  # pairs grow as n²: 3,000 accounts are 9 M ordered pairs, a minute or two
+DEFAULT_TYPES = ("hashtag", "url", "mention")
+RULES = ("significant", "paper")
+PARAMS = {"entity_types", "bin_seconds", "min_posts", "rule", "alpha", "exclude_entities", "event_date"}
+EVIDENCE_ROWS = 200
+
+
+def params_check(collection, params: dict) -> dict:
+    """Every value in range, then the ml config built once so its own checks speak as field errors."""
+    errors: dict[str, str] = {}
+    network.check_unknown(params, PARAMS, "coordination", errors)
+    clean = {
+        "entity_types": network.check_list(params, "entity_types", DEFAULT_TYPES, ENTITY_ACTIONS, errors),
+        "bin_seconds": network.check_int(params, "bin_seconds", 3600, 1, 7 * 86400, errors),
+        "min_posts": network.check_int(params, "min_posts", 5, 1, 100_000, errors),
+        "rule": network.check_choice(params, "rule", "significant", RULES, errors),
+        "alpha": network.check_float(params, "alpha", 0.05, 0.0, 1.0, errors, open_low=True, open_high=True),
+        "exclude_entities": _entities(params, errors),
+        "event_date": _event_date(collection, params.get("event_date"), errors),
+    }
+    if not errors:
+        network.config_or_errors(lambda: config(clean), errors)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def config(params: dict, **extra):
+    from ml.coordination import InfluenceConfig
+
+    return InfluenceConfig(bin_seconds=float(params["bin_seconds"]), entity_types=tuple(params["entity_types"]),
+                           exclude_entities=tuple(params["exclude_entities"]), min_posts=params["min_posts"],
+                           rule=params["rule"], alpha=params["alpha"], **extra)
+
+
+def _entities(params: dict, errors: dict) -> list[str]:
+    values = [v.lower().removeprefix("#") for v in network.check_list(params, "exclude_entities", (), None, errors)]
+    bad = [v for v in values if v.split(":", 1)[0] not in ENTITY_ACTIONS or ":" not in v]
+    if bad:
+        errors["exclude_entities"] = f"Write entities as type:value (e.g. hashtag:xinjiang); not {', '.join(bad)}."
+    return values
+
+
+def _event_date(collection, raw, errors: dict) -> str | None:
+    """An ISO date (or date-time, UTC) inside the collection's posts: both halves need data."""
+    if raw in (None, ""):
+        return None
+    try:
+        when = datetime.fromisoformat(str(raw).strip())
+    except ValueError:
+        errors["event_date"] = f"event_date must be a date like 2024-03-16; got {raw!r}."
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    span = Post.objects.filter(collection=collection).aggregate(first=Min("time"), last=Max("time"))
+    if span["first"] is None or not span["first"] < when <= span["last"]:
+        first, last = (span["first"] or when).date(), (span["last"] or when).date()
+        errors["event_date"] = f"event_date must fall inside the collection's posts ({first} to {last}); got {when.date()}."
+    return when.isoformat()
+
+
+def read_events(collection, params: dict):
+    """The events table, capped at the ``ACCOUNTS_CAP`` most active accounts; and what was read."""
+    import pandas as pd
+
+    events = pd.DataFrame(coordination_events(collection=collection, entity_types=params["entity_types"]))
+    read = len(events)
+    if read == 0:
+        raise JobError(f"The collection “{collection.name}” has no {', '.join(params['entity_types'])} in its posts.")
+    events["time"] = pd.to_datetime(events["time"], utc=True)
+    posts = events.drop_duplicates(["account", "post_id"])["account"].value_counts()
+    busiest = posts[posts >= params["min_posts"]].index[:ACCOUNTS_CAP]
+    if len(busiest) < 2:
+        raise JobError(f"Fewer than two accounts have {params['min_posts']} posts with {', '.join(params['entity_types'])}; "
+                       "lower min_posts or add entity types.")
+    events = events[events["account"].isin(busiest)]
+    inputs = {"events_read": read, "events_truncated": read >= EVENTS_CAP, "accounts": int(len(busiest)),
+              "accounts_capped": int((posts >= params["min_posts"]).sum()) > ACCOUNTS_CAP, "events_used": int(len(events))}
+    return events, inputs
+
+
+def run(analysis_input, progress) -> tuple[dict, dict]:
+    """1. read the events; 2. ``influence_report`` on a fixed time grid; 3. name and trim the network;
+    4. with an event date, ``before_after``. An ml ValueError ends the job with its message."""
+    from ml.coordination import before_after, influence_report
+    from ml.coordination.activity import to_seconds
+
+    params, collection = analysis_input.params, analysis_input.collection
+    progress(0.0, "Reading the interactions", force=True)
+    events, inputs = read_events(collection, params)
+    grid_start = float(to_seconds(events["time"]).min())
+    progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}],
+                        model={"influence": {**params, "grid_start": grid_start}})
+    scaled = lambda low, high: (lambda f, stage: progress(low + (high - low) * f, stage))  # noqa: E731
+    try:
+        report = influence_report(events, config(params, start=grid_start), on_progress=scaled(0.1, 0.8 if params["event_date"] else 0.95))
+        result = {**network.described_network(collection, report), "rule": report["rule"], "grid_start": grid_start,
+                  "type_edges": {t: network.compact(e[:network.TYPE_EDGES_CAP]) for t, e in report["type_edges"].items()},
+                  "type_edges_total": {t: len(e) for t, e in report["type_edges"].items()}, "inputs": inputs}
+        if params["event_date"]:
+            split = before_after(events, datetime.fromisoformat(params["event_date"]), config(params),
+                                 on_progress=scaled(0.8, 0.95))
+            result["before_after"] = _halves(collection, split)
+    except ValueError as exc:
+        raise JobError(f"The coordination analysis could not run: {exc}") from None
+    return result, summary(result)
+
+
+def _halves(collection, split: dict) -> dict:
+    out = {"split": split["split"], "change": network.compact(split["change"])}
+    for name in ("before", "after"):
+        half = network.described_network(collection, split[name], edges_cap=network.TYPE_EDGES_CAP)
+        out[name] = {k: half[k] for k in ("nodes", "edges", "edges_total", "counts", "top_influencer", "top_influencer_handle")}
+    return out
+
+
+def summary(result: dict) -> dict:
+    counts = result["counts"].get("all", {})
+    return {"accounts": len(result["nodes"]), "edges": result["edges_total"], "significant_edges": counts.get("significant"),
+            "paper_edges": counts.get("paper"), "communities": result["communities_total"],
+            "top_influencer": result["top_influencer_handle"], "rule": result["rule"]}
+
+
+def evidence(analysis, source: int, target: int) -> dict:
+    """source→target: each entity both used in consecutive bins (source first), with times and lags,
+    recomputed from the two accounts' interactions on the stored grid."""
+    import pandas as pd
+    from ml.coordination import edge_evidence
+
+    params = analysis.params
+    events = pd.DataFrame(coordination_events(collection=analysis.collection, entity_types=params["entity_types"],
+                                              account_ids=[source, target], cap=PAIR_EVENTS_CAP))
+    if events.empty:
+        return {"rows": [], "total": 0}
+    events["time"] = pd.to_datetime(events["time"], utc=True)
+    rows = edge_evidence(events, source, target, config(params), start=analysis.result.get("grid_start"))
+    total = len(rows)
+    rows = rows.head(EVIDENCE_ROWS)
+    posts = posts_described(collection=analysis.collection, post_ids=set(rows["post_id_source"]) | set(rows["post_id_target"]))
+    return {"total": total, "rows": [
+        {"entity": r.entity, "entity_type": r.entity_type, "source_time": _iso(r.source_time), "target_time": _iso(r.target_time),
+         "lag_s": float(r.lag_s), "source_post": posts.get(r.post_id_source), "target_post": posts.get(r.post_id_target)}
+        for r in rows.itertuples()]}
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(float(seconds), tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def page_context(analysis) -> dict:
+    result = analysis.result
+    split = result.get("before_after")
+    return {"report": result, "top_influencers": network.top_influencers(result),
+            "change_rows": [{"type": t, **c} for t, c in split["change"].items()] if split else [],
+            "split_date": _iso(split["split"])[:10] if split else None,
+            "network_data": {"kind": "coordination", "nodes": result["nodes"], "edges": result["edges"],
+                             "type_edges": result.get("type_edges", {}), "counts": result["counts"], "rule": result["rule"],
+                             "label_keys": result["label_keys"], "timelines": [c.get("timeline", []) for c in result["communities"]],
+                             "before_after": {h: {"nodes": split[h]["nodes"], "edges": split[h]["edges"]} for h in ("before", "after")} if split else None}}
+

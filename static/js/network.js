@@ -1,0 +1,223 @@
+/* The coordination / co-action network page: WebGL (scattergl) drawing, client-side filters over the
+ * stored JSON (json_script "network-data"), the side panel (an account's strongest partners; an edge's
+ * evidence from /analyses/<pk>/evidence/), the before/after pair and the communities' timelines. */
+"use strict";
+
+(() => {
+  const dataNode = document.getElementById("network-data");
+  if (!dataNode || !window.Plotly) return;
+  const data = JSON.parse(dataNode.textContent);
+  const evidenceUrl = document.getElementById("network-script").dataset.evidence;
+  const plot = document.querySelector('[data-testid="network"]');
+  const panel = document.querySelector('[data-testid="network-panel"]');
+  const edgeTable = document.querySelector('[data-testid="edge-table"] tbody');
+  const control = (name) => document.querySelector(`[data-filter="${name}"]`);
+  const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d"];
+  const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+  const nodes = new Map(data.nodes.map((n) => [n.id, n]));
+  const fmt = (v, digits = 3) => (v === null || v === undefined ? "—" : Number(v).toPrecision(digits));
+  const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
+
+  function option(select, value, label) { const o = el("option", label); o.value = value; select.append(o); }
+
+  function setUpControls() {
+    option(control("type"), "all", data.kind === "coordination" ? "all types (averaged)" : "all actions");
+    Object.keys(data.type_edges || {}).forEach((t) => option(control("type"), t, t));
+    option(control("rule"), "significant", `significant (${(counts().significant ?? "?").toLocaleString()} edges)`);
+    const loose = data.kind === "coordination" ? "paper" : "raw";
+    if (data.rule === loose) option(control("rule"), loose, `${loose === "paper" ? "paper: M < 1" : "raw"} (${(counts()[loose] ?? "?").toLocaleString()} edges)`);
+    const communities = [...new Set(data.nodes.map((n) => n.community))].sort((a, b) => a - b);
+    option(control("community"), "", "all");
+    communities.forEach((c) => option(control("community"), String(c), `community ${c}`));
+    option(control("colour"), "community", "community");
+    (data.label_keys || []).forEach((k) => option(control("colour"), `label:${k}`, k));
+    if ((data.label_keys || []).includes("account_category")) control("colour").value = "label:account_category";
+    document.querySelector('[data-testid="rule-counts"]').textContent = ruleCounts();
+    document.querySelectorAll("[data-filter]").forEach((c) => c.addEventListener("change", draw));
+  }
+
+  function counts() { return (data.kind === "coordination" ? (data.counts[control("type").value] || data.counts.all) : data.counts) || {}; }
+
+  function ruleCounts() {
+    const c = data.kind === "coordination" ? data.counts.all || {} : data.counts;
+    const loose = data.kind === "coordination" ? `the paper's M < 1 rule keeps ${(c.paper ?? 0).toLocaleString()}` : `raw weight keeps ${(c.raw ?? 0).toLocaleString()}`;
+    const pairs = c.pairs ? ` of ${c.pairs.toLocaleString()} ordered pairs` : "";
+    return `Edges per rule: significant keeps ${(c.significant ?? 0).toLocaleString()}, ${loose}${pairs}. ` +
+      (data.rule === "significant" ? "This run stored the significant network; run with the loose rule to draw the others." : "");
+  }
+
+  function filteredEdges() {
+    const type = control("type").value;
+    const source = type === "all" ? data.edges : data.type_edges[type] || [];
+    const rule = control("rule").value;
+    const minWeight = Number(control("min-weight").value) || 0;
+    const community = control("community").value;
+    return source.filter((e) => nodes.has(e.source) && nodes.has(e.target) && e.weight >= minWeight &&
+      (rule !== "significant" || e.significant) &&
+      (community === "" || (String(nodes.get(e.source).community) === community && String(nodes.get(e.target).community) === community)));
+  }
+
+  function nodeKey(node, colour) {
+    if (colour === "community") return `community ${node.community}`;
+    const value = node.labels?.[colour.slice(6)];
+    return value === undefined || value === "" ? "unlabelled" : String(value);
+  }
+
+  function edgeKey(edge, colour) {
+    const a = nodes.get(edge.source), b = nodes.get(edge.target);
+    if (colour === "community") return a.community === b.community ? "within a community" : "between communities";
+    return `${nodeKey(a, colour)} → ${nodeKey(b, colour)}`;  // seed 002 figure 1: edges by label pairing
+  }
+
+  function colourMap(keys) { const map = new Map(); [...keys].sort().forEach((k, i) => map.set(k, PALETTE[i % PALETTE.length])); return map; }
+
+  function traces(nodeList, edges, colour, { mids = true, legend = true } = {}) {
+    const groups = new Map();
+    edges.forEach((e) => { const k = edgeKey(e, colour); if (!groups.has(k)) groups.set(k, []); groups.get(k).push(e); });
+    const edgeColours = colourMap(groups.keys());
+    const out = [];
+    groups.forEach((list, key) => {
+      const x = [], y = [];
+      list.forEach((e) => { const a = nodes.get(e.source) || e._a, b = nodes.get(e.target) || e._b; x.push(a.x, b.x, null); y.push(a.y, b.y, null); });
+      out.push({ type: "scattergl", mode: "lines", x, y, name: key, hoverinfo: "skip", showlegend: legend,
+        line: { width: 1, color: edgeColours.get(key) }, opacity: 0.45, meta: "edges" });
+    });
+    if (mids && edges.length) {
+      out.push({ type: "scattergl", mode: "markers", name: "edges (click)", showlegend: false, meta: "mids",
+        x: edges.map((e) => (nodes.get(e.source).x + nodes.get(e.target).x) / 2),
+        y: edges.map((e) => (nodes.get(e.source).y + nodes.get(e.target).y) / 2),
+        customdata: edges.map((_, i) => i), marker: { size: 7, color: "rgba(100,116,139,0.25)" },
+        text: edges.map((e) => `@${nodes.get(e.source).handle} → @${nodes.get(e.target).handle}<br>weight ${fmt(e.weight)}`),
+        hovertemplate: "%{text}<extra></extra>" });
+    }
+    const nodeColours = colourMap(new Set(nodeList.map((n) => nodeKey(n, colour))));
+    const maxInfluence = Math.max(1e-9, ...nodeList.map((n) => n.influence));
+    out.push({ type: "scattergl", mode: "markers", name: "accounts", showlegend: false, meta: "nodes",
+      x: nodeList.map((n) => n.x), y: nodeList.map((n) => n.y), customdata: nodeList.map((n) => n.id),
+      text: nodeList.map((n) => `@${n.handle}<br>${nodeKey(n, colour)}<br>influence ${fmt(n.influence)}`),
+      hovertemplate: "%{text}<extra></extra>",
+      marker: { size: nodeList.map((n) => 6 + 24 * Math.sqrt(n.influence / maxInfluence)),
+        color: nodeList.map((n) => nodeColours.get(nodeKey(n, colour))), line: { width: 0.5, color: "#fff" } } });
+    return out;
+  }
+
+  const layout = (height) => ({ height, margin: { l: 10, r: 10, t: 10, b: 10 }, hovermode: "closest", dragmode: "pan",
+    xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" }, legend: { orientation: "h", y: -0.02 } });
+
+  let shown = [];
+  function draw() {
+    shown = filteredEdges();
+    const colour = control("colour").value;
+    const community = control("community").value;
+    const nodeList = data.nodes.filter((n) => community === "" || String(n.community) === community);
+    window.Plotly.react(plot, traces(nodeList, shown, colour), layout(560), config);
+    document.querySelector('[data-testid="network-shown"]').textContent = `${shown.length.toLocaleString()} edges, ${nodeList.length.toLocaleString()} accounts shown`;
+    fillEdgeTable();
+  }
+
+  function fillEdgeTable() {
+    edgeTable.replaceChildren();
+    // The most significant first: a weight near 1 can rest on one shared rare entity, a small q cannot.
+    const ranked = [...shown].sort((a, b) => (a.q ?? 1) - (b.q ?? 1) || b.weight - a.weight);
+    ranked.slice(0, 25).forEach((e) => {
+      const row = el("tr"); row.dataset.testid = "edge-row";
+      row.append(el("td", `@${nodes.get(e.source).handle}`), el("td", `@${nodes.get(e.target).handle}`),
+        el("td", fmt(e.weight), "num"), el("td", fmt(e.q, 2), "num"));
+      const button = el("button", "Evidence", "btn btn-small"); button.type = "button"; button.dataset.testid = "edge-evidence";
+      button.addEventListener("click", () => showEvidence(e.source, e.target));
+      const cell = el("td"); cell.append(button); row.append(cell);
+      edgeTable.append(row);
+    });
+  }
+
+  function partners(id) {
+    const sums = new Map();
+    shown.forEach((e) => {
+      if (e.source !== id && e.target !== id) return;
+      const other = e.source === id ? e.target : e.source;
+      const s = sums.get(other) || { out: 0, in: 0 };
+      if (e.source === id) s.out += e.weight; else s.in += e.weight;
+      sums.set(other, s);
+    });
+    return [...sums.entries()].map(([p, s]) => ({ partner: p, ...s, weight: s.out + s.in })).sort((a, b) => b.weight - a.weight).slice(0, 10);
+  }
+
+  function showAccount(id) {
+    const node = nodes.get(id);
+    panel.replaceChildren(el("h3", `@${node.handle}`),
+      el("p", `community ${node.community} · influence ${fmt(node.influence)} · strength ${fmt(node.strength)}`, "muted"));
+    const table = el("table", undefined, "table table-compact"); table.dataset.testid = "partners";
+    table.innerHTML = "<thead><tr><th>Strongest partners</th><th class='num'>out</th><th class='num'>in</th><th></th></tr></thead>";
+    const body = el("tbody");
+    partners(id).forEach((p) => {
+      const row = el("tr"); row.dataset.testid = "partner-row";
+      const button = el("button", "Evidence", "btn btn-small"); button.type = "button";
+      button.addEventListener("click", () => (p.out >= p.in ? showEvidence(id, p.partner) : showEvidence(p.partner, id)));
+      const cell = el("td"); cell.append(button);
+      row.append(el("td", `@${nodes.get(p.partner).handle}`), el("td", fmt(p.out), "num"), el("td", fmt(p.in), "num"), cell);
+      body.append(row);
+    });
+    table.append(body);
+    panel.append(partners(id).length ? table : el("p", "No edge under the current filters.", "empty"));
+  }
+
+  async function showEvidence(source, target) {
+    panel.replaceChildren(el("p", "Loading the evidence…", "muted"));
+    const response = await fetch(`${evidenceUrl}?source=${encodeURIComponent(source)}&target=${encodeURIComponent(target)}`,
+      { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!response.ok) { panel.replaceChildren(el("p", `Could not load the evidence (${response.status}).`, "error")); return; }
+    const found = await response.json();
+    const arrow = data.kind === "coordination" ? "→" : "↔";
+    panel.replaceChildren(el("h3", `@${found.source.handle} ${arrow} @${found.target.handle}`),
+      el("p", `${found.total.toLocaleString()} ${data.kind === "coordination" ? "entity uses in the next bin" : "co-actions within the window"}` +
+        (found.total > found.rows.length ? ` (the first ${found.rows.length})` : ""), "muted"));
+    const table = el("table", undefined, "table table-compact evidence"); table.dataset.testid = "evidence";
+    table.innerHTML = "<thead><tr><th>Entity</th><th>First (UTC)</th><th>Then</th><th class='num'>Lag</th></tr></thead>";
+    const body = el("tbody");
+    found.rows.forEach((r) => {
+      const row = el("tr"); row.dataset.testid = "evidence-row";
+      const entity = el("td"); entity.append(el("span", r.entity, "chip"), el("div", r.entity_type, "muted"));
+      const post = (time, p) => { const c = el("td"); c.append(el("div", time.replace("T", " ").slice(0, 19))); if (p) c.append(el("div", p.text, "muted evidence-text")); return c; };
+      row.append(entity, post(r.source_time, r.source_post), post(r.target_time, r.target_post), el("td", `${Math.round(r.lag_s)} s`, "num"));
+      body.append(row);
+    });
+    table.append(body);
+    panel.append(table);
+  }
+
+  function onClick(event) {
+    const point = event.points?.[0];
+    if (!point) return;
+    if (point.data.meta === "nodes") showAccount(point.customdata);
+    else if (point.data.meta === "mids") { const e = shown[point.customdata]; showEvidence(e.source, e.target); }
+  }
+
+  function drawHalves() {
+    if (!data.before_after) return;
+    document.querySelectorAll("[data-half]").forEach((div) => {
+      const half = data.before_after[div.dataset.half];
+      half.nodes.forEach((n) => { if (!nodes.has(n.id)) nodes.set(n.id, { ...n }); });
+      const own = new Map(half.nodes.map((n) => [n.id, n]));
+      const edges = half.edges.filter((e) => own.has(e.source) && own.has(e.target)).map((e) => ({ ...e, _a: own.get(e.source), _b: own.get(e.target) }));
+      const saved = new Map(nodes); own.forEach((n, id) => nodes.set(id, n));  // the halves share one layout of their own
+      window.Plotly.newPlot(div, traces(half.nodes, edges, "community", { mids: false, legend: false }), layout(360), config);
+      saved.forEach((n, id) => nodes.set(id, n));
+    });
+  }
+
+  function drawTimelines() {
+    document.querySelectorAll("[data-timeline]").forEach((span) => {
+      const timeline = (data.timelines || [])[Number(span.dataset.timeline)] || [];
+      if (!timeline.length) return;
+      window.Plotly.newPlot(span, [{ type: "bar", x: timeline.map((t) => t.time), y: timeline.map((t) => t.count), marker: { color: "#64748b" } }],
+        { width: 160, height: 40, margin: { l: 0, r: 0, t: 0, b: 0 }, xaxis: { visible: false }, yaxis: { visible: false } },
+        { staticPlot: true, displayModeBar: false });
+    });
+  }
+
+  setUpControls();
+  draw();
+  drawTimelines();
+  plot.on("plotly_click", onClick);
+  drawHalves();
+})();

@@ -1,0 +1,62 @@
+"""An analyst maps a coordinated operation, end to end: a real server, a real worker, headless Chromium.
+The demo generator plants an operation (4 seed accounts, 36 amplifiers echoing them within seconds to
+minutes) among residents; the coordination network should put a seed on top and show its evidence."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.stack import last_json_line
+from tests.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.services]
+
+
+def test_an_analyst_finds_the_planted_operation_in_the_coordination_network(tmp_path, stack, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    investigation_new(stack, "Riverton dam")
+    made = last_json_line(stack.manage("simulate_operation", "--out", str(tmp_path / "riverton.csv"), "--seed", "3",
+                                       "--days", "12", "--organic", "120").stdout)
+    truth = json.loads((tmp_path / "riverton.truth.json").read_text())
+    imported = last_json_line(stack.manage("import_collection", made["out"], "--investigation", "Riverton dam",
+                                           "--collection", "riverton", "--user", "alice").stdout)
+    assert imported["status"] == "succeeded", imported
+
+    # 1. from the collection's overview to the start page; one-minute bins, split at the event
+    log_in(page, stack, f"/collections/{imported['collection_id']}/")
+    page.get_by_test_id("coordination-link").click()
+    page.fill("#id_bin_seconds", "60")
+    page.fill("#id_event_date", truth["event_date"])
+    page.get_by_test_id("coordination-submit").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("succeeded", timeout=120_000)
+    page.get_by_test_id("analysis-link").click()
+
+    # 2. the network is drawn with WebGL, and the top influencer is one of the operation's accounts
+    network = page.get_by_test_id("network")
+    expect(network).to_have_class("net-plot js-plotly-plot")
+    types = page.evaluate("() => [...new Set(document.querySelector('[data-testid=network]').data.map((t) => t.type))]")
+    assert types == ["scattergl"]
+    top = page.get_by_test_id("top-influencer").inner_text().removeprefix("@")
+    operation = {row[0] for row in stack.query(
+        "SELECT handle FROM collections_account WHERE platform_id IN (%s)" % ",".join("?" * len(truth["operation_userids"])),
+        tuple(truth["operation_userids"]))}
+    assert top in operation, (top, truth["seed_userids"])
+    expect(page.get_by_test_id("communities").get_by_test_id("community-row").first).to_be_visible()
+    expect(page.get_by_test_id("network-before")).to_have_class("net-plot net-plot-small js-plotly-plot")
+    expect(page.get_by_test_id("network-after")).to_have_class("net-plot net-plot-small js-plotly-plot")
+
+    # 3. an edge's evidence: the shared entities with their times and lags
+    page.get_by_test_id("edge-row").first.get_by_test_id("edge-evidence").click()
+    rows = page.get_by_test_id("evidence").get_by_test_id("evidence-row")
+    expect(rows.first).to_be_visible()
+    assert rows.first.locator(".chip").inner_text().split(":")[0] in ("hashtag", "url", "mention")
+
+    page.screenshot(path="/tmp/coordination.png", full_page=True)
+
+    # 4. the filters redraw client-side
+    before = page.get_by_test_id("network-shown").inner_text()
+    page.get_by_test_id("filter-min-weight").fill("0.5")
+    page.get_by_test_id("filter-min-weight").dispatch_event("change")
+    expect(page.get_by_test_id("network-shown")).not_to_have_text(before)
