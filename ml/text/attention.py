@@ -1,0 +1,94 @@
+"""Attention for one post (seed 000 fig. 3) as data, and bertviz's head and model views as HTML that
+loads d3, jQuery and require.js from URLs the caller serves (never a CDN).
+
+SDPA attention returns no weights, so the model runs with eager attention for the call and is put back.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+
+CDN_REQUIRE = "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js"
+CDN_D3 = "https://cdnjs.cloudflare.com/ajax/libs/d3/5.7.0/d3.min"
+CDN_JQUERY = "https://cdnjs.cloudflare.com/ajax/libs/jquery/2.0.0/jquery.min"
+DECIMALS = 3
+
+
+@contextlib.contextmanager
+def eager_attention(model):
+    """Switch every transformers sub-model to eager attention for the duration."""
+    from transformers import PreTrainedModel
+
+    switched = []
+    for module in model.modules():
+        if isinstance(module, PreTrainedModel):
+            previous = module.config._attn_implementation
+            if previous != "eager":
+                module.set_attn_implementation("eager")
+                switched.append((module, previous))
+    try:
+        yield model
+    finally:
+        for module, previous in switched:
+            module.set_attn_implementation(previous)
+
+
+def attention_data(model, run, tokens: list[str], source: int) -> dict:
+    """`run()` returns per-layer attention tensors (1, heads, T, T). Returns plain data:
+    tokens, full attention [layer][head][from][to] and the rows from the source token ([CLS] or the last),
+    all rounded to 3 decimals."""
+    import torch
+
+    with eager_attention(model), torch.no_grad():
+        attentions = run()
+    if not attentions or attentions[0] is None:
+        raise RuntimeError("the model returned no attention weights")
+    stacked = torch.stack([a[0] for a in attentions]).double().round(decimals=DECIMALS)  # layers, heads, T, T
+    return {"tokens": list(tokens), "source_index": int(source), "source_token": tokens[source],
+            "layers": int(stacked.shape[0]), "heads": int(stacked.shape[1]),
+            "attention": stacked.tolist(), "from_source": stacked[:, :, source, :].tolist(),
+            "mean_from_source": stacked[:, :, source, :].mean(dim=(0, 1)).round(decimals=DECIMALS).tolist()}
+
+
+def _local_html(html: str, assets: dict) -> str:
+    """Point bertviz's require.js, d3 and jQuery at the caller's URLs; refuse to return a CDN reference."""
+    missing = {"require", "d3", "jquery"} - set(assets)
+    if missing:
+        raise ValueError(f"assets needs local URLs for {sorted(missing)}")
+    strip = lambda url: re.sub(r"\.js$", "", url)  # require.js paths take no extension
+    html = html.replace(CDN_REQUIRE, assets["require"]).replace(CDN_D3, strip(assets["d3"]))
+    html = html.replace(CDN_JQUERY, strip(assets["jquery"]))
+    # Only script sources and require paths: a post's own text may well mention a CDN.
+    if re.search(r"""src=["']https?://|:\s*'https?://""", html):
+        raise RuntimeError("bertviz HTML still references a CDN: its template changed")
+    return html
+
+
+def _view_html(view: str, attention: dict, assets: dict, max_tokens: int) -> str:
+    import torch
+
+    tokens = attention["tokens"]
+    if len(tokens) > max_tokens:
+        raise ValueError(f"{len(tokens)} tokens exceed the cap of {max_tokens}: pass a shorter post or a lower cap "
+                         "to attention()")
+    # float64 so that json.dumps writes 0.123, not 0.12300000339746475 (3x smaller HTML).
+    layers = [torch.tensor([layer], dtype=torch.float64) for layer in attention["attention"]]
+    if view == "head":
+        from bertviz import head_view
+
+        result = head_view(layers, tokens, html_action="return")
+    else:
+        from bertviz import model_view
+
+        result = model_view(layers, tokens, html_action="return")
+    return _local_html(result.data, assets)
+
+
+def head_view_html(attention: dict, assets: dict, max_tokens: int = 40) -> str:
+    """bertviz head view of `attention` (from attention_data); `assets` = {"require", "d3", "jquery"} URLs."""
+    return _view_html("head", attention, assets, max_tokens)
+
+
+def model_view_html(attention: dict, assets: dict, max_tokens: int = 40) -> str:
+    """bertviz model view (every layer and head as thumbnails); same assets as head_view_html."""
+    return _view_html("model", attention, assets, max_tokens)

@@ -1,0 +1,281 @@
+"""Binary text classifiers in the scikit-learn shape: `fit(texts, labels, groups)` returns self, learned
+state ends in `_`. Label 1 = information operation (or misinformation), 0 = control.
+
+EncoderClassifier (seed 004): any local encoder directory (default the bundled MiniLM-L6), one logit,
+BCE with logits and a positive-class weight. GPT2Classifier (seed 000): `[BOS]text[CLS]`, a head on the
+`[CLS]` hidden state plus the auxiliary LM loss; a local GPT-2 directory, or a tiny GPT-2 built from the
+config with a byte-level BPE trained on the collection when none is given.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import CPU, TINY_GPT2, ClassifierConfig, TextModelError
+from .data import check_groups, check_labels, check_texts, split_indices, split_summary
+from .metrics import classification_metrics
+from .scoring import aggregate_by_account, score_sorted
+from .storage import read_manifest, save_pretrained, write_manifest
+from .trainer import Trainer
+
+
+class _TextClassifier:
+    kind = ""
+
+    def __init__(self, model_dir=None, config: ClassifierConfig = CPU):
+        self.model_dir = model_dir
+        self.config = config
+
+    # -- training -------------------------------------------------------------------------------
+    def fit(self, texts, labels, groups=None, on_step: Callable | None = None):
+        """1. Check inputs; 2. split train/validation/test, account-disjoint when `groups` are given;
+        3. build the model; 4. train with early stopping on the validation loss; 5. score the test split."""
+        import torch
+
+        texts = check_texts(texts)
+        y = check_labels(labels, len(texts))
+        groups = check_groups(groups, len(texts))
+        config = self.config
+        split = split_indices(y, groups, test_size=config.test_size, val_size=config.val_size, seed=config.train.seed,
+                              account_disjoint=config.account_disjoint)
+        torch.manual_seed(config.train.seed)
+        self._build([texts[i] for i in split["train"]])
+        train_y = y[split["train"]]
+        pos_weight = (len(train_y) - train_y.sum()) / train_y.sum() if config.class_weight == "balanced" else 1.0
+        example = lambda i: (texts[i], int(y[i]))
+        self.history_ = Trainer(config.train).fit(self.model_, self._loss_fn(float(pos_weight)),
+                                                  [example(i) for i in split["train"]],
+                                                  [example(i) for i in split["val"]], on_step)
+        test = split["test"]
+        test_scores = self.probabilities([texts[i] for i in test])
+        self.split_ = split_summary(split, y, groups)
+        self.metrics_ = classification_metrics(y[test], test_scores, config.threshold)
+        self.test_ = {"index": test.tolist(), "labels": y[test].tolist(), "scores": test_scores.tolist()}
+        self.pos_weight_ = float(pos_weight)
+        return self
+
+    def _loss_fn(self, pos_weight: float):
+        import torch
+        from torch import nn
+
+        bce = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
+
+        def loss_fn(model, examples):
+            batch = self._batch([t for t, _ in examples], with_lm_labels=True)
+            targets = torch.tensor([label for _, label in examples], dtype=torch.float32)
+            logits, aux = self._forward(model, batch)
+            return bce(logits, targets) + aux
+
+        return loss_fn
+
+    # -- scoring --------------------------------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise TextModelError(f"this {type(self).__name__} is not fitted: call fit() or load() first")
+
+    def probabilities(self, texts, batch_size: int = 64, on_step: Callable | None = None) -> np.ndarray:
+        """P(label 1) per text, in batches of similar length, reporting progress through `on_step`."""
+        import torch
+
+        self._check_fitted()
+        texts = check_texts(texts)
+        self.model_.eval()
+
+        def score_batch(batch_texts):
+            with torch.no_grad():
+                logits, _ = self._forward(self.model_, self._batch(batch_texts, with_lm_labels=False))
+            return torch.sigmoid(logits).numpy()
+
+        return score_sorted(score_batch, texts, batch_size, on_step)
+
+    def predict_proba(self, texts) -> np.ndarray:
+        p = self.probabilities(texts)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, texts) -> np.ndarray:
+        return (self.probabilities(texts) >= self.config.threshold).astype(int)
+
+    def score_accounts(self, texts, accounts, *, threshold: float | None = None, batch_size: int = 64,
+                       on_step: Callable | None = None) -> dict:
+        """Per-post scores and per-account aggregates (mean, max, share above threshold)."""
+        threshold = self.config.threshold if threshold is None else threshold
+        scores = self.probabilities(texts, batch_size, on_step)
+        return {"scores": scores.tolist(), "threshold": threshold,
+                "accounts": aggregate_by_account(scores, check_groups(accounts, len(scores)), threshold)}
+
+    def evaluate(self, texts, labels, threshold: float | None = None) -> dict:
+        y = check_labels(labels, len(list(texts)))
+        return classification_metrics(y, self.probabilities(texts), self.config.threshold if threshold is None else threshold)
+
+    # -- int8 -----------------------------------------------------------------------------------
+    def quantized(self):
+        """A copy whose Linear layers run in dynamic int8 (faster on CPU; predictions shift slightly: see
+        quantization_report). GPT-2's blocks are Conv1D, so there only the heads are quantised."""
+        import warnings
+
+        import torch
+
+        self._check_fitted()
+        other = copy.copy(self)
+        with warnings.catch_warnings():  # torch 2.13 deprecates the quantised tensor API but still ships it
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
+            other.model_ = torch.ao.quantization.quantize_dynamic(copy.deepcopy(self.model_), {torch.nn.Linear},
+                                                                  dtype=torch.qint8)
+        return other
+
+    def quantization_report(self, texts, labels) -> dict:
+        """What int8 costs on labelled posts: AUC before and after, and the share of changed predictions."""
+        y = check_labels(labels, len(list(texts)))
+        before = self.probabilities(texts)
+        after = self.quantized().probabilities(texts)
+        t = self.config.threshold
+        from sklearn.metrics import roc_auc_score
+
+        auc_fp32, auc_int8 = float(roc_auc_score(y, before)), float(roc_auc_score(y, after))
+        return {"auc_fp32": auc_fp32, "auc_int8": auc_int8, "auc_change": auc_int8 - auc_fp32,
+                "changed_predictions": float(((before >= t) != (after >= t)).mean()),
+                "max_score_change": float(np.abs(before - after).max())}
+
+    # -- attention ------------------------------------------------------------------------------
+    def attention(self, text: str, max_tokens: int = 40) -> dict:
+        """Attention for one post (eager attention), rounded to 3 decimals: see ml.text.attention."""
+        from .attention import attention_data
+
+        self._check_fitted()
+        batch, tokens, source = self._attention_inputs(text, max_tokens)
+        return attention_data(self.model_, lambda: self._attentions(batch), tokens, source)
+
+    # -- storage --------------------------------------------------------------------------------
+    def save(self, directory) -> Path:
+        """Weights + config + tokenizer + metrics JSON in one directory."""
+        self._check_fitted()
+        path = Path(directory)
+        self._save_weights(path)
+        return write_manifest(path, self.kind, config=self.config.as_dict(), metrics=getattr(self, "metrics_", None),
+                              split=getattr(self, "split_", None), history=getattr(self, "history_", None),
+                              pos_weight=getattr(self, "pos_weight_", None))
+
+    @classmethod
+    def load(cls, directory):
+        manifest = read_manifest(directory, cls.kind)
+        model = cls(model_dir=str(directory), config=ClassifierConfig.from_dict(manifest["config"]))
+        model._load_weights(Path(directory))
+        model.model_.eval()
+        for key in ("metrics", "split", "history", "pos_weight"):
+            if manifest.get(key) is not None:
+                setattr(model, f"{key}_", manifest[key])
+        return model
+
+
+class EncoderClassifier(_TextClassifier):
+    kind = "encoder_classifier"
+
+    def _build(self, train_texts):
+        from .models import bundled_encoder_directory, load_encoder
+
+        self.model_, self.tokenizer_ = load_encoder(self.model_dir or bundled_encoder_directory())
+
+    def _batch(self, texts, with_lm_labels):
+        return self.tokenizer_(list(texts), padding=True, truncation=True, max_length=self.config.max_length,
+                               return_tensors="pt")
+
+    def _forward(self, model, batch):
+        return model(**batch).logits[:, 0], 0.0
+
+    def _attention_inputs(self, text, max_tokens):
+        batch = self.tokenizer_([text], truncation=True, max_length=min(max_tokens, self.config.max_length),
+                                return_tensors="pt")
+        tokens = self.tokenizer_.convert_ids_to_tokens(batch["input_ids"][0].tolist())
+        return batch, tokens, 0  # [CLS] is the first token
+
+    def _attentions(self, batch):
+        return self.model_(**batch, output_attentions=True).attentions
+
+    def _save_weights(self, path):
+        save_pretrained(path, self.model_, self.tokenizer_)
+
+    def _load_weights(self, path):
+        from .models import load_encoder
+
+        self.model_, self.tokenizer_ = load_encoder(path)
+
+
+class GPT2Classifier(_TextClassifier):
+    kind = "gpt2_classifier"
+
+    def __init__(self, model_dir=None, config: ClassifierConfig = TINY_GPT2):
+        super().__init__(model_dir, config)
+
+    def _build(self, train_texts):
+        from .models import gpt2_classifier_module, load_gpt2, tiny_gpt2
+        from .vocab import ensure_gpt2_specials, train_bpe_tokenizer
+
+        if self.model_dir is None:
+            self.tokenizer_ = train_bpe_tokenizer(train_texts, self.config.tiny.vocab_size)
+            lm = tiny_gpt2(self.tokenizer_, self.config.tiny)
+        else:
+            lm, self.tokenizer_ = load_gpt2(self.model_dir)
+            if ensure_gpt2_specials(self.tokenizer_):
+                lm.resize_token_embeddings(len(self.tokenizer_))
+        self.model_ = gpt2_classifier_module(lm)
+
+    def _ids(self, texts):
+        """`[BOS]text[CLS]` as ids: the text is truncated, never the `[CLS]` the head reads. Joining ids
+        (not strings) also avoids the lone `Ġ` a space before `[CLS]` would add."""
+        tok = self.tokenizer_
+        limit = min(self.config.max_length, self._positions()) - 2
+        bodies = tok(list(texts), add_special_tokens=False, truncation=True, max_length=limit)["input_ids"]
+        bos, cls = tok.convert_tokens_to_ids("[BOS]"), tok.convert_tokens_to_ids("[CLS]")
+        return [[bos, *body, cls] for body in bodies]
+
+    def _positions(self):
+        lm = self.model_.lm if hasattr(self, "model_") else None
+        return lm.config.n_positions if lm is not None else self.config.tiny.n_positions
+
+    def _batch(self, texts, with_lm_labels):
+        import torch
+
+        ids = self._ids(texts)
+        width, pad = max(len(row) for row in ids), self.tokenizer_.pad_token_id
+        input_ids = torch.tensor([row + [pad] * (width - len(row)) for row in ids])
+        mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in ids])
+        batch = {"input_ids": input_ids, "attention_mask": mask, "cls_index": torch.tensor([len(r) - 1 for r in ids])}
+        if with_lm_labels and self.config.lm_weight > 0:
+            batch["lm_labels"] = input_ids.masked_fill(mask == 0, -100)
+        return batch
+
+    def _forward(self, model, batch):
+        logits, out = model(**batch)
+        aux = self.config.lm_weight * out.loss if out.loss is not None else 0.0
+        return logits, aux
+
+    def _attention_inputs(self, text, max_tokens):
+        import torch
+
+        ids = self._ids([text])[0]
+        if len(ids) > max_tokens:
+            ids = ids[:max_tokens - 1] + ids[-1:]  # keep [CLS], the token the head reads
+        batch = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long),
+                 "cls_index": torch.tensor([len(ids) - 1])}
+        return batch, self.tokenizer_.convert_ids_to_tokens(ids), len(ids) - 1
+
+    def _attentions(self, batch):
+        return self.model_(**batch, output_attentions=True)[1].attentions
+
+    def _save_weights(self, path):
+        import torch
+
+        save_pretrained(path, self.model_.lm, self.tokenizer_)
+        torch.save(self.model_.head.state_dict(), path / "cls_head.pt")
+
+    def _load_weights(self, path):
+        import torch
+
+        from .models import gpt2_classifier_module, load_gpt2
+
+        lm, self.tokenizer_ = load_gpt2(path)
+        self.model_ = gpt2_classifier_module(lm)
+        self.model_.head.load_state_dict(torch.load(path / "cls_head.pt", weights_only=True))

@@ -1,0 +1,111 @@
+"""Settings for the text models: frozen dataclasses with presets, checked once, loudly."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+
+class TextModelError(ValueError):
+    """The data or parameters cannot support a text model (one class, unknown labels, no model directory...)."""
+
+
+def check_range(name: str, value, low=None, high=None, *, low_open=False, high_open=False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        left = ("(" if low_open else "[") + (str(low) if low is not None else "-inf")
+        right = (str(high) if high is not None else "inf") + (")" if high_open else "]")
+        raise TextModelError(f"{name} must be in {left}, {right}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What the trainer needs; it knows nothing of the model."""
+    learning_rate: float = 5e-5
+    epochs: int = 3
+    batch_size: int = 16
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    patience: int = 2  # epochs without a better validation loss before stopping; 0 never stops early
+    seed: int = 0
+
+    def __post_init__(self):
+        check_range("learning_rate", self.learning_rate, 0, 1, low_open=True)
+        check_range("epochs", self.epochs, 1, 1000)
+        check_range("batch_size", self.batch_size, 1, 4096)
+        check_range("weight_decay", self.weight_decay, 0, 1)
+        check_range("grad_clip", self.grad_clip, 0)
+        check_range("patience", self.patience, 0, 1000)
+
+
+@dataclass(frozen=True)
+class TinyGPT2:
+    """A GPT-2 built from scratch when no directory is given: the nanoGPT 'gpt-nano' idea."""
+    n_layer: int = 2
+    n_head: int = 2
+    n_embd: int = 64
+    vocab_size: int = 2000  # byte-level BPE trained on the collection
+    n_positions: int = 128
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Binary text classifier (seed 004 encoder, seed 000 GPT-2). Label 1 = information operation."""
+    max_length: int = 64
+    class_weight: str | None = "balanced"  # "balanced": BCE pos_weight = negatives / positives; None: 1
+    test_size: float = 0.2  # held out for metrics
+    val_size: float = 0.1  # of what is left, for early stopping
+    threshold: float = 0.5  # for F1, precision, recall, MCC and the confusion matrix
+    lm_weight: float = 0.5  # GPT-2 only: weight of the auxiliary language-model loss (seed 000)
+    account_disjoint: bool = True  # no account in two splits (needs group ids)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tiny: TinyGPT2 = field(default_factory=TinyGPT2)
+
+    def __post_init__(self):
+        check_range("max_length", self.max_length, 4, 4096)
+        if self.class_weight not in ("balanced", None):
+            raise TextModelError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
+        check_range("test_size", self.test_size, 0, 0.9, low_open=True)
+        check_range("val_size", self.val_size, 0, 0.9)
+        check_range("threshold", self.threshold, 0, 1)
+        check_range("lm_weight", self.lm_weight, 0)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ClassifierConfig":
+        data = dict(data)
+        return cls(**{**data, "train": TrainConfig(**data.get("train", {})), "tiny": TinyGPT2(**data.get("tiny", {}))})
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    """A causal LM per collection (seed 000): `<|endoftext|>` after each post, a third held out."""
+    max_length: int = 64
+    held_out: float = 0.33
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(learning_rate=5e-4, epochs=3, patience=1))
+    tiny: TinyGPT2 = field(default_factory=TinyGPT2)
+
+    def __post_init__(self):
+        check_range("max_length", self.max_length, 4, 4096)
+        check_range("held_out", self.held_out, 0, 0.9, low_open=True)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LMConfig":
+        data = dict(data)
+        return cls(**{**data, "train": TrainConfig(**data.get("train", {})), "tiny": TinyGPT2(**data.get("tiny", {}))})
+
+
+# Seed 004's settings (BERT-base on a GPU); the defaults above fit a 2-core CPU.
+SEED_004 = ClassifierConfig(max_length=256, train=TrainConfig(learning_rate=3e-5, epochs=10, batch_size=32))
+# A tiny GPT-2 learns from scratch, so it wants a far larger learning rate than fine-tuning.
+TINY_GPT2 = ClassifierConfig(train=TrainConfig(learning_rate=1e-3, epochs=5, batch_size=16))
+CPU = ClassifierConfig()
+__all__ = ["CPU", "SEED_004", "TINY_GPT2", "ClassifierConfig", "LMConfig", "TextModelError", "TinyGPT2", "TrainConfig"]
