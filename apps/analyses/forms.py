@@ -47,3 +47,30 @@ class CoactionStartForm(forms.Form):
     alpha = forms.FloatField(initial=0.05)
     min_weight = forms.IntegerField(initial=1, help_text="Fewest co-actions an edge needs.")
 
+
+
+class PropagationStartForm(forms.Form):
+    kinds = forms.MultipleChoiceField(choices=[("repost", "reposts"), ("quote", "quotes"), ("reply", "replies")],
+                                      initial=["repost", "quote", "reply"], widget=forms.CheckboxSelectMultiple,
+                                      help_text="What counts as a descendant of a source post.")
+    min_size = forms.IntegerField(initial=2, help_text="Smallest cascade measured, in posts (the source included).")
+    label_key = forms.CharField(required=False, help_text="Post label to split the metrics by (blank: the most common, e.g. veracity).")
+
+
+class RetweetNetworkStartForm(forms.Form):
+    actions = forms.MultipleChoiceField(choices=[("repost", "reposts"), ("quote", "quotes"), ("reply", "replies")], initial=["repost"],
+                                        widget=forms.CheckboxSelectMultiple, help_text="An edge from the account that acted to the account it took from.")
+    min_weight = forms.IntegerField(initial=1, help_text="Fewest retweets an edge needs.")
+    method = forms.ChoiceField(choices=[("louvain", "Louvain"), ("infomap", "InfoMap (optional extra, AGPL: only if installed)")], initial="louvain")
+    giant_only = forms.BooleanField(required=False, help_text="Keep only the largest connected component.")
+    label_key = forms.CharField(required=False, help_text="Post label to colour accounts by what they shared (blank: the most common).")
+
+
+class HashtagNetworkStartForm(forms.Form):
+    min_count = forms.IntegerField(initial=2, help_text="A hashtag needs this many posts.")
+    min_weight = forms.IntegerField(initial=1, help_text="An edge needs this many posts with both hashtags.")
+    top_k = forms.IntegerField(initial=500, help_text="Then keep the k most used hashtags (at most 5,000).")
+    exclude = forms.CharField(required=False, help_text="Comma-separated hashtags to leave out (e.g. the search term).")
+    method = forms.ChoiceField(choices=[("louvain", "Louvain"), ("infomap", "InfoMap (optional extra, AGPL: only if installed)")], initial="louvain")
+    giant_only = forms.BooleanField(required=False, help_text="Keep only the largest connected component.")
+    label_key = forms.CharField(required=False, help_text="Post label to colour hashtags by (blank: the most common).")

@@ -10,4 +10,8 @@ urlpatterns = [
     path("analyses/<int:pk>/export.<str:fmt>", views.analysis_export_view, name="analysis-export"),
     path("collections/<int:pk>/coordination/", views.network_start_view, {"kind": "coordination"}, name="coordination-start"),
     path("collections/<int:pk>/coaction/", views.network_start_view, {"kind": "coaction"}, name="coaction-start"),
+    path("collections/<int:pk>/propagation/", views.spread_start_view, {"kind": "propagation"}, name="propagation-start"),
+    path("collections/<int:pk>/retweet-network/", views.spread_start_view, {"kind": "retweet_network"}, name="retweet-network-start"),
+    path("collections/<int:pk>/hashtag-network/", views.spread_start_view, {"kind": "hashtag_network"}, name="hashtag-network-start"),
+    path("analyses/<int:pk>/timeline/", views.analysis_timeline_view, name="analysis-timeline"),
 ]

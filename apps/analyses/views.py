@@ -9,8 +9,9 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.analyses.forms import AuthorshipStartForm, CoactionStartForm, CoordinationStartForm, ScoreForm
-from apps.analyses.kinds import kind_get, network
+from apps.analyses.forms import (AuthorshipStartForm, CoactionStartForm, CoordinationStartForm, HashtagNetworkStartForm,
+                                 PropagationStartForm, RetweetNetworkStartForm, ScoreForm)
+from apps.analyses.kinds import kind_get, network, spread
 from apps.analyses.selectors import account_choices, account_get, accounts_described, analysis_get
 from apps.analyses.services import analysis_start, authorship_score
 from apps.collections.selectors import collection_get
@@ -123,8 +124,8 @@ def analysis_evidence_view(request, pk: int):
     """JSON: the posts and entities behind the edge source→target (Account ids), recomputed from the
     two accounts' rows (bounded; see the kind's ``evidence``)."""
     analysis = analysis_get(user=request.user, analysis_id=pk)
-    if analysis.kind not in NETWORK_FORMS:
-        raise Http404("This analysis has no network.")
+    if analysis.kind not in NETWORK_FORMS or not hasattr(kind_get(analysis.kind), "evidence"):
+        raise Http404("This analysis has no evidence to show.")
     try:
         source, target = network.account_pk(request.GET.get("source")), network.account_pk(request.GET.get("target"))
     except ValidationError as exc:
@@ -143,8 +144,45 @@ def _account_brief(analysis, pk: int) -> dict:
 def analysis_export_view(request, pk: int, fmt: str):
     """The stored network as GEXF, GraphML (networkx writes both) or a CSV edge list."""
     analysis = analysis_get(user=request.user, analysis_id=pk)
-    if analysis.kind not in NETWORK_FORMS or fmt not in EXPORT_TYPES:
+    if (analysis.kind not in NETWORK_FORMS and analysis.kind not in SPREAD_FORMS) or fmt not in EXPORT_TYPES:
         raise Http404("No such export.")
     response = HttpResponse(network.export_bytes(analysis, fmt), content_type=EXPORT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{analysis.kind}-{analysis.pk}.{fmt}"'
     return response
+
+
+SPREAD_FORMS = {"propagation": PropagationStartForm, "retweet_network": RetweetNetworkStartForm, "hashtag_network": HashtagNetworkStartForm}
+
+
+@login_required
+def spread_start_view(request, pk: int, kind: str):
+    """Start a propagation, retweet-network or hashtag-network analysis of the collection (editors)."""
+    collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
+    form = SPREAD_FORMS[kind](request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        params = {k: v for k, v in form.cleaned_data.items() if v not in (None, "", False)}
+        try:
+            job = analysis_start(investigation=collection.investigation, user=request.user, kind=kind, collection=collection, params=params)
+        except ValidationError as exc:
+            service_errors_to_form(form, exc)
+        else:
+            return redirect("job-detail", pk=job.pk)
+    context = {"collection": collection, "investigation": collection.investigation, "form": form, "kind": kind,
+               "label": kind_get(kind).LABEL}
+    return render(request, "analyses/spread_start.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def analysis_timeline_view(request, pk: int):
+    """JSON: posts per hour or day with one hashtag (?hashtag=) or domain (?domain=), split by the
+    analysis's label, bursts flagged (bounded: see ``spread.entity_timeline``)."""
+    analysis = analysis_get(user=request.user, analysis_id=pk)
+    if analysis.kind != "hashtag_network":
+        raise Http404("This analysis has no timelines.")
+    kind = "domain" if request.GET.get("domain") else "hashtag"
+    value = (request.GET.get(kind) or "").strip().lower().removeprefix("#")
+    freq = request.GET.get("freq", "hour")
+    if not value or freq not in ("hour", "day"):
+        return JsonResponse({"error": "Give ?hashtag= or ?domain=, and freq hour or day."}, status=400)
+    return JsonResponse(spread.entity_timeline(collection=analysis.collection, kind=kind, value=value,
+                                               label_key=analysis.result.get("label_key"), freq=freq))

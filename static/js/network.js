@@ -1,13 +1,19 @@
-/* The coordination / co-action network page: WebGL (scattergl) drawing, client-side filters over the
+/* The network page of the coordination, co-action, retweet and hashtag kinds: WebGL (scattergl) drawing, client-side filters over the
  * stored JSON (json_script "network-data"), the side panel (an account's strongest partners; an edge's
- * evidence from /analyses/<pk>/evidence/), the before/after pair and the communities' timelines. */
+ * evidence from /analyses/<pk>/evidence/), the before/after pair and the communities' timelines.
+ * Generalised for the spread kinds: data.prefix names nodes ("@" accounts, "#" hashtags), data.size_keys
+ * offers node sizes, data.noun counts them; the type/rule filters, the evidence and the giant-component
+ * box are used only where the template has them. A node click also fires "network:node" on the plot. */
 "use strict";
 
 (() => {
   const dataNode = document.getElementById("network-data");
   if (!dataNode || !window.Plotly) return;
   const data = JSON.parse(dataNode.textContent);
-  const evidenceUrl = document.getElementById("network-script").dataset.evidence;
+  const evidenceUrl = document.getElementById("network-script").dataset.evidence || "";
+  const prefix = data.prefix ?? "@";
+  const noun = data.noun || "accounts";
+  const name = (n) => `${prefix}${n.handle}`;
   const plot = document.querySelector('[data-testid="network"]');
   const panel = document.querySelector('[data-testid="network-panel"]');
   const edgeTable = document.querySelector('[data-testid="edge-table"] tbody');
@@ -20,23 +26,33 @@
 
   function option(select, value, label) { const o = el("option", label); o.value = value; select.append(o); }
 
+  const sizeKey = () => (control("size") ? control("size").value : (data.size_keys || ["influence"])[0]);
+  const sizeOf = (n) => Number(n[sizeKey()]) || 0;
+
   function setUpControls() {
-    option(control("type"), "all", data.kind === "coordination" ? "all types (averaged)" : "all actions");
-    Object.keys(data.type_edges || {}).forEach((t) => option(control("type"), t, t));
-    option(control("rule"), "significant", `significant (${(counts().significant ?? "?").toLocaleString()} edges)`);
-    const loose = data.kind === "coordination" ? "paper" : "raw";
-    if (data.rule === loose) option(control("rule"), loose, `${loose === "paper" ? "paper: M < 1" : "raw"} (${(counts()[loose] ?? "?").toLocaleString()} edges)`);
+    if (control("type")) {
+      option(control("type"), "all", data.kind === "coordination" ? "all types (averaged)" : "all actions");
+      Object.keys(data.type_edges || {}).forEach((t) => option(control("type"), t, t));
+    }
+    if (control("rule")) {
+      option(control("rule"), "significant", `significant (${(counts().significant ?? "?").toLocaleString()} edges)`);
+      const loose = data.kind === "coordination" ? "paper" : "raw";
+      if (data.rule === loose) option(control("rule"), loose, `${loose === "paper" ? "paper: M < 1" : "raw"} (${(counts()[loose] ?? "?").toLocaleString()} edges)`);
+    }
+    if (control("size")) Object.entries(data.size_keys_labels || {}).forEach(([k, label]) => option(control("size"), k, label));
     const communities = [...new Set(data.nodes.map((n) => n.community))].sort((a, b) => a - b);
     option(control("community"), "", "all");
     communities.forEach((c) => option(control("community"), String(c), `community ${c}`));
     option(control("colour"), "community", "community");
     (data.label_keys || []).forEach((k) => option(control("colour"), `label:${k}`, k));
     if ((data.label_keys || []).includes("account_category")) control("colour").value = "label:account_category";
-    document.querySelector('[data-testid="rule-counts"]').textContent = ruleCounts();
+    if (data.colour_default) control("colour").value = data.colour_default;
+    const rules = document.querySelector('[data-testid="rule-counts"]');
+    if (rules) rules.textContent = ruleCounts();
     document.querySelectorAll("[data-filter]").forEach((c) => c.addEventListener("change", draw));
   }
 
-  function counts() { return (data.kind === "coordination" ? (data.counts[control("type").value] || data.counts.all) : data.counts) || {}; }
+  function counts() { return (data.kind === "coordination" ? (data.counts[control("type")?.value] || data.counts.all) : data.counts) || {}; }
 
   function ruleCounts() {
     const c = data.kind === "coordination" ? data.counts.all || {} : data.counts;
@@ -47,12 +63,14 @@
   }
 
   function filteredEdges() {
-    const type = control("type").value;
+    const type = control("type")?.value ?? "all";
     const source = type === "all" ? data.edges : data.type_edges[type] || [];
-    const rule = control("rule").value;
+    const rule = control("rule")?.value ?? "all";
+    const giant = control("giant")?.checked;
     const minWeight = Number(control("min-weight").value) || 0;
     const community = control("community").value;
     return source.filter((e) => nodes.has(e.source) && nodes.has(e.target) && e.weight >= minWeight &&
+      (!giant || (nodes.get(e.source).giant && nodes.get(e.target).giant)) &&
       (rule !== "significant" || e.significant) &&
       (community === "" || (String(nodes.get(e.source).community) === community && String(nodes.get(e.target).community) === community)));
   }
@@ -87,16 +105,16 @@
         x: edges.map((e) => (nodes.get(e.source).x + nodes.get(e.target).x) / 2),
         y: edges.map((e) => (nodes.get(e.source).y + nodes.get(e.target).y) / 2),
         customdata: edges.map((_, i) => i), marker: { size: 7, color: "rgba(100,116,139,0.25)" },
-        text: edges.map((e) => `@${nodes.get(e.source).handle} → @${nodes.get(e.target).handle}<br>weight ${fmt(e.weight)}`),
+        text: edges.map((e) => `${name(nodes.get(e.source))} ${data.directed === false ? "–" : "→"} ${name(nodes.get(e.target))}<br>weight ${fmt(e.weight)}`),
         hovertemplate: "%{text}<extra></extra>" });
     }
     const nodeColours = colourMap(new Set(nodeList.map((n) => nodeKey(n, colour))));
-    const maxInfluence = Math.max(1e-9, ...nodeList.map((n) => n.influence));
-    out.push({ type: "scattergl", mode: "markers", name: "accounts", showlegend: false, meta: "nodes",
+    const maxSize = nodeList.reduce((m, n) => Math.max(m, sizeOf(n)), 1e-9);
+    out.push({ type: "scattergl", mode: "markers", name: noun, showlegend: false, meta: "nodes",
       x: nodeList.map((n) => n.x), y: nodeList.map((n) => n.y), customdata: nodeList.map((n) => n.id),
-      text: nodeList.map((n) => `@${n.handle}<br>${nodeKey(n, colour)}<br>influence ${fmt(n.influence)}`),
+      text: nodeList.map((n) => `${name(n)}<br>${nodeKey(n, colour)}<br>${sizeKey()} ${fmt(sizeOf(n))}`),
       hovertemplate: "%{text}<extra></extra>",
-      marker: { size: nodeList.map((n) => 6 + 24 * Math.sqrt(n.influence / maxInfluence)),
+      marker: { size: nodeList.map((n) => 6 + 24 * Math.sqrt(sizeOf(n) / maxSize)),
         color: nodeList.map((n) => nodeColours.get(nodeKey(n, colour))), line: { width: 0.5, color: "#fff" } } });
     return out;
   }
@@ -109,9 +127,10 @@
     shown = filteredEdges();
     const colour = control("colour").value;
     const community = control("community").value;
-    const nodeList = data.nodes.filter((n) => community === "" || String(n.community) === community);
+    const giant = control("giant")?.checked;
+    const nodeList = data.nodes.filter((n) => (community === "" || String(n.community) === community) && (!giant || n.giant));
     window.Plotly.react(plot, traces(nodeList, shown, colour), layout(560), config);
-    document.querySelector('[data-testid="network-shown"]').textContent = `${shown.length.toLocaleString()} edges, ${nodeList.length.toLocaleString()} accounts shown`;
+    document.querySelector('[data-testid="network-shown"]').textContent = `${shown.length.toLocaleString()} edges, ${nodeList.length.toLocaleString()} ${noun} shown`;
     fillEdgeTable();
   }
 
@@ -121,8 +140,9 @@
     const ranked = [...shown].sort((a, b) => (a.q ?? 1) - (b.q ?? 1) || b.weight - a.weight);
     ranked.slice(0, 25).forEach((e) => {
       const row = el("tr"); row.dataset.testid = "edge-row";
-      row.append(el("td", `@${nodes.get(e.source).handle}`), el("td", `@${nodes.get(e.target).handle}`),
-        el("td", fmt(e.weight), "num"), el("td", fmt(e.q, 2), "num"));
+      row.append(el("td", name(nodes.get(e.source))), el("td", name(nodes.get(e.target))), el("td", fmt(e.weight), "num"));
+      if (!evidenceUrl) { edgeTable.append(row); return; }
+      row.append(el("td", fmt(e.q, 2), "num"));
       const button = el("button", "Evidence", "btn btn-small"); button.type = "button"; button.dataset.testid = "edge-evidence";
       button.addEventListener("click", () => showEvidence(e.source, e.target));
       const cell = el("td"); cell.append(button); row.append(cell);
@@ -144,17 +164,20 @@
 
   function showAccount(id) {
     const node = nodes.get(id);
-    panel.replaceChildren(el("h3", `@${node.handle}`),
-      el("p", `community ${node.community} · influence ${fmt(node.influence)} · strength ${fmt(node.strength)}`, "muted"));
+    panel.replaceChildren(el("h3", name(node)),
+      el("p", `community ${node.community} · ${sizeKey()} ${fmt(sizeOf(node))} · strength ${fmt(node.strength)}`, "muted"));
     const table = el("table", undefined, "table table-compact"); table.dataset.testid = "partners";
     table.innerHTML = "<thead><tr><th>Strongest partners</th><th class='num'>out</th><th class='num'>in</th><th></th></tr></thead>";
     const body = el("tbody");
     partners(id).forEach((p) => {
       const row = el("tr"); row.dataset.testid = "partner-row";
-      const button = el("button", "Evidence", "btn btn-small"); button.type = "button";
-      button.addEventListener("click", () => (p.out >= p.in ? showEvidence(id, p.partner) : showEvidence(p.partner, id)));
-      const cell = el("td"); cell.append(button);
-      row.append(el("td", `@${nodes.get(p.partner).handle}`), el("td", fmt(p.out), "num"), el("td", fmt(p.in), "num"), cell);
+      const cell = el("td");
+      if (evidenceUrl) {
+        const button = el("button", "Evidence", "btn btn-small"); button.type = "button";
+        button.addEventListener("click", () => (p.out >= p.in ? showEvidence(id, p.partner) : showEvidence(p.partner, id)));
+        cell.append(button);
+      }
+      row.append(el("td", name(nodes.get(p.partner))), el("td", fmt(p.out), "num"), el("td", fmt(p.in), "num"), cell);
       body.append(row);
     });
     table.append(body);
@@ -188,8 +211,10 @@
   function onClick(event) {
     const point = event.points?.[0];
     if (!point) return;
-    if (point.data.meta === "nodes") showAccount(point.customdata);
-    else if (point.data.meta === "mids") { const e = shown[point.customdata]; showEvidence(e.source, e.target); }
+    if (point.data.meta === "nodes") {
+      showAccount(point.customdata);
+      plot.dispatchEvent(new CustomEvent("network:node", { detail: nodes.get(point.customdata) }));
+    } else if (point.data.meta === "mids" && evidenceUrl) { const e = shown[point.customdata]; showEvidence(e.source, e.target); }
   }
 
   function drawHalves() {

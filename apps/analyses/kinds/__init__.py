@@ -16,9 +16,10 @@ from types import ModuleType
 
 from django.core.exceptions import ValidationError
 
-from apps.analyses.kinds import authorship, coaction, coordination
+from apps.analyses.kinds import authorship, coaction, coordination, hashtag_network, propagation, retweet_network
 
-KINDS: dict[str, ModuleType] = {"authorship": authorship, "coordination": coordination, "coaction": coaction}
+KINDS: dict[str, ModuleType] = {"authorship": authorship, "coordination": coordination, "coaction": coaction,
+                                "propagation": propagation, "retweet_network": retweet_network, "hashtag_network": hashtag_network}
 
 
 @dataclass(frozen=True)

@@ -133,19 +133,20 @@ def top_influencers(result: dict, limit: int = 20) -> list[dict]:
 
 # Exports ---------------------------------------------------------------------------------------
 
+NODE_ATTRS = ("community", "influence", "strength", "x", "y", "count", "in_weight", "out_weight", "followers", "giant")
 EDGE_COLUMNS = ("source", "target", "weight", "M", "count", "expected", "p", "q", "significant")
 
 
 def network_graph(analysis):
-    """The stored network as networkx (directed for the influence model, undirected for co-action);
-    None attributes are left out (GEXF and GraphML have no null)."""
+    """The stored network as networkx (directed for the influence model and the retweet network, as
+    the result's ``directed`` says; undirected for co-action and hashtags); None attributes are left
+    out (GEXF and GraphML have no null). Nodes keep ``NODE_ATTRS`` where they have them."""
     import networkx as nx
 
     result = analysis.result
-    graph = nx.DiGraph() if analysis.kind == "coordination" else nx.Graph()
+    graph = nx.DiGraph() if result.get("directed", analysis.kind == "coordination") else nx.Graph()
     for node in result.get("nodes", []):
-        attrs = {"label": node["handle"], "community": node["community"], "influence": node["influence"],
-                 "strength": node["strength"], "x": node["x"], "y": node["y"]}
+        attrs = {"label": node["handle"], **{k: node[k] for k in NODE_ATTRS if node.get(k) is not None}}
         attrs.update({f"label_{k}": str(v) for k, v in node.get("labels", {}).items() if v is not None})
         graph.add_node(str(node["id"]), **attrs)
     for edge in result.get("edges", []):
@@ -155,11 +156,15 @@ def network_graph(analysis):
 
 
 def export_bytes(analysis, fmt: str) -> bytes:
+    """A kind with its own ``export_graph`` / ``edges_csv`` (propagation's forest of cascades) uses them."""
     import networkx as nx
 
+    from apps.analyses.kinds import kind_get
+
+    module = kind_get(analysis.kind)
     if fmt == "csv":
-        return edges_csv(analysis).encode()
-    graph = network_graph(analysis)
+        return getattr(module, "edges_csv", edges_csv)(analysis).encode()
+    graph = getattr(module, "export_graph", network_graph)(analysis)
     out = io.BytesIO()
     (nx.write_gexf if fmt == "gexf" else nx.write_graphml)(graph, out)
     return out.getvalue()

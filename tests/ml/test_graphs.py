@@ -1,0 +1,167 @@
+"""ml.graphs on hand-checked data: a five-node cascade worked out on paper, a real Twitter15 tree
+rebuilt from what the importer stores, planted communities, bursts, the two networks, the layouts,
+and InfoMap's absence (its licence keeps it out of the product)."""
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+import zipfile
+
+import networkx as nx
+import pytest
+
+from ml.graphs import (INFOMAP_MISSING, BurstConfig, CascadeConfig, HashtagConfig, InfomapUnavailable, LayoutConfig,
+                       build_cascades, cascade_metrics, detect, hashtag_network, layout, louvain, network_report,
+                       propagation_report, retweet_network, structural_virality, timeline)
+
+T0 = 1_400_000_000.0
+
+
+def table(rows):
+    keys = ("post", "platform_id", "account", "kind", "ref_post", "ref_account", "time", "label")
+    return {k: [r[i] for r in rows] for i, k in enumerate(keys)}
+
+
+# A (source, t=0) <- B (60 s) <- D (180 s) <- E (240 s); A <- C (120 s). Levels 1, 2, 1, 1.
+# Pairwise distances: AB 1, AC 1, AD 2, AE 3, BC 2, BD 1, BE 2, CD 3, CE 4, DE 1: sum 20 over 10 pairs.
+HAND = table([
+    (1, "s1", "A", "post", "", None, T0, "false"),
+    (2, "s1/B", "B", "repost", "s1", "A", T0 + 60, "false"),
+    (3, "s1/C", "C", "repost", "s1", "A", T0 + 120, "false"),
+    (4, "s1/D", "D", "repost", "s1", "B", T0 + 180, "false"),
+    (5, "s1/E", "E", "repost", "s1", "D", T0 + 240, "false"),
+])
+
+
+def test_it_measures_a_hand_checked_cascade():
+    (cascade,), counts = build_cascades(HAND)
+    assert set(cascade.graph.edges()) == {(1, 2), (1, 3), (2, 4), (4, 5)}
+    assert cascade.graph.edges[2, 4]["delay"] == 120.0 and cascade.label == "false"
+    assert cascade.metrics == {"size": 5, "depth": 3, "max_breadth": 2, "structural_virality": 2.0, "t50_s": 120.0, "t90_s": 240.0}
+    assert counts == {"orphans": 0, "sources": 1, "kept": 1}
+
+
+def test_structural_virality_of_a_star_and_a_chain():
+    star = nx.DiGraph([(0, i) for i in range(1, 5)])
+    chain = nx.DiGraph([(0, 1), (1, 2)])
+    assert structural_virality(star, 0) == pytest.approx(2 * 4 / 5)  # 2(n-1)/n
+    assert structural_virality(chain, 0) == pytest.approx(4 / 3)
+    assert structural_virality(nx.DiGraph([(0, 0)]).subgraph([0]), 0) is None
+
+
+def test_plain_retweets_give_a_star_and_quotes_and_replies_hang_under_what_they_name():
+    posts = table([
+        (1, "s", "A", "post", "", None, T0, None),
+        (2, "r1", "B", "repost", "s", "A", T0 + 5, None),
+        (3, "q1", "C", "quote", "s", "A", T0 + 9, None),
+        (4, "rp", "D", "reply", "q1", "C", T0 + 20, None),
+        (5, "lost", "E", "repost", "not-here", "Z", T0 + 1, None),
+    ])
+    (cascade,), counts = build_cascades(posts)
+    assert set(cascade.graph.edges()) == {(1, 2), (1, 3), (3, 4)} and counts["orphans"] == 1
+    only_reposts, _ = build_cascades(posts, CascadeConfig(kinds=("repost",)))
+    assert only_reposts[0].metrics["size"] == 2
+
+
+def test_it_rebuilds_a_real_twitter15_tree_from_what_the_importer_stores(shared_data):
+    """The importer keeps a repost's parent as its ref_account; the rebuilt tree must be the file's."""
+    source = "576513463738109954"
+    with zipfile.ZipFile(shared_data / "twitter15" / "twitter15.zip") as archive:
+        lines = archive.read(f"twitter15/tree/{source}.txt").decode().split("\n")
+    edge = re.compile(r"\['([^']*)', '([^']*)', '([^']*)'\]->\['([^']*)', '([^']*)', '([^']*)'\]")
+    given, rows = nx.DiGraph(), []
+    for i, (pu, pt, pd_, cu, ct, cd) in enumerate(m.groups() for m in map(edge.match, lines) if m):
+        if pu == "ROOT":
+            rows.append((cu, source, cu, "post", "", None, T0 + 60 * float(cd), "false"))
+        else:
+            rows.append((cu, f"{source}/{cu}", cu, "repost", source, pu, T0 + 60 * float(cd), "false"))
+            given.add_edge(pu, cu)
+    (cascade,), _ = build_cascades(table(rows))
+    assert set(cascade.graph.edges()) == set(given.edges())
+    undirected = given.to_undirected()
+    pairs = list(itertools.combinations(undirected.nodes, 2))
+    brute = sum(nx.shortest_path_length(undirected, a, b) for a, b in pairs) / len(pairs)
+    assert cascade.metrics["structural_virality"] == pytest.approx(brute)
+    assert cascade.metrics["depth"] == max(nx.single_source_shortest_path_length(given, cascade.root).values()) >= 2
+    assert cascade.metrics["size"] == len(rows) == given.number_of_nodes()
+
+
+def test_the_propagation_report_splits_the_metrics_by_label():
+    rows = list(zip(*HAND.values()))
+    star = [(10, "s2", "F", "post", "", None, T0, "true")] + [(10 + i, f"s2/{i}", f"G{i}", "repost", "s2", "F", T0 + i, "true") for i in range(1, 6)]
+    report = propagation_report(table(rows + star), drawings=5)
+    assert report["labels"] == ["false", "true"]
+    by_label = {r["label"]: r for r in report["by_label"]}
+    assert by_label["false"]["depth"] == 3 and by_label["true"]["depth"] == 1
+    assert by_label["true"]["structural_virality"] == pytest.approx(2 * 5 / 6)
+    box = report["distributions"]["structural_virality"]["data"]
+    assert [t["name"] for t in box] == ["false", "true"] and box[0]["y"] == [2.0]
+    assert {d["label"] for d in report["drawings"]} == {"false", "true"}
+    assert report["drawings"][0]["figure"]["data"][0]["type"] == "scattergl"
+
+
+def planted(groups=4, size=25, seed=1) -> nx.Graph:
+    return nx.planted_partition_graph(groups, size, 0.5, 0.01, seed=seed)
+
+
+def test_louvain_finds_planted_communities():
+    graph = planted()
+    partition, modularity = louvain(graph)
+    found = {frozenset(n for n, c in partition.items() if c == k) for k in set(partition.values())}
+    truth = {frozenset(range(i * 25, (i + 1) * 25)) for i in range(4)}
+    assert found == truth and modularity > 0.6
+
+
+def test_infomap_absent_is_a_clear_message_not_a_crash(monkeypatch):
+    monkeypatch.setitem(sys.modules, "infomap", None)  # absent even where someone installed it
+    with pytest.raises(InfomapUnavailable, match="AGPL"):
+        detect(planted(), "infomap")
+    assert "pip install infomap" in INFOMAP_MISSING
+    with pytest.raises(ValueError, match="method must be one of"):
+        detect(planted(), "walktrap")
+
+
+def test_the_retweet_network_counts_amplification_and_drops_self_retweets():
+    graph = retweet_network(["b", "b", "c", "a", "d"], ["a", "a", "a", "a", None])
+    assert dict(graph.edges) == {("b", "a"): {"weight": 2}, ("c", "a"): {"weight": 1}}
+    assert graph.nodes["a"]["in_weight"] == 3 and graph.nodes["b"]["out_weight"] == 2
+
+
+def test_the_hashtag_network_counts_posts_and_prunes():
+    post = [1, 1, 1, 2, 2, 3, 3, 4, 5]
+    tags = ["x", "y", "y", "x", "y", "x", "z", "rare", "x"]
+    graph, info = hashtag_network(post, tags, HashtagConfig(min_count=2))
+    assert dict(graph.nodes(data="count")) == {"x": 4, "y": 2}
+    assert graph.edges["x", "y"]["weight"] == 2 and info["hashtags"] == 4
+    top, _ = hashtag_network(post, tags, HashtagConfig(min_count=1, top_k=2, exclude=("#Y",)))
+    assert set(top.nodes) == {"x", "z"} or set(top.nodes) == {"x", "rare"}
+    spam, info = hashtag_network([1, 1, 1], ["a", "b", "c"], HashtagConfig(min_count=1, max_tags_per_post=2))
+    assert spam.number_of_nodes() == 0 and info["spam_posts"] == 1
+
+
+def test_it_flags_a_burst_over_the_rolling_baseline():
+    times = [T0 + 3600 * h for h in range(48)] + [T0 + 3600 * 40 + s for s in range(20)]
+    line = timeline([t * 1e9 for t in times], ["false"] * 30 + ["true"] * 38, BurstConfig(freq="hour", window=24))
+    assert len(line["bins"]) == 48 and sum(line["total"]) == 68
+    assert [b["time"][:13] for b in line["bursts"]] == [line["bins"][40][:13]]
+    assert set(line["series"]) == {"false", "true"}
+    with pytest.raises(ValueError, match="freq must be one of"):
+        BurstConfig(freq="week")
+
+
+def test_large_graphs_are_laid_out_by_community_and_small_ones_by_spring():
+    graph = planted(groups=5, size=40)
+    partition, _ = louvain(graph)
+    positions, how = layout(graph, partition, LayoutConfig(spring_max_nodes=50, community_spring_max=20))
+    assert how == "community" and len(positions) == 200
+    assert all(abs(x) < 3 and abs(y) < 3 for x, y in positions.values())
+    assert layout(nx.path_graph(5))[1] == "spring"
+
+
+def test_the_network_report_keeps_the_giant_component_on_request():
+    graph = planted()
+    graph.add_edge("lone1", "lone2", weight=1)
+    report = network_report(graph, giant_only=True, edges_cap=10)
+    assert len(report["nodes"]) == 100 and len(report["edges"]) == 10 and report["edges_total"] > 10
+    assert report["communities"][0]["size"] == 25 and report["layout"] == "spring" and report["modularity"] > 0.6
