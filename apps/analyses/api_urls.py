@@ -6,4 +6,6 @@ urlpatterns = [
     path("investigations/<int:pk>/analyses/", apis.AnalysisListApi.as_view(), name="api-analysis-list"),
     path("investigations/<int:pk>/analyses/start/", apis.AnalysisStartApi.as_view(), name="api-analysis-start"),
     path("analyses/<int:pk>/", apis.AnalysisDetailApi.as_view(), name="api-analysis-detail"),
+    path("investigations/<int:pk>/models/", apis.TextModelListApi.as_view(), name="api-text-model-list"),
+    path("models/<int:pk>/", apis.TextModelDetailApi.as_view(), name="api-text-model-detail"),
 ]

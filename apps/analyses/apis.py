@@ -69,3 +69,38 @@ class AnalysisStartApi(APIView):
         job = services.analysis_start(investigation=investigation, user=request.user, kind=values["kind"],
                                       collection=collection, params=values["params"])
         return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
+
+
+class TextModelOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    investigation = serializers.IntegerField(source="investigation_id")
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    base_model = serializers.CharField()
+    params = serializers.JSONField()
+    training = serializers.JSONField()
+    metrics = serializers.JSONField()
+    split = serializers.JSONField()
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_at = serializers.DateTimeField()
+
+
+class TextModelListApi(APIView):
+    @extend_schema(responses=TextModelOutput(many=True))
+    def get(self, request, pk: int):
+        investigation = investigation_get(user=request.user, investigation_id=pk)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(selectors.text_model_list(investigation=investigation), request, view=self)
+        return paginator.get_paginated_response(TextModelOutput(page, many=True).data)
+
+
+class TextModelDetailApi(APIView):
+    @extend_schema(responses=TextModelOutput)
+    def get(self, request, pk: int):
+        return Response(TextModelOutput(selectors.text_model_get(user=request.user, model_id=pk)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        selectors.text_model_get(user=request.user, model_id=pk, role=Role.EDITOR).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -74,3 +74,38 @@ class HashtagNetworkStartForm(forms.Form):
     method = forms.ChoiceField(choices=[("louvain", "Louvain"), ("infomap", "InfoMap (optional extra, AGPL: only if installed)")], initial="louvain")
     giant_only = forms.BooleanField(required=False, help_text="Keep only the largest connected component.")
     label_key = forms.CharField(required=False, help_text="Post label to colour hashtags by (blank: the most common).")
+
+
+class TrainClassifierStartForm(forms.Form):
+    """Field types only; the kind's ``params_check`` holds the rules, so page, API and command agree."""
+
+    name = forms.CharField(required=False, max_length=200, help_text="Blank: named after its labels and collection.")
+    label_source = forms.ChoiceField(choices=[("account_label", "an account label"), ("post_label", "a post label"),
+                                              ("collections", "two collections (positive vs negative)")], initial="account_label")
+    label_key = forms.CharField(required=False, help_text="e.g. account_category (account label) or veracity (post label).")
+    positive_values = forms.CharField(required=False, help_text="Comma-separated values that mean IO, e.g. RightTroll,LeftTroll; the other values are the control class.")
+    positive_collection = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, help_text="For two collections.")
+    negative_collection = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    model = forms.ChoiceField(choices=[("encoder", "encoder (bundled MiniLM-L6, fine-tuned)"), ("gpt2", "tiny GPT-2 trained from scratch")], initial="encoder")
+    base_dir = forms.CharField(required=False, max_length=500, help_text="Optional: a local model directory on the server (config.json inside).")
+    max_posts = forms.IntegerField(required=False, initial=2000, help_text="Posts read, at most half a class, sampled with a fixed seed. 2,000 with MiniLM: about a minute on 2 CPU cores.")
+    epochs = forms.IntegerField(required=False, help_text="Blank: 1 for the encoder, 5 for the tiny GPT-2.")
+    batch_size = forms.IntegerField(required=False)
+    learning_rate = forms.FloatField(required=False)
+    max_length = forms.IntegerField(required=False, initial=64, help_text="Tokens per post.")
+
+    def __init__(self, *args, collections=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        options = [("", "—")] + [(c.pk, c.name) for c in collections]
+        self.fields["positive_collection"].choices = options
+        self.fields["negative_collection"].choices = options
+
+
+class ScoreStartForm(forms.Form):
+    collection = forms.TypedChoiceField(coerce=int, help_text="A collection of this investigation.")
+    max_posts = forms.IntegerField(required=False, initial=20000, help_text="Over this, every k-th post by id.")
+    threshold = forms.FloatField(required=False, help_text="Blank: the model's own (0.5).")
+
+    def __init__(self, *args, collections=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["collection"].choices = [(c.pk, c.name) for c in collections]

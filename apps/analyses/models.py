@@ -1,8 +1,13 @@
 """Analyses: the stored outcome of every detector run, one row per successful job."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from apps.investigations.models import Investigation
 
@@ -40,3 +45,60 @@ class Analysis(models.Model):
         """What lists call it: the kind and its subject (an account, a hashtag...), when it has one."""
         subject = self.summary.get("account") or self.params.get("account")
         return f"{self.kind.capitalize()} of @{subject}" if subject else self.kind.capitalize()
+
+
+class TextModel(models.Model):
+    """A text classifier trained by a ``train_classifier`` analysis (issue #3): its settings, what it
+    learnt from (collections with a fingerprint), its held-out metrics, and weights on disk.
+
+    The weights live in ``MEDIA_ROOT/models/<id>``, written when the training job succeeds and removed
+    when the row is deleted (after the transaction commits, see ``_text_model_files_delete``).
+    """
+
+    class Kind(models.TextChoices):
+        ENCODER = "encoder", "encoder (BERT-like)"
+        GPT2 = "gpt2", "GPT-2 with a [CLS] head"
+
+    investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="text_models")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    base_model = models.CharField(max_length=500, help_text='a local directory, or "bundled MiniLM" / "tiny GPT-2"')
+    params = models.JSONField(default=dict, blank=True)
+    # [{"id", "name", "posts", "max_post_id"}]: the collections read, as they were when training read them.
+    training = models.JSONField(default=list, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    split = models.JSONField(default=dict, blank=True)
+    history = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey("jobs.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="text_models")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["investigation", "-created_at"], name="textmodel_investigation_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.pk})"
+
+    @property
+    def weights_dir(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "models" / str(self.pk)
+
+    def training_changed(self) -> list[str]:
+        """Names of training collections whose posts changed since training (count or newest id)."""
+        from apps.collections.models import Post
+
+        changed = []
+        for c in self.training:
+            posts = Post.objects.filter(collection_id=c["id"])
+            now = {"posts": posts.count(), "max_post_id": posts.aggregate(m=models.Max("id"))["m"]}
+            if now != {"posts": c["posts"], "max_post_id": c["max_post_id"]}:
+                changed.append(c["name"])
+        return changed
+
+
+@receiver(post_delete, sender=TextModel)
+def _text_model_files_delete(sender, instance: TextModel, **kwargs) -> None:
+    # After commit: a rolled-back delete must not lose the weights.
+    path = instance.weights_dir
+    transaction.on_commit(lambda: shutil.rmtree(path, ignore_errors=True))

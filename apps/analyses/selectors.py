@@ -177,3 +177,81 @@ def accounts_described(*, collection: Collection, account_ids) -> dict[int, dict
 def posts_described(*, collection: Collection, post_ids) -> dict[int, dict]:
     rows = Post.objects.filter(collection=collection, pk__in=list(post_ids)[:BATCH_ROWS])
     return {pk: {"platform_id": platform_id, "text": text} for pk, platform_id, text in rows.values_list("id", "platform_id", "text")}
+
+
+# Text models (issue #3) and the labelled posts they train on.
+from apps.analyses.models import TextModel  # noqa: E402
+
+TEXT_ROWS_CAP = 5_000_000  # ids + labels only (no text) are read before sampling: ~100 bytes a row
+
+
+def text_model_list(*, investigation: Investigation) -> QuerySet[TextModel]:
+    return TextModel.objects.filter(investigation=investigation).select_related("created_by").order_by("-created_at", "-id")
+
+
+def text_model_get(*, user, model_id: int, role: str = Role.VIEWER) -> TextModel:
+    queryset = TextModel.objects.select_related("investigation", "job", "created_by")
+    return member_object_get(user=user, queryset=queryset, pk=model_id, role=role)
+
+
+def text_model_of(*, investigation: Investigation, model_id) -> TextModel | None:
+    """A model of this investigation, else None (a model of another one is as absent as a missing one)."""
+    try:
+        pk = int(model_id)
+    except (TypeError, ValueError):
+        return None
+    return TextModel.objects.filter(investigation=investigation, pk=pk).first()
+
+
+def text_posts(collection: Collection) -> QuerySet[Post]:
+    """Posts a text model reads: with text, and not plain reposts (their text is someone else's)."""
+    return Post.objects.filter(collection=collection).exclude(kind=Post.Kind.REPOST).exclude(text="")
+
+
+def label_values(*, collection: Collection, source: str, key: str, limit: int = 50) -> list[str]:
+    """The distinct values of an account or post label in the collection (as text), at most ``limit``."""
+    from django.db.models.fields.json import KT
+
+    if source == "account_label":  # accounts are few: read their labels whole
+        rows = Account.objects.filter(collection=collection, labels__has_key=key).values_list("labels", flat=True)
+        return sorted({label_text(labels.get(key)) for labels in rows.iterator(chunk_size=BATCH_ROWS)})[:limit]
+    rows = text_posts(collection).filter(labels__has_key=key).annotate(value=KT(f"labels__{key}"))
+    return [label_text(v) for v in rows.values_list("value", flat=True).distinct().order_by("value")[:limit]]
+
+
+def label_text(value) -> str:
+    """A label value as the pages and parameters write it: JSON true/false as "true"/"false"."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def labelled_post_ids(*, collection: Collection, source: str, key: str = "", positive=(), label: int | None = None,
+                      cap: int = TEXT_ROWS_CAP) -> list[tuple[int, int]]:
+    """(post id, label 0/1) of the posts that carry a label: ``account_label``/``post_label`` → 1 when the
+    value is one of ``positive``, else 0; ``collections`` → every post gets ``label``."""
+    posts = text_posts(collection)
+    if source == "collections":
+        return [(pk, label) for pk in posts.order_by("id").values_list("id", flat=True)[:cap].iterator(chunk_size=BATCH_ROWS)]
+    field = "account__labels" if source == "account_label" else "labels"
+    rows = posts.filter(**{f"{field}__has_key": key}).order_by("id").values_list("id", field)[:cap]
+    positive = {str(v) for v in positive}
+    return [(pk, int(label_text(labels.get(key)) in positive)) for pk, labels in rows.iterator(chunk_size=BATCH_ROWS)]
+
+
+def post_texts(*, post_ids) -> dict[str, list]:
+    """Columns post_id, text, group (the account's platform id: one account across collections), in id order."""
+    columns: dict[str, list] = {"post_id": [], "text": [], "group": []}
+    ids = sorted(post_ids)
+    for start in range(0, len(ids), BATCH_ROWS):
+        rows = Post.objects.filter(pk__in=ids[start:start + BATCH_ROWS]).order_by("id")
+        for pk, text, group in rows.values_list("id", "text", "account__platform_id"):
+            columns["post_id"].append(pk)
+            columns["text"].append(text)
+            columns["group"].append(group)
+    return columns
+
+
+def collection_fingerprint(collection: Collection) -> dict:
+    from django.db.models import Max
+
+    posts = Post.objects.filter(collection=collection)
+    return {"id": collection.pk, "name": collection.name, "posts": posts.count(), "max_post_id": posts.aggregate(m=Max("id"))["m"]}

@@ -53,6 +53,8 @@ def analysis_run(job: Job, progress: Progress) -> dict:
             investigation=job.investigation, job=job, kind=kind, collection=collection, params=job.params["params"],
             result=result, summary=summary, created_by=job.created_by,
         )
+        if hasattr(module, "after_create"):  # e.g. train_classifier: its TextModel row and weights
+            summary = module.after_create(analysis)
     return {"analysis_id": analysis.pk, "kind": kind, **summary}
 
 
@@ -60,6 +62,9 @@ def analysis_cleanup(job: Job) -> None:
     """The row is written last, so only a worker that died between writing it and marking the job
     succeeded can leave one behind: the job is then failed and its analysis goes with it."""
     Analysis.objects.filter(job=job).delete()
+    module = KINDS.get((job.params or {}).get("kind"))
+    if module is not None and hasattr(module, "cleanup"):  # e.g. train_classifier's staged weights
+        module.cleanup(job)
 
 
 def authorship_score(*, analysis: Analysis, user, text: str, can_start: bool) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.analyses import views
+from apps.analyses import text_views, views
 
 urlpatterns = [
     path("analyses/<int:pk>/", views.analysis_detail_view, name="analysis-detail"),
@@ -14,4 +14,9 @@ urlpatterns = [
     path("collections/<int:pk>/retweet-network/", views.spread_start_view, {"kind": "retweet_network"}, name="retweet-network-start"),
     path("collections/<int:pk>/hashtag-network/", views.spread_start_view, {"kind": "hashtag_network"}, name="hashtag-network-start"),
     path("analyses/<int:pk>/timeline/", views.analysis_timeline_view, name="analysis-timeline"),
+    path("collections/<int:pk>/train-classifier/", text_views.train_classifier_start_view, name="train-classifier-start"),
+    path("models/<int:pk>/", text_views.text_model_detail_view, name="text-model-detail"),
+    path("models/<int:pk>/delete/", text_views.text_model_delete_view, name="text-model-delete"),
+    path("models/<int:pk>/score/", text_views.text_model_score_start_view, name="text-model-score"),
+    path("models/<int:pk>/attention/", text_views.text_model_attention_view, name="text-model-attention"),
 ]

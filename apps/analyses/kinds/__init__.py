@@ -16,10 +16,11 @@ from types import ModuleType
 
 from django.core.exceptions import ValidationError
 
-from apps.analyses.kinds import authorship, coaction, coordination, hashtag_network, propagation, retweet_network
+from apps.analyses.kinds import authorship, coaction, coordination, hashtag_network, propagation, retweet_network, score, train_classifier
 
 KINDS: dict[str, ModuleType] = {"authorship": authorship, "coordination": coordination, "coaction": coaction,
-                                "propagation": propagation, "retweet_network": retweet_network, "hashtag_network": hashtag_network}
+                                "propagation": propagation, "retweet_network": retweet_network, "hashtag_network": hashtag_network,
+                                "train_classifier": train_classifier, "score": score}
 
 
 @dataclass(frozen=True)

@@ -21,3 +21,12 @@ def analyses_table(investigation, limit: int = RECENT_ANALYSES):
 def role_allows(user, investigation, role: str) -> bool:
     mine = role_of(user=user, investigation=investigation) if user.is_authenticated else None
     return bool(mine) and ROLE_RANK[mine] >= ROLE_RANK[role]
+
+
+@register.inclusion_tag("analyses/_text_models_card.html")
+def text_models_card(investigation, limit: int = 10):
+    """The investigation's text models (the calling page has checked membership)."""
+    from apps.analyses.selectors import text_model_list
+
+    models = list(text_model_list(investigation=investigation)[:limit + 1])
+    return {"text_models": models[:limit], "more": len(models) > limit, "investigation": investigation}

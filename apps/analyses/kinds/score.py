@@ -1,0 +1,162 @@
+"""Score a collection's posts with a stored text model (issue #3): per-account aggregates and a score
+distribution. Per-post scores are kept only for the 200 highest and 200 lowest posts (compact arrays);
+storing every post's score is for a later slice.
+
+The model must belong to the collection's investigation: a model of another one is "no such model",
+exactly as a missing one.
+"""
+from __future__ import annotations
+
+import math
+
+from django.core.exceptions import ValidationError
+
+from apps.analyses import selectors
+from apps.jobs.services import JobError
+
+LABEL = "Text model scores"
+PARAMS = {"model", "max_posts", "threshold", "limit"}
+MAX_POSTS_DEFAULT, MAX_POSTS_MAX = 20_000, 2_000_000  # MiniLM scores ~150 posts/s on 2 cores: ~2 min
+ACCOUNTS_DEFAULT, ACCOUNTS_MAX = 200, 2_000
+EXTREME_POSTS = 200
+BINS = 20
+
+
+def params_check(collection, params: dict) -> dict:
+    errors: dict[str, str] = {}
+    unknown = sorted(set(params) - PARAMS)
+    if unknown:
+        errors["params"] = f"Unknown parameter(s) {', '.join(unknown)}; scoring takes {', '.join(sorted(PARAMS))}."
+    model = selectors.text_model_of(investigation=collection.investigation, model_id=params.get("model"))
+    if model is None:
+        errors["model"] = "No such model in this investigation."
+    elif not model.weights_dir.is_dir():
+        errors["model"] = f"The weights of the model “{model.name}” are missing on disk; train it again."
+    clean = {
+        "max_posts": _int(params, "max_posts", MAX_POSTS_DEFAULT, 1, MAX_POSTS_MAX, errors),
+        "limit": _int(params, "limit", ACCOUNTS_DEFAULT, 1, ACCOUNTS_MAX, errors),
+        "threshold": _threshold(params, model, errors),
+    }
+    if errors:
+        raise ValidationError(errors)
+    return {"model": model.pk, "model_name": model.name, **clean}
+
+
+def run(analysis_input, progress) -> tuple[dict, dict]:
+    """1. load the model; 2. read the posts (every k-th over the cap); 3. score in length-sorted batches;
+    4. aggregate by account, the distribution, the extreme posts."""
+    from ml.text import TextModelError, load_text_model
+
+    params, collection = analysis_input.params, analysis_input.collection
+    model_row = selectors.text_model_of(investigation=analysis_input.investigation, model_id=params["model"])
+    if model_row is None or not model_row.weights_dir.is_dir():
+        raise JobError("The model was deleted before the scoring ran.")
+    progress(0.0, f"Loading the model “{model_row.name}”", force=True)
+    try:
+        classifier = load_text_model(model_row.weights_dir)
+    except TextModelError as exc:
+        raise JobError(f"The stored model cannot be loaded: {exc}.") from None
+    posts = _posts(collection, params["max_posts"])
+    progress.provenance(inputs=[{**selectors.collection_fingerprint(collection), "posts_scored": len(posts["post_id"])}],
+                        model={"text_model": model_row.pk, "name": model_row.name, "kind": model_row.kind})
+    if not posts["post_id"]:
+        raise JobError(f"The collection “{collection.name}” has no posts with text to score.")
+    on_step = lambda s: progress(0.05 + 0.9 * s["fraction"], f"Scoring: {s['scored']:,} of {len(posts['post_id']):,} posts")
+    scored = classifier.score_accounts(posts["text"], posts["account"], threshold=params["threshold"], on_step=on_step)
+    result = _result(collection, model_row, posts, scored, params)
+    return result, summary(result)
+
+
+def _posts(collection, cap: int) -> dict[str, list]:
+    from django.db.models.functions import Mod
+
+    rows = selectors.text_posts(collection)
+    step = max(1, math.ceil(rows.count() / cap))
+    if step > 1:
+        rows = rows.annotate(pick=Mod("id", step)).filter(pick=0)
+    columns: dict[str, list] = {"post_id": [], "text": [], "account": []}
+    for pk, text, account in rows.order_by("id").values_list("id", "text", "account_id")[:cap].iterator(chunk_size=selectors.BATCH_ROWS):
+        columns["post_id"].append(pk)
+        columns["text"].append(text)
+        columns["account"].append(account)
+    return columns
+
+
+def _result(collection, model_row, posts, scored, params) -> dict:
+    scores, accounts = scored["scores"], scored["accounts"]
+    limit = params["limit"]
+    described = selectors.accounts_described(collection=collection, account_ids=[int(a["account"]) for a in accounts[:limit]])
+    top = [{**a, "account_id": int(a["account"]), "account": described.get(int(a["account"]), {}).get("handle", a["account"]),
+            "labels": described.get(int(a["account"]), {}).get("labels", {})} for a in accounts[:limit]]
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    pick = lambda index: {"post_id": [posts["post_id"][i] for i in index], "score": [round(scores[i], 4) for i in index]}
+    counts = [0] * BINS
+    for s in scores:
+        counts[min(int(s * BINS), BINS - 1)] += 1
+    return {
+        "model": model_row.pk, "model_name": model_row.name, "threshold": scored["threshold"],
+        "posts": len(scores), "accounts_scored": len(accounts), "above_threshold": sum(s >= scored["threshold"] for s in scores),
+        "accounts": top, "distribution": {"edges": [i / BINS for i in range(BINS + 1)], "counts": counts},
+        "top_posts": pick(order[:EXTREME_POSTS]), "bottom_posts": pick(order[::-1][:EXTREME_POSTS]),
+        "per_post_stored": "top and bottom 200 only",
+    }
+
+
+def summary(result: dict) -> dict:
+    return {"model": result["model_name"], "posts": result["posts"], "accounts": result["accounts_scored"],
+            "above_threshold": result["above_threshold"]}
+
+
+def distribution_figure(distribution: dict, threshold: float) -> dict:
+    edges = distribution["edges"]
+    centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+    return {"data": [{"type": "bar", "x": centres, "y": distribution["counts"], "width": 1 / len(centres), "name": "posts"}],
+            "layout": {"title": {"text": "Score distribution"}, "xaxis": {"title": {"text": "P(IO)"}, "range": [0, 1]},
+                       "yaxis": {"title": {"text": "posts"}},
+                       "shapes": [{"type": "line", "x0": threshold, "x1": threshold, "y0": 0, "y1": 1, "yref": "paper",
+                                   "line": {"dash": "dot"}}]}}
+
+
+def page_context(analysis) -> dict:
+    from ml.text.charts import account_scores_figure
+
+    result = analysis.result
+    texts = selectors.posts_described(collection=analysis.collection,
+                                      post_ids=result["top_posts"]["post_id"][:50] + result["bottom_posts"]["post_id"][:50])
+    rows = lambda part: [{"post_id": pk, "score": s, "text": texts.get(pk, {}).get("text", "")}
+                         for pk, s in zip(result[part]["post_id"][:50], result[part]["score"][:50])]
+    return {
+        "report": result, "top_rows": rows("top_posts"), "bottom_rows": rows("bottom_posts"),
+        "text_model": selectors.text_model_of(investigation=analysis.investigation, model_id=result["model"]),
+        "figures": {"account-scores": account_scores_figure(result["accounts"]),
+                    "score-distribution": distribution_figure(result["distribution"], result["threshold"])},
+    }
+
+
+def _int(params: dict, key: str, default: int, low: int, high: int, errors: dict) -> int:
+    raw = params.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        errors[key] = f"{key} must be a whole number; got {raw!r}."
+        return default
+    if not low <= value <= high:
+        errors[key] = f"{key} must be between {low:,} and {high:,}; got {value:,}."
+    return value
+
+
+def _threshold(params: dict, model, errors: dict) -> float:
+    raw = params.get("threshold")
+    default = (model.params.get("threshold") if model else None) or (model.metrics.get("threshold") if model else None) or 0.5
+    if raw in (None, ""):
+        return float(default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        errors["threshold"] = f"threshold must be a number in [0, 1]; got {raw!r}."
+        return 0.5
+    if not 0 <= value <= 1:
+        errors["threshold"] = f"threshold must be in [0, 1]; got {value}."
+    return value

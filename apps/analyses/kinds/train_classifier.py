@@ -1,0 +1,291 @@
+"""Train a text classifier (issue #3; seeds 000 and 004): labelled posts in, a ``TextModel`` out.
+
+Labels come from an account label (e.g. account_category in RightTroll, LeftTroll → 1, other values → 0),
+a post label (veracity = false → 1), or two collections (positive vs negative). At most ``max_posts``
+posts are read, half a class at most when both have enough, picked by a seeded generator (the same
+collection gives the same model). The split is account-disjoint: groups are the accounts' platform ids.
+
+``run`` trains and writes the weights to a staging directory; ``after_create`` (called by
+``analysis_run`` inside the transaction that writes the Analysis) makes the ``TextModel`` row and moves
+the weights to ``MEDIA_ROOT/models/<id>``. ``cleanup`` removes a failed run's staging directory.
+torch and transformers are imported inside ``ml.text``'s functions, only when a job runs.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from apps.analyses import selectors
+from apps.jobs.services import JobError
+
+LABEL = "Text classifier training"
+SOURCES = ("account_label", "post_label", "collections")
+MODELS = {"encoder": "bundled MiniLM", "gpt2": "tiny GPT-2"}
+# A CPU default: 2,000 posts, one epoch of MiniLM, about a minute on 2 cores (see the report/bench).
+DEFAULTS = {"encoder": {"epochs": 1, "batch_size": 16, "learning_rate": 5e-5},
+            "gpt2": {"epochs": 5, "batch_size": 16, "learning_rate": 1e-3}}
+MAX_POSTS_DEFAULT, MAX_POSTS_MAX = 2_000, 1_000_000
+PARAMS = {"label_source", "label_key", "positive_values", "positive_collection", "negative_collection", "model",
+          "base_dir", "epochs", "batch_size", "learning_rate", "max_length", "max_posts", "name", "seed"}
+KEY_RE = re.compile(r"^(?!.*__)[\w.\- ]{1,100}$")
+SEED = 0
+
+
+def params_check(collection, params: dict) -> dict:
+    """Everything that can be known before a job: the label source and its values (both classes present),
+    the model kind and base directory, numbers in range."""
+    errors: dict[str, str] = {}
+    unknown = sorted(set(params) - PARAMS)
+    if unknown:
+        errors["params"] = f"Unknown parameter(s) {', '.join(unknown)}; training takes {', '.join(sorted(PARAMS))}."
+    model = str(params.get("model") or "encoder")
+    if model not in MODELS:
+        errors["model"] = f"model must be one of {', '.join(MODELS)}; got {model!r}."
+        model = "encoder"
+    source = str(params.get("label_source") or "account_label")
+    labels = {}
+    if source not in SOURCES:
+        errors["label_source"] = f"label_source must be one of {', '.join(SOURCES)}; got {source!r}."
+    elif source == "collections":
+        labels = _collections_check(collection, params, errors)
+    else:
+        labels = _labels_check(collection, source, params, errors)
+    defaults = DEFAULTS[model]
+    clean = {
+        "label_source": source, **labels, "model": model, "base_dir": _base_dir_check(params.get("base_dir"), model, errors),
+        "epochs": _number(params, "epochs", defaults["epochs"], 1, 100, errors),
+        "batch_size": _number(params, "batch_size", defaults["batch_size"], 1, 512, errors),
+        "learning_rate": _number(params, "learning_rate", defaults["learning_rate"], 1e-7, 1.0, errors, cast=float),
+        "max_length": _number(params, "max_length", 64, 8, 512, errors),
+        "max_posts": _number(params, "max_posts", MAX_POSTS_DEFAULT, 20, MAX_POSTS_MAX, errors),
+        "seed": _number(params, "seed", SEED, 0, 2**31 - 1, errors),
+    }
+    if errors:
+        raise ValidationError(errors)
+    clean["name"] = str(params.get("name") or "").strip()[:200] or _default_name(collection, clean)
+    return clean
+
+
+def _labels_check(collection, source: str, params: dict, errors: dict) -> dict:
+    key = str(params.get("label_key") or "").strip()
+    positive = _values(params.get("positive_values"))
+    what = "account" if source == "account_label" else "post"
+    if not key:
+        errors["label_key"] = f"Name the {what} label to learn, e.g. {'account_category' if what == 'account' else 'veracity'}."
+        return {}
+    if not KEY_RE.match(key):
+        errors["label_key"] = f"{key!r} is not a label name (letters, digits, _ . - and spaces)."
+        return {}
+    known = selectors.label_values(collection=collection, source=source, key=key, limit=200)
+    if not known:
+        errors["label_key"] = f"No {what} of the collection “{collection.name}” has the label {key!r}."
+        return {}
+    missing = [v for v in positive if v not in known]
+    if not positive:
+        errors["positive_values"] = f"Choose the positive value(s) of {key!r}, among: {', '.join(known[:20])}."
+    elif missing:
+        errors["positive_values"] = f"{key!r} never takes the value(s) {', '.join(map(repr, missing))}; it takes: {', '.join(known[:20])}."
+    elif set(known) <= set(positive):
+        errors["positive_values"] = (f"Every {what} with {key!r} would be positive, so there is one class only: "
+                                     f"leave at least one of {', '.join(known[:20])} out.")
+    return {"label_key": key, "positive_values": positive}
+
+
+def _collections_check(collection, params: dict, errors: dict) -> dict:
+    from apps.collections.models import Collection
+
+    ids = {}
+    for field, default in (("positive_collection", collection.pk), ("negative_collection", None)):
+        raw = params.get(field) or default
+        found = Collection.objects.filter(investigation=collection.investigation_id, pk=int(raw)).first() if str(raw or "").isdigit() else None
+        if found is None:
+            errors[field] = f"Choose a collection of this investigation for {field.replace('_', ' ')}."
+        else:
+            ids[field] = found.pk
+    if len(ids) == 2 and ids["positive_collection"] == ids["negative_collection"]:
+        errors["negative_collection"] = "The negative collection must differ from the positive one: one class only."
+    return ids
+
+
+def _base_dir_check(raw, model: str, errors: dict) -> str:
+    """A local Hugging Face directory of the right family, or "" for the default base model."""
+    from ml.text.config import TextModelError
+    from ml.text.models import check_model_directory
+
+    value = str(raw or "").strip()
+    if not value:
+        return ""
+    try:
+        path = check_model_directory(value)
+        model_type = json.loads((path / "config.json").read_text()).get("model_type", "")
+    except TextModelError as exc:
+        errors["base_dir"] = f"{exc}."
+        return value
+    except (OSError, ValueError):
+        errors["base_dir"] = f"{value!r} has a config.json that cannot be read."
+        return value
+    if (model == "gpt2") != (model_type == "gpt2"):
+        errors["base_dir"] = f"{value!r} holds a {model_type or 'unknown'} model, not {'a GPT-2' if model == 'gpt2' else 'an encoder'}."
+    return str(path.resolve())
+
+
+def _default_name(collection, clean: dict) -> str:
+    if clean["label_source"] == "collections":
+        what = f"collection #{clean['positive_collection']} vs #{clean['negative_collection']}"
+    else:
+        what = f"{clean['label_key']} in {', '.join(clean['positive_values'])}"
+    return f"{clean['model']} · {what} · {collection.name}"[:200]
+
+
+def run(analysis_input, progress) -> tuple[dict, dict]:
+    """1. read the labelled post ids and sample them; 2. read their texts; 3. train (account-disjoint
+    split, progress per step); 4. save the weights to a staging directory; 5. the result."""
+    from ml.text import TextModelError
+
+    params = analysis_input.params
+    progress(0.0, "Reading the labelled posts", force=True)
+    rows, collections = _labelled(analysis_input)
+    picked = _sample(rows, params["max_posts"], params["seed"])
+    data = selectors.post_texts(post_ids=[pk for pk, _ in picked])
+    label_of = dict(picked)
+    labels = [label_of[pk] for pk in data["post_id"]]
+    progress.provenance(inputs=[{**c, "role": role} for role, c in collections],
+                        model={"kind": params["model"], "base": params["base_dir"] or MODELS[params["model"]]})
+    classifier = _classifier(params)
+    progress(0.02, f"Training on {len(labels):,} posts ({sum(labels):,} positive)", force=True)
+    on_step = lambda s: progress(0.02 + 0.9 * s["fraction"], f"Training: epoch {s['epoch']}, step {s['step']}/{s['total_steps']}, loss {s['train_loss']:.3f}")
+    try:
+        classifier.fit(data["text"], labels, groups=data["group"], on_step=on_step)
+    except TextModelError as exc:
+        raise JobError(f"The labelled posts cannot train a model: {exc}.") from None
+    progress(0.95, "Saving the weights", force=True)
+    staging = staging_dir(analysis_input.job)
+    shutil.rmtree(staging, ignore_errors=True)
+    classifier.save(staging)
+    test = classifier.test_
+    result = {
+        "staging_dir": str(staging), "model": params["model"], "base_model": params["base_dir"] or MODELS[params["model"]],
+        "training": [c for _, c in collections], "posts": len(labels), "positives": int(sum(labels)),
+        "rows_labelled": len(rows), "sampled": len(rows) > len(picked),
+        "metrics": classifier.metrics_, "split": classifier.split_,
+        "history": classifier.history_,
+        # The held-out posts and their scores: the metrics can be recomputed from these.
+        "test": {"post_id": [data["post_id"][i] for i in test["index"]], "labels": test["labels"], "scores": test["scores"]},
+    }
+    return result, summary(result)
+
+
+def summary(result: dict) -> dict:
+    m = result["metrics"]
+    return {"model": result["model"], "posts": result["posts"], "positives": result["positives"],
+            "auc": m.get("auc"), "f1": m.get("f1"), "account_disjoint": result["split"]["account_disjoint"]}
+
+
+def _labelled(analysis_input) -> tuple[list[tuple[int, int]], list[tuple[str, dict]]]:
+    from apps.collections.models import Collection
+
+    params, collection = analysis_input.params, analysis_input.collection
+    if params["label_source"] != "collections":
+        rows = selectors.labelled_post_ids(collection=collection, source=params["label_source"], key=params["label_key"],
+                                           positive=params["positive_values"])
+        return rows, [("labelled", selectors.collection_fingerprint(collection))]
+    rows, used = [], []
+    for role, label in (("positive", 1), ("negative", 0)):
+        other = Collection.objects.filter(pk=params[f"{role}_collection"], investigation=analysis_input.investigation).first()
+        if other is None:
+            raise JobError(f"The {role} collection was deleted before the training ran.")
+        rows += selectors.labelled_post_ids(collection=other, source="collections", label=label)
+        used.append((role, selectors.collection_fingerprint(other)))
+    return rows, used
+
+
+def _sample(rows: list[tuple[int, int]], max_posts: int, seed: int) -> list[tuple[int, int]]:
+    """At most ``max_posts`` rows, up to half of them from each class (the smaller class gives the rest
+    to the larger), picked by a seeded generator."""
+    import numpy as np
+
+    if len(rows) <= max_posts:
+        return rows
+    by_class = {c: [r for r in rows if r[1] == c] for c in (0, 1)}
+    small = min(by_class, key=lambda c: len(by_class[c]))
+    take = {small: min(len(by_class[small]), max_posts // 2)}
+    take[1 - small] = max_posts - take[small]
+    rng = np.random.default_rng(seed)
+    picked = []
+    for c, n in take.items():
+        index = rng.choice(len(by_class[c]), size=n, replace=False)
+        picked += [by_class[c][i] for i in sorted(index)]
+    return sorted(picked)
+
+
+def _classifier(params: dict):
+    from ml.text import CPU, TINY_GPT2, EncoderClassifier, GPT2Classifier
+    from ml.text.config import TrainConfig
+
+    base = TINY_GPT2 if params["model"] == "gpt2" else CPU
+    train = TrainConfig(learning_rate=params["learning_rate"], epochs=params["epochs"], batch_size=params["batch_size"],
+                        weight_decay=base.train.weight_decay, grad_clip=base.train.grad_clip, patience=base.train.patience,
+                        seed=params["seed"])
+    config = type(base).from_dict({**base.as_dict(), "max_length": params["max_length"], "train": train.__dict__})
+    cls = GPT2Classifier if params["model"] == "gpt2" else EncoderClassifier
+    return cls(model_dir=params["base_dir"] or None, config=config)
+
+
+def staging_dir(job) -> Path:
+    return Path(settings.MEDIA_ROOT) / "models" / f"staging-job-{job.pk}"
+
+
+def after_create(analysis) -> dict:
+    """Inside the Analysis's transaction: the TextModel row, then its weights moved into place (a failure
+    here rolls both back). The staging path and the test scores' bulk stay out of the summary."""
+    from apps.analyses.models import TextModel
+
+    result, params = analysis.result, analysis.params
+    model = TextModel.objects.create(
+        investigation=analysis.investigation, name=params["name"], kind=params["model"], base_model=result["base_model"],
+        params=params, training=result["training"], metrics=result["metrics"], split=result["split"],
+        history=result["history"], job=analysis.job, created_by=analysis.created_by,
+    )
+    model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(result.pop("staging_dir"), model.weights_dir)
+    analysis.result = {**result, "text_model_id": model.pk}
+    analysis.summary = {**analysis.summary, "text_model_id": model.pk}
+    analysis.save(update_fields=["result", "summary"])
+    return analysis.summary
+
+
+def cleanup(job) -> None:
+    from apps.analyses.models import TextModel
+
+    shutil.rmtree(staging_dir(job), ignore_errors=True)
+    TextModel.objects.filter(job=job).delete()
+
+
+def page_context(analysis) -> dict:
+    from apps.analyses.models import TextModel
+
+    return {"text_model": TextModel.objects.filter(pk=analysis.result.get("text_model_id")).first()}
+
+
+def _values(raw) -> list[str]:
+    items = raw.split(",") if isinstance(raw, str) else list(raw or [])
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def _number(params: dict, key: str, default, low, high, errors: dict, cast=int):
+    raw = params.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = cast(raw)
+    except (TypeError, ValueError):
+        errors[key] = f"{key} must be a {'whole ' if cast is int else ''}number; got {raw!r}."
+        return default
+    if not low <= value <= high:
+        errors[key] = f"{key} must be between {low:g} and {high:g}; got {value:g}."
+    return value

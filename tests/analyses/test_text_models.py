@@ -1,0 +1,158 @@
+"""Text classifiers end to end in-process (issue #3): labelled posts from the database, the training job,
+the TextModel row and its weights, scoring a collection, the command, and what is refused before a job."""
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from apps.analyses.models import Analysis, TextModel
+from apps.analyses.services import analysis_start
+from apps.collections.models import Collection, Post
+from apps.investigations.models import Investigation
+from apps.jobs.services import job_execute
+from tests.analyses.text_data import store_labelled_collection, texts
+
+pytestmark = [pytest.mark.django_db, pytest.mark.services]
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    from ml.text import save_tiny_bert
+
+    return str(save_tiny_bert(texts() * 5, tmp_path_factory.mktemp("bert") / "tiny", layers=1, hidden=16, heads=2))
+
+
+@pytest.fixture
+def collection(investigation):
+    return store_labelled_collection(investigation)
+
+
+def train_params(tiny_bert, **extra) -> dict:
+    return {"label_source": "account_label", "label_key": "account_category", "positive_values": "RightTroll,LeftTroll",
+            "base_dir": tiny_bert, "epochs": 3, "learning_rate": 1e-3, "batch_size": 16, **extra}
+
+
+def start(investigation, users, collection, kind, params):
+    job = analysis_start(investigation=investigation, user=users["bob"], kind=kind, collection=collection, params=params, enqueue=False)
+    return job_execute(job_id=job.pk)
+
+
+@pytest.fixture
+def trained(investigation, users, collection, tiny_bert) -> TextModel:
+    job = start(investigation, users, collection, "train_classifier", train_params(tiny_bert))
+    assert job.status == "succeeded", job.error
+    return TextModel.objects.get(job=job)
+
+
+def test_training_stores_a_model_whose_metrics_are_its_own_test_scores(trained, collection):
+    from ml.text import classification_metrics, load_text_model
+
+    analysis = Analysis.objects.get(job=trained.job)
+    test = analysis.result["test"]
+    assert trained.metrics == classification_metrics(test["labels"], test["scores"], trained.metrics["threshold"])
+    # The weights on disk give the same scores on the same held-out posts.
+    texts_ = dict(Post.objects.filter(pk__in=test["post_id"]).values_list("id", "text"))
+    again = load_text_model(trained.weights_dir).probabilities([texts_[pk] for pk in test["post_id"]])
+    assert again.tolist() == pytest.approx(test["scores"], abs=1e-5)
+    assert trained.metrics["auc"] > 0.9
+    assert trained.split["account_disjoint"] is True
+    assert trained.training == [{"id": collection.pk, "name": collection.name, "posts": 192,
+                                 "max_post_id": Post.objects.filter(collection=collection).order_by("-id").first().pk}]
+    assert (trained.kind, trained.base_model, trained.investigation_id) == ("encoder", trained.params["base_dir"], collection.investigation_id)
+    assert analysis.summary["text_model_id"] == trained.pk and trained.job.result["text_model_id"] == trained.pk
+    assert trained.history["train"]
+
+
+def test_the_split_keeps_every_account_on_one_side(trained):
+    split = trained.split
+    assert split["train"]["accounts"] + split["val"]["accounts"] + split["test"]["accounts"] == 16
+
+
+def test_deleting_a_model_deletes_its_weights(trained, django_capture_on_commit_callbacks):
+    path = trained.weights_dir
+    assert (path / "config.json").is_file()
+    with django_capture_on_commit_callbacks(execute=True):
+        trained.delete()
+    assert not path.exists()
+
+
+def test_scoring_ranks_the_troll_accounts_first(trained, investigation, users, collection):
+    job = start(investigation, users, collection, "score", {"model": trained.pk})
+    assert job.status == "succeeded", job.error
+    result = Analysis.objects.get(job=job).result
+    assert result["posts"] == 192 and result["accounts_scored"] == 16
+    top = result["accounts"][:8]
+    assert {a["labels"]["account_category"] for a in top} <= {"RightTroll", "LeftTroll"}
+    assert sum(result["distribution"]["counts"]) == 192
+    assert len(result["top_posts"]["post_id"]) == len(result["top_posts"]["score"]) == 192  # fewer than 200
+    assert result["top_posts"]["score"] == sorted(result["top_posts"]["score"], reverse=True)
+
+
+def test_a_post_label_and_two_collections_are_label_sources_too(investigation, users, collection, tiny_bert):
+    job = start(investigation, users, collection, "train_classifier",
+                train_params(tiny_bert, label_source="post_label", label_key="veracity", positive_values="false", epochs=1))
+    assert job.status == "succeeded", job.error
+    control = Collection.objects.create(investigation=investigation, name="control")
+    Post.objects.filter(collection=collection, labels__veracity="true").update(collection=control)
+    from apps.collections.models import Account
+    Account.objects.filter(collection=collection, labels__account_category="Commercial").update(collection=control)
+    job = start(investigation, users, collection, "train_classifier",
+                {"label_source": "collections", "negative_collection": control.pk, "base_dir": tiny_bert, "epochs": 1})
+    assert job.status == "succeeded", job.error
+    model = TextModel.objects.get(job=job)
+    assert [c["name"] for c in model.training] == [collection.name, "control"]
+
+
+@pytest.mark.parametrize("params, field, message", [
+    ({"label_key": "nope"}, "label_key", "has the label 'nope'"),
+    ({"positive_values": "RightTroll,Hashtagger"}, "positive_values", "never takes the value(s) 'Hashtagger'"),
+    ({"positive_values": "RightTroll,LeftTroll,Commercial"}, "positive_values", "one class only"),
+    ({"model": "lstm"}, "model", "model must be one of"),
+    ({"epochs": 0}, "epochs", "between"),
+])
+def test_bad_parameters_are_refused_before_any_job(investigation, users, collection, tiny_bert, params, field, message):
+    with pytest.raises(ValidationError) as caught:
+        analysis_start(investigation=investigation, user=users["bob"], kind="train_classifier", collection=collection,
+                       params=train_params(tiny_bert, **params))
+    assert message in caught.value.message_dict[field][0]
+    assert not investigation.jobs.exists()
+
+
+def test_a_directory_that_is_not_a_model_is_refused(investigation, users, collection, tmp_path, tiny_bert):
+    for base_dir, message in ((tmp_path, "is not a model directory"), (tmp_path / "missing", "does not exist")):
+        with pytest.raises(ValidationError) as caught:
+            analysis_start(investigation=investigation, user=users["bob"], kind="train_classifier", collection=collection,
+                           params=train_params(tiny_bert, base_dir=str(base_dir)))
+        assert message in caught.value.message_dict["base_dir"][0]
+    with pytest.raises(ValidationError) as caught:
+        analysis_start(investigation=investigation, user=users["bob"], kind="train_classifier", collection=collection,
+                       params=train_params(tiny_bert, model="gpt2"))
+    assert "not a GPT-2" in caught.value.message_dict["base_dir"][0]
+
+
+def test_a_model_of_another_investigation_cannot_score(trained, users):
+    theirs = Investigation.objects.get(name="Mallory's own")
+    their_collection = store_labelled_collection(theirs, name="theirs", accounts=2, posts=2)
+    for model_id in (trained.pk, 999_999):
+        with pytest.raises(ValidationError) as caught:
+            analysis_start(investigation=theirs, user=users["mallory"], kind="score", collection=their_collection,
+                           params={"model": model_id})
+        assert caught.value.message_dict["model"] == ["No such model in this investigation."]
+
+
+def test_the_command_trains_and_scores_through_the_same_service(investigation, users, collection, tiny_bert):
+    users["alice"].is_superuser = True
+    users["alice"].save()
+    out = StringIO()
+    args = ["--investigation", investigation.name, "--collection", collection.name, "--user", "alice"]
+    params = [f"--param={k}={v}" for k, v in train_params(tiny_bert, epochs=1).items()]
+    call_command("run_analysis", "train_classifier", *args, *params, stdout=out)
+    line = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert line["status"] == "succeeded" and line["account_disjoint"] is True
+    out = StringIO()
+    call_command("run_analysis", "score", *args, f"--param=model={line['text_model_id']}", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["posts"] == 192
