@@ -244,6 +244,9 @@ MURMURATION = {
     "JOB_STALE_AFTER_S": env_int("JOB_STALE_AFTER_S", 120, minimum=1),
     "PROGRESS_MIN_INTERVAL_S": 0.5,
     "MODEL_DIR": os.environ.get("MURMURATION_MODEL_DIR", ""),
+    # Local model directories an editor may name as a base model (os.pathsep-separated): the
+    # server's file system is not the analysts' to browse.
+    "BASE_MODEL_DIRS": [p for p in os.environ.get("MURMURATION_BASE_MODEL_DIRS", "").split(os.pathsep) if p],
 }
 
 LOGGING = {

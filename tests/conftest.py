@@ -18,8 +18,10 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
+def _media_root(settings, tmp_path, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Tests build tiny base models in their temp folders: allow those as base-model directories.
+    settings.MURMURATION = {**settings.MURMURATION, "BASE_MODEL_DIRS": [str(tmp_path_factory.getbasetemp())]}
 
 
 @pytest.fixture

@@ -156,3 +156,11 @@ def test_the_command_trains_and_scores_through_the_same_service(investigation, u
     out = StringIO()
     call_command("run_analysis", "score", *args, f"--param=model={line['text_model_id']}", stdout=out)
     assert json.loads(out.getvalue().strip().splitlines()[-1])["posts"] == 192
+
+
+def test_a_base_model_outside_the_allowed_directories_is_refused(settings, collection, users, tiny_bert):
+    settings.MURMURATION = {**settings.MURMURATION, "BASE_MODEL_DIRS": ["/nonexistent-models-root"]}
+    with pytest.raises(ValidationError) as caught:
+        analysis_start(investigation=collection.investigation, user=users["alice"], kind="train_classifier",
+                       collection=collection, params=train_params(tiny_bert))
+    assert "outside the directories this server allows" in caught.value.message_dict["base_dir"][0]

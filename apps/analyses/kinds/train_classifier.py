@@ -120,6 +120,10 @@ def _base_dir_check(raw, model: str, errors: dict) -> str:
     value = str(raw or "").strip()
     if not value:
         return ""
+    if not _allowed_base_dir(value):
+        errors["base_dir"] = (f"{value!r} is outside the directories this server allows for base models "
+                              "(MURMURATION_BASE_MODEL_DIRS).")
+        return value
     try:
         path = check_model_directory(value)
         model_type = json.loads((path / "config.json").read_text()).get("model_type", "")
@@ -132,6 +136,16 @@ def _base_dir_check(raw, model: str, errors: dict) -> str:
     if (model == "gpt2") != (model_type == "gpt2"):
         errors["base_dir"] = f"{value!r} holds a {model_type or 'unknown'} model, not {'a GPT-2' if model == 'gpt2' else 'an encoder'}."
     return str(path.resolve())
+
+
+def _allowed_base_dir(value: str) -> bool:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    path = Path(value).resolve()
+    roots = [Path(r).resolve() for r in settings.MURMURATION.get("BASE_MODEL_DIRS", [])]
+    return any(path == root or root in path.parents for root in roots)
 
 
 def _default_name(collection, clean: dict) -> str:
