@@ -236,7 +236,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 MURMURATION = {
     # ingest
-    "INGEST_BATCH_ROWS": env_int("INGEST_BATCH_ROWS", 5000, minimum=1),
+    "INGEST_BATCH_ROWS": env_int("INGEST_BATCH_ROWS", 20000, minimum=1),
     "MAX_FIELD_CHARS": env_int("MAX_FIELD_CHARS", 1_000_000, minimum=1000),
     "MAX_UNZIPPED_BYTES": env_int("MAX_UNZIPPED_BYTES", 20 * 1024**3, minimum=1024),
     "MAX_REJECTED_KEPT": env_int("MAX_REJECTED_KEPT", 1000, minimum=0),

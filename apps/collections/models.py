@@ -176,7 +176,9 @@ class Interaction(models.Model):
     post = models.ForeignKey(Post, on_delete=models.DO_NOTHING, related_name="interactions", db_constraint=False)
     source_account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False)
     action = models.CharField(max_length=8, choices=Action.choices)
-    target_account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
+    target_account = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, null=True, related_name="+", db_index=False, db_constraint=False
+    )
     target_entity = models.ForeignKey(Entity, on_delete=models.DO_NOTHING, null=True, related_name="interactions", db_constraint=False)
     target_post_id = models.CharField(max_length=200, blank=True)
     time = models.DateTimeField()
@@ -187,4 +189,7 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["collection", "action", "time"], name="interaction_action_time_idx"),
             models.Index(fields=["source_account", "time"], name="interaction_source_time_idx"),
+            # Most rows point at an entity: indexing only the account actions spares every entity row an
+            # index insert (a tenth of SQLite's ingest time) and still finds who reposted an account.
+            models.Index(fields=["target_account"], name="interaction_target_account_idx", condition=models.Q(target_account__isnull=False)),
         ]

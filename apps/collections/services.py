@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.collections import importers
-from apps.collections.ingest import IngestWriter, import_file_purge, rejected_store
+from apps.collections.ingest import IngestWriter, bulk_tables_analyze, import_file_purge, rejected_store
 from apps.collections.models import Collection, ImportFile
+from apps.collections.pipeline import Parsed, ParsedBatches
 from apps.collections.stats import collection_stats_refresh
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
@@ -110,6 +111,7 @@ def import_run(job: Job, progress: Progress) -> dict:
             raise JobError(str(exc)) from exc
         done = sum(sizes[: files.index(f) + 1])
     progress(0.99, "Updating the collection overview", force=True)
+    bulk_tables_analyze()
     collection_stats_refresh(collection=collection)
     totals = {k: sum(s[k] for s in summaries) for k in ("rows_read", "stored", "duplicates", "rejected")}
     progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, "posts": collection.stats.get("posts", 0)}])
@@ -124,7 +126,8 @@ def _limits() -> "importers.Limits":
 
 
 def _source_import(job: Job, collection: Collection, source, labels: dict, report) -> dict:
-    """Import one source; on an unreadable file remove what it wrote and re-raise."""
+    """Import one source, parsed in a child process (see ``pipeline``) while this one writes; on an
+    unreadable file remove what it wrote and re-raise."""
     import_file = ImportFile.objects.create(
         collection=collection, job=job, name=source.name, format=source.format, status=ImportFile.Status.IMPORTING,
         started_at=timezone.now(),
@@ -132,47 +135,44 @@ def _source_import(job: Job, collection: Collection, source, labels: dict, repor
     merge = getattr(importers.FORMATS[source.format], "merge_rows", False)
     writer = IngestWriter(collection=collection, import_file=import_file, merge_rows=merge, labels=labels)
     counts = {"stored": 0, "duplicates": 0, "rejected": 0, "kept": 0}
-    batch_rows = settings.MURMURATION["INGEST_BATCH_ROWS"]
+    batches = ParsedBatches(source, encode=writer.encode, batch_rows=settings.MURMURATION["INGEST_BATCH_ROWS"])
     try:
-        batch, rejected = [], []
-        for record in source.records():
-            (rejected if isinstance(record, importers.RejectedRecord) else batch).append(record)
-            if len(batch) >= batch_rows or len(rejected) >= batch_rows:
-                _flush(writer, import_file, batch, rejected, counts, source)
-                batch, rejected = [], []
-                report(source.fraction_done(), f"Importing {source.name}: {source.rows_read:,} rows read")
-        _flush(writer, import_file, batch, rejected, counts, source)
+        with writer, batches:
+            for batch in batches:
+                _flush(writer, import_file, batch, counts)
+                if not batch.last:
+                    report(batch.fraction, f"Importing {source.name}: {batch.rows_read:,} rows read")
     except importers.ImportFileError as exc:
-        _file_fail(import_file, str(exc), source)
+        _file_fail(import_file, str(exc), batches.rows_read)
         raise
     except BaseException as exc:
-        _file_fail(import_file, f"{type(exc).__name__}: {exc}", source)
+        _file_fail(import_file, f"{type(exc).__name__}: {exc}", batches.rows_read)
         raise
     ImportFile.objects.filter(pk=import_file.pk).update(status=ImportFile.Status.DONE, finished_at=timezone.now())
     return {
-        "file": source.name, "format": source.format, "rows_read": source.rows_read,
+        "file": source.name, "format": source.format, "rows_read": batches.rows_read,
         "stored": counts["stored"], "duplicates": counts["duplicates"], "rejected": counts["rejected"],
     }
 
 
-def _flush(writer: IngestWriter, import_file: ImportFile, batch: list, rejected: list, counts: dict, source) -> None:
-    stored, duplicates = writer.write_batch(batch) if batch else (0, 0)
+def _flush(writer: IngestWriter, import_file: ImportFile, batch: Parsed, counts: dict) -> None:
+    stored, duplicates = writer.write(batch.records) if batch.records else (0, 0)
     counts["stored"] += stored
     counts["duplicates"] += duplicates
-    counts["rejected"] += len(rejected)
-    if rejected:
+    counts["rejected"] += len(batch.rejected)
+    if batch.rejected:
         counts["kept"] += rejected_store(
-            import_file=import_file, rejected=rejected, kept_so_far=counts["kept"], limit=settings.MURMURATION["MAX_REJECTED_KEPT"]
+            import_file=import_file, rejected=batch.rejected, kept_so_far=counts["kept"], limit=settings.MURMURATION["MAX_REJECTED_KEPT"]
         )
     ImportFile.objects.filter(pk=import_file.pk).update(
-        rows_read=source.rows_read, stored=counts["stored"], duplicates=counts["duplicates"], rejected=counts["rejected"]
+        rows_read=batch.rows_read, stored=counts["stored"], duplicates=counts["duplicates"], rejected=counts["rejected"]
     )
 
 
-def _file_fail(import_file: ImportFile, error: str, source) -> None:
+def _file_fail(import_file: ImportFile, error: str, rows_read: int) -> None:
     import_file_purge(import_file=import_file)
     ImportFile.objects.filter(pk=import_file.pk).update(
-        status=ImportFile.Status.FAILED, error=error, stored=0, finished_at=timezone.now(), rows_read=source.rows_read
+        status=ImportFile.Status.FAILED, error=error, stored=0, finished_at=timezone.now(), rows_read=rows_read
     )
 
 

@@ -18,6 +18,16 @@ from apps.investigations.cli import cli_investigation, cli_user, key_values, pri
 from apps.jobs.services import job_execute
 
 
+def _own_peak_mb() -> float:
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 class Command(BaseCommand):
     help = "Import files into a collection of an investigation (one JSON summary line at the end)."
 
@@ -53,7 +63,9 @@ class Command(BaseCommand):
             "collection": name, **{k: result.get(k) for k in ("collection_id", "rows_read", "stored", "duplicates", "rejected")},
             "seconds": round(seconds, 2),
             "rows_per_s": round((result.get("rows_read") or 0) / seconds, 1) if seconds and not opts["queue"] else None,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            # The writer's own peak (VmHWM: ru_maxrss carries a parent's size over exec) plus the
+            # parser child's, which has been reaped by now.
+            "peak_rss_mb": round(_own_peak_mb() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
             "error": job.error.splitlines()[0] if job.error else "",
         }
         print_summary(self.stdout, summary)
