@@ -8,9 +8,13 @@ from __future__ import annotations
 import contextlib
 import re
 
-CDN_REQUIRE = "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js"
-CDN_D3 = "https://cdnjs.cloudflare.com/ajax/libs/d3/5.7.0/d3.min"
-CDN_JQUERY = "https://cdnjs.cloudflare.com/ajax/libs/jquery/2.0.0/jquery.min"
+# bertviz's remote references, matched by their file names (no remote address is written here):
+# require.js is a script source; d3 and jQuery are require paths without the .js extension.
+REMOTE = {
+    "require": re.compile(r"https?://[^\s\"']*/require(?:\.min)?\.js"),
+    "d3": re.compile(r"https?://[^\s\"']*/d3(?:\.min)?(?=[\"'])"),
+    "jquery": re.compile(r"https?://[^\s\"']*/jquery(?:\.min)?(?=[\"'])"),
+}
 DECIMALS = 3
 
 
@@ -56,8 +60,9 @@ def _local_html(html: str, assets: dict) -> str:
     if missing:
         raise ValueError(f"assets needs local URLs for {sorted(missing)}")
     strip = lambda url: re.sub(r"\.js$", "", url)  # require.js paths take no extension
-    html = html.replace(CDN_REQUIRE, assets["require"]).replace(CDN_D3, strip(assets["d3"]))
-    html = html.replace(CDN_JQUERY, strip(assets["jquery"]))
+    html = REMOTE["require"].sub(lambda _: assets["require"], html)
+    html = REMOTE["d3"].sub(lambda _: strip(assets["d3"]), html)
+    html = REMOTE["jquery"].sub(lambda _: strip(assets["jquery"]), html)
     # Only script sources and require paths: a post's own text may well mention a CDN.
     if re.search(r"""src=["']https?://|:\s*'https?://""", html):
         raise RuntimeError("bertviz HTML still references a CDN: its template changed")
