@@ -102,21 +102,30 @@ EXPORT_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+
 @login_required
 def network_start_view(request, pk: int, kind: str):
     """Start a coordination or co-action analysis of the collection (editors)."""
-    collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
-    form = NETWORK_FORMS[kind](request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        params = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+    def params_of(data: dict) -> dict:
+        params = {k: v for k, v in data.items() if v not in (None, "")}
         if params.get("event_date"):
             params["event_date"] = params["event_date"].isoformat()
+        return params
+
+    return _start_view(request, pk, kind, NETWORK_FORMS[kind], params_of, "analyses/network_start.html")
+
+
+def _start_view(request, pk: int, kind: str, form_class, params_of, template: str):
+    """The start page of an analysis kind: validate the form, start the job, or show the errors."""
+    collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         try:
-            job = analysis_start(investigation=collection.investigation, user=request.user, kind=kind, collection=collection, params=params)
+            job = analysis_start(investigation=collection.investigation, user=request.user, kind=kind,
+                                 collection=collection, params=params_of(form.cleaned_data))
         except ValidationError as exc:
             service_errors_to_form(form, exc)
         else:
             return redirect("job-detail", pk=job.pk)
     context = {"collection": collection, "investigation": collection.investigation, "form": form, "kind": kind,
                "label": kind_get(kind).LABEL}
-    return render(request, "analyses/network_start.html", context, status=400 if form.errors else 200)
+    return render(request, template, context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -157,19 +166,10 @@ SPREAD_FORMS = {"propagation": PropagationStartForm, "retweet_network": RetweetN
 @login_required
 def spread_start_view(request, pk: int, kind: str):
     """Start a propagation, retweet-network or hashtag-network analysis of the collection (editors)."""
-    collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
-    form = SPREAD_FORMS[kind](request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        params = {k: v for k, v in form.cleaned_data.items() if v not in (None, "", False)}
-        try:
-            job = analysis_start(investigation=collection.investigation, user=request.user, kind=kind, collection=collection, params=params)
-        except ValidationError as exc:
-            service_errors_to_form(form, exc)
-        else:
-            return redirect("job-detail", pk=job.pk)
-    context = {"collection": collection, "investigation": collection.investigation, "form": form, "kind": kind,
-               "label": kind_get(kind).LABEL}
-    return render(request, "analyses/spread_start.html", context, status=400 if form.errors else 200)
+    def params_of(data: dict) -> dict:
+        return {k: v for k, v in data.items() if v not in (None, "", False)}
+
+    return _start_view(request, pk, kind, SPREAD_FORMS[kind], params_of, "analyses/spread_start.html")
 
 
 @login_required
