@@ -58,6 +58,7 @@ class TextModel(models.Model):
     class Kind(models.TextChoices):
         ENCODER = "encoder", "encoder (BERT-like)"
         GPT2 = "gpt2", "GPT-2 with a [CLS] head"
+        LM = "lm", "language model of a collection"
 
     investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="text_models")
     name = models.CharField(max_length=200)
@@ -95,6 +96,26 @@ class TextModel(models.Model):
             if now != {"posts": c["posts"], "max_post_id": c["max_post_id"]}:
                 changed.append(c["name"])
         return changed
+
+
+class PostScore(models.Model):
+    """One post's score from a ``score`` analysis (issue #3): every scored post, written in bulk by the job
+    in the same transaction as its Analysis row, deleted with it (a single DELETE: nothing refers to it).
+
+    ``post`` and ``account`` are plain ids into the bulk tables (no database constraint, as there)."""
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="post_scores", db_index=False)
+    post = models.ForeignKey("collections.Post", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False)
+    account = models.ForeignKey("collections.Account", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                                db_constraint=False)
+    score = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["analysis", "-score"], name="postscore_analysis_score_idx"),
+            models.Index(fields=["analysis", "post"], name="postscore_analysis_post_idx"),
+            models.Index(fields=["analysis", "account"], name="postscore_analysis_account_idx"),
+        ]
 
 
 @receiver(post_delete, sender=TextModel)
