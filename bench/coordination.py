@@ -2,6 +2,15 @@
 
     .venv/bin/python bench/coordination.py [--quick]
 
+Co-retweet against `coordination_network_toolkit`, what each time includes (median of RUNS runs each):
+- the toolkit: `compute_co_retweet_parallel(db, 60, n_threads=2)` on a fresh copy of its preprocessed
+  SQLite file: its index creation, the self-join in two processes and writing its network table. Its
+  `preprocess_data` (loading the posts into SQLite) is timed apart (`cnt_preprocess_s`) and not counted.
+- ours: `directed_weights(coaction_pairs(posts, "repost", (60,)), 60)` from the posts DataFrame in memory:
+  filtering, factorising, the (target, time) sort, the pairs and the counts, ending in the same
+  user_1, user_2, weight table. `coaction_network_s` adds the significance test, the combined network and
+  the sweep row at 60 s; `sweep_s` is the whole 1 s … 1 h sweep.
+
 Ends with one JSON line (see docs/benchmarks.md, section Coordination)."""
 from __future__ import annotations
 
@@ -20,7 +29,10 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ml.coordination import CoactionConfig, InfluenceConfig, coaction_network, directed_weights, influence_network, transition_matrices  # noqa: E402
+from ml.coordination import (CoactionConfig, InfluenceConfig, coaction_network, coaction_pairs, directed_weights,  # noqa: E402
+                             influence_network, transition_matrices)
+
+RUNS = 3
 
 
 def planted_leader(n, T, followers=10, seed=0):
@@ -33,9 +45,10 @@ def planted_leader(n, T, followers=10, seed=0):
 def bench_package(n, T):
     from influence_model.learning import learn_state_transition_matrix
     X = planted_leader(n, T)
-    start = time.perf_counter()
-    A = transition_matrices(X)
-    ours = time.perf_counter() - start
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # one thread, as the package runs: a fair ratio, and steady on a busy machine
+        ours, A = timed(lambda: transition_matrices(X), runs=5)
     start = time.perf_counter()
     theirs = [[learn_state_transition_matrix(X[i], X[j], 2, 2) for j in range(n)] for i in range(n)]
     package = time.perf_counter() - start
@@ -49,9 +62,10 @@ def _scale_child(n, T, queue):
     account = np.repeat(np.arange(n), active)
     k = np.concatenate([rng.choice(T, a, replace=False) for a in active])
     events = pd.DataFrame({"account": account, "entity": "hashtag:all", "entity_type": "hashtag", "time": k * 3600.0})
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = influence_network(events, InfluenceConfig(start=0.0, end=(T - 1) * 3600.0))
-    queue.put((time.perf_counter() - start, result.counts["all"]))
+    # CPU seconds of both threads: the work itself, whatever else shares the two cores
+    queue.put((time.perf_counter() - start, time.process_time() - cpu, result.counts["all"]))
 
 
 def bench_scale(n, T):
@@ -59,9 +73,9 @@ def bench_scale(n, T):
     queue = mp.get_context("fork").Queue()
     child = mp.get_context("fork").Process(target=_scale_child, args=(n, T, queue))
     child.start()
-    seconds, counts = queue.get()
+    seconds, cpu, counts = queue.get()
     child.join()
-    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, counts
+    return seconds, cpu, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, counts
 
 
 def planted_posts(n_posts, n_accounts=20000, groups=20, members=15, seed=3):
@@ -86,24 +100,47 @@ def planted_posts(n_posts, n_accounts=20000, groups=20, members=15, seed=3):
 
 
 def bench_toolkit(posts, window=60):
+    """Median of RUNS computations, each on a fresh copy of the preprocessed file (its indexes are built
+    inside the computation, so a second run on the same file would skip that work)."""
+    import contextlib
+    import io
+    import shutil
+
     from coordination_network_toolkit.compute_networks import compute_co_retweet_parallel
     from coordination_network_toolkit.preprocess import preprocess_data
-    db = os.path.join(tempfile.mkdtemp(), "cnt.db")
-    preprocess_data(db, ((str(p), str(a), str(a), t, None, "", s, [])
-                         for p, a, t, s in zip(posts.post_id, posts.account, posts.target, posts.time)))
+    folder = tempfile.mkdtemp()
+    source = os.path.join(folder, "cnt.db")
     start = time.perf_counter()
-    compute_co_retweet_parallel(db, window, n_threads=2)
-    seconds = time.perf_counter() - start
+    preprocess_data(source, ((str(p), str(a), str(a), t, None, "", s, [])
+                             for p, a, t, s in zip(posts.post_id, posts.account, posts.target, posts.time)))
+    preprocess_s = time.perf_counter() - start
+    times = []
+    for run in range(RUNS):
+        db = os.path.join(folder, f"run{run}.db")
+        shutil.copy(source, db)
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            compute_co_retweet_parallel(db, window, n_threads=2)
+        times.append(time.perf_counter() - start)
     edges = pd.read_sql("select user_1, user_2, weight from co_retweet_network where user_1 != user_2", sqlite3.connect(db))
-    return seconds, edges
+    return float(np.median(times)), preprocess_s, edges
 
 
+
+
+def timed(make, runs=RUNS):
+    """(median seconds, last result) of `runs` calls."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = make()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), out
 
 
 def bench_coaction(posts, truth):
-    start = time.perf_counter()
-    single = coaction_network(posts, CoactionConfig(actions=("repost",), windows=(60.0,)))
-    coaction_s = time.perf_counter() - start
+    coaction_s, ours = timed(lambda: directed_weights(coaction_pairs(posts, "repost", (60.0,)), 60))
+    network_s, _ = timed(lambda: coaction_network(posts, CoactionConfig(actions=("repost",), windows=(60.0,))))
     start = time.perf_counter()
     swept = coaction_network(posts, CoactionConfig(actions=("repost",)))
     sweep_s = time.perf_counter() - start
@@ -115,23 +152,30 @@ def bench_coaction(posts, truth):
         hit = len(found & truth)
         table.append({"window": window, "significant_edges": len(found),
                       "precision": round(hit / len(found), 4) if found else None, "recall": round(hit / len(truth), 4)})
-    return single, coaction_s, sweep_s, swept.sweep, table
+    return ours, coaction_s, network_s, sweep_s, swept.sweep, table
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--scale-only", action="store_true", help="only the scale figure (one JSON line)")
     args = parser.parse_args()
     n, T = (40, 500) if args.quick else (200, 2000)
     scale_n, n_posts = (2000, 20000) if args.quick else (20000, 200000)
+    if args.scale_only:
+        scale_s, scale_cpu, scale_mb, counts = bench_scale(scale_n, 17520)
+        print(json.dumps({"bench": "coordination_scale", "scale_accounts": scale_n, "scale_bins": 17520, "scale_s": round(scale_s, 2),
+                          "scale_cpu_s": round(scale_cpu, 1), "scale_peak_mb": round(scale_mb), "scale_paper_edges": counts["paper"],
+                          "scale_significant_edges": counts["significant"], "load_1min": os.getloadavg()[0]}))
+        return
     identical, package_s, ours_s = bench_package(n, T)
     print(f"A: identical={identical} package {package_s:.2f}s ours {ours_s * 1000:.2f}ms", file=sys.stderr)
-    scale_s, scale_mb, counts = bench_scale(scale_n, 17520)
-    print(f"scale: {scale_n} accounts x 17520 bins {scale_s:.2f}s peak {scale_mb:.0f} MB {counts}", file=sys.stderr)
+    scale_s, scale_cpu, scale_mb, counts = bench_scale(scale_n, 17520)
+    print(f"scale: {scale_n} accounts x 17520 bins {scale_s:.2f}s ({scale_cpu:.1f} CPU s) peak {scale_mb:.0f} MB {counts}", file=sys.stderr)
     posts, truth = planted_posts(n_posts)
-    single, coaction_s, sweep_s, sweep, table = bench_coaction(posts, truth)
-    cnt_s, theirs = bench_toolkit(posts)
-    ours = directed_weights(single.pairs["repost"], 60).astype({"user_1": str, "user_2": str})
+    ours, coaction_s, network_s, sweep_s, sweep, table = bench_coaction(posts, truth)
+    cnt_s, preprocess_s, theirs = bench_toolkit(posts)
+    ours = ours.astype({"user_1": str, "user_2": str})
     key = ["user_1", "user_2"]
     same = ours.sort_values(key).reset_index(drop=True).equals(
         theirs.astype({"weight": ours["weight"].dtype}).sort_values(key).reset_index(drop=True))
@@ -140,11 +184,13 @@ def main():
     print(json.dumps({"bench": "coordination", "quick": args.quick, "identical_A": identical,
                       "N": n, "T": T, "package_s": round(package_s, 3), "ours_s": round(ours_s, 5),
                       "speedup": round(package_s / ours_s), "scale_accounts": scale_n, "scale_bins": 17520,
-                      "scale_s": round(scale_s, 2), "scale_peak_mb": round(scale_mb), "scale_paper_edges": counts["paper"],
+                      "scale_s": round(scale_s, 2), "scale_cpu_s": round(scale_cpu, 1), "scale_peak_mb": round(scale_mb),
+                      "scale_paper_edges": counts["paper"],
                       "scale_significant_edges": counts["significant"], "posts": len(posts),
-                      "identical_coretweet": bool(same), "coretweet_edges": len(theirs), "cnt_s": round(cnt_s, 2),
-                      "coaction_s": round(coaction_s, 3), "coaction_speedup": round(cnt_s / coaction_s, 1),
-                      "sweep_s": round(sweep_s, 3), "quality": table}))
+                      "identical_coretweet": bool(same), "coretweet_edges": len(theirs), "cnt_s": round(cnt_s, 3),
+                      "cnt_preprocess_s": round(preprocess_s, 2), "coaction_s": round(coaction_s, 4),
+                      "coaction_speedup": round(cnt_s / coaction_s, 1), "coaction_network_s": round(network_s, 3),
+                      "sweep_s": round(sweep_s, 3), "load_1min": os.getloadavg()[0], "quality": table}))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,11 @@ window of the sweep is then a mask over the pair lags.
 
 Weights follow the coordination-network-toolkit: weight(i→j) = how many of i's posts have a post
 by j on the same target within the window (|Δt| ≤ window); the undirected weight adds both ways.
+A post counts once per partner however many of the partner's posts fall in its window: of those,
+only the first (in (target, time) order) counts, and a partner post p is the first in the window of
+a post s exactly when the partner's previous post on that target, `gap` seconds before p, lies
+outside it: t_s − (t_p − gap) > window. So the counting is a mask over the pairs, with no sort or
+deduplication of pairs; posts with several targets (two hashtags) deduplicate their few records.
 
 Null model: j's posts land like a random draw from all posts of that action. For i's post a, g_a
 is the share of all posts that fall on a's target within the window of a; i then expects
@@ -19,10 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from ._checks import check_choice, check_columns, check_range
 from .activity import to_seconds
-from .stats import bh_qvalues, poisson_pvalues
+from .stats import bh_qvalues, poisson_candidates, poisson_pvalues
 
 ACTIONS = ("repost", "url", "hashtag", "mention", "reply", "text")
 DEFAULT_WINDOWS = (1.0, 10.0, 60.0, 600.0, 3600.0)
@@ -55,31 +59,77 @@ class CoactionConfig:
 
 @dataclass
 class CoactionPairs:
-    """Every same-target pair of posts by two accounts within the widest window, for one action."""
+    """Every same-target pair of posts by two accounts within the widest window, for one action.
+
+    Posts are indexed in (target, time) order; a pair (first, second) has first before second."""
     accounts: np.ndarray      # labels
-    src: np.ndarray           # directed records: post `post` of account src has partner dst at `lag`
-    dst: np.ndarray
-    post: np.ndarray
-    lag: np.ndarray
+    first: np.ndarray         # int32 post indices
+    second: np.ndarray
+    lag: np.ndarray           # t[second] − t[first] >= 0
+    gap: np.ndarray           # per post: seconds since its account's previous post on the target (inf: none)
+    post_account: np.ndarray  # per post: account code
+    post: np.ndarray          # per post: post id code (a post with two targets has two rows)
+    repeated: np.ndarray      # per post: its post id has other rows in this action
     density: np.ndarray       # per post: posts on its target within each window (n_posts × n_windows)
-    post_account: np.ndarray
     posts_per_account: np.ndarray
     windows: np.ndarray
 
 
-def _prepare(posts: pd.DataFrame, action: str) -> pd.DataFrame:
-    rows = posts[posts["action"] == action]
-    target = rows["target"]
-    rows = rows[target.notna() & (target.astype(str).str.strip() != "")]
-    return rows
+def _prepare(posts: pd.DataFrame, action: str) -> dict:
+    """Arrays of the rows of one action with a non-empty target, and their target codes.
+
+    Factorising first and testing emptiness on the distinct values keeps string work off the rows;
+    plain arrays rather than a filtered frame keep the copies down."""
+    rows = np.flatnonzero(posts["action"].to_numpy(object) == action)
+    codes, values = pd.factorize(posts["target"].to_numpy(object)[rows])
+    empty = np.flatnonzero(pd.Series(values, dtype=object).astype(str).str.strip().to_numpy(object) == "")
+    keep = (codes >= 0) & ~np.isin(codes, empty)
+    rows = rows[keep]
+    post_id = posts["post_id"].to_numpy()[rows] if "post_id" in posts.columns else None
+    return {"target": codes[keep], "account": posts["account"].to_numpy()[rows],
+            "time": to_seconds(posts["time"].to_numpy()[rows]), "post_id": post_id}
+
+
+def _sortable(parts, sizes) -> np.ndarray | None:
+    """One int64 key ordering rows by parts[0], then parts[1], ... (each in [0, size)); None if it would overflow."""
+    if float(np.prod([float(s) for s in sizes])) >= 2.0 ** 62:
+        return None
+    key = np.zeros(len(parts[0]), np.int64)
+    for part, size in zip(parts, sizes):
+        key = key * np.int64(size) + part.astype(np.int64)
+    return key
+
+
+def _order(target: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """(target, time) order. One unstable integer argsort when the times are whole seconds (the usual case;
+    vectorised sorts are several times faster than the stable ones); ties may come in any order, since every
+    later step reads the order it is given."""
+    if len(time) and np.all(np.isfinite(time)) and np.array_equal(time, np.floor(time)):
+        low = time.min()
+        key = _sortable([target, time - low], [target.max() + 1, time.max() - low + 1])
+        if key is not None:
+            return np.argsort(key)
+    return np.lexsort((time, target))
+
+
+def _gaps(target: np.ndarray, acc: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Per post (in (target, time) order): time since the same account's previous post on the target."""
+    n = len(time)
+    position = np.arange(n)
+    key = _sortable([target, acc, position], [target.max() + 1, acc.max() + 1, n]) if n else None
+    order = np.argsort(key) if key is not None else np.lexsort((position, acc, target))
+    gap = np.full(n, np.inf)
+    same = (target[order[1:]] == target[order[:-1]]) & (acc[order[1:]] == acc[order[:-1]])
+    gap[order[1:][same]] = time[order[1:][same]] - time[order[:-1][same]]
+    return gap
 
 
 def _pair_offsets(target: np.ndarray, time: np.ndarray, widest: float):
     """Indices (a, b), a < b in (target, time) order, same target and t_b − t_a ≤ widest."""
-    alive = np.arange(len(time) - 1)
+    alive = np.arange(len(time) - 1, dtype=np.int32)
     firsts, seconds, d = [], [], 1
     while alive.size:
-        partner = alive + d
+        partner = alive + np.int32(d)
         ok = partner < len(time)
         alive, partner = alive[ok], partner[ok]
         ok = (target[partner] == target[alive]) & (time[partner] - time[alive] <= widest)
@@ -87,20 +137,25 @@ def _pair_offsets(target: np.ndarray, time: np.ndarray, widest: float):
         firsts.append(alive)
         seconds.append(partner)
         d += 1
-    return (np.concatenate(firsts), np.concatenate(seconds)) if firsts else (np.array([], int),) * 2
+    empty = np.array([], np.int32)
+    return (np.concatenate(firsts), np.concatenate(seconds)) if firsts else (empty, empty)
 
 
 def coaction_pairs(posts: pd.DataFrame, action: str, windows, accounts=None) -> CoactionPairs:
-    """One pass over the posts of one action: all co-action records within max(windows)."""
+    """One pass over the posts of one action: all co-action pairs within max(windows).
+
+    `accounts` fixes the account codes (every action of a network shares them); without it the
+    accounts are those of this action, in order of appearance."""
     check_columns(posts, ("account", "time", "action", "target"), "the co-action table")
     rows = _prepare(posts, action)
     if accounts is None:
-        accounts = np.array(sorted(pd.unique(posts["account"]), key=str), dtype=object)
-    acc = pd.Index(accounts).get_indexer(rows["account"])
-    post_codes = pd.factorize(rows["post_id"])[0] if "post_id" in rows.columns else np.arange(len(rows))
-    target = pd.factorize(rows["target"].astype(str))[0]
-    time = to_seconds(rows["time"])
-    order = np.lexsort((time, target))
+        acc, accounts = pd.factorize(rows["account"])
+    else:
+        acc = pd.Index(accounts).get_indexer(rows["account"])
+    acc = acc.astype(np.int32)
+    post_codes = pd.factorize(rows["post_id"])[0] if rows["post_id"] is not None else np.arange(len(acc))
+    target, time = rows["target"], rows["time"]
+    order = _order(target, time)
     target, time, acc, post_codes = target[order], time[order], acc[order], post_codes[order]
     windows = np.sort(np.asarray(windows, dtype=float))
     a, b = _pair_offsets(target, time, windows[-1])
@@ -110,44 +165,59 @@ def coaction_pairs(posts: pd.DataFrame, action: str, windows, accounts=None) -> 
         close = lag <= w
         density[:, w_index] = np.bincount(a[close], minlength=len(time)) + np.bincount(b[close], minlength=len(time))
     other = acc[a] != acc[b]
-    a, b, lag = a[other], b[other], lag[other]
     n_posts = np.bincount(acc, minlength=len(accounts)) if len(acc) else np.zeros(len(accounts), int)
-    return CoactionPairs(np.asarray(accounts, dtype=object),
-                         np.concatenate([acc[a], acc[b]]), np.concatenate([acc[b], acc[a]]),
-                         np.concatenate([post_codes[a], post_codes[b]]), np.concatenate([lag, lag]),
-                         density, acc, n_posts, windows)
+    repeated = np.bincount(post_codes)[post_codes] > 1 if len(post_codes) else np.zeros(0, bool)
+    return CoactionPairs(np.asarray(accounts), a[other], b[other], lag[other], _gaps(target, acc, time),
+                         acc, post_codes, repeated, density, n_posts, windows)
 
 
-def _directed_minimal(pairs: CoactionPairs):
-    """Per (post, partner account): the smallest lag — a post counts once per partner."""
+def _counted(pairs: CoactionPairs, window: float):
+    """Directed records (source account, partner account) at one window: one per (source post, partner).
+
+    Record first→second counts when second is its account's first post in first's window, and
+    second→first when first is; posts with several rows keep one record per (post, partner)."""
+    first, second, lag, gap = pairs.first, pairs.second, pairs.lag, pairs.gap
+    close = lag <= window
+    forward = close & (gap[second] - lag > window)
+    backward = close & (gap[first] + lag > window)
+    src = np.concatenate([first[forward], second[backward]])
+    dst = np.concatenate([second[forward], first[backward]])
+    if pairs.repeated.any():
+        src, dst = _one_per_post(pairs, src, dst)
+    return pairs.post_account[src], pairs.post_account[dst]
+
+
+def _one_per_post(pairs: CoactionPairs, src: np.ndarray, dst: np.ndarray):
+    """A post with two targets (two hashtags) that meets the partner on both counts once."""
+    multi = pairs.repeated[src]
     n = len(pairs.accounts)
-    key = pairs.post.astype(np.int64) * n + pairs.dst
-    order = np.lexsort((pairs.lag, key))
-    key, first = key[order], np.ones(len(order), bool)
-    first[1:] = key[1:] != key[:-1]
-    pick = order[first]
-    return pairs.src[pick], pairs.dst[pick], pairs.lag[pick]
+    key = pairs.post[src[multi]].astype(np.int64) * n + pairs.post_account[dst[multi]]
+    _, keep = np.unique(key, return_index=True)
+    pick = np.concatenate([np.flatnonzero(~multi), np.flatnonzero(multi)[keep]])
+    return src[pick], dst[pick]
+
+
+def _summed(rows: np.ndarray, cols: np.ndarray, n: int):
+    """Counts per distinct (row, col), in (row, col) order: one vectorised sort of int64 keys."""
+    key = np.sort(rows.astype(np.int64) * n + cols)
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.array([], np.int64)
+    counts = np.diff(np.r_[starts, len(key)])
+    return key[starts] // n, key[starts] % n, counts
 
 
 def directed_weights(pairs: CoactionPairs, window: float, min_weight: int = 1) -> pd.DataFrame:
     """The toolkit's table: user_1, user_2, weight (both directions, no self-loops)."""
-    src, dst, lag = _directed_minimal(pairs)
-    close = lag <= window
-    n = len(pairs.accounts)
-    codes, weight = np.unique(src[close].astype(np.int64) * n + dst[close], return_counts=True)
+    src, dst = _counted(pairs, window)
+    i, j, weight = _summed(src, dst, len(pairs.accounts))
     keep = weight >= min_weight
-    return pd.DataFrame({"user_1": pairs.accounts[codes[keep] // n], "user_2": pairs.accounts[codes[keep] % n],
-                         "weight": weight[keep]})
+    return pd.DataFrame({"user_1": pairs.accounts[i[keep]], "user_2": pairs.accounts[j[keep]], "weight": weight[keep]})
 
 
-def _undirected(pairs: CoactionPairs, minimal, w_index: int, window: float):
+def _undirected(pairs: CoactionPairs, w_index: int, window: float):
     """Undirected weights and null expectations at one window: arrays i < j, weight, expected."""
-    src, dst, lag = minimal
-    close = lag <= window
+    src, dst = _counted(pairs, window)
     n = len(pairs.accounts)
-    lo, hi = np.minimum(src[close], dst[close]), np.maximum(src[close], dst[close])
-    codes, weight = np.unique(lo.astype(np.int64) * n + hi, return_counts=True)
-    i, j = codes // n, codes % n
+    i, j, weight = _summed(np.minimum(src, dst), np.maximum(src, dst), n)
     total = max(len(pairs.post_account), 1)
     spread = np.bincount(pairs.post_account, weights=pairs.density[:, w_index] / total, minlength=n)
     expected = spread[i] * pairs.posts_per_account[j] + spread[j] * pairs.posts_per_account[i]
@@ -164,6 +234,17 @@ def _tested(i, j, weight, expected, n_active: int, config: CoactionConfig) -> pd
     return frame
 
 
+def _sweep_row(action, window, i, j, weight, expected, n_active: int, config: CoactionConfig) -> dict:
+    """A window of the sweep needs counts only: the exact test runs on the pairs that can reach p <= alpha
+    (q-values at or below alpha are exact over those, see bh_qvalues)."""
+    half, mu = np.ceil(weight / 2), expected / 2
+    hot = np.flatnonzero(poisson_candidates(half, mu, config.alpha))
+    q = bh_qvalues(poisson_pvalues(half[hot], mu[hot]), max(n_active * (n_active - 1) // 2, 1))
+    sig = hot[(q <= config.alpha) & (weight[hot] >= config.min_weight)]
+    return {"action": action, "window": window, "edges": len(i), "accounts": len(np.union1d(i, j)),
+            "significant_edges": len(sig), "significant_accounts": len(np.union1d(i[sig], j[sig]))}
+
+
 @dataclass
 class CoactionResult:
     accounts: np.ndarray
@@ -171,13 +252,8 @@ class CoactionResult:
     sweep: pd.DataFrame      # window, action, edges, accounts, significant_edges, significant_accounts
     pairs: dict              # action -> CoactionPairs (for the evidence drill-down and other windows)
     counts: dict             # {"raw": k, "significant": k}
-
-
-def _sweep_rows(action, window, frame: pd.DataFrame):
-    sig = frame[frame["significant"]]
-    return {"action": action, "window": window, "edges": len(frame),
-            "accounts": len(np.union1d(frame["i"], frame["j"])), "significant_edges": len(sig),
-            "significant_accounts": len(np.union1d(sig["i"], sig["j"]))}
+    action_edges: dict = None   # action -> that action's own network under the rule (its own test)
+    action_counts: dict = None  # action -> {"raw": k, "significant": k}
 
 
 def coaction_network(posts: pd.DataFrame, config: CoactionConfig = CoactionConfig(),
@@ -196,17 +272,28 @@ def coaction_network(posts: pd.DataFrame, config: CoactionConfig = CoactionConfi
     for step, action in enumerate(config.actions):
         pairs = coaction_pairs(posts, action, windows, accounts)
         all_pairs[action] = pairs
-        minimal = _directed_minimal(pairs)
         n_active = int((pairs.posts_per_account > 0).sum())
         for w_index, window in enumerate(pairs.windows):
-            frame = _tested(*_undirected(pairs, minimal, w_index, window), n_active, config)
-            sweep.append(_sweep_rows(action, window, frame))
+            undirected = _undirected(pairs, w_index, window)
+            sweep.append(_sweep_row(action, window, *undirected, n_active, config))
             if window == config.window:
-                per_action[action] = frame
+                per_action[action] = _tested(*undirected, n_active, config)
         report(0.9 * (step + 1) / len(config.actions), f"co-{action}")
     edges, counts = _combine(per_action, accounts, config)
+    action_edges, action_counts = {}, {}
+    for action, frame in per_action.items():
+        action_edges[action], action_counts[action] = _labelled(frame, accounts, config)
     report(1.0, "done")
-    return CoactionResult(accounts, edges, pd.DataFrame(sweep), all_pairs, counts)
+    return CoactionResult(accounts, edges, pd.DataFrame(sweep), all_pairs, counts, action_edges, action_counts)
+
+
+def _labelled(frame: pd.DataFrame, accounts, config: CoactionConfig):
+    """One action's tested pairs as edges under the rule (source, target labels; strongest first), and its counts."""
+    counts = {"raw": int((frame["weight"] >= config.min_weight).sum()), "significant": int(frame["significant"].sum())}
+    frame = frame[frame["significant"] if config.rule == "significant" else frame["weight"] >= config.min_weight].copy()
+    frame.insert(0, "target", accounts[frame["j"].to_numpy(int)])
+    frame.insert(0, "source", accounts[frame["i"].to_numpy(int)])
+    return frame.sort_values("weight", ascending=False).reset_index(drop=True), counts
 
 
 def _combine(per_action: dict, accounts, config: CoactionConfig):

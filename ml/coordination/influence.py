@@ -17,6 +17,7 @@ would make two silent accounts look perfectly coordinated), so those entities do
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,9 +26,14 @@ from scipy import sparse
 
 from ._checks import check_choice, check_range
 from .activity import Activity, build_activity, to_seconds
-from .stats import bh_qvalues, poisson_pvalues
+from .stats import bh_qvalues, poisson_candidates, poisson_pvalues
 
 RULES = ("significant", "paper")
+# Block values of M this close to 1 are decided again in float64 (`_exact`): float32 blocks (types of one
+# entity, where M comes from three terms, error < 1e-6) and float64 blocks (sums over many entities).
+BANDS = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-9}
+DENSE_ENTITIES = 64   # up to this many entities of a type, the entity-level products are dense BLAS
+DIRECT_CELLS = 50_000_000  # index (entity, bin) and (account, entity) directly up to this many cells
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,9 @@ class InfluenceConfig:
     min_posts: int = 1                   # the paper keeps accounts with >= 60 posts
     rule: str = "significant"            # "paper": every M < 1 is an edge
     alpha: float = 0.05                  # false-discovery rate of the significant edges
-    block_cells: int = 4_000_000         # pairs per block; bounds memory at ~50 bytes per cell
+    paper_top_k: int = 0                 # rule "paper": keep each account's k strongest M < 1 edges (0: all)
+    block_cells: int = 4_000_000         # pairs per block; bounds memory at ~40 bytes per cell and thread
+    n_jobs: int = 2                      # blocks computed at once (threads: the sparse products release the GIL)
     start: float | None = None           # the time grid; default: first to last event
     end: float | None = None
 
@@ -46,7 +54,9 @@ class InfluenceConfig:
         check_range("bin_seconds", self.bin_seconds, 0, None, low_open=True)
         check_range("min_posts", self.min_posts, 1, None)
         check_range("alpha", self.alpha, 0, 1, low_open=True, high_open=True)
+        check_range("paper_top_k", self.paper_top_k, 0, None)
         check_range("block_cells", self.block_cells, 1, None)
+        check_range("n_jobs", self.n_jobs, 1, 64)
         check_choice("rule", self.rule, RULES)
         if not self.entity_types:
             raise ValueError("entity_types must name at least one entity type, got ()")
@@ -57,7 +67,7 @@ class InfluenceResult:
     accounts: np.ndarray                 # labels, in the order of the account codes
     edges: pd.DataFrame                  # the averaged network under `rule`
     type_edges: dict                     # entity type -> its own network under `rule`
-    counts: dict                         # network -> {"pairs", "paper", "significant"}
+    counts: dict                         # network -> {"pairs", "paper", "significant"} (+ "paper_kept" when capped)
     rule: str
     alpha: float
     activity: Activity | None = field(default=None, repr=False)
@@ -65,15 +75,22 @@ class InfluenceResult:
 
 @dataclass
 class _Operands:
-    """Everything the block products need for one entity type."""
-    lead: sparse.csr_matrix      # account × (entity, bin k): i active at k−1
-    lead_w: sparse.csr_matrix    # the same, valued 1/n1 + 1/(T−1−n1)
-    follow_t: sparse.csr_matrix  # (entity, bin k) × account: j active at k
-    inv_off: sparse.csr_matrix   # account × entity: 1/(T−1−n1) where i leads
-    leads: sparse.csr_matrix     # account × entity: 1 where i leads
-    rate: sparse.csr_matrix      # account × entity: n1/(T−1), the null's chance per bin
-    follows_t: sparse.csr_matrix  # entity × account: nj
-    present_t: sparse.csr_matrix  # entity × account: 1 where j follows
+    """Everything the block products need for one entity type (float32 or float64, int32 indices).
+
+    Bin-level: lead (account × (entity, bin k): i active at k−1), follow_t ((entity, bin k) × account: j
+    active at k), and the lead weights 1/n1 + 1/(T−1−n1): per account (w_row) when the type has one
+    entity, else as a matrix (lead_w). Entity-level (dense when few entities): leads (1 where i leads),
+    inv_off (1/(T−1−n1)), rate (n1/(T−1), the null's chance per bin); present_t (1 where j follows), follows_t (nj)."""
+    lead: sparse.csr_matrix
+    follow_t: sparse.csr_matrix
+    w_row: np.ndarray | None
+    lead_w: sparse.csr_matrix | None
+    leads: object
+    inv_off: object
+    rate: object
+    present_t: object
+    follows_t: object
+    exact: dict = field(default_factory=dict, repr=False)  # float64 weights for `_exact`: w_row or lead_w, inv_off, rate
 
 
 def select_accounts(events: pd.DataFrame, config: InfluenceConfig) -> np.ndarray:
@@ -92,70 +109,261 @@ def filter_events(events: pd.DataFrame, config: InfluenceConfig) -> pd.DataFrame
     return events[keep]
 
 
-def _operands(activity: Activity, entity_mask: np.ndarray) -> _Operands:
-    T, n, E = activity.n_bins, len(activity.accounts), len(activity.entities)
+def _csr(values, rows, cols, shape, dtype=np.float32) -> sparse.csr_matrix:
+    matrix = sparse.csr_matrix((np.asarray(values, dtype), (rows, cols)), shape=shape)
+    matrix.indices = matrix.indices.astype(np.int32, copy=False)
+    matrix.indptr = matrix.indptr.astype(np.int32 if matrix.nnz < 2**31 else np.int64, copy=False)
+    return matrix
+
+
+def _operands(activity: Activity, entity_mask: np.ndarray, dtype=np.float32) -> _Operands:
+    T, n = activity.n_bins, len(activity.accounts)
     rows = entity_mask[activity.entity]
-    acc, ent, k = activity.account[rows], activity.entity[rows], activity.bin[rows]
+    acc, k = activity.account[rows], activity.bin[rows]
+    ent, E = np.unique(activity.entity[rows], return_inverse=True)[1], int(entity_mask.sum())
     lead, follow = k <= T - 2, k >= 1
-    keys, inverse = np.unique(np.concatenate([ent[lead] * T + k[lead] + 1, ent[follow] * T + k[follow]]),
-                              return_inverse=True)
-    lead_col, follow_col = inverse[: lead.sum()], inverse[lead.sum():]
+    if E * T <= DIRECT_CELLS:  # (entity, bin) is its own column: no sort of millions of keys
+        lead_col, follow_col, n_cols = ent[lead] * T + k[lead] + 1, ent[follow] * T + k[follow], E * T
+    else:
+        keys, inverse = np.unique(np.concatenate([ent[lead] * T + k[lead] + 1, ent[follow] * T + k[follow]]),
+                                  return_inverse=True)
+        lead_col, follow_col, n_cols = inverse[: lead.sum()], inverse[lead.sum():], len(keys)
     pair_key = acc[lead] * E + ent[lead]
-    _, per_row, n1 = np.unique(pair_key, return_inverse=True, return_counts=True)
-    n1_row = n1[per_row].astype(float)
-    off = T - 1 - n1_row
-    inv_off_row = np.divide(1.0, off, out=np.zeros_like(off), where=off > 0)
-    weight = 1.0 / n1_row + inv_off_row
-    shape = (n, len(keys))
-    csr = lambda v, r, c, s: sparse.csr_matrix((v, (r, c)), shape=s)
-    ones = np.ones(lead.sum())
-    # Duplicate (account, entity) rows sum in csr: divide the per-row values by n1 so each total is right.
-    by_entity = lambda v: csr(v / n1_row, acc[lead], ent[lead], (n, E))
-    follow_ones = np.ones(follow.sum())
-    return _Operands(
-        lead=csr(ones, acc[lead], lead_col, shape), lead_w=csr(weight, acc[lead], lead_col, shape),
-        follow_t=csr(follow_ones, follow_col, acc[follow], shape[::-1]),
-        inv_off=by_entity(inv_off_row), leads=by_entity(ones), rate=by_entity(n1_row / (T - 1)),
-        follows_t=csr(follow_ones, ent[follow], acc[follow], (E, n)),
-        present_t=csr(follow_ones, ent[follow], acc[follow], (E, n)).sign(),
-    )
+    if n * E <= DIRECT_CELLS:
+        per_pair = np.bincount(pair_key, minlength=n * E)
+        pairs = np.flatnonzero(per_pair)
+        n1, per_row = per_pair[pairs], np.searchsorted(pairs, pair_key)
+    else:
+        pairs, per_row, n1 = np.unique(pair_key, return_inverse=True, return_counts=True)
+    n1 = n1.astype(float)
+    off = T - 1 - n1
+    inv_off = np.divide(1.0, off, out=np.zeros_like(off), where=off > 0)
+    weight = (1.0 / n1 + inv_off)[per_row]
+    ones, follow_ones = np.ones(lead.sum()), np.ones(follow.sum())
+    shape = (n, n_cols)
+    # One value per (account, entity) that leads: exact, where summing per-row shares of it would round.
+    by_entity = lambda v, as_type=dtype: _csr(v, pairs // E, pairs % E, (n, E), as_type)  # noqa: E731
+    dense = E <= DENSE_ENTITIES
+    as_used = (lambda m: m.toarray()) if dense else (lambda m: m)  # noqa: E731
+    follows_t = _csr(follow_ones, ent[follow], acc[follow], (E, n), dtype)
+    present_t = follows_t.sign()
+    single = E == 1
+    exact = {"inv_off": as_used(by_entity(inv_off, np.float64)), "rate": as_used(by_entity(n1 / (T - 1), np.float64))}
+    w_row = None
+    if single:
+        exact["w_row"] = np.zeros(n)
+        exact["w_row"][acc[lead]] = weight
+        w_row = exact["w_row"].astype(dtype)
+    else:
+        exact["lead_w"] = _csr(weight, acc[lead], lead_col, shape, np.float64)
+    return _Operands(lead=_csr(ones, acc[lead], lead_col, shape, dtype),
+                     follow_t=_csr(follow_ones, follow_col, acc[follow], shape[::-1], dtype),
+                     w_row=w_row, lead_w=None if single else exact["lead_w"].astype(dtype),
+                     leads=as_used(by_entity(np.ones(len(pairs)))), inv_off=as_used(by_entity(inv_off)),
+                     rate=as_used(by_entity(n1 / (T - 1))),
+                     present_t=as_used(present_t), follows_t=as_used(follows_t), exact=exact)
 
 
-def _block(ops: _Operands, rows: slice):
-    """Dense (block × n) arrays: co-activity count, its null expectation, shared entities, sum of M."""
-    dense = lambda a, b: (a[rows] @ b).toarray()
-    count = dense(ops.lead, ops.follow_t)
-    shared = dense(ops.leads, ops.present_t)
-    msum = dense(ops.inv_off, ops.follows_t) + shared - dense(ops.lead_w, ops.follow_t)
-    expected = dense(ops.rate, ops.follows_t)
-    return count, expected, shared, msum
+def _pair_dot(left, right_t, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Σ_m left[i, m]·right_t[m, j] for each listed pair, in float64."""
+    if isinstance(left, np.ndarray):
+        return np.einsum("km,km->k", left[i].astype(float), right_t[:, j].T.astype(float))
+    right = right_t.T.tocsr()
+    return np.asarray(left[i].multiply(right[j]).sum(axis=1), dtype=float).ravel()
 
 
-def _collect(rec: list, rows: slice, count, expected, mean_m, alpha: float, keep_paper: bool, extra=None):
-    """Keep the pairs either rule could want; return how many pass the paper's rule."""
-    defined = ~np.isnan(mean_m)
-    paper = defined & (mean_m < 1)
-    hot = defined & (count > expected)
-    p = np.ones(count.shape)
-    p[hot] = poisson_pvalues(count[hot], expected[hot])
-    keep = (p <= alpha) | (paper if keep_paper else False)
-    i, j = np.nonzero(keep)
-    part = {"i": i + rows.start, "j": j, "M": mean_m[i, j], "count": count[i, j],
-            "expected": expected[i, j], "p": p[i, j]}
+def _exact(ops: _Operands, i: np.ndarray, j: np.ndarray, count: np.ndarray | None = None):
+    """count, expected and M of the listed pairs in float64: float32 blocks decide, the stored edges carry
+    these. A type of one entity needs only per-account vectors and the (exact, whole) counts."""
+    x = ops.exact
+    if ops.w_row is not None and isinstance(ops.leads, np.ndarray):
+        count = _pair_dot(ops.lead, ops.follow_t, i, j) if count is None else np.asarray(count, dtype=float)
+        nj = ops.follows_t[0, j].astype(float)
+        defined = (ops.leads[i, 0] > 0) & (ops.present_t[0, j] > 0) & (i != j)
+        mean_m = np.where(defined, x["inv_off"][i, 0] * nj + 1 - count * x["w_row"][i], np.nan)
+        return count, x["rate"][i, 0] * nj, mean_m
+    count = _pair_dot(ops.lead, ops.follow_t, i, j)
+    weighted = _pair_dot(x["lead_w"], ops.follow_t, i, j)
+    shared = _pair_dot(ops.leads, ops.present_t, i, j)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_m = np.where(shared > 0, (_pair_dot(x["inv_off"], ops.follows_t, i, j) + shared - weighted) / shared, np.nan)
+    return count, _pair_dot(x["rate"], ops.follows_t, i, j), mean_m
+
+
+def _times(left, right, rows: slice) -> np.ndarray:
+    """Dense block of left[rows] @ right: BLAS for dense entity operands, a sparse product otherwise."""
+    if isinstance(left, np.ndarray):
+        return left[rows] @ right
+    return (left[rows] @ right).toarray()
+
+
+def _type_block(ops: _Operands, rows: slice):
+    """Dense (block × n): co-activity count, its null expectation, mean M (NaN where undefined).
+
+    msum = Σ_e nj/(T−1−n1) + shared − Σ_e c·(1/n1 + 1/(T−1−n1)), built in place; M = msum / shared."""
+    count = _times(ops.lead, ops.follow_t, rows)
+    if ops.w_row is not None and isinstance(ops.leads, np.ndarray):
+        return (count, *_one_entity_block(ops, rows, count))
+    shared = _times(ops.leads, ops.present_t, rows)
+    shared[np.arange(rows.stop - rows.start), np.arange(rows.start, rows.stop)] = 0  # no self-pairs
+    msum = _times(ops.inv_off, ops.follows_t, rows)
+    msum += shared
+    msum -= _times(ops.lead_w, ops.follow_t, rows)
+    undefined = shared <= 0
+    np.divide(msum, shared, out=msum, where=~undefined)
+    msum[undefined] = np.nan
+    return count, _times(ops.rate, ops.follows_t, rows), msum
+
+
+def _one_entity_block(ops: _Operands, rows: slice, count: np.ndarray):
+    """A type with one entity: shared is 0/1 and the entity terms are outer products, so
+    M = nj/(T−1−n1) + 1 − c·(1/n1 + 1/(T−1−n1)) takes a few in-place passes; NaN where i never leads,
+    j never follows, and on the diagonal."""
+    nj = ops.follows_t[0]
+    mean_m = np.multiply(count, -ops.w_row[rows, None])
+    mean_m += ops.inv_off[rows, 0][:, None] * nj[None, :]
+    mean_m += 1
+    mean_m[ops.leads[rows, 0] <= 0] = np.nan
+    mean_m[:, ops.present_t[0] <= 0] = np.nan
+    mean_m[np.arange(rows.stop - rows.start), np.arange(rows.start, rows.stop)] = np.nan
+    return ops.rate[rows, 0][:, None] * nj[None, :], mean_m
+
+
+def _top_k_mask(mean_m: np.ndarray, paper: np.ndarray, k: int) -> np.ndarray:
+    """Each row's k paper edges with the smallest M (the strongest); all of them when k = 0."""
+    if not k or k >= mean_m.shape[1]:
+        return paper
+    ranked = np.where(paper, mean_m, np.inf)
+    top = np.argpartition(ranked, k - 1, axis=1)[:, :k]
+    mask = np.zeros_like(paper)
+    np.put_along_axis(mask, top, True, axis=1)
+    return mask & paper
+
+
+def _paper(rows: slice, mean_m, exact_m, count) -> np.ndarray:
+    """M < 1, decided on the block's values except within its band of 1, where float64 (`exact_m(i, j, counts)`) decides."""
+    band = BANDS[mean_m.dtype]
+    paper = mean_m < 1 - band                # NaN (undefined) compares False
+    i, j = np.nonzero(~paper & (mean_m <= 1 + band))  # the complement of `paper` on the same values: no gap
+    if len(i):
+        below = exact_m(i + rows.start, j, count[i, j]) < 1
+        paper[i[below], j[below]] = True
+    return paper
+
+
+def _collect(rows: slice, count, expected, mean_m, config: InfluenceConfig, exact_m, extra=None):
+    """Records of one block that either rule may want, and how many pairs pass the paper's rule.
+
+    Kept: pairs with p <= alpha (only those can pass BH at alpha; `poisson_candidates` finds them without
+    the exact tail), plus under the paper rule its edges (each account's strongest k when capped)."""
+    paper = _paper(rows, mean_m, exact_m, count)
+    n_paper = int(np.count_nonzero(paper))
+    i, j = np.nonzero(poisson_candidates(count, expected, config.alpha))
+    tested = (count[i, j] > expected[i, j]) & ~np.isnan(mean_m[i, j])  # on the few candidates, not the block
+    i, j = i[tested], j[tested]
+    p = poisson_pvalues(count[i, j], expected[i, j])
+    i, j, p = i[p <= config.alpha], j[p <= config.alpha], p[p <= config.alpha]
+    if config.rule == "paper":
+        keep = _top_k_mask(mean_m, paper, config.paper_top_k)
+        keep[i, j] = True
+        i, j = np.nonzero(keep)
+        c, x = count[i, j], expected[i, j]
+        p = np.ones(len(i))
+        above = (c > x) & ~np.isnan(mean_m[i, j])
+        p[above] = poisson_pvalues(c[above], x[above])
+    part = {"i": (i + rows.start).astype(np.int32), "j": j.astype(np.int32), "M": mean_m[i, j], "count": count[i, j],
+            "expected": expected[i, j], "p": p}
     for name, values in (extra or {}).items():
         part[name] = values[i, j]
-    rec.append(part)
-    return int(paper.sum())
+    return part, n_paper
 
 
-def _finish(rec: list, accounts, n_pairs: int, alpha: float, rule: str, paper_count: int):
+def _network_block(ops: dict, types: list, rows: slice, config: InfluenceConfig) -> dict:
+    """One block of leading accounts: records and paper counts per entity type and for all types averaged."""
+    out, blocks = {}, {}
+    for t in types:
+        blocks[t] = _type_block(ops[t], rows)
+        out[t] = _collect(rows, *blocks[t], config, lambda i, j, c, t=t: _exact_mean(ops, [t], i, j, c))
+    if len(types) == 1:  # the average over one type is that type
+        t = types[0]
+        part, n_paper = out[t]
+        out["all"] = ({**part, f"weight_{t}": 1.0 - part["M"]}, n_paper)
+        return out
+    count = sum(b[0] for b in blocks.values())
+    expected = sum(b[1] for b in blocks.values())
+    msum, ntypes = np.zeros_like(count), np.zeros_like(count)
+    for _, _, mean_m in blocks.values():
+        defined = ~np.isnan(mean_m)
+        np.add(msum, mean_m, out=msum, where=defined)
+        ntypes += defined
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_all = np.where(ntypes > 0, msum / ntypes, np.nan).astype(count.dtype)
+    extra = {f"weight_{t}": 1.0 - blocks[t][2] for t in types}
+    out["all"] = _collect(rows, count, expected, mean_all, config, lambda i, j, c: _exact_mean(ops, types, i, j), extra)
+    return out
+
+
+def _exact_mean(ops: dict, names: list, i: np.ndarray, j: np.ndarray, count=None) -> np.ndarray:
+    """Float64 M of the listed pairs averaged over the types `names` where defined (`count`: of the one type)."""
+    m = np.vstack([_exact(ops[t], i, j, count if len(names) == 1 else None)[2] for t in names])
+    defined = ~np.isnan(m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(defined.any(0), np.where(defined, m, 0).sum(0) / defined.sum(0), np.nan)
+
+
+def _exact_frame(frame: pd.DataFrame, ops: dict, names: list) -> pd.DataFrame:
+    """The kept edges' count, expected, M, p (and per-type weights) recomputed in float64 over `names`' types."""
+    if frame.empty:
+        return frame
+    i, j = frame["i"].to_numpy(np.int64), frame["j"].to_numpy(np.int64)
+    parts = {t: _exact(ops[t], i, j, frame["count"].to_numpy() if len(names) == 1 else None) for t in names}
+    frame = frame.copy()
+    frame["count"] = sum(part[0] for part in parts.values())
+    frame["expected"] = sum(part[1] for part in parts.values())
+    m = np.vstack([part[2] for part in parts.values()])
+    defined = ~np.isnan(m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["M"] = np.where(defined.any(0), np.where(defined, m, 0).sum(0) / defined.sum(0), np.nan)
+    above = (frame["count"] > frame["expected"]).to_numpy()
+    p = np.ones(len(frame))
+    p[above] = poisson_pvalues(frame["count"].to_numpy()[above], frame["expected"].to_numpy()[above])
+    frame["p"] = p
+    if any(c.startswith("weight_") for c in frame.columns):
+        for t, part in parts.items():
+            frame[f"weight_{t}"] = 1.0 - part[2]
+    return frame
+
+
+def _bh_cut(p: np.ndarray, n_tests: int, alpha: float) -> float:
+    """Benjamini–Hochberg's rejection cut: the largest p_(k) with p_(k) <= alpha·k/n_tests (−1: none)."""
+    ranked = np.sort(p)
+    passing = np.flatnonzero(ranked <= alpha * np.arange(1, len(ranked) + 1) / n_tests)
+    return float(ranked[passing[-1]]) if len(passing) else -1.0
+
+
+def _finish(rec: list, accounts, n_pairs: int, config: InfluenceConfig, paper_count: int, ops: dict, names: list):
+    """The network under the run's rule from a network's records, and its counts.
+
+    Under the significant rule only the records BH rejects go on (the smallest p-values, whose q-values
+    the subset gives exactly: every test left out ranks after them); a frame of all candidates, ~10 M
+    rows at the scale goal, is never built. The block's M selects loosely, the exact M decides."""
     cols = rec[0].keys() if rec else ("i", "j", "M", "count", "expected", "p")
-    frame = pd.DataFrame({c: np.concatenate([r[c] for r in rec]) if rec else [] for c in cols})
+    columns = {c: np.concatenate([r[c] for r in rec]) if rec else np.zeros(0) for c in cols}
+    if config.rule == "significant":
+        pick = np.flatnonzero(columns["p"] <= _bh_cut(columns["p"], n_pairs, config.alpha))
+        columns = {c: v[pick] for c, v in columns.items()}
+    single = columns["M"].dtype == np.float32  # float64 blocks already carry float64 values
+    frame = pd.DataFrame({c: v.astype(float) if v.dtype == np.float32 else v for c, v in columns.items()})
     frame["q"] = bh_qvalues(frame["p"].to_numpy(float), n_pairs)
+    if single:
+        frame = _exact_frame(frame[frame["M"] < 1 + BANDS[np.dtype(np.float32)]], ops, names)
     positive = frame["M"] < 1
-    frame["significant"] = positive & (frame["q"] <= alpha)
+    frame["significant"] = positive & (frame["q"] <= config.alpha)
     counts = {"pairs": n_pairs, "paper": paper_count, "significant": int(frame["significant"].sum())}
-    frame = frame[frame["significant"] if rule == "significant" else positive]
+    frame = frame[frame["significant"] if config.rule == "significant" else positive]
+    if config.rule == "paper" and config.paper_top_k:
+        counts["paper_kept"] = len(frame)
+        counts["paper_top_k"] = config.paper_top_k
     frame.insert(0, "weight", 1.0 - frame["M"])
     frame.insert(0, "target", accounts[frame["j"].to_numpy(int)])
     frame.insert(0, "source", accounts[frame["i"].to_numpy(int)])
@@ -168,7 +376,9 @@ def influence_network(events: pd.DataFrame, config: InfluenceConfig = InfluenceC
 
     1. keep the selected entity types, drop excluded entities and accounts under min_posts;
     2. bin into one activity grid shared by every entity type;
-    3. per block of leading accounts, per type: counts, expectation, mean M (sparse products);
+    3. per block of leading accounts (n_jobs blocks at once), per type: counts, expectation, mean M
+       (sparse products into dense blocks: float32 when every type has one entity, as in the scale
+       benchmark, else float64); keep only the records a rule can use;
     4. average M over the types a pair shares, sum counts and expectations for the joint test;
     5. Benjamini–Hochberg over all n(n−1) ordered pairs, per network."""
     report = on_progress or (lambda fraction, stage: None)
@@ -179,32 +389,19 @@ def influence_network(events: pd.DataFrame, config: InfluenceConfig = InfluenceC
                               start=config.start, end=config.end)
     n = len(activity.accounts)
     types = [t for t in config.entity_types if (activity.entity_types == t).any()]
-    ops = {t: _operands(activity, activity.entity_types == t) for t in types}
-    keep_paper = config.rule == "paper"
+    single = all((activity.entity_types == t).sum() == 1 for t in types)
+    ops = {t: _operands(activity, activity.entity_types == t, np.float32 if single else np.float64) for t in types}
     records = {name: [] for name in ["all", *types]}
     papers = dict.fromkeys(records, 0)
     step = max(1, config.block_cells // max(n, 1))
-    for start in range(0, n, step):
-        rows = slice(start, min(n, start + step))
-        total_count, total_expected = 0.0, 0.0
-        msum_types, ntypes, type_weights = 0.0, 0.0, {}
-        for t in types:
-            count, expected, shared, msum = _block(ops[t], rows)
-            shared[np.arange(rows.stop - rows.start), np.arange(rows.start, rows.stop)] = 0
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean_m = np.where(shared > 0, msum / shared, np.nan)
-            papers[t] += _collect(records[t], rows, count, expected, mean_m, config.alpha, keep_paper)
-            total_count, total_expected = total_count + count, total_expected + expected
-            msum_types = msum_types + np.nan_to_num(mean_m)
-            ntypes = ntypes + ~np.isnan(mean_m)
-            type_weights[f"weight_{t}"] = 1.0 - mean_m
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_all = np.where(ntypes > 0, msum_types / ntypes, np.nan)
-        if types:
-            papers["all"] += _collect(records["all"], rows, total_count, total_expected, mean_all,
-                                      config.alpha, keep_paper, type_weights)
-        report(0.9 * rows.stop / max(n, 1), "pairs")
-    finished = {name: _finish(rec, activity.accounts, n * (n - 1), config.alpha, config.rule, papers[name])
+    blocks = [slice(start, min(n, start + step)) for start in range(0, n, step)] if types else []
+    with ThreadPoolExecutor(max_workers=config.n_jobs) as pool:
+        for rows, out in zip(blocks, pool.map(lambda rows: _network_block(ops, types, rows, config), blocks)):
+            for name, (part, n_paper) in out.items():
+                records[name].append(part)
+                papers[name] += n_paper
+            report(0.9 * rows.stop / max(n, 1), "pairs")
+    finished = {name: _finish(rec, activity.accounts, n * (n - 1), config, papers[name], ops, types if name == "all" else [name])
                 for name, rec in records.items()}
     report(1.0, "done")
     return InfluenceResult(activity.accounts, finished["all"][0], {t: finished[t][0] for t in types},

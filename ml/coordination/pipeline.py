@@ -27,10 +27,15 @@ def influence_report(events: pd.DataFrame, config: InfluenceConfig = InfluenceCo
 
 def coaction_report(posts: pd.DataFrame, config: CoactionConfig = CoactionConfig(), *,
                     on_progress=None, seed: int = 0) -> dict:
-    """{"nodes", "edges", "communities", "top_influencer", "counts", "sweep", "sweep_figure"}."""
+    """{"nodes", "edges", "communities", "top_influencer", "counts", "type_edges", "type_counts" (per action),
+    "sweep", "sweep_figure"}."""
     result = coaction_network(posts, config, _scaled(on_progress, 0.0, 0.8))
-    summary = analyse_network(result.edges, seed=seed)
+    # Accounts that co-act in one action only still need a place on the page's per-action views.
+    own = [e[c] for e in result.action_edges.values() for c in ("source", "target")]
+    nodes = pd.unique(pd.concat(own, ignore_index=True)) if own else None
+    summary = analyse_network(result.edges, nodes=nodes, seed=seed)
     _scaled(on_progress, 0.0, 1.0)(1.0, "done")
     sweep = result.sweep
     return {**summary, "edges": edge_records(result.edges), "counts": result.counts,
+            "type_edges": {a: edge_records(e) for a, e in result.action_edges.items()}, "type_counts": result.action_counts,
             "sweep": sweep.to_dict("records"), "sweep_figure": sweep_figure(sweep)}

@@ -31,13 +31,15 @@
 
   function setUpControls() {
     if (control("type")) {
-      option(control("type"), "all", data.kind === "coordination" ? "all types (averaged)" : "all actions");
-      Object.keys(data.type_edges || {}).forEach((t) => option(control("type"), t, t));
+      option(control("type"), "all", data.kind === "coordination" ? "all types (averaged)" : "all actions (combined)");
+      Object.keys(data.type_edges || {}).forEach((t) => option(control("type"), t, (data.type_labels || {})[t] || t));
     }
     if (control("rule")) {
       option(control("rule"), "significant", `significant (${(counts().significant ?? "?").toLocaleString()} edges)`);
       const loose = data.kind === "coordination" ? "paper" : "raw";
-      if (data.rule === loose) option(control("rule"), loose, `${loose === "paper" ? "paper: M < 1" : "raw"} (${(counts()[loose] ?? "?").toLocaleString()} edges)`);
+      const kept = counts().paper_kept !== undefined ? `${counts().paper_kept.toLocaleString()} kept of ` : "";
+      if (data.rule === loose) option(control("rule"), loose, `${loose === "paper" ? "paper: M < 1" : "raw"} (${kept}${(counts()[loose] ?? "?").toLocaleString()} edges)`);
+      control("rule").value = data.rule;  // the view opens on the rule the run asked for; significant is one switch away
     }
     if (control("size")) Object.entries(data.size_keys_labels || {}).forEach(([k, label]) => option(control("size"), k, label));
     const communities = [...new Set(data.nodes.map((n) => n.community))].sort((a, b) => a - b);
@@ -50,16 +52,31 @@
     const rules = document.querySelector('[data-testid="rule-counts"]');
     if (rules) rules.textContent = ruleCounts();
     document.querySelectorAll("[data-filter]").forEach((c) => c.addEventListener("change", draw));
+    control("type")?.addEventListener("change", () => { if (rules) rules.textContent = ruleCounts(); });
   }
 
-  function counts() { return (data.kind === "coordination" ? (data.counts[control("type")?.value] || data.counts.all) : data.counts) || {}; }
+  function counts() {
+    const type = control("type")?.value ?? "all";
+    if (data.kind === "coordination") return data.counts[type] || data.counts.all || {};
+    return (type !== "all" && (data.type_counts || {})[type]) || data.counts || {};  // co-action: each action has its own test
+  }
 
   function ruleCounts() {
-    const c = data.kind === "coordination" ? data.counts.all || {} : data.counts;
-    const loose = data.kind === "coordination" ? `the paper's M < 1 rule keeps ${(c.paper ?? 0).toLocaleString()}` : `raw weight keeps ${(c.raw ?? 0).toLocaleString()}`;
+    const c = counts();
+    const coordination = data.kind === "coordination";
+    const loose = coordination ? `the paper's M < 1 rule keeps ${(c.paper ?? 0).toLocaleString()}` : `raw weight keeps ${(c.raw ?? 0).toLocaleString()}`;
     const pairs = c.pairs ? ` of ${c.pairs.toLocaleString()} ordered pairs` : "";
-    return `Edges per rule: significant keeps ${(c.significant ?? 0).toLocaleString()}, ${loose}${pairs}. ` +
-      (data.rule === "significant" ? "This run stored the significant network; run with the loose rule to draw the others." : "");
+    let stored = "";
+    if (data.rule === "significant") {
+      stored = coordination ? "Only the significant edges were stored: this run used the significant rule. Run it again with rule “paper” to switch to the paper's edges."
+        : "Only the significant edges were stored: this run used the significant rule. Run it again with rule “raw” to see every pair.";
+    } else if (coordination && c.paper_kept !== undefined) {
+      stored = `Stored under the paper rule: each account's ${c.paper_top_k} strongest M < 1 edges plus every pair with p ≤ α ` +
+        `(${c.paper_kept.toLocaleString()} edges); switch the rule to compare.`;
+    } else {
+      stored = "Both rules were stored: switch the rule to compare.";
+    }
+    return `Edges per rule: significant keeps ${(c.significant ?? 0).toLocaleString()}, ${loose}${pairs}. ${stored}`;
   }
 
   function filteredEdges() {
@@ -119,8 +136,11 @@
     return out;
   }
 
-  const layout = (height) => ({ height, margin: { l: 10, r: 10, t: 10, b: 10 }, hovermode: "closest", dragmode: "pan",
-    xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" }, legend: { orientation: "h", y: -0.02 } });
+  // Up to a dozen edge groups fit in a row under the plot; more (8 account categories make up to 64 pairings)
+  // go in a vertical legend at the side, which Plotly scrolls inside the plot instead of spilling onto the page.
+  const layout = (height, groups = 0) => ({ height, margin: { l: 10, r: 10, t: 10, b: 10 }, hovermode: "closest", dragmode: "pan",
+    xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" },
+    legend: groups > 12 ? { orientation: "v", x: 1.01, y: 1, font: { size: 10 } } : { orientation: "h", y: -0.02 } });
 
   let shown = [];
   function draw() {
@@ -129,7 +149,8 @@
     const community = control("community").value;
     const giant = control("giant")?.checked;
     const nodeList = data.nodes.filter((n) => (community === "" || String(n.community) === community) && (!giant || n.giant));
-    window.Plotly.react(plot, traces(nodeList, shown, colour), layout(560), config);
+    const drawn = traces(nodeList, shown, colour);
+    window.Plotly.react(plot, drawn, layout(560, drawn.filter((t) => t.meta === "edges").length), config);
     document.querySelector('[data-testid="network-shown"]').textContent = `${shown.length.toLocaleString()} edges, ${nodeList.length.toLocaleString()} ${noun} shown`;
     fillEdgeTable();
   }

@@ -95,6 +95,35 @@ def test_the_coaction_network_finds_the_planted_pairs_and_sweeps_the_windows(coa
     assert {r["entity_type"] for r in found["rows"]} >= {"co-hashtag", "co-link", "near-duplicate text"}
 
 
+def test_each_action_keeps_its_own_network_for_the_action_filter(coaction, handles):
+    from apps.analyses.kinds import coaction as kind
+
+    result = coaction.result
+    planted = {handles[h] for h in PLANTED}
+    assert set(result["type_edges"]) == set(coaction.params["actions"])
+    for action in ("hashtag", "url"):
+        edges = result["type_edges"][action]
+        assert edges and {e["source"] for e in edges} | {e["target"] for e in edges} <= planted, action
+        assert result["type_counts"][action]["significant"] == result["type_edges_total"][action] >= len(edges)
+    assert {n["id"] for n in result["nodes"]} >= {e["source"] for es in result["type_edges"].values() for e in es}
+    data = kind.page_context(coaction)["network_data"]
+    assert data["type_labels"]["repost"] == "co-retweet" and data["type_counts"] == result["type_counts"]
+
+
+def test_the_paper_rule_stores_its_edges_with_the_significant_ones_first(investigation, users, collection, handles):
+    # quarter-hour bins: the echoes lead into the next bin, and the residents overlap a little
+    job = run(investigation, users["bob"], collection, bin_seconds=900, rule="paper")
+    assert job.status == "succeeded", job.error
+    result = Analysis.objects.get(job=job).result
+    counts = result["counts"]["all"]
+    assert result["rule"] == "paper" and counts["paper_top_k"] == 10, result["counts"]
+    assert counts["significant"] < counts["paper_kept"] <= counts["paper"]
+    flags = [e["significant"] for e in result["edges"]]
+    assert flags == sorted(flags, reverse=True) and sum(flags) == counts["significant"] > 0
+    assert {(e["source"], e["target"]) for e in result["edges"] if e["significant"]} >= \
+        {(handles[LEADER], handles[echo]) for echo in ECHOES[:3]}
+
+
 @pytest.mark.parametrize("kind,params,field", [
     ("coordination", {"alpha": 1.5}, "alpha"),
     ("coordination", {"bin_seconds": 0}, "bin_seconds"),

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from ml.coordination.stats import bh_qvalues
 from ml.coordination import (
     CoactionConfig, InfluenceConfig, InfluenceModel, InfluenceModelConfig, before_after, coaction_network,
-    coaction_report, directed_weights, edge_evidence, influence_network, influence_report,
+    coaction_pairs, coaction_report, directed_weights, edge_evidence, influence_network, influence_report,
     near_duplicate_clusters, normalise_url, transition_matrices,
 )
 
@@ -82,6 +84,75 @@ def test_the_paper_rule_is_one_switch_away():
     assert result.edges["significant"].sum() == 5
 
 
+def dense_reference(X_by_entity: dict, n: int, alpha: float = 0.05):
+    """Every ordered pair from dense arrays, no blocks: M per entity (A01 + A10 of the package's A, where i
+    leads and j follows), averaged per type then over types; counts and expectations summed; Poisson + BH."""
+    from scipy import stats as st
+    per_type, count, expected = {}, np.zeros((n, n)), np.zeros((n, n))
+    for entity, X in X_by_entity.items():
+        prev, nxt = X[:, :-1].astype(float), X[:, 1:].astype(float)
+        T1 = X.shape[1] - 1
+        c, n1, nj = prev @ nxt.T, prev.sum(1)[:, None], nxt.sum(1)[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_off = np.where(T1 - n1 > 0, 1.0 / (T1 - n1), 0.0)
+            m = np.where((n1 > 0) & (nj > 0), (nj - c) * inv_off + 1 - c / n1, np.nan)
+        np.fill_diagonal(m, np.nan)
+        per_type.setdefault(entity.split(":")[0], []).append(m)
+        count, expected = count + c, expected + n1 * nj / T1
+    with warnings.catch_warnings():  # pairs no entity defines stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        type_m = {t: np.nanmean(np.stack(ms), 0) for t, ms in per_type.items()}
+        mean_all = np.nanmean(np.stack(list(type_m.values())), 0)
+    hot = (count > expected) & ~np.isnan(mean_all)
+    p = np.where(hot, st.poisson.sf(count - 1, np.maximum(expected, 1e-300)), 1.0)
+    off_diagonal = ~np.eye(n, dtype=bool)
+    q = np.ones((n, n))
+    q[off_diagonal] = bh_qvalues(p[off_diagonal], n * (n - 1))
+    return mean_all, type_m, (mean_all < 1) & (q <= alpha), count
+
+
+@pytest.mark.parametrize("entities", [("hashtag:x",), ("hashtag:x", "hashtag:y", "url:a.com/1", "url:b.org/2", "mention:z")])
+def test_the_blocked_path_equals_the_dense_reference_on_random_data(entities):
+    rng = np.random.default_rng(7)
+    n, T = 45, 240
+    X_by_entity = {}
+    for e in entities:
+        X = rng.random((n, T)) < rng.uniform(0.05, 0.2)
+        X[1:4, 1:] |= X[0, :-1] & (rng.random((3, T - 1)) < 0.8)  # a leader and three followers
+        X_by_entity[e] = X
+    events = pd.concat([as_events(X, e) for e, X in X_by_entity.items()], ignore_index=True)
+    mean_all, type_m, significant, count = dense_reference(X_by_entity, n)
+    # small uneven blocks on two threads: 45 rows in blocks of 4
+    config = InfluenceConfig(rule="paper", block_cells=4 * n, n_jobs=2, start=0.0, end=(T - 1) * HOUR)
+    result = influence_network(events, config, accounts=np.arange(n))
+    for name, edges, reference in [("all", result.edges, mean_all), *[(t, result.type_edges[t], type_m[t]) for t in type_m]]:
+        paper = set(zip(*np.nonzero(reference < 1)))
+        assert set(zip(edges["source"], edges["target"])) == paper, name
+        assert result.counts[name]["paper"] == len(paper) and result.counts[name]["pairs"] == n * (n - 1)
+        pairs = edges["source"].to_numpy(int), edges["target"].to_numpy(int)
+        assert np.allclose(edges["M"], reference[pairs], rtol=0, atol=1e-12), name
+    pairs = result.edges["source"].to_numpy(int), result.edges["target"].to_numpy(int)
+    assert np.array_equal(result.edges["count"], count[pairs])
+    assert set(zip(*np.nonzero(significant))) == set(zip(*result.edges.query("significant")[["source", "target"]].to_numpy().T))
+    assert {(0, 1), (0, 2), (0, 3)} <= set(zip(*np.nonzero(significant)))
+    default = influence_network(events, InfluenceConfig(block_cells=4 * n, start=0.0, end=(T - 1) * HOUR), accounts=np.arange(n))
+    assert set(zip(default.edges["source"], default.edges["target"])) == set(zip(*np.nonzero(significant)))
+
+
+def test_the_paper_rule_can_keep_each_accounts_strongest_edges():
+    X = planted_leader()
+    full = influence_network(as_events(X), InfluenceConfig(rule="paper", start=0.0, end=599 * HOUR))
+    capped = influence_network(as_events(X), InfluenceConfig(rule="paper", paper_top_k=3, start=0.0, end=599 * HOUR))
+    assert capped.counts["all"]["paper"] == full.counts["all"]["paper"] and capped.counts["all"]["paper_top_k"] == 3
+    # each account's three smallest M, plus the pairs with p <= alpha so the significant view survives the cap
+    strongest = full.edges.sort_values("M").groupby("source").head(3)
+    tested = full.edges[full.edges["p"] <= 0.05]
+    expected = set(zip(strongest["source"], strongest["target"])) | set(zip(tested["source"], tested["target"]))
+    assert set(zip(capped.edges["source"], capped.edges["target"])) == expected
+    assert len(capped.edges) < len(full.edges) / 3
+    assert set(capped.edges.query("significant")["target"]) == set(range(1, 6))
+
+
 def test_it_averages_over_entity_types_and_excludes_search_terms():
     X = planted_leader()
     events = pd.concat([as_events(X, "hashtag:x"), as_events(X, "url:a.com/x"), as_events(~X, "hashtag:xinjiang")])
@@ -127,6 +198,24 @@ def test_coretweet_edges_equal_the_toolkit(tmp_path):
     key = ["user_1", "user_2"]
     assert ours.sort_values(key).reset_index(drop=True).equals(
         theirs.astype({"weight": ours["weight"].dtype}).sort_values(key).reset_index(drop=True))
+
+
+def test_coaction_weights_equal_a_brute_force_count_with_posts_on_several_targets():
+    """weight(i→j) = i's posts with at least one post by j on the same target within the window, each post once,
+    however many targets (hashtags) it shares with j: a merge of every pair of rows, then distinct posts."""
+    rng = np.random.default_rng(4)
+    base = pd.DataFrame({"account": rng.integers(0, 25, 600), "time": rng.integers(0, 3000, 600).astype(float),
+                         "post_id": np.arange(600)})
+    posts = base.loc[base.index.repeat(rng.integers(1, 4, 600))].reset_index(drop=True)
+    posts = posts.assign(action="hashtag", target=rng.integers(0, 15, len(posts)).astype(str))
+    pairs = coaction_pairs(posts, "hashtag", (10.0, 60.0, 600.0))
+    joined = posts.merge(posts, on="target", suffixes=("_1", "_2"))
+    joined = joined[joined["account_1"] != joined["account_2"]]
+    for window in (10.0, 60.0, 600.0):
+        close = joined[(joined["time_1"] - joined["time_2"]).abs() <= window]
+        brute = close.drop_duplicates(["post_id_1", "account_2"]).groupby(["account_1", "account_2"]).size()
+        ours = directed_weights(pairs, window).set_index(["user_1", "user_2"])["weight"]
+        assert len(brute) > 50 and ours.sort_index().to_dict() == brute.sort_index().to_dict()
 
 
 def test_significance_keeps_the_planted_group_at_every_window():

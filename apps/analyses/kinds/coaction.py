@@ -85,7 +85,10 @@ def run(analysis_input, progress) -> tuple[dict, dict]:
     except ValueError as exc:
         raise JobError(f"The co-action analysis could not run: {exc}") from None
     result = {**network.described_network(collection, report), "sweep": network.compact(report["sweep"]),
-              "sweep_figure": report["sweep_figure"], "window": params["window"], "inputs": inputs}
+              "sweep_figure": report["sweep_figure"], "window": params["window"], "inputs": inputs,
+              # each action's own network (its own test), for the page's action filter
+              "type_edges": {a: network.compact(e[:network.TYPE_EDGES_CAP]) for a, e in report["type_edges"].items()},
+              "type_edges_total": {a: len(e) for a, e in report["type_edges"].items()}, "type_counts": report["type_counts"]}
     return result, summary(result)
 
 
@@ -127,6 +130,7 @@ def page_context(analysis) -> dict:
     result = analysis.result
     return {"report": result, "top_influencers": network.top_influencers(result),
             "figures": {"sweep": result["sweep_figure"]}, "action_labels": ACTION_LABELS,
-            "network_data": {"kind": "coaction", "nodes": result["nodes"], "edges": result["edges"], "type_edges": {},
+            "network_data": {"kind": "coaction", "nodes": result["nodes"], "edges": result["edges"],
+                             "type_edges": result.get("type_edges", {}), "type_counts": result.get("type_counts", {}), "type_labels": ACTION_LABELS,
                              "counts": result["counts"], "rule": analysis.params["rule"], "label_keys": result["label_keys"], "timelines": [c.get("timeline", []) for c in result["communities"]],
                              "actions": analysis.params["actions"], "before_after": None}}

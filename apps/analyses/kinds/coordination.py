@@ -21,6 +21,7 @@ from apps.jobs.services import JobError
 
 LABEL = "Coordination"
 ACCOUNTS_CAP = 3_000  # pairs grow as n²: 3,000 accounts are 9 M ordered pairs, a minute or two
+PAPER_TOP_K = 10      # rule "paper": each account's strongest M < 1 edges (about half of all pairs pass it)
 DEFAULT_TYPES = ("hashtag", "url", "mention")
 RULES = ("significant", "paper")
 PARAMS = {"entity_types", "bin_seconds", "min_posts", "rule", "alpha", "exclude_entities", "event_date"}
@@ -52,7 +53,7 @@ def config(params: dict, **extra):
 
     return InfluenceConfig(bin_seconds=float(params["bin_seconds"]), entity_types=tuple(params["entity_types"]),
                            exclude_entities=tuple(params["exclude_entities"]), min_posts=params["min_posts"],
-                           rule=params["rule"], alpha=params["alpha"], **extra)
+                           rule=params["rule"], alpha=params["alpha"], paper_top_k=PAPER_TOP_K, **extra)
 
 
 def _entities(params: dict, errors: dict) -> list[str]:
@@ -114,7 +115,8 @@ def run(analysis_input, progress) -> tuple[dict, dict]:
                         model={"influence": {**params, "grid_start": grid_start}})
     scaled = lambda low, high: (lambda f, stage: progress(low + (high - low) * f, stage))  # noqa: E731
     try:
-        report = influence_report(events, config(params, start=grid_start), on_progress=scaled(0.1, 0.8 if params["event_date"] else 0.95))
+        report = _significant_first(influence_report(events, config(params, start=grid_start),
+                                                     on_progress=scaled(0.1, 0.8 if params["event_date"] else 0.95)))
         result = {**network.described_network(collection, report), "rule": report["rule"], "grid_start": grid_start,
                   "type_edges": {t: network.compact(e[:network.TYPE_EDGES_CAP]) for t, e in report["type_edges"].items()},
                   "type_edges_total": {t: len(e) for t, e in report["type_edges"].items()}, "inputs": inputs}
@@ -125,6 +127,15 @@ def run(analysis_input, progress) -> tuple[dict, dict]:
     except ValueError as exc:
         raise JobError(f"The coordination analysis could not run: {exc}") from None
     return result, summary(result)
+
+
+def _significant_first(report: dict) -> dict:
+    """Under the paper rule the significant edges go first, so trimming to the strongest keeps them and the
+    page's rule switch still has the significant network to show."""
+    order = lambda edges: sorted(edges, key=lambda e: (not e.get("significant"), -(e.get("weight") or 0)))  # noqa: E731
+    if report["rule"] != "paper":
+        return report
+    return {**report, "edges": order(report["edges"]), "type_edges": {t: order(e) for t, e in report["type_edges"].items()}}
 
 
 def _halves(collection, split: dict) -> dict:
@@ -174,7 +185,7 @@ def page_context(analysis) -> dict:
     return {"report": result, "top_influencers": network.top_influencers(result),
             "change_rows": [{"type": t, **c} for t, c in split["change"].items()] if split else [],
             "split_date": _iso(split["split"])[:10] if split else None,
-            "network_data": {"kind": "coordination", "nodes": result["nodes"], "edges": result["edges"],
+            "network_data": {"kind": "coordination", "nodes": result["nodes"], "edges": result["edges"], "paper_top_k": PAPER_TOP_K,
                              "type_edges": result.get("type_edges", {}), "counts": result["counts"], "rule": result["rule"],
                              "label_keys": result["label_keys"], "timelines": [c.get("timeline", []) for c in result["communities"]],
                              "before_after": {h: {"nodes": split[h]["nodes"], "edges": split[h]["edges"]} for h in ("before", "after")} if split else None}}
