@@ -5,9 +5,9 @@ Pure networkx/numpy/pandas; no Django. A job calls ``propagation_report`` or ``n
 an ``on_progress(fraction, stage)`` callback and stores the JSON they return."""
 from .bursts import BurstConfig, band, flag_bursts, timeline
 from .cascades import Cascade, CascadeConfig, build_cascades, cascade_metrics, structural_virality, tree_positions
-from .charts import cascade_figure, distribution_figure, summary_by_label, timeline_figure
+from .charts import cascade_figure, cascade_time_axes, distribution_figure, log_time, summary_by_label, timeline_figure
 from .communities import INFOMAP_MISSING, METHODS, InfomapUnavailable, detect, infomap, infomap_available, louvain
-from .layout import LayoutConfig, layout
+from .layout import LayoutConfig, fruchterman_reingold, layout
 from .networks import HashtagConfig, giant_component, hashtag_network, retweet_network, strongest_edges
 from .pipeline import network_report, propagation_report
 

@@ -39,8 +39,26 @@ def cascade_figure(graph: nx.DiGraph, root, *, title: str = "", names: dict | No
          "marker": {"size": [12 if n == root else 6 for n in nodes], "color": [depth[n] for n in nodes], "colorscale": "Viridis",
                     "showscale": True, "colorbar": {"title": {"text": "depth"}, "thickness": 10}}}],
         "layout": {"title": {"text": title}, "height": 420, "margin": {"l": 40, "r": 10, "t": 40, "b": 40}, "hovermode": "closest",
-                   "xaxis": {"title": {"text": "hours after the source"}, "zeroline": False},
+                   "xaxis": cascade_time_axes()["linear"],
                    "yaxis": {"visible": False}}}
+
+
+# The log time axis of the cascade view: x = log10(1 + minutes after the source), so the first
+# minutes, where most reposts arrive, spread out instead of piling on x = 0. Ticks name real delays.
+LOG_TIME_TICKS = (("0", 0), ("1 min", 1), ("10 min", 10), ("1 h", 60), ("6 h", 360), ("1 d", 1_440), ("1 wk", 10_080),
+                  ("30 d", 43_200), ("1 y", 525_600))
+
+
+def log_time(hours: float | None) -> float | None:
+    """Hours after the source on the log axis (the page's spread.js applies the same formula)."""
+    return None if hours is None else math.log10(1 + 60 * max(hours, 0.0))
+
+
+def cascade_time_axes() -> dict:
+    """The two x axes the cascade view switches between: hours (linear) and log10(1 + minutes)."""
+    return {"linear": {"title": {"text": "hours after the source"}, "zeroline": False, "type": "linear"},
+            "log": {"title": {"text": "time after the source (log scale: log10(1 + minutes))"}, "zeroline": False, "type": "linear",
+                    "tickvals": [round(log_time(m / 60), 4) for _, m in LOG_TIME_TICKS], "ticktext": [t for t, _ in LOG_TIME_TICKS]}}
 
 
 def distribution_figure(rows: list[dict], metric: str, *, label_order: list | None = None) -> dict:

@@ -9,7 +9,8 @@ import networkx as nx
 
 METHODS = ("louvain", "infomap")
 INFOMAP_MISSING = ("InfoMap is not installed: its Python package is licensed AGPL-3.0, so Murmuration does not ship it. "
-                   "Use Louvain, or install it yourself (pip install infomap) if that licence suits your deployment.")
+                   "Use Louvain, or install it yourself (pip install -r requirements-extra.txt, which pins infomap) "
+                   "if that licence suits your deployment.")
 
 
 class InfomapUnavailable(RuntimeError):

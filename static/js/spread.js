@@ -1,5 +1,6 @@
 /* The spread pages: the propagation page's cascade picker (figures from json_script "cascade-figures",
- * built by ml/graphs/charts.py) and hours in its label table; the hashtag network's virality timeline,
+ * built by ml/graphs/charts.py) with its time axis, hours or log10(1 + minutes) (axes from json_script
+ * "cascade-axes"), and hours in its label table; the hashtag network's virality timeline,
  * fetched from /analyses/<pk>/timeline/ for the picked hashtag or domain (a click on a node picks it). */
 "use strict";
 
@@ -11,9 +12,20 @@
   const select = document.getElementById("cascade-select");
   if (figuresNode && select) {
     const figures = JSON.parse(figuresNode.textContent);
+    const axes = JSON.parse(document.getElementById("cascade-axes").textContent);  // ml/graphs/charts.py cascade_time_axes
+    const scale = document.getElementById("cascade-time");
     const plot = document.querySelector('[data-testid="cascade"]');
-    const draw = () => { const f = figures[Number(select.value)]; if (f) window.Plotly.react(plot, f.data, f.layout, config); };
+    // log10(1 + minutes), as charts.log_time: the first minutes, where most reposts arrive, spread out.
+    const logTime = (h) => (h === null ? null : Math.log10(1 + 60 * Math.max(h, 0)));
+    const draw = () => {
+      const f = figures[Number(select.value)];
+      if (!f) return;
+      const log = scale.value === "log";
+      const data = log ? f.data.map((t) => ({ ...t, x: t.x.map(logTime) })) : f.data;
+      window.Plotly.react(plot, data, { ...f.layout, xaxis: axes[log ? "log" : "linear"] }, config);
+    };
     select.addEventListener("change", draw);
+    scale.addEventListener("change", draw);
     draw();
   }
   document.querySelectorAll("td[data-seconds]").forEach((td) => {
@@ -35,7 +47,7 @@
     const found = await response.json();
     window.Plotly.react(timeline, found.figure.data, found.figure.layout, config);
     bursts.textContent = `${found.posts.toLocaleString()} posts · ${found.bursts.length} burst${found.bursts.length === 1 ? "" : "s"}` +
-      (found.truncated ? " (the latest 200,000 only)" : "");
+      (found.truncated ? " (the latest 200,000 only)" : "") + (found.split_by ? ` · split by ${found.split_by}` : "");
   }
   hashtag.addEventListener("change", () => { domain.value = ""; load(); });
   domain.addEventListener("change", load);

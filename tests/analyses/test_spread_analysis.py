@@ -173,6 +173,28 @@ def test_the_hashtag_network_finds_the_two_camps(hashtags):
     assert colours["guns"] == "false" and colours["rally"] == "true"
 
 
+def test_the_hashtag_network_exports_open_in_networkx(client_for, hashtags):
+    client = client_for("carol")
+    stored = {frozenset((e["source"], e["target"])): e["weight"] for e in hashtags.result["edges"]}
+    for fmt, read in (("gexf", nx.read_gexf), ("graphml", nx.read_graphml)):
+        graph = read(io.BytesIO(client.get(reverse("analysis-export", args=[hashtags.pk, fmt])).content))
+        assert not graph.is_directed() and set(graph.nodes) == {n["id"] for n in hashtags.result["nodes"]}
+        assert {frozenset((u, v)): w for u, v, w in graph.edges(data="weight")} == stored
+        assert {graph.nodes[n]["community"] for n in ("vote", "rally")} != {graph.nodes[n]["community"] for n in ("guns", "taxes")}
+    rows = list(csv.DictReader(StringIO(client.get(reverse("analysis-export", args=[hashtags.pk, "csv"])).content.decode())))
+    assert {frozenset((r["source"], r["target"])): float(r["weight"]) for r in rows} == stored
+
+
+def test_infomap_finds_the_two_camps_when_installed(investigation, users):
+    """Runs where someone installed the AGPL extra (pip install -r requirements-extra.txt)."""
+    pytest.importorskip("infomap", reason="InfoMap is an optional AGPL-3.0 extra: pip install -r requirements-extra.txt")
+    collection = Collection.objects.create(investigation=investigation, name="tags-infomap")
+    store_hashtag_collection(collection)
+    result = run(investigation, users["bob"], collection, "hashtag_network", min_count=1, method="infomap").result
+    camps = {frozenset(n["id"] for n in result["nodes"] if n["community"] == c) for c in {n["community"] for n in result["nodes"]}}
+    assert camps == {frozenset(v) for v in CAMPS.values()} and result["method"] == "infomap" and result["modularity"] > 0.3
+
+
 def test_a_hashtags_timeline_flags_its_burst(client_for, hashtags):
     client = client_for("carol")
     url = reverse("analysis-timeline", args=[hashtags.pk])
@@ -183,6 +205,19 @@ def test_a_hashtags_timeline_flags_its_burst(client_for, hashtags):
     assert client.get(url, {"freq": "week", "hashtag": "x"}).status_code == 400
     page = client.get(reverse("analysis-detail", args=[hashtags.pk])).content.decode()
     assert 'data-testid="timeline"' in page and 'data-testid="filter-giant"' in page
+
+
+def test_a_timeline_splits_by_the_accounts_label_when_the_posts_have_none(client_for, investigation, users):
+    collection = Collection.objects.create(investigation=investigation, name="unlabelled")
+    store_hashtag_collection(collection)
+    Post.objects.filter(collection=collection).update(labels={})
+    for account in Account.objects.filter(collection=collection):
+        account.labels = {"side": "left" if int(account.platform_id) < 3 else "right"}
+        account.save()
+    analysis = run(investigation, users["bob"], collection, "hashtag_network", min_count=1)
+    found = client_for("carol").get(reverse("analysis-timeline", args=[analysis.pk]), {"hashtag": "taxes"}).json()
+    bars = {t["name"]: sum(t["y"]) for t in found["figure"]["data"] if t["type"] == "bar"}
+    assert found["split_by"] == "account side" and bars == {"right": 36, "left": 20}  # the burst came from user0, a left account
 
 
 def test_infomap_is_optional_and_says_so_when_absent(investigation, users, monkeypatch, client_for, api_for):

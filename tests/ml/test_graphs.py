@@ -4,18 +4,21 @@ and InfoMap's absence (its licence keeps it out of the product)."""
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import sys
 import zipfile
+from pathlib import Path
 
 import networkx as nx
 import pytest
 
 from ml.graphs import (INFOMAP_MISSING, BurstConfig, CascadeConfig, HashtagConfig, InfomapUnavailable, LayoutConfig,
-                       build_cascades, cascade_metrics, detect, hashtag_network, layout, louvain, network_report,
-                       propagation_report, retweet_network, structural_virality, timeline)
+                       build_cascades, cascade_figure, cascade_metrics, cascade_time_axes, detect, fruchterman_reingold, hashtag_network, layout,
+                       log_time, louvain, network_report, propagation_report, retweet_network, structural_virality, timeline)
 
 T0 = 1_400_000_000.0
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def table(rows):
@@ -101,6 +104,21 @@ def test_the_propagation_report_splits_the_metrics_by_label():
     assert report["drawings"][0]["figure"]["data"][0]["type"] == "scattergl"
 
 
+def test_the_cascade_view_has_a_log_time_axis_naming_real_delays():
+    """log10(1 + minutes): the hand-checked cascade's reposts at 1, 2, 3, 4 minutes spread out between
+    the "1 min" and "10 min" ticks instead of piling up at the start of an hours axis."""
+    (cascade,), _ = build_cascades(HAND)
+    figure = cascade_figure(cascade.graph, cascade.root)
+    axes = cascade_time_axes()
+    assert figure["layout"]["xaxis"] == axes["linear"] and figure["data"][1]["x"] == [0.0, 0.0167, 0.0333, 0.05, 0.0667]
+    ticks = dict(zip(axes["log"]["ticktext"], axes["log"]["tickvals"]))
+    assert ticks["0"] == 0 and ticks["1 min"] == pytest.approx(math.log10(2), abs=1e-4) and ticks["1 h"] == pytest.approx(math.log10(61), abs=1e-4)
+    logged = [log_time(h) for h in figure["data"][1]["x"]]
+    assert logged == pytest.approx([0, math.log10(2), math.log10(3), math.log10(4), math.log10(5)], abs=2e-3)
+    assert ticks["1 min"] <= logged[1] < logged[-1] < ticks["10 min"]
+    assert log_time(None) is None and log_time(-1.0) == 0.0  # a gap stays a gap; clock skew stays at the source
+
+
 def planted(groups=4, size=25, seed=1) -> nx.Graph:
     return nx.planted_partition_graph(groups, size, 0.5, 0.01, seed=seed)
 
@@ -117,15 +135,32 @@ def test_infomap_absent_is_a_clear_message_not_a_crash(monkeypatch):
     monkeypatch.setitem(sys.modules, "infomap", None)  # absent even where someone installed it
     with pytest.raises(InfomapUnavailable, match="AGPL"):
         detect(planted(), "infomap")
-    assert "pip install infomap" in INFOMAP_MISSING
+    assert "pip install -r requirements-extra.txt" in INFOMAP_MISSING
+    with open(ROOT / "requirements-extra.txt") as extra, open(ROOT / "requirements.txt") as main:
+        assert re.search(r"^infomap==[\d.]+$", extra.read(), re.M) and "infomap" not in main.read()  # pinned, and only there
     with pytest.raises(ValueError, match="method must be one of"):
         detect(planted(), "walktrap")
+
+
+def test_infomap_finds_planted_communities_when_installed():
+    """Runs where someone installed the AGPL extra (pip install -r requirements-extra.txt)."""
+    pytest.importorskip("infomap", reason="InfoMap is an optional AGPL-3.0 extra: pip install -r requirements-extra.txt")
+    graph = planted()
+    partition, modularity = detect(graph, "infomap")
+    found = {frozenset(n for n, c in partition.items() if c == k) for k in set(partition.values())}
+    assert found == {frozenset(range(i * 25, (i + 1) * 25)) for i in range(4)} and modularity > 0.6
+    directed = nx.DiGraph([(a, b) for a, b in graph.edges()] + [(b, a) for a, b in graph.edges()])
+    assert len(set(detect(directed, "infomap")[0].values())) == 4
 
 
 def test_the_retweet_network_counts_amplification_and_drops_self_retweets():
     graph = retweet_network(["b", "b", "c", "a", "d"], ["a", "a", "a", "a", None])
     assert dict(graph.edges) == {("b", "a"): {"weight": 2}, ("c", "a"): {"weight": 1}}
     assert graph.nodes["a"]["in_weight"] == 3 and graph.nodes["b"]["out_weight"] == 2
+    # capped before the graph is built: a (strength 3), then b of the three at 2 (ties by id)
+    capped = retweet_network(["b", "b", "c", "a", "d", "e"], ["a", "a", "a", "a", "c", "d"], max_nodes=2)
+    assert dict(capped.edges) == {("b", "a"): {"weight": 2}} and capped.graph["nodes_total"] == 5
+    assert capped.nodes["a"]["in_weight"] == 3  # c's retweet of a still counts, though c is not drawn
 
 
 def test_the_hashtag_network_counts_posts_and_prunes():
@@ -157,6 +192,26 @@ def test_large_graphs_are_laid_out_by_community_and_small_ones_by_spring():
     assert how == "community" and len(positions) == 200
     assert all(abs(x) < 3 and abs(y) < 3 for x, y in positions.values())
     assert layout(nx.path_graph(5))[1] == "spring"
+
+
+def test_fruchterman_reingold_pulls_each_planted_community_together():
+    graph = planted(groups=2, size=30)
+    pos = fruchterman_reingold(graph, seed=3)
+    assert pos == fruchterman_reingold(graph, seed=3) and max(max(abs(x), abs(y)) for x, y in pos.values()) == pytest.approx(1.0)
+    groups = [[pos[n] for n in range(i * 30, (i + 1) * 30)] for i in range(2)]
+    centres = [tuple(sum(c) / 30 for c in zip(*g)) for g in groups]
+    spread = max(math.dist(p, centres[i]) for i, g in enumerate(groups) for p in g)
+    assert math.dist(*centres) > spread  # the two camps do not overlap
+    assert fruchterman_reingold(nx.empty_graph(1)) == {0: (0.0, 0.0)}
+
+
+def test_a_large_graph_without_communities_is_laid_out_by_component():
+    graph = nx.disjoint_union_all([nx.path_graph(8) for _ in range(5)])
+    positions, how = layout(graph, None, LayoutConfig(spring_max_nodes=10))
+    assert how == "community" and len(positions) == 40
+    # many communities (more than spring_max_nodes): the quotient is a sunflower, not an O(n²) FR
+    positions, how = layout(graph, {n: n for n in graph}, LayoutConfig(spring_max_nodes=10))
+    assert how == "community" and len(set(positions.values())) == 40
 
 
 def test_the_network_report_keeps_the_giant_component_on_request():

@@ -8,6 +8,8 @@ Inputs: at most ``spread.INTERACTIONS_CAP`` hashtag interactions, the latest. At
 """
 from __future__ import annotations
 
+import time
+
 from django.core.exceptions import ValidationError
 
 from apps.analyses.kinds import network, spread
@@ -50,10 +52,14 @@ def run(analysis_input, progress) -> tuple[dict, dict]:
 
     params, collection = analysis_input.params, analysis_input.collection
     progress(0.0, "Reading the hashtags", force=True)
+    started = time.perf_counter()
     posts, tags, read = spread.post_hashtags(collection=collection)
     if not read:
         raise JobError(f"The collection “{collection.name}” has no hashtags in its posts.")
+    timings = {"read_s": time.perf_counter() - started}
+    started = time.perf_counter()
     graph, pruning = hashtag_network(posts, tags, config(params))
+    timings["build_s"] = time.perf_counter() - started
     if graph.number_of_nodes() < 2:
         raise JobError(f"Fewer than two hashtags are used in {params['min_count']} or more posts; lower min_count.")
     label_key = params["label_key"] or spread.label_key_pick(collection)
@@ -68,6 +74,7 @@ def run(analysis_input, progress) -> tuple[dict, dict]:
     if label_key:
         for tag, value in spread.majority_post_label(collection=collection, label_key=label_key, hashtags=list(graph.nodes)).items():
             labels.setdefault(tag, {})[f"posts_{label_key}"] = value
+    report["timings"] = {**timings, **report["timings"]}
     result = spread.network_result(report, names={n: n for n in graph.nodes}, labels=labels, prefix="#", label_key=label_key, inputs=inputs)
     result["top_hashtags"] = [n["id"] for n in sorted(result["nodes"], key=lambda n: -n["count"])[:TOP_PICKS]]
     result["top_domains"] = spread.top_domains(collection=collection)

@@ -72,11 +72,13 @@ def summary(result: dict) -> dict:
 
 
 def page_context(analysis) -> dict:
+    from ml.graphs import cascade_time_axes
+
     result = analysis.result
     figures = {f"dist-{m}": fig for m, fig in result["distributions"].items()}
     return {"report": result, "figures": figures, "metric_names": list(result["distributions"]),
             "drawings": [{"index": i, "label": d["label"], "size": d["size"], "platform_id": d["platform_id"]} for i, d in enumerate(result["drawings"])],
-            "cascade_figures": [d["figure"] for d in result["drawings"]]}
+            "cascade_figures": [d["figure"] for d in result["drawings"]], "cascade_axes": cascade_time_axes()}
 
 
 # Exports: the drawn cascades as one forest, edges parent -> child weighted by the delay ------------

@@ -9,6 +9,8 @@ strongest edges; communities are found on that network.
 """
 from __future__ import annotations
 
+import time
+
 from django.core.exceptions import ValidationError
 
 from apps.analyses.kinds import network, spread
@@ -41,13 +43,16 @@ def run(analysis_input, progress) -> tuple[dict, dict]:
 
     params, collection = analysis_input.params, analysis_input.collection
     progress(0.0, "Reading the reposts", force=True)
+    started = time.perf_counter()
     sources, targets, read = spread.account_pairs(collection=collection, actions=params["actions"])
-    graph = retweet_network(sources, targets, min_weight=params["min_weight"])
-    if graph.number_of_edges() == 0:
+    timings = {"read_s": time.perf_counter() - started}
+    started = time.perf_counter()
+    graph = retweet_network(sources, targets, min_weight=params["min_weight"], max_nodes=spread.NODES_CAP)
+    timings["build_s"] = time.perf_counter() - started
+    if graph.graph["nodes_total"] == 0:
         raise JobError(f"The collection “{collection.name}” has no {'/'.join(params['actions'])} of another account"
                        f"{' repeated ' + str(params['min_weight']) + ' times' if params['min_weight'] > 1 else ''}: there is no retweet network.")
-    total_nodes = graph.number_of_nodes()
-    graph = spread.strongest_nodes(graph)
+    total_nodes = graph.graph["nodes_total"]
     label_key = params["label_key"] or spread.label_key_pick(collection)
     inputs = {"interactions_read": read, "interactions_truncated": read >= spread.INTERACTIONS_CAP, "accounts": total_nodes,
               "accounts_capped": total_nodes > spread.NODES_CAP}
@@ -65,6 +70,7 @@ def run(analysis_input, progress) -> tuple[dict, dict]:
         shared = spread.majority_post_label(collection=collection, label_key=label_key, account_ids=list(graph.nodes))
         for pk, value in shared.items():
             labels.setdefault(pk, {})[f"posts_{label_key}"] = value
+    report["timings"] = {**timings, **report["timings"]}
     result = spread.network_result(report, names={pk: f["handle"] for pk, f in facts.items()}, labels=labels, prefix="@",
                                    label_key=label_key, inputs=inputs)
     return result, summary(result)

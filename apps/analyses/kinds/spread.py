@@ -60,6 +60,14 @@ def check_label_key(collection, params: dict, errors: dict) -> str:
     return key
 
 
+def account_label_key_pick(collection) -> str | None:
+    """The most common label key of the collection's accounts (a sample of 500), e.g. the IRA files'
+    account_category, for collections whose posts carry no label."""
+    sample = Account.objects.filter(collection=collection).exclude(labels={}).values_list("labels", flat=True)[:500]
+    keys = Counter(k for labels in sample if isinstance(labels, dict) for k, v in labels.items() if isinstance(v, str) and v)
+    return keys.most_common(1)[0][0] if keys else None
+
+
 def label_key_pick(collection) -> str | None:
     """The most common label key of the collection's original posts (a sample of 500)."""
     sample = Post.objects.filter(collection=collection, kind=Post.Kind.POST).exclude(labels={}).values_list("labels", flat=True)[:500]
@@ -141,15 +149,6 @@ def majority_post_label(*, collection, label_key: str, account_ids=None, hashtag
 
 # Networks --------------------------------------------------------------------------------------
 
-def strongest_nodes(graph, cap: int = NODES_CAP):
-    """The subgraph of the ``cap`` nodes of greatest weighted degree (the drawn network's bound)."""
-    if graph.number_of_nodes() <= cap:
-        return graph
-    strength = dict(graph.degree(weight="weight"))
-    keep = sorted(strength, key=lambda n: (-strength[n], str(n)))[:cap]
-    return graph.subgraph(keep).copy()
-
-
 def network_result(report: dict, *, names: dict, labels: dict, prefix: str, label_key: str | None, inputs: dict) -> dict:
     """The page's and the exports' shape (``network.js``): nodes named, labelled and compacted;
     communities with their largest members and their make-up by label."""
@@ -184,18 +183,21 @@ def network_data(analysis, *, prefix: str, noun: str, size_keys: dict) -> dict:
 # Timelines -------------------------------------------------------------------------------------
 
 def entity_timeline(*, collection, kind: str, value: str, label_key: str | None, freq: str) -> dict:
-    """Posts per hour or day using one hashtag or domain, split by ``label_key``, bursts flagged.
-    At most ``TIMELINE_CAP`` uses, the latest."""
+    """Posts per hour or day using one hashtag or domain, split by the post label ``label_key`` or,
+    where the posts carry none, by the posting account's most common label (e.g. IRA's
+    account_category); bursts flagged. At most ``TIMELINE_CAP`` uses, the latest."""
     from ml.graphs import BurstConfig, timeline, timeline_figure
 
+    account_key = None if label_key else account_label_key_pick(collection)
     rows = Interaction.objects.filter(collection=collection, action=kind, target_entity__value=value).order_by("-time")
     times, labels = [], []
-    for when, own in rows.values_list("time", "post__labels")[:TIMELINE_CAP].iterator(chunk_size=BATCH_ROWS):
+    for when, own, account in rows.values_list("time", "post__labels", "source_account__labels")[:TIMELINE_CAP].iterator(chunk_size=BATCH_ROWS):
         times.append(when)
-        labels.append((own or {}).get(label_key) if label_key else None)
+        labels.append((own or {}).get(label_key) if label_key else (account or {}).get(account_key) if account_key else None)
     line = timeline(times, labels, BurstConfig(freq=freq, window=24 if freq == "hour" else 14))
     marker = "#" if kind == "hashtag" else ""
     return {"entity": f"{marker}{value}", "kind": kind, "posts": len(times), "truncated": len(times) >= TIMELINE_CAP,
+            "split_by": label_key or (account_key and f"account {account_key}"),
             "bursts": line["bursts"], "figure": timeline_figure(line, title=f"{marker}{value}: posts per {freq}")}
 
 
