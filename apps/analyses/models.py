@@ -43,8 +43,11 @@ class Analysis(models.Model):
     @property
     def title(self) -> str:
         """What lists call it: the kind and its subject (an account, a hashtag...), when it has one."""
+        from apps.analyses.kinds import KINDS
+
+        kind = getattr(KINDS.get(self.kind), "LABEL", self.kind.replace("_", " ").capitalize())
         subject = self.summary.get("account") or self.params.get("account")
-        return f"{self.kind.capitalize()} of @{subject}" if subject else self.kind.capitalize()
+        return f"{kind} of @{subject}" if subject else kind
 
 
 class TextModel(models.Model):

@@ -515,6 +515,18 @@ def test_it_reads_a_hand_checked_propagation_tree(tmp_path):
     ]
 
 
+def test_a_tree_whose_root_line_names_another_tweet_keeps_its_cascade_under_the_file_id(tmp_path):
+    # 8 real Twitter15 trees do this; stored under the ROOT line's id, their reposts were orphaned
+    other = "693785810311778305"
+    root = ("u1", other, "0.0")
+    lines = [edge(("ROOT", "ROOT", "0.0"), root), edge(root, ("u2", other, "1.0"))]
+    posts, rejected = drain(only_source(tree_zip(tmp_path / "t.zip", {S: lines}, {S: "true"}, {S: "src"})))
+    source_post, repost = posts
+    assert rejected == []
+    assert (source_post.platform_id, source_post.text, source_post.labels) == (S, "src", {"veracity": "true", "root_tweet": other})
+    assert (repost.ref_post_id, repost.ref_account.platform_id) == (S, "u1")
+
+
 # --- generic CSV and detection ----------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ Redis given in ``env``), ``daphne`` serving ASGI, and ``manage.py qcluster``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -101,16 +102,20 @@ class Stack:
                 time.sleep(0.2)
         raise AssertionError("server did not answer within 60 s")
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 3.0) -> None:
+        """SIGTERM every process group at once, SIGKILL what is still alive after `grace` seconds (the test is
+        over: nothing needs a graceful shutdown, and the worker's own takes about 10 s)."""
+        for proc in self.procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
         for proc in self.procs.values():
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                proc.wait(timeout=10)
         self.procs.clear()
 
 

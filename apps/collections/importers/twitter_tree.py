@@ -154,11 +154,13 @@ class Tree:
         return False
 
     def _source_post(self, line: int, node: tuple, delay: float) -> PostRecord:
+        """Stored under the file's source id, which label.txt, source_tweets.txt and every repost name: in a
+        few real trees the ROOT line names another tweet id, kept as the label ``root_tweet``."""
         uid, tweet = node[0], node[1]
-        post_id = tweet or self.source_id
+        labels = dict(self.labels) | ({"root_tweet": tweet} if tweet and tweet != self.source_id else {})
         return PostRecord(
-            line=line, platform_id=post_id, account=AccountRecord(platform_id=uid), time=self.source_time + timedelta(minutes=delay),
-            text=self.text if post_id == self.source_id else "", labels=dict(self.labels),
+            line=line, platform_id=self.source_id, account=AccountRecord(platform_id=uid),
+            time=self.source_time + timedelta(minutes=delay), text=self.text, labels=labels,
         )
 
     def _repost(self, line: int, parent: tuple, child: tuple, delay: float) -> PostRecord:
