@@ -201,6 +201,25 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+
+def package_static_dir(package: str, *parts: str) -> Path:
+    """A folder inside an installed package, found without importing it."""
+    from importlib.util import find_spec
+
+    spec = find_spec(package)
+    path = Path(next(iter(spec.submodule_search_locations or []), "")).joinpath(*parts) if spec else None
+    if path is None or not path.is_dir():
+        raise ImproperlyConfigured(f"{'/'.join((package, *parts))} is missing: install requirements.txt ({package})")
+    return path
+
+
+# bertviz's views need require.js and d3 5.x (jQuery comes with django.contrib.admin): served from the
+# installed packages under /static/vendor/, never from a CDN (see ml.text.attention).
+STATICFILES_DIRS += [
+    ("vendor/requirejs", package_static_dir("require", "resources")),
+    ("vendor/d3", package_static_dir("mpld3", "js")),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -104,3 +104,35 @@ class TextModelDetailApi(APIView):
     def delete(self, request, pk: int):
         selectors.text_model_get(user=request.user, model_id=pk, role=Role.EDITOR).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PostScoreOutput(serializers.Serializer):
+    post = serializers.IntegerField(source="post_id")
+    post_platform_id = serializers.CharField(source="post.platform_id", default=None)
+    account = serializers.IntegerField(source="account_id")
+    account_handle = serializers.CharField(source="account.handle", default=None)
+    score = serializers.FloatField()
+    text = serializers.CharField(source="post.text", default=None)
+
+
+class PostScoreListApi(APIView):
+    """Every scored post of a ``score`` analysis, paginated (limit/offset): ``?order=high`` (default) or
+    ``low``, ``?account=<account id>`` for one account's posts."""
+
+    @extend_schema(responses=PostScoreOutput(many=True))
+    def get(self, request, pk: int):
+        analysis = selectors.analysis_get(user=request.user, analysis_id=pk)
+        if analysis.kind != "score":
+            raise serializers.ValidationError({"analysis": "Only score analyses have post scores."})
+        order, account = request.query_params.get("order", "high"), request.query_params.get("account", "")
+        errors = {}
+        if order not in selectors.POST_SCORE_ORDERS:
+            errors["order"] = f"order must be high or low; got {order!r}."
+        if account and not (account.isdigit() and len(account) < 19):  # a database id (bigint)
+            errors["account"] = f"account must be an account id (a whole number); got {account!r}."
+        if errors:
+            raise serializers.ValidationError(errors)
+        rows = selectors.post_score_list(analysis=analysis, order=order, account_id=int(account) if account else None)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(PostScoreOutput(page, many=True).data)

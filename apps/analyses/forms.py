@@ -105,7 +105,53 @@ class ScoreStartForm(forms.Form):
     collection = forms.TypedChoiceField(coerce=int, help_text="A collection of this investigation.")
     max_posts = forms.IntegerField(required=False, initial=20000, help_text="Over this, every k-th post by id.")
     threshold = forms.FloatField(required=False, help_text="Blank: the model's own (0.5).")
+    mode = forms.ChoiceField(required=False, choices=[("fp32", "fp32 (exact)"), ("int8", "int8 (faster, scores move slightly)")],
+                             initial="fp32")
 
-    def __init__(self, *args, collections=(), **kwargs):
+    def __init__(self, *args, collections=(), int8_report=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["collection"].choices = [(c.pk, c.name) for c in collections]
+        r = int8_report or {}
+        self.fields["mode"].help_text = (
+            f"int8 on this model's {r['posts']:,} held-out posts: AUC {r['auc_fp32']:.4f} → {r['auc_int8']:.4f} "
+            f"({r['auc_change']:+.4f}), {r['changed_predictions']:.1%} of predictions flip." if "auc_change" in r
+            else "The int8 change was not measured for this model" + (f" ({r['error']})." if r.get("error") else " (trained before it was)."))
+
+
+class TrainLMStartForm(forms.Form):
+    """A language model of one collection (issue #3): field types only; the kind's ``params_check`` holds the rules."""
+
+    name = forms.CharField(required=False, max_length=200, help_text="Blank: “LM · <collection>”.")
+    base_dir = forms.CharField(required=False, max_length=500, help_text="Optional: a local GPT-2 directory on the server to fine-tune. "
+                               "Blank: a tiny GPT-2 trained from scratch with a tokenizer learnt from this collection (the CPU default).")
+    max_posts = forms.IntegerField(required=False, initial=2000, help_text="Posts read (every k-th by id over this); a third are held out.")
+    epochs = forms.IntegerField(required=False, help_text="Blank: 3 from scratch, 1 fine-tuning.")
+    batch_size = forms.IntegerField(required=False)
+    learning_rate = forms.FloatField(required=False, help_text="Blank: 1e-3 from scratch, 5e-5 fine-tuning.")
+    max_length = forms.IntegerField(required=False, initial=64, help_text="Tokens per post.")
+
+
+class PerplexityMatrixStartForm(forms.Form):
+    """The cross-perplexity matrix and attribution (issue #3)."""
+
+    models = forms.TypedMultipleChoiceField(coerce=int, widget=forms.CheckboxSelectMultiple, help_text="The rows: language models of this investigation.")
+    collections = forms.TypedMultipleChoiceField(coerce=int, widget=forms.CheckboxSelectMultiple,
+                                                 help_text="The columns, at least two: each scored on posts no chosen model trained on.")
+    target = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
+                                    help_text="Optional: a collection to attribute — the models ranked by perplexity on it.")
+    sample_posts = forms.IntegerField(required=False, initial=200, help_text="At most this many posts per collection.")
+    include_base = forms.BooleanField(required=False, initial=True, help_text="Add the untuned base model as a row, where there is one.")
+
+    def __init__(self, *args, models=(), collections=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["models"].choices = [(m.pk, m.name) for m in models]
+        self.fields["collections"].choices = [(c.pk, c.name) for c in collections]
+        self.fields["target"].choices = [("", "—")] + [(c.pk, c.name) for c in collections]
+
+
+class LMSampleForm(forms.Form):
+    prompt = forms.CharField(required=False, max_length=200, widget=forms.TextInput(attrs={"data-testid": "lm-prompt"}),
+                             help_text="The start of a post (blank: from nothing).")
+    n = forms.IntegerField(initial=3, min_value=1, max_value=5, label="Samples")
+    max_new_tokens = forms.IntegerField(initial=40, min_value=1, max_value=100, label="Tokens each")
+    temperature = forms.FloatField(initial=1.0, min_value=0.1, max_value=2.0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Mod
 
 from apps.analyses.models import Analysis
@@ -255,3 +255,48 @@ def collection_fingerprint(collection: Collection) -> dict:
 
     posts = Post.objects.filter(collection=collection)
     return {"id": collection.pk, "name": collection.name, "posts": posts.count(), "max_post_id": posts.aggregate(m=Max("id"))["m"]}
+
+
+# Per-post scores of a ``score`` analysis (issue #3). The caller fetched the analysis through
+# ``analysis_get`` (access checked there); the orders follow the (analysis, -score) index, id breaking ties.
+from apps.analyses.models import PostScore  # noqa: E402
+
+POST_SCORE_ORDERS = {"high": ("-score", "id"), "low": ("score", "-id")}
+
+
+def post_score_list(*, analysis: Analysis, order: str = "high", account_id: int | None = None) -> QuerySet[PostScore]:
+    """Every scored post of the analysis, highest (``high``) or lowest (``low``) score first, or one account's."""
+    if order not in POST_SCORE_ORDERS:
+        raise ValueError(f"order must be one of {', '.join(POST_SCORE_ORDERS)}; got {order!r}")
+    rows = PostScore.objects.filter(analysis=analysis).select_related("post", "account")
+    if account_id is None:
+        return rows.order_by(*POST_SCORE_ORDERS[order])
+    # One account's posts are few: sorting by an expression keeps SQLite from walking the (analysis, -score)
+    # index over every post of the analysis, so it finds them through the (analysis, account) index.
+    score = F("score") * 1.0
+    return rows.filter(account_id=account_id).order_by(*((score.desc(), "id") if order == "high" else (score.asc(), "-id")))
+
+
+def post_of_investigation(*, investigation_id: int, post_id) -> Post | None:
+    """A post of one of the investigation's collections, else None (another's post is as absent as a missing one)."""
+    try:
+        pk = int(post_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < pk < 2**63:  # beyond a bigint: no such post (PostgreSQL would refuse the query)
+        return None
+    return Post.objects.select_related("account", "collection").filter(pk=pk, collection__investigation=investigation_id).first()
+
+
+def post_stored_scores(*, model: TextModel, post: Post) -> list[dict]:
+    """The post's stored scores from the model's ``score`` analyses, newest first: [{"analysis", "score", "created_at"}]."""
+    analyses = {a.pk: a for a in Analysis.objects.filter(investigation=model.investigation_id, kind="score",
+                                                        params__model=model.pk, collection=post.collection_id)}
+    rows = PostScore.objects.filter(analysis__in=list(analyses), post=post.pk).values_list("analysis_id", "score")
+    found = [{"analysis": analyses[a], "score": s} for a, s in rows]
+    return sorted(found, key=lambda r: r["analysis"].created_at, reverse=True)
+
+
+def text_model_scorings(*, model: TextModel) -> QuerySet[Analysis]:
+    """The model's ``score`` analyses, newest first (each links to its scored posts)."""
+    return analysis_list(investigation=model.investigation, kind="score").filter(params__model=model.pk)

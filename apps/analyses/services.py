@@ -46,7 +46,9 @@ def analysis_run(job: Job, progress: Progress) -> dict:
     if collection is None:
         raise JobError("The collection to analyse was deleted before the analysis ran.")
     analysis_input = AnalysisInput(investigation=job.investigation, collection=collection, params=job.params["params"], job=job)
-    result, summary = module.run(analysis_input, progress)
+    # A kind may return a third item, rows too many for ``result`` (score: every post's score), which its
+    # ``after_create`` writes beside the Analysis row, in the same transaction.
+    result, summary, *rows = module.run(analysis_input, progress)
     progress(1.0, "Saving the analysis", force=True)
     with transaction.atomic():
         analysis = Analysis.objects.create(
@@ -54,7 +56,7 @@ def analysis_run(job: Job, progress: Progress) -> dict:
             result=result, summary=summary, created_by=job.created_by,
         )
         if hasattr(module, "after_create"):  # e.g. train_classifier: its TextModel row and weights
-            summary = module.after_create(analysis)
+            summary = module.after_create(analysis, *rows)
     return {"analysis_id": analysis.pk, "kind": kind, **summary}
 
 

@@ -1,19 +1,27 @@
 """Text model pages (issue #3): a model (metrics, curves, split), training from a collection, scoring a
-collection with a model, deleting one, and one post's attention. Access through the selectors: a
-non-member gets 404, a viewer 403 on starts and deletes."""
+collection with a model, deleting one, a post seen by a model (its score, attention heatmap and bertviz
+views), and a score analysis's posts as CSV. Access through the selectors: a non-member gets 404, a
+viewer 403 on starts and deletes."""
 from __future__ import annotations
+
+import csv
 
 import plotly
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.utils.safestring import mark_safe
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.analyses.forms import ScoreStartForm, TrainClassifierStartForm
-from apps.analyses.selectors import text_model_get
+from apps.analyses.selectors import (analysis_get, post_of_investigation, post_score_list, post_stored_scores, text_model_get,
+                                     text_model_scorings)
 from apps.analyses.services import analysis_start
-from apps.collections.models import Post
 from apps.collections.selectors import collection_get, collection_list
 from apps.investigations.forms import service_errors_to_form
 from apps.investigations.models import Role
@@ -28,13 +36,16 @@ def text_model_detail_view(request, pk: int):
     from ml.text.charts import confusion_figure, loss_figure, precision_recall_figure, roc_figure
 
     model = text_model_get(user=request.user, model_id=pk)
+    if model.kind == "lm":  # a language model has its own page (apps/analyses/lm_views.py)
+        return redirect("lm-detail", pk=model.pk)
     m = model.metrics
     figures = {"roc": roc_figure(m), "pr": precision_recall_figure(m), "confusion": confusion_figure(m)} if m.get("roc") else {}
     if model.history.get("train"):
         figures["loss"] = loss_figure(model.history)
     context = {"model": model, "investigation": model.investigation, "figures": figures, "plotly_version": plotly.__version__,
                "can_edit": membership_get(user=request.user, investigation_id=model.investigation_id).allows(Role.EDITOR),
-               "changed": model.training_changed(), "has_weights": model.weights_dir.is_dir()}
+               "changed": model.training_changed(), "has_weights": model.weights_dir.is_dir(),
+               "scorings": text_model_scorings(model=model)[:20]}
     return render(request, "analyses/text_model.html", context)
 
 
@@ -70,11 +81,11 @@ def train_classifier_start_view(request, pk: int):
 def text_model_score_start_view(request, pk: int):
     model = text_model_get(user=request.user, model_id=pk, role=Role.EDITOR)
     collections = collection_list(investigation=model.investigation)
-    form = ScoreStartForm(request.POST or None, collections=collections)
+    form = ScoreStartForm(request.POST or None, collections=collections, int8_report=model.metrics.get("int8"))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         collection = collections.filter(pk=data["collection"]).first()
-        params = {"model": model.pk, **{k: data[k] for k in ("max_posts", "threshold") if data.get(k) is not None}}
+        params = {"model": model.pk, **{k: data[k] for k in ("max_posts", "threshold", "mode") if data.get(k) not in (None, "")}}
         try:
             job = analysis_start(investigation=model.investigation, user=request.user, kind="score", collection=collection, params=params)
         except ValidationError as exc:
@@ -87,23 +98,107 @@ def text_model_score_start_view(request, pk: int):
 
 @login_required
 def text_model_attention_view(request, pk: int):
-    """One post's attention from [CLS] (encoder) or the last token (GPT-2): every layer averaged over
-    heads, or one layer/head. The post must be in the model's investigation."""
-    from ml.text.charts import attention_figure
-
+    """Pick a post by id; a post of the model's investigation opens its post page."""
     model = text_model_get(user=request.user, model_id=pk)
     post_id = request.GET.get("post", "")
-    post = Post.objects.filter(pk=int(post_id), collection__investigation=model.investigation_id).first() if post_id.isdigit() else None
-    context = {"model": model, "investigation": model.investigation, "post": post, "post_query": post_id,
-               "plotly_version": plotly.__version__, "figures": {}}
-    if post is not None and model.weights_dir.is_dir():
-        attention = _classifier(model).attention(post.text, max_tokens=ATTENTION_TOKENS)
-        layers, heads = len(attention["from_source"]), len(attention["from_source"][0])
-        layer, head = _index(request.GET.get("layer"), layers), _index(request.GET.get("head"), heads)
-        context.update(layers=range(layers), heads=range(heads), layer=layer, head=head, tokens=attention["tokens"],
-                       figures={"attention": attention_figure(attention, layer=layer, head=head)})
-    status = 404 if post_id and post is None else 200
-    return render(request, "analyses/text_model_attention.html", context, status=status)
+    post = post_of_investigation(investigation_id=model.investigation_id, post_id=post_id) if post_id else None
+    if post is not None:
+        return redirect("text-model-post", pk=model.pk, post_pk=post.pk)
+    context = {"model": model, "investigation": model.investigation, "post_query": post_id}
+    return render(request, "analyses/text_model_attention.html", context, status=404 if post_id else 200)
+
+
+@login_required
+def text_model_post_view(request, pk: int, post_pk: int):
+    """One post seen by a model: its score now and in the model's stored scorings, the attention from
+    [CLS] (encoder) or the last token (GPT-2) as a token heatmap and per layer, and bertviz's head and
+    model views in sandboxed frames (their require.js must not meet Plotly)."""
+    from ml.text.charts import attention_figure
+
+    model, post = _model_and_post(request, pk, post_pk)
+    context = {"model": model, "investigation": model.investigation, "collection": post.collection, "post": post,
+               "stored": post_stored_scores(model=model, post=post), "plotly_version": plotly.__version__,
+               "figures": {}, "has_weights": model.weights_dir.is_dir(), "token_cap": ATTENTION_TOKENS}
+    if context["has_weights"] and post.text.strip():
+        classifier = _classifier(model)
+        attention = classifier.attention(post.text, max_tokens=ATTENTION_TOKENS)
+        context.update(score=float(classifier.probabilities([post.text])[0]), threshold=classifier.config.threshold,
+                       tokens=_token_cells(attention), layers=range(attention["layers"]), heads=range(attention["heads"]),
+                       attention={"tokens": attention["tokens"], "from_source": attention["from_source"]},
+                       source_token=attention["source_token"], figures={"attention": attention_figure(attention)})
+    return render(request, "analyses/post_attention.html", context)
+
+
+@login_required
+@xframe_options_sameorigin
+@gzip_page
+def text_model_post_bertviz_view(request, pk: int, post_pk: int, view: str):
+    """bertviz's head or model view of the post as a whole HTML document, for a sandboxed iframe: d3,
+    jQuery and require.js come from /static/ (installed packages), and its CSP lets nothing else load."""
+    from ml.text.attention import head_view_html, model_view_html
+
+    model, post = _model_and_post(request, pk, post_pk)
+    if view not in ("head", "model") or not model.weights_dir.is_dir() or not post.text.strip():
+        raise Http404("No such view.")
+    attention = _classifier(model).attention(post.text, max_tokens=ATTENTION_TOKENS)
+    assets = {"require": static("vendor/requirejs/require.js"), "d3": static("vendor/d3/d3.v5.min.js"),
+              "jquery": static("admin/js/vendor/jquery/jquery.min.js")}
+    body = (head_view_html if view == "head" else model_view_html)(attention, assets, max_tokens=ATTENTION_TOKENS)
+    html = render_to_string("analyses/post_bertviz.html", {"view": view, "body": mark_safe(body), "post": post})
+    response = HttpResponse(html)
+    origin = f"{request.scheme}://{request.get_host()}"
+    response["Content-Security-Policy"] = (f"default-src 'none'; script-src {origin} 'self' 'unsafe-inline'; "
+                                           "style-src 'unsafe-inline'; img-src data:")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@login_required
+@require_GET
+def score_posts_csv_view(request, pk: int):
+    """Every scored post of a score analysis, highest score first (streamed; spreadsheet-safe cells)."""
+    analysis = analysis_get(user=request.user, analysis_id=pk)
+    if analysis.kind != "score":
+        raise Http404("This analysis has no post scores.")
+    rows = post_score_list(analysis=analysis).values_list("post_id", "post__platform_id", "account_id", "account__handle",
+                                                          "score", "post__text")
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    def lines():
+        writer = csv.writer(Echo())
+        yield writer.writerow(["post_id", "post_platform_id", "account_id", "account", "score", "text"])
+        for post, platform_id, account, handle, score, text in rows.iterator(chunk_size=5_000):
+            yield writer.writerow([post, _csv_safe(platform_id), account, _csv_safe(handle), repr(score), _csv_safe(text)])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="post-scores-{analysis.pk}.csv"'
+    return response
+
+
+def _model_and_post(request, pk: int, post_pk: int):
+    model = text_model_get(user=request.user, model_id=pk)
+    post = post_of_investigation(investigation_id=model.investigation_id, post_id=post_pk)
+    if post is None or model.kind == "lm":  # a language model neither scores posts nor has a [CLS] token
+        raise Http404("No such post in this investigation.")
+    return model, post
+
+
+def _token_cells(attention: dict) -> list[dict]:
+    """Each token with its attention from the source token, averaged over layers and heads, and that
+    weight relative to the largest (the colour's strength)."""
+    weights = attention["mean_from_source"]
+    top = max(weights) or 1.0
+    return [{"token": t, "weight": w, "alpha": round(w / top, 3)} for t, w in zip(attention["tokens"], weights)]
+
+
+def _csv_safe(value):
+    """Posts come from untrusted files: keep spreadsheet apps from running a cell as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _classifier(model):
@@ -114,7 +209,3 @@ def _classifier(model):
         _LOADED.clear()
         _LOADED[key] = load_text_model(model.weights_dir)
     return _LOADED[key]
-
-
-def _index(raw, size: int) -> int | None:
-    return int(raw) if raw and raw.isdigit() and int(raw) < size else None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.analyses import text_views, views
+from apps.analyses import lm_views, text_views, views
 
 urlpatterns = [
     path("analyses/<int:pk>/", views.analysis_detail_view, name="analysis-detail"),
@@ -19,4 +19,11 @@ urlpatterns = [
     path("models/<int:pk>/delete/", text_views.text_model_delete_view, name="text-model-delete"),
     path("models/<int:pk>/score/", text_views.text_model_score_start_view, name="text-model-score"),
     path("models/<int:pk>/attention/", text_views.text_model_attention_view, name="text-model-attention"),
+    path("models/<int:pk>/posts/<int:post_pk>/", text_views.text_model_post_view, name="text-model-post"),
+    path("models/<int:pk>/posts/<int:post_pk>/bertviz/<str:view>/", text_views.text_model_post_bertviz_view,
+         name="text-model-post-bertviz"),
+    path("analyses/<int:pk>/post-scores.csv", text_views.score_posts_csv_view, name="analysis-post-scores-csv"),
+    path("collections/<int:pk>/train-lm/", lm_views.train_lm_start_view, name="train-lm-start"),
+    path("investigations/<int:pk>/compare-language-models/", lm_views.perplexity_matrix_start_view, name="perplexity-matrix-start"),
+    path("models/<int:pk>/lm/", lm_views.lm_detail_view, name="lm-detail"),
 ]

@@ -38,6 +38,8 @@ def _detail(request, analysis, score_form, *, scores=None, status: int = 200):
         "plotly_version": plotly.__version__,
         **kind_get(analysis.kind).page_context(analysis),
     }
+    if hasattr(kind_get(analysis.kind), "page_query"):  # e.g. score: its posts table's sort, filter and page
+        context.update(kind_get(analysis.kind).page_query(analysis, request.GET))
     return render(request, f"analyses/{analysis.kind}.html", context, status=status)
 
 

@@ -6,13 +6,13 @@ matrix and attribution, held-out metrics, and Plotly figures as dicts. torch and
 imported inside the functions that need them, so importing this package is cheap.
 """
 from .attention import head_view_html, model_view_html
-from .classifier import EncoderClassifier, GPT2Classifier
+from .classifier import SCORING_MODES, EncoderClassifier, GPT2Classifier
 from .config import CPU, SEED_004, TINY_GPT2, ClassifierConfig, LMConfig, TextModelError, TinyGPT2, TrainConfig
 from .data import check_labels, split_indices, split_summary
 from .lm import CollectionLM, attribute, cross_perplexity
 from .metrics import classification_metrics
 from .models import bundled_encoder_directory, check_model_directory, save_tiny_bert
-from .scoring import aggregate_by_account, score_sorted
+from .scoring import aggregate_by_account, score_distinct, score_sorted
 from .storage import read_manifest
 from .trainer import Trainer
 from .vocab import train_bpe_tokenizer, train_wordpiece_tokenizer
@@ -22,7 +22,7 @@ __all__ = [
     "LMConfig", "TextModelError", "TinyGPT2", "TrainConfig", "Trainer", "aggregate_by_account", "attribute",
     "bundled_encoder_directory", "check_labels", "check_model_directory", "classification_metrics",
     "cross_perplexity", "head_view_html", "load_text_model", "model_view_html", "read_manifest", "save_tiny_bert",
-    "score_sorted", "split_indices", "split_summary", "train_bpe_tokenizer", "train_wordpiece_tokenizer",
+    "score_sorted", "score_distinct", "SCORING_MODES", "split_indices", "split_summary", "train_bpe_tokenizer", "train_wordpiece_tokenizer",
 ]
 
 

@@ -66,7 +66,17 @@ def _local_html(html: str, assets: dict) -> str:
     # Only script sources and require paths: a post's own text may well mention a CDN.
     if re.search(r"""src=["']https?://|:\s*'https?://""", html):
         raise RuntimeError("bertviz HTML still references a CDN: its template changed")
-    return html
+    return _script_safe(html)
+
+
+def _script_safe(html: str) -> str:
+    """The tokens sit in a JSON literal inside bertviz's last <script>: escape "</" and "<!--" there (the
+    same string in JavaScript), so a token such as "</script>" cannot end the script early."""
+    head, start, rest = html.rpartition('<script type="text/javascript">')
+    script, end, tail = rest.rpartition("</script>")
+    if not start or not end:
+        raise RuntimeError("bertviz HTML has no inline script: its template changed")
+    return head + start + script.replace("</", "<\\/").replace("<!--", "<\\!--") + end + tail
 
 
 def _view_html(view: str, attention: dict, assets: dict, max_tokens: int) -> str:
@@ -85,7 +95,7 @@ def _view_html(view: str, attention: dict, assets: dict, max_tokens: int) -> str
     else:
         from bertviz import model_view
 
-        result = model_view(layers, tokens, html_action="return")
+        result = model_view(layers, tokens, html_action="return", display_mode="light")  # as the head view and the page
     return _local_html(result.data, assets)
 
 

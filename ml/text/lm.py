@@ -50,9 +50,12 @@ class CollectionLM:
         train_texts = [texts[i] for i in train]
         self._build(train_texts)
         cut = max(1, len(train_texts) // 10)  # a tenth of the training posts decides early stopping
+        fit_texts = train_texts[cut:]
+        # Batches of posts of similar length: less padding to compute (the order stays seeded).
         self.history_ = Trainer(config.train).fit(self.model_, lambda model, batch: self._loss(model, batch)[0],
-                                                  train_texts[cut:], train_texts[:cut], on_step)
+                                                  fit_texts, train_texts[:cut], on_step, lengths=[len(t) for t in fit_texts])
         self.held_out_ = [texts[i] for i in held]
+        self.held_out_index_ = held.tolist()  # positions in `texts`: a caller maps them back to its post ids
         self.held_out_perplexity_ = self.perplexity(self.held_out_)
         return self
 
@@ -173,17 +176,21 @@ def _unit(lms, unit: str) -> str:
     return unit
 
 
-def cross_perplexity(lms: dict, held_out: dict, base=None, unit: str = "auto") -> dict:
+def cross_perplexity(lms: dict, held_out: dict, base=None, unit: str = "auto", on_row: Callable | None = None) -> dict:
     """Seed 000 fig. 4. Rows: the LMs (name -> fitted CollectionLM) plus the untuned `base` where one exists;
     columns: held-out posts per collection (name -> texts). Per token when all share a vocabulary,
-    else per byte. Also says, per column, which row scores it lowest."""
+    else per byte. Also says, per column, which row scores it lowest. `on_row(done, total)` after each row."""
     rows = dict(lms)
     if base is not None:
         rows = {**rows, base.name or "base": base}
     if not rows or not held_out:
         raise TextModelError("the perplexity matrix needs at least one language model and one collection")
     unit = _unit(rows.values(), unit)
-    matrix = [[rows[r].perplexity(held_out[c], unit) for c in held_out] for r in rows]
+    matrix = []
+    for r in rows:
+        matrix.append([rows[r].perplexity(held_out[c], unit) for c in held_out])
+        if on_row is not None:
+            on_row(len(matrix), len(rows))
     array = np.asarray(matrix)
     return {"rows": list(rows), "columns": list(held_out), "unit": unit, "perplexity": matrix,
             "lowest_row_per_column": [list(rows)[i] for i in array.argmin(axis=0)]}

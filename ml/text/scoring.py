@@ -8,10 +8,12 @@ import numpy as np
 
 
 def score_sorted(score_batch: Callable[[list[str]], np.ndarray], texts: list[str], batch_size: int = 64,
-                 on_step: Callable | None = None) -> np.ndarray:
-    """Scores in the order of `texts`, computed in batches of posts sorted by length."""
+                 on_step: Callable | None = None, lengths=None) -> np.ndarray:
+    """Scores in the order of `texts`, computed in batches of posts sorted by length: `lengths` (e.g. token
+    counts, which pad far less than character counts) or else the characters."""
     texts = list(texts)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    lengths = [len(t) for t in texts] if lengths is None else list(lengths)
+    order = sorted(range(len(texts)), key=lambda i: lengths[i])
     scores = np.empty(len(texts), dtype=float)
     total = max(1, -(-len(texts) // batch_size))
     for step, start in enumerate(range(0, len(texts), batch_size), start=1):
@@ -20,6 +22,25 @@ def score_sorted(score_batch: Callable[[list[str]], np.ndarray], texts: list[str
         if on_step is not None:
             on_step({"step": step, "total_steps": total, "fraction": step / total, "scored": min(start + batch_size, len(texts))})
     return scores
+
+
+def score_distinct(score_batch: Callable[[list[str]], np.ndarray], texts: list[str], batch_size: int = 64,
+                   on_step: Callable | None = None, length: Callable[[list[str]], list[int]] | None = None) -> np.ndarray:
+    """Like `score_sorted`, but each distinct text is scored once and its score given to every copy.
+
+    A text's score does not depend on its copies, so this changes nothing beyond float rounding (a batch's
+    padding can move the 7th decimal); it pays where a collection repeats texts (copy-paste
+    campaigns, retweets stored as text). `length(texts)` gives the sort key; progress counts all posts."""
+    texts = list(texts)
+    first: dict[str, int] = {}
+    inverse = np.fromiter((first.setdefault(t, len(first)) for t in texts), dtype=np.int64, count=len(texts))
+    distinct = list(first)
+    report = None
+    if on_step is not None:
+        def report(step):
+            on_step({**step, "scored": round(step["fraction"] * len(texts)), "distinct": len(distinct)})
+    scores = score_sorted(score_batch, distinct, batch_size, report, None if length is None else length(distinct))
+    return scores[inverse] if len(texts) else scores
 
 
 def aggregate_by_account(scores, accounts, threshold: float = 0.5) -> list[dict]:

@@ -10,6 +10,19 @@ from typing import Callable
 from .config import TrainConfig
 
 
+def bucketed_order(order: list[int], lengths, batch_size: int, generator, chunk_batches: int = 50) -> list[int]:
+    """A shuffled order whose batches hold examples of similar length (far less padding): chunks of
+    `chunk_batches` batches are sorted by length, cut into batches, and the batches shuffled."""
+    import torch
+
+    chunk = batch_size * chunk_batches
+    cut = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start:start + chunk], key=lambda i: lengths[i])
+        cut.extend(part[s:s + batch_size] for s in range(0, len(part), batch_size))
+    return [i for b in torch.randperm(len(cut), generator=generator).tolist() for i in cut[b]]
+
+
 def batches(examples: list, batch_size: int, order=None):
     order = range(len(examples)) if order is None else order
     order = list(order)
@@ -21,10 +34,12 @@ class Trainer:
     def __init__(self, config: TrainConfig):
         self.config = config
 
-    def fit(self, model, loss_fn: Callable, train: list, val: list | None = None, on_step: Callable | None = None) -> dict:
+    def fit(self, model, loss_fn: Callable, train: list, val: list | None = None, on_step: Callable | None = None,
+            lengths=None) -> dict:
         """Train `model` (any torch module) on `loss_fn(model, batch_of_examples) -> scalar tensor`.
 
-        1. Each epoch shuffles the training examples with a seeded generator and steps AdamW per batch.
+        1. Each epoch shuffles the training examples with a seeded generator and steps AdamW per batch;
+           given `lengths` (one per training example), batches group examples of similar length.
         2. After each epoch the validation loss decides whether these are the best weights so far.
         3. `patience` epochs without improvement stop training; the best weights are put back.
         Returns the history: {"train": [{step, epoch, loss}], "val": [...], "best_epoch", "stopped_early"}.
@@ -43,6 +58,8 @@ class Trainer:
         for epoch in range(1, config.epochs + 1):
             model.train()
             order = torch.randperm(len(train), generator=generator).tolist()
+            if lengths is not None:
+                order = bucketed_order(order, lengths, config.batch_size, generator)
             for batch in batches(train, config.batch_size, order):
                 loss = self._step(model, loss_fn, batch, optimizer)
                 step += 1

@@ -106,7 +106,7 @@
 
   function colourMap(keys) { const map = new Map(); [...keys].sort().forEach((k, i) => map.set(k, PALETTE[i % PALETTE.length])); return map; }
 
-  function traces(nodeList, edges, colour, { mids = true, legend = true } = {}) {
+  function traces(nodeList, edges, colour, { mids = Boolean(evidenceUrl), legend = true } = {}) {
     const groups = new Map();
     edges.forEach((e) => { const k = edgeKey(e, colour); if (!groups.has(k)) groups.set(k, []); groups.get(k).push(e); });
     const edgeColours = colourMap(groups.keys());

@@ -39,6 +39,8 @@ def model(investigation, users, collection, tiny_bert) -> TextModel:
 def pages(model, collection, post) -> list[str]:
     return [reverse("text-model-detail", args=[model.pk]), reverse("text-model-score", args=[model.pk]),
             reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}",
+            reverse("text-model-post", args=[model.pk, post.pk]),
+            reverse("text-model-post-bertviz", args=[model.pk, post.pk, "head"]),
             reverse("train-classifier-start", args=[collection.pk])]
 
 
@@ -58,7 +60,8 @@ def test_carol_reads_but_cannot_start_or_delete(client_for, api_for, model, coll
     client, post = client_for("carol"), Post.objects.first()
     detail = client.get(reverse("text-model-detail", args=[model.pk]))
     assert detail.status_code == 200 and b'data-testid="score-link"' not in detail.content
-    assert client.get(reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}").status_code == 200
+    assert client.get(reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}").status_code == 302
+    assert client.get(reverse("text-model-post", args=[model.pk, post.pk])).status_code == 200
     assert client.get(reverse("text-model-score", args=[model.pk])).status_code == 403
     assert client.post(reverse("text-model-score", args=[model.pk]), {"collection": collection.pk}).status_code == 403
     assert client.get(reverse("train-classifier-start", args=[collection.pk])).status_code == 403
@@ -73,7 +76,10 @@ def test_a_post_of_another_investigation_has_no_attention_here(client_for, model
 
     theirs = store_labelled_collection(Investigation.objects.get(name="Mallory's own"), name="theirs", accounts=1, posts=1)
     post = Post.objects.filter(collection=theirs).first()
-    assert client_for("alice").get(reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}").status_code == 404
+    client = client_for("alice")
+    assert client.get(reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}").status_code == 404
+    assert client.get(reverse("text-model-post", args=[model.pk, post.pk])).status_code == 404
+    assert client.get(reverse("text-model-post-bertviz", args=[model.pk, post.pk, "head"])).status_code == 404
 
 
 def test_the_pages_draw_the_model_its_attention_and_its_scores(client_for, model, collection, investigation):
@@ -83,8 +89,10 @@ def test_the_pages_draw_the_model_its_attention_and_its_scores(client_for, model
         assert marker in detail, marker
     assert f'href="{reverse("text-model-detail", args=[model.pk])}"' in client.get(reverse("investigation-detail", args=[investigation.pk])).content.decode()
     post = Post.objects.filter(collection=collection).first()
-    attention = client.get(reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}&layer=0&head=1").content.decode()
-    assert "Token-level attention is not an explanation" in attention and '"attention"' in attention and "layer 0 head 1" in attention
+    picked = client.get(reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}")
+    assert picked["Location"] == reverse("text-model-post", args=[model.pk, post.pk])
+    attention = client.get(picked["Location"]).content.decode()
+    assert "Token-level attention is not an explanation" in attention and '"attention"' in attention and "head 1" in attention
     response = client.post(reverse("text-model-score", args=[model.pk]), {"collection": collection.pk})
     job = Job.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
     assert job_execute(job_id=job.pk).status == "succeeded"

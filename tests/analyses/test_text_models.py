@@ -53,7 +53,12 @@ def test_training_stores_a_model_whose_metrics_are_its_own_test_scores(trained, 
 
     analysis = Analysis.objects.get(job=trained.job)
     test = analysis.result["test"]
-    assert trained.metrics == classification_metrics(test["labels"], test["scores"], trained.metrics["threshold"])
+    metrics = dict(trained.metrics)
+    int8 = metrics.pop("int8")
+    assert metrics == classification_metrics(test["labels"], test["scores"], trained.metrics["threshold"])
+    # The int8 mode's cost, measured on the same held-out posts: its fp32 AUC is the model's own.
+    assert int8["posts"] == len(test["post_id"]) and int8["auc_fp32"] == pytest.approx(metrics["auc"], abs=1e-6)
+    assert int8["auc_change"] == pytest.approx(int8["auc_int8"] - int8["auc_fp32"]) and 0 <= int8["changed_predictions"] <= 1
     # The weights on disk give the same scores on the same held-out posts.
     texts_ = dict(Post.objects.filter(pk__in=test["post_id"]).values_list("id", "text"))
     again = load_text_model(trained.weights_dir).probabilities([texts_[pk] for pk in test["post_id"]])
@@ -88,8 +93,7 @@ def test_scoring_ranks_the_troll_accounts_first(trained, investigation, users, c
     top = result["accounts"][:8]
     assert {a["labels"]["account_category"] for a in top} <= {"RightTroll", "LeftTroll"}
     assert sum(result["distribution"]["counts"]) == 192
-    assert len(result["top_posts"]["post_id"]) == len(result["top_posts"]["score"]) == 192  # fewer than 200
-    assert result["top_posts"]["score"] == sorted(result["top_posts"]["score"], reverse=True)
+    assert result["per_post_stored"] == "all" and "top_posts" not in result  # the posts are in PostScore (test_post_scores)
 
 
 def test_a_post_label_and_two_collections_are_label_sources_too(investigation, users, collection, tiny_bert):
@@ -164,3 +168,20 @@ def test_a_base_model_outside_the_allowed_directories_is_refused(settings, colle
         analysis_start(investigation=collection.investigation, user=users["alice"], kind="train_classifier",
                        collection=collection, params=train_params(tiny_bert))
     assert "outside the directories this server allows" in caught.value.message_dict["base_dir"][0]
+
+
+def test_scoring_in_int8_says_so_and_carries_the_measured_auc_change(trained, investigation, users, collection):
+    fp32 = start(investigation, users, collection, "score", {"model": trained.pk})
+    int8 = start(investigation, users, collection, "score", {"model": trained.pk, "mode": "int8"})
+    assert fp32.status == int8.status == "succeeded", (fp32.error, int8.error)
+    a, b = Analysis.objects.get(job=fp32), Analysis.objects.get(job=int8)
+    assert (a.result["mode"], a.result["mode_report"]) == ("fp32", None)
+    assert b.result["mode"] == "int8" and b.result["mode_report"] == trained.metrics["int8"]
+    exact = dict(a.post_scores.values_list("post_id", "score"))
+    fast = dict(b.post_scores.values_list("post_id", "score"))
+    assert exact.keys() == fast.keys()
+    assert max(abs(exact[k] - fast[k]) for k in exact) < 0.2  # int8 moves scores a little, not arbitrarily
+    with pytest.raises(ValidationError) as refused:
+        analysis_start(investigation=investigation, user=users["bob"], kind="score", collection=collection,
+                       params={"model": trained.pk, "mode": "fp16"}, enqueue=False)
+    assert refused.value.message_dict["mode"] == ["mode must be one of fp32, int8; got 'fp16'."]

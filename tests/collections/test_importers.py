@@ -515,16 +515,22 @@ def test_it_reads_a_hand_checked_propagation_tree(tmp_path):
     ]
 
 
-def test_a_tree_whose_root_line_names_another_tweet_keeps_its_cascade_under_the_file_id(tmp_path):
-    # 8 real Twitter15 trees do this; stored under the ROOT line's id, their reposts were orphaned
+def test_a_tree_rooted_at_an_earlier_tweet_keeps_its_cascade_under_the_file_id(tmp_path):
+    # 8 real Twitter15 trees: the file's tweet retweets an earlier one, the ROOT line's, at a negative delay,
+    # listed after some of its children. Their ROOT lines were rejected and 5,271 reposts orphaned.
     other = "693785810311778305"
-    root = ("u1", other, "0.0")
-    lines = [edge(("ROOT", "ROOT", "0.0"), root), edge(root, ("u2", other, "1.0"))]
+    root = ("u1", other, "-97.9")
+    lines = [edge(root, ("u2", other, "-50.0")),  # 1: before the ROOT line, after the root's time: kept
+             edge(("ROOT", "ROOT", "0.0"), root),  # 2
+             edge(root, ("u3", S, "0.2")),  # 3
+             edge(root, ("u4", S, "-99.0"))]  # 4: before the root itself
     posts, rejected = drain(only_source(tree_zip(tmp_path / "t.zip", {S: lines}, {S: "true"}, {S: "src"})))
-    source_post, repost = posts
-    assert rejected == []
+    early, source_post, repost = posts
+    t0 = datetime(2016, 1, 31, 13, 20, 1, 752000, tzinfo=UTC)
     assert (source_post.platform_id, source_post.text, source_post.labels) == (S, "src", {"veracity": "true", "root_tweet": other})
-    assert (repost.ref_post_id, repost.ref_account.platform_id) == (S, "u1")
+    assert source_post.time == t0 - timedelta(minutes=97.9) and early.time == t0 - timedelta(minutes=50)
+    assert {(p.ref_post_id, p.ref_account.platform_id) for p in (early, repost)} == {(S, "u1")}
+    assert [(r.line, r.reason) for r in rejected] == [(4, "delay -99 minutes is before the source tweet's (-97.9)")]
 
 
 # --- generic CSV and detection ----------------------------------------------------------------------

@@ -23,6 +23,18 @@ def collection(name, posts=60, seed=0):
     return [rng.choice(TEMPLATES[name]).format(n=rng.randint(0, 99)) for _ in range(posts)]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Tiny models gain nothing from two threads, and lose a lot when other processes hold the cores
+    (see docs/benchmarks.md, "Language models")."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def shared_vocabulary():
     return train_bpe_tokenizer([p for name in TEMPLATES for p in collection(name)], vocab_size=400)
@@ -36,6 +48,8 @@ def lms(shared_vocabulary):
 
 def test_it_holds_out_a_third_of_the_posts(lms):
     assert len(lms["ira"].held_out_) == 20
+    # The positions say which posts were held out, so a caller can store their ids.
+    assert [collection("ira")[i] for i in lms["ira"].held_out_index_] == lms["ira"].held_out_
     assert lms["ira"].history_["train"] and lms["ira"].held_out_perplexity_ < 50
 
 

@@ -1,25 +1,31 @@
-"""Score a collection's posts with a stored text model (issue #3): per-account aggregates and a score
-distribution. Per-post scores are kept only for the 200 highest and 200 lowest posts (compact arrays);
-storing every post's score is for a later slice.
+"""Score a collection's posts with a stored text model (issue #3): every scored post's score is stored
+(``PostScore``, written by ``after_create`` in batches inside the transaction that writes the Analysis),
+and the result keeps the bounded part: per-account aggregates (mean, max, share above the threshold) and
+the score distribution. The page reads the posts from ``PostScore``: sorted, filtered, paginated.
 
 The model must belong to the collection's investigation: a model of another one is "no such model",
 exactly as a missing one.
 """
 from __future__ import annotations
 
+import itertools
 import math
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 
 from apps.analyses import selectors
 from apps.jobs.services import JobError
 
 LABEL = "Text model scores"
-PARAMS = {"model", "max_posts", "threshold", "limit"}
+PARAMS = {"model", "max_posts", "threshold", "limit", "mode"}
+MODES = ("fp32", "int8")  # ml.text.SCORING_MODES; int8 only where its measured AUC change is shown
 MAX_POSTS_DEFAULT, MAX_POSTS_MAX = 20_000, 2_000_000  # MiniLM scores ~150 posts/s on 2 cores: ~2 min
 ACCOUNTS_DEFAULT, ACCOUNTS_MAX = 200, 2_000
-EXTREME_POSTS = 200
 BINS = 20
+POST_SCORE_BATCH = 5_000
+POSTS_PER_PAGE = 50
 
 
 def params_check(collection, params: dict) -> dict:
@@ -30,21 +36,24 @@ def params_check(collection, params: dict) -> dict:
     model = selectors.text_model_of(investigation=collection.investigation, model_id=params.get("model"))
     if model is None:
         errors["model"] = "No such model in this investigation."
+    elif model.kind == "lm":
+        errors["model"] = f"“{model.name}” is a language model: score posts with a classifier."
     elif not model.weights_dir.is_dir():
         errors["model"] = f"The weights of the model “{model.name}” are missing on disk; train it again."
     clean = {
         "max_posts": _int(params, "max_posts", MAX_POSTS_DEFAULT, 1, MAX_POSTS_MAX, errors),
         "limit": _int(params, "limit", ACCOUNTS_DEFAULT, 1, ACCOUNTS_MAX, errors),
         "threshold": _threshold(params, model, errors),
+        "mode": _mode(params, errors),
     }
     if errors:
         raise ValidationError(errors)
     return {"model": model.pk, "model_name": model.name, **clean}
 
 
-def run(analysis_input, progress) -> tuple[dict, dict]:
+def run(analysis_input, progress) -> tuple[dict, dict, dict]:
     """1. load the model; 2. read the posts (every k-th over the cap); 3. score in length-sorted batches;
-    4. aggregate by account, the distribution, the extreme posts."""
+    4. aggregate by account and the distribution; every post's score goes back as rows for ``after_create``."""
     from ml.text import TextModelError, load_text_model
 
     params, collection = analysis_input.params, analysis_input.collection
@@ -62,9 +71,23 @@ def run(analysis_input, progress) -> tuple[dict, dict]:
     if not posts["post_id"]:
         raise JobError(f"The collection “{collection.name}” has no posts with text to score.")
     on_step = lambda s: progress(0.05 + 0.9 * s["fraction"], f"Scoring: {s['scored']:,} of {len(posts['post_id']):,} posts")
-    scored = classifier.score_accounts(posts["text"], posts["account"], threshold=params["threshold"], on_step=on_step)
-    result = _result(collection, model_row, posts, scored, params)
-    return result, summary(result)
+    scored = classifier.score_accounts(posts["text"], posts["account"], threshold=params["threshold"], on_step=on_step,
+                                       mode=params.get("mode", "fp32"))
+    result = _result(collection, model_row, scored, params)
+    rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"]}
+    return result, summary(result), rows
+
+
+def after_create(analysis, rows: dict) -> dict:
+    """Inside the Analysis's transaction: one ``PostScore`` per scored post, in batches (a failure rolls
+    the Analysis back too, so a stored analysis always has all its posts)."""
+    from apps.analyses.models import PostScore
+
+    columns = zip(rows["post_id"], rows["account"], rows["score"], strict=True)
+    while batch := list(itertools.islice(columns, POST_SCORE_BATCH)):
+        PostScore.objects.bulk_create([PostScore(analysis_id=analysis.pk, post_id=post, account_id=account, score=score)
+                                       for post, account, score in batch])
+    return analysis.summary
 
 
 def _posts(collection, cap: int) -> dict[str, list]:
@@ -82,14 +105,12 @@ def _posts(collection, cap: int) -> dict[str, list]:
     return columns
 
 
-def _result(collection, model_row, posts, scored, params) -> dict:
+def _result(collection, model_row, scored, params) -> dict:
     scores, accounts = scored["scores"], scored["accounts"]
     limit = params["limit"]
     described = selectors.accounts_described(collection=collection, account_ids=[int(a["account"]) for a in accounts[:limit]])
     top = [{**a, "account_id": int(a["account"]), "account": described.get(int(a["account"]), {}).get("handle", a["account"]),
             "labels": described.get(int(a["account"]), {}).get("labels", {})} for a in accounts[:limit]]
-    order = sorted(range(len(scores)), key=lambda i: -scores[i])
-    pick = lambda index: {"post_id": [posts["post_id"][i] for i in index], "score": [round(scores[i], 4) for i in index]}
     counts = [0] * BINS
     for s in scores:
         counts[min(int(s * BINS), BINS - 1)] += 1
@@ -97,8 +118,9 @@ def _result(collection, model_row, posts, scored, params) -> dict:
         "model": model_row.pk, "model_name": model_row.name, "threshold": scored["threshold"],
         "posts": len(scores), "accounts_scored": len(accounts), "above_threshold": sum(s >= scored["threshold"] for s in scores),
         "accounts": top, "distribution": {"edges": [i / BINS for i in range(BINS + 1)], "counts": counts},
-        "top_posts": pick(order[:EXTREME_POSTS]), "bottom_posts": pick(order[::-1][:EXTREME_POSTS]),
-        "per_post_stored": "top and bottom 200 only",
+        "per_post_stored": "all",
+        # int8 scores differ from fp32: what that cost on the model's held-out posts goes with them
+        "mode": scored["mode"], "mode_report": model_row.metrics.get("int8") if scored["mode"] == "int8" else None,
     }
 
 
@@ -121,16 +143,33 @@ def page_context(analysis) -> dict:
     from ml.text.charts import account_scores_figure
 
     result = analysis.result
-    texts = selectors.posts_described(collection=analysis.collection,
-                                      post_ids=result["top_posts"]["post_id"][:50] + result["bottom_posts"]["post_id"][:50])
-    rows = lambda part: [{"post_id": pk, "score": s, "text": texts.get(pk, {}).get("text", "")}
-                         for pk, s in zip(result[part]["post_id"][:50], result[part]["score"][:50])]
     return {
-        "report": result, "top_rows": rows("top_posts"), "bottom_rows": rows("bottom_posts"),
+        "report": result, "posts_stored": result.get("per_post_stored") == "all",
         "text_model": selectors.text_model_of(investigation=analysis.investigation, model_id=result["model"]),
         "figures": {"account-scores": account_scores_figure(result["accounts"]),
                     "score-distribution": distribution_figure(result["distribution"], result["threshold"])},
     }
+
+
+def page_query(analysis, query) -> dict:
+    """The posts table of the page from the request's query: ``order`` (high, low), ``account`` (a handle
+    or an id of the collection) and ``page``; an unknown account is said so, with no rows."""
+    order = query.get("order") if query.get("order") in selectors.POST_SCORE_ORDERS else "high"
+    account_query = (query.get("account") or "").strip()
+    account = _account_of(analysis.collection, account_query) if account_query else None
+    rows = selectors.post_score_list(analysis=analysis, order=order, account_id=account.pk if account else None)
+    if account_query and account is None:
+        rows = rows.none()
+    page = Paginator(rows, POSTS_PER_PAGE).get_page(query.get("page"))
+    keep = urlencode({k: v for k, v in (("order", order), ("account", account_query)) if v})
+    return {"posts_page": page, "posts_order": order, "posts_account": account, "posts_account_query": account_query,
+            "posts_query": keep}
+
+
+def _account_of(collection, value: str):
+    """An account of the collection by database id (as the page's links write it), else by handle or platform id."""
+    by_id = selectors.account_get(collection=collection, account_id=int(value)) if value.isdigit() and len(value) < 19 else None
+    return by_id or selectors.account_find(collection=collection, account=value)
 
 
 def _int(params: dict, key: str, default: int, low: int, high: int, errors: dict) -> int:
@@ -145,6 +184,13 @@ def _int(params: dict, key: str, default: int, low: int, high: int, errors: dict
     if not low <= value <= high:
         errors[key] = f"{key} must be between {low:,} and {high:,}; got {value:,}."
     return value
+
+
+def _mode(params: dict, errors: dict) -> str:
+    raw = params.get("mode") or "fp32"
+    if raw not in MODES:
+        errors["mode"] = f"mode must be one of {', '.join(MODES)}; got {raw!r}."
+    return raw
 
 
 def _threshold(params: dict, model, errors: dict) -> float:

@@ -97,12 +97,17 @@ class Tree:
         self.lines: dict[str, int] = {}  # edge text -> first line
         self.root: tuple | None = None
         self.declared: set[tuple] = set()  # every node some line of the tree introduces as a child
+        # Delays count from the tweet the file is named after. In a few real trees that tweet retweets an
+        # earlier one, the ROOT line's, at a negative delay: nothing in the tree can precede the ROOT's delay.
+        self.root_delay = 0.0
 
     def declare(self, raws) -> None:
         for raw in raws:
             m = _EDGE.match(raw)
             if m:
                 self.declared.add(m.group(4, 5, 6))
+                if m.group(1) == "ROOT" and (delay := _minutes(m.group(6))) is not None:
+                    self.root_delay = min(self.root_delay, delay)
 
     def edge(self, line: int, raw: str) -> PostRecord | RejectedRecord:
         m = _EDGE.match(raw)
@@ -129,7 +134,7 @@ class Tree:
         if raw in self.lines:
             return f"repeats line {self.lines[raw]:,}"
         if parent[0] == "ROOT":
-            return f"a second ROOT line (the first is line {self.nodes[self.root]:,})" if self.root else self._delay_problem(delay)
+            return f"a second ROOT line (the first is line {self.nodes[self.root]:,})" if self.root else None
         if parent not in self.declared:
             return f"unknown parent {parent[0]} (no line of the tree introduces it)"
         if child == parent:
@@ -140,9 +145,12 @@ class Tree:
             return f"node {child[0]} already has a parent (line {self.nodes[child]:,})"
         return self._delay_problem(delay)
 
-    @staticmethod
-    def _delay_problem(delay: float) -> str | None:
-        return f"negative delay {delay:g} minutes (before the source tweet)" if delay < 0 else None
+    def _delay_problem(self, delay: float) -> str | None:
+        if delay >= self.root_delay:
+            return None
+        if self.root_delay == 0:
+            return f"negative delay {delay:g} minutes (before the source tweet)"
+        return f"delay {delay:g} minutes is before the source tweet's ({self.root_delay:g})"
 
     def _is_ancestor(self, node: tuple, of: tuple) -> bool:
         """Whether ``node`` is on the chain of accepted parents above ``of``."""

@@ -3,6 +3,8 @@
 
 Runs the same analysis job the pages start (in this process, or on a worker with --queue) and ends
 with one JSON summary line. ``--account X`` is short for ``--param account=X`` (authorship).
+Several values are comma-separated: ``run_analysis perplexity_matrix --collection A --param collections=B,C
+--param models=3,4 --param target=D`` (the matrix's columns are A, B and C; see its kind).
 """
 from __future__ import annotations
 

@@ -1,0 +1,126 @@
+"""Issue #3's "Done when", end to end: a real server, a real worker, headless Chromium (Debian's, never a
+Playwright download), and no request leaving 127.0.0.1. On a small generated operation (the demo's
+simulator) whose operation accounts the analyst has labelled, the analyst trains the bundled MiniLM from
+the browser, watches the progress bar, reads the model's curves, scores the collection, opens the
+highest-scoring post and sees its attention heatmap and bertviz's head and model views, drawn inside
+sandboxed frames from locally served d3, jQuery and require.js."""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.support.stack import last_json_line
+from tests.test_browser import LOCAL_HOSTS, WATCH_PROGRESS, chromium, investigation_new, log_in, page, stack  # noqa: F401
+
+# Not in the services pass: the PostgreSQL + Redis stack is covered by the other browser tests, and this one
+# spends its time in MiniLM on the CPU, not in the database.
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
+
+# The analyst's labels: the simulator's ground truth, written on the accounts as an account label.
+LABEL_ACCOUNTS = """
+import json
+from apps.collections.models import Account
+truth = set(json.load(open(%r))["operation_userids"])
+accounts = list(Account.objects.filter(collection_id=%d))
+for a in accounts:
+    a.labels = {**(a.labels or {}), "role": "operation" if a.platform_id in truth else "resident"}
+Account.objects.bulk_update(accounts, ["labels"])
+print(json.dumps({"operation": sum(a.platform_id in truth for a in accounts), "accounts": len(accounts)}))
+"""
+
+
+def test_an_analyst_trains_scores_and_reads_a_posts_attention_offline(tmp_path, stack, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    # 0. a small simulated operation, imported, its operation accounts labelled
+    investigation_new(stack, "Riverton dam")
+    made = json.loads(stack.manage("simulate_operation", "--out", str(tmp_path / "op.csv.gz"), "--days", "4",
+                                   "--organic", "40", "--operation", "10").stdout)
+    imported = last_json_line(stack.manage("import_collection", made["out"], "--investigation", "Riverton dam",
+                                           "--collection", "riverton", "--user", "alice").stdout)
+    assert imported["status"] == "succeeded", imported
+    labelled = last_json_line(stack.shell(LABEL_ACCOUNTS % (made["truth"], imported["collection_id"])))
+    assert labelled["operation"] == 10
+
+    # Any request to another host is aborted and recorded (the page fixture records every host too).
+    leaving = []
+
+    def local_only(route):
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+            return route.continue_()
+        leaving.append(route.request.url)
+        return route.abort()
+
+    page.context.route("**/*", local_only)
+    page.add_init_script(WATCH_PROGRESS)
+
+    # 1. train the bundled MiniLM from the collection's train page: one epoch, 32 tokens
+    log_in(page, stack, f"/collections/{imported['collection_id']}/train-classifier/")
+    page.fill("#id_label_key", "role")
+    page.fill("#id_positive_values", "operation")
+    page.fill("#id_max_length", "32")
+    page.fill("#id_batch_size", "32")
+    page.fill("#id_max_posts", "160")
+    page.get_by_test_id("train-classifier-submit").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("succeeded", timeout=240_000)
+    seen = page.evaluate("window.__progressSeen")
+    assert any(0 < value < 100 for value in seen), f"the bar never showed an intermediate value: {seen}"
+    assert seen == sorted(seen), f"the bar went backwards: {seen}"
+
+    # 2. the model page: metrics and the ROC, precision-recall and loss curves drawn
+    page.get_by_test_id("analysis-link").click()
+    page.get_by_test_id("text-model-link").click()
+    expect(page.get_by_test_id("metrics-table")).to_contain_text("ROC AUC")
+    for chart in ("chart-roc", "chart-pr", "chart-loss"):
+        expect(page.get_by_test_id(chart)).to_have_class("chart js-plotly-plot")
+        expect(page.get_by_test_id(chart).locator(".scatterlayer .trace").first).to_be_attached()
+    steps = page.evaluate("() => document.querySelector('[data-testid=chart-loss]').data[0].x.length")
+    assert steps >= 2
+
+    # 3. score the collection; the scores page lists every post, highest first
+    page.get_by_test_id("score-link").click()
+    page.fill("#id_max_posts", "150")
+    page.get_by_test_id("score-start-submit").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("succeeded", timeout=180_000)
+    page.get_by_test_id("analysis-link").click()
+    rows = page.get_by_test_id("scored-posts").get_by_test_id("scored-post")
+    expect(rows.first).to_be_visible()
+    scores = [float(s) for s in rows.get_by_test_id("post-score").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 50
+    top_text = rows.first.locator(".post-text").inner_text()
+    page.screenshot(path="/tmp/content-scores.png", full_page=True)
+
+    # 4. the top post: its score, the token heatmap, and bertviz's views inside sandboxed frames
+    rows.first.get_by_test_id("post-link").click()
+    expect(page.get_by_test_id("post-text")).to_have_text(top_text)
+    expect(page.get_by_test_id("post-score")).to_contain_text("P(IO) from this model")
+    expect(page.get_by_test_id("attention-caveat")).to_contain_text("Token-level attention is not an explanation")
+    heatmap = page.get_by_test_id("token-heatmap")
+    expect(heatmap.locator(".token").first).to_have_text("[CLS]")
+    expect(page.get_by_test_id("chart-attention")).to_have_class("chart chart-wide js-plotly-plot")
+    expect(heatmap).to_have_attribute("data-view", "mean:mean")  # attention.js is ready
+    mean_colours = heatmap.locator(".token").evaluate_all("(spans) => spans.map((s) => s.style.background)")
+    page.locator("#id_layer").select_option("2")
+    page.locator("#id_head").select_option("5")
+    expect(heatmap).to_have_attribute("data-view", "2:5")
+    assert heatmap.locator(".token").evaluate_all("(spans) => spans.map((s) => s.style.background)") != mean_colours
+    for frame_id in ("bertviz-head", "bertviz-model"):
+        assert page.get_by_test_id(frame_id).get_attribute("sandbox") == "allow-scripts"
+    head = page.frame_locator("[data-testid=bertviz-head]")
+    expect(head.locator("#vis svg text").first).to_be_attached(timeout=60_000)
+    drawn = head.locator("#vis svg text").all_text_contents()
+    assert "[CLS]" in drawn and len(drawn) >= 2 * heatmap.locator(".token").count(), drawn[:10]
+    laid_out = head.locator("#vis svg").evaluate(
+        "(svg) => [...svg.querySelectorAll('text')].filter((t) => t.getBBox().width > 0).length")
+    assert laid_out >= 2 * heatmap.locator(".token").count()  # the tokens have a width: d3 and the fonts drew them
+    page.get_by_test_id("bertviz-model").scroll_into_view_if_needed()
+    model_view = page.frame_locator("[data-testid=bertviz-model]")
+    # MiniLM-L6: a thumbnail per layer and head; the server makes the two views one after the other
+    expect(model_view.locator("[id^=attn_background_]")).to_have_count(6 * 12, timeout=120_000)
+    page.screenshot(path="/tmp/content-post.png", full_page=True)
+    page.get_by_test_id("bertviz-head").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # Chromium paints an offscreen sandboxed (out-of-process) frame only once it is in view
+    page.get_by_test_id("bertviz-head").screenshot(path="/tmp/content-head-view.png")
+    assert leaving == [], f"requests tried to leave the machine: {leaving}"
