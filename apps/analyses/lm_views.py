@@ -15,6 +15,7 @@ from apps.analyses.forms import LMSampleForm, PerplexityMatrixStartForm, TrainLM
 from apps.analyses.models import TextModel
 from apps.analyses.selectors import text_model_get, text_model_list
 from apps.analyses.services import analysis_start
+from apps.analyses.views import filled, start_page
 from apps.collections.selectors import collection_get, collection_list
 from apps.investigations.forms import service_errors_to_form
 from apps.investigations.models import Role
@@ -26,18 +27,7 @@ _LOADED: dict = {}  # one LM kept per process for sampling: (pk, created_at) -> 
 @login_required
 def train_lm_start_view(request, pk: int):
     collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
-    form = TrainLMStartForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        params = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
-        try:
-            job = analysis_start(investigation=collection.investigation, user=request.user, kind="train_lm",
-                                 collection=collection, params=params)
-        except ValidationError as exc:
-            service_errors_to_form(form, exc)
-        else:
-            return redirect("job-detail", pk=job.pk)
-    context = {"collection": collection, "investigation": collection.investigation, "form": form}
-    return render(request, "analyses/lm_train_start.html", context, status=400 if form.errors else 200)
+    return start_page(request, collection, "train_lm", TrainLMStartForm(request.POST or None), filled, "analyses/lm_train_start.html")
 
 
 @login_required

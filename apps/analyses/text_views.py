@@ -22,6 +22,7 @@ from apps.analyses.forms import ScoreStartForm, TrainClassifierStartForm
 from apps.analyses.selectors import (analysis_get, post_of_investigation, post_score_list, post_stored_scores, text_model_get,
                                      text_model_scorings)
 from apps.analyses.services import analysis_start
+from apps.analyses.views import filled, start_page
 from apps.collections.selectors import collection_get, collection_list
 from apps.investigations.forms import service_errors_to_form
 from apps.investigations.models import Role
@@ -64,17 +65,7 @@ def train_classifier_start_view(request, pk: int):
     collections = collection_list(investigation=collection.investigation)
     form = TrainClassifierStartForm(request.POST or None, collections=collections,
                                     initial={"positive_collection": collection.pk})
-    if request.method == "POST" and form.is_valid():
-        params = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
-        try:
-            job = analysis_start(investigation=collection.investigation, user=request.user, kind="train_classifier",
-                                 collection=collection, params=params)
-        except ValidationError as exc:
-            service_errors_to_form(form, exc)
-        else:
-            return redirect("job-detail", pk=job.pk)
-    context = {"collection": collection, "investigation": collection.investigation, "form": form}
-    return render(request, "analyses/train_classifier_start.html", context, status=400 if form.errors else 200)
+    return start_page(request, collection, "train_classifier", form, filled, "analyses/train_classifier_start.html")
 
 
 @login_required

@@ -105,7 +105,7 @@ EXPORT_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+
 def network_start_view(request, pk: int, kind: str):
     """Start a coordination or co-action analysis of the collection (editors)."""
     def params_of(data: dict) -> dict:
-        params = {k: v for k, v in data.items() if v not in (None, "")}
+        params = filled(data)
         if params.get("event_date"):
             params["event_date"] = params["event_date"].isoformat()
         return params
@@ -114,9 +114,18 @@ def network_start_view(request, pk: int, kind: str):
 
 
 def _start_view(request, pk: int, kind: str, form_class, params_of, template: str):
-    """The start page of an analysis kind: validate the form, start the job, or show the errors."""
     collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
-    form = form_class(request.POST or None)
+    return start_page(request, collection, kind, form_class(request.POST or None), params_of, template)
+
+
+def filled(data: dict) -> dict:
+    """A start form's cleaned data without its blank fields: the kind's defaults apply to those."""
+    return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def start_page(request, collection, kind: str, form, params_of, template: str):
+    """The start page of an analysis kind on a collection the caller has checked for an editor: validate
+    the form, start the job and go to its page, or show the form with the service's errors."""
     if request.method == "POST" and form.is_valid():
         try:
             job = analysis_start(investigation=collection.investigation, user=request.user, kind=kind,

@@ -145,10 +145,10 @@ def test_out_of_range_parameters_are_refused_before_any_job_is_queued(investigat
 
 
 def test_an_ml_value_error_becomes_a_field_message(collection):
-    from apps.analyses.kinds import network
+    from apps.analyses.kinds.params import config_or_errors
 
     errors: dict = {}
-    network.config_or_errors(lambda: (_ for _ in ()).throw(ValueError("alpha must be in (0, 1), got 2")), errors)
+    config_or_errors(lambda: (_ for _ in ()).throw(ValueError("alpha must be in (0, 1), got 2")), errors)
     assert errors == {"alpha": "alpha must be in (0, 1), got 2"}
 
 

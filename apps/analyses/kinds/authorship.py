@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from django.core.exceptions import ValidationError
 
+from apps.analyses.kinds.params import check_flag, check_int
 from apps.analyses.selectors import account_find, account_get, account_key, authorship_posts
 from apps.jobs.services import JobError
 
@@ -40,10 +41,10 @@ def params_check(collection, params: dict) -> dict:
     elif account is None:
         errors["account"] = f"No account {value!r} in the collection “{collection.name}”."
     clean = {
-        "limit": _int(params, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, errors),
-        "max_posts": _int(params, "max_posts", MAX_POSTS_DEFAULT, 50, 100_000, errors),
-        "cv_folds": _int(params, "cv_folds", 5, 2, 10, errors),
-        "curves": _bool(params.get("curves", True)),
+        "limit": check_int(params, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, errors),
+        "max_posts": check_int(params, "max_posts", MAX_POSTS_DEFAULT, 50, 100_000, errors),
+        "cv_folds": check_int(params, "cv_folds", 5, 2, 10, errors),
+        "curves": check_flag(params.get("curves"), True),
         "pasted": _texts(params.get("pasted")),
     }
     if errors:
@@ -120,22 +121,8 @@ def score(analysis, texts: list[str]) -> list[dict]:
             for row, why in zip(score_texts(model, texts), words.explain(texts))]
 
 
-def _int(params: dict, key: str, default: int, low: int, high: int, errors: dict) -> int:
-    raw = params.get(key, default)
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        errors[key] = f"{key} must be a whole number; got {raw!r}."
-        return default
-    if not low <= value <= high:
-        errors[key] = f"{key} must be between {low:,} and {high:,}; got {value:,}."
-    return value
 
 
-def _bool(raw) -> bool:
-    if isinstance(raw, str):
-        return raw.strip().lower() not in ("0", "false", "no", "off", "")
-    return bool(raw)
 
 
 def _texts(raw) -> list[str]:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from django.core.exceptions import ValidationError
 
+from apps.analyses.kinds.params import check_choice, check_float, check_int, check_list, check_unknown, config_or_errors
 from apps.analyses.kinds import network
 from apps.analyses.selectors import COACTION_ACTIONS, EVENTS_CAP, PAIR_EVENTS_CAP, coaction_posts, posts_described
 from apps.jobs.services import JobError
@@ -30,24 +31,24 @@ ACTION_LABELS = {"repost": "co-retweet", "url": "co-link", "hashtag": "co-hashta
 
 def params_check(collection, params: dict) -> dict:
     errors: dict[str, str] = {}
-    network.check_unknown(params, PARAMS, "coaction", errors)
+    check_unknown(params, PARAMS, "coaction", errors)
     clean = {
-        "actions": network.check_list(params, "actions", COACTION_ACTIONS, COACTION_ACTIONS, errors),
-        "window": network.check_float(params, "window", 60.0, 0.0, WINDOW_MAX, errors, open_low=True),
+        "actions": check_list(params, "actions", COACTION_ACTIONS, COACTION_ACTIONS, errors),
+        "window": check_float(params, "window", 60.0, 0.0, WINDOW_MAX, errors, open_low=True),
         "windows": _windows(params, errors),
-        "rule": network.check_choice(params, "rule", "significant", RULES, errors),
-        "alpha": network.check_float(params, "alpha", 0.05, 0.0, 1.0, errors, open_low=True, open_high=True),
-        "min_weight": network.check_int(params, "min_weight", 1, 1, 100_000, errors),
+        "rule": check_choice(params, "rule", "significant", RULES, errors),
+        "alpha": check_float(params, "alpha", 0.05, 0.0, 1.0, errors, open_low=True, open_high=True),
+        "min_weight": check_int(params, "min_weight", 1, 1, 100_000, errors),
     }
     if not errors:
-        network.config_or_errors(lambda: config(clean), errors)
+        config_or_errors(lambda: config(clean), errors)
     if errors:
         raise ValidationError(errors)
     return clean
 
 
 def _windows(params: dict, errors: dict) -> list[float]:
-    values = network.check_list(params, "windows", DEFAULT_WINDOWS, None, errors)
+    values = check_list(params, "windows", DEFAULT_WINDOWS, None, errors)
     try:
         windows = sorted({float(v) for v in values})
     except ValueError:

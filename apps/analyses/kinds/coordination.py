@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from django.core.exceptions import ValidationError
 from django.db.models import Max, Min
 
+from apps.analyses.kinds.params import check_choice, check_float, check_int, check_list, check_unknown, config_or_errors
 from apps.analyses.kinds import network
 from apps.analyses.selectors import ENTITY_ACTIONS, EVENTS_CAP, PAIR_EVENTS_CAP, coordination_events, posts_described
 from apps.collections.models import Post
@@ -31,18 +32,18 @@ EVIDENCE_ROWS = 200
 def params_check(collection, params: dict) -> dict:
     """Every value in range, then the ml config built once so its own checks speak as field errors."""
     errors: dict[str, str] = {}
-    network.check_unknown(params, PARAMS, "coordination", errors)
+    check_unknown(params, PARAMS, "coordination", errors)
     clean = {
-        "entity_types": network.check_list(params, "entity_types", DEFAULT_TYPES, ENTITY_ACTIONS, errors),
-        "bin_seconds": network.check_int(params, "bin_seconds", 3600, 1, 7 * 86400, errors),
-        "min_posts": network.check_int(params, "min_posts", 5, 1, 100_000, errors),
-        "rule": network.check_choice(params, "rule", "significant", RULES, errors),
-        "alpha": network.check_float(params, "alpha", 0.05, 0.0, 1.0, errors, open_low=True, open_high=True),
+        "entity_types": check_list(params, "entity_types", DEFAULT_TYPES, ENTITY_ACTIONS, errors),
+        "bin_seconds": check_int(params, "bin_seconds", 3600, 1, 7 * 86400, errors),
+        "min_posts": check_int(params, "min_posts", 5, 1, 100_000, errors),
+        "rule": check_choice(params, "rule", "significant", RULES, errors),
+        "alpha": check_float(params, "alpha", 0.05, 0.0, 1.0, errors, open_low=True, open_high=True),
         "exclude_entities": _entities(params, errors),
         "event_date": _event_date(collection, params.get("event_date"), errors),
     }
     if not errors:
-        network.config_or_errors(lambda: config(clean), errors)
+        config_or_errors(lambda: config(clean), errors)
     if errors:
         raise ValidationError(errors)
     return clean
@@ -57,7 +58,7 @@ def config(params: dict, **extra):
 
 
 def _entities(params: dict, errors: dict) -> list[str]:
-    values = [v.lower().removeprefix("#") for v in network.check_list(params, "exclude_entities", (), None, errors)]
+    values = [v.lower().removeprefix("#") for v in check_list(params, "exclude_entities", (), None, errors)]
     bad = [v for v in values if v.split(":", 1)[0] not in ENTITY_ACTIONS or ":" not in v]
     if bad:
         errors["exclude_entities"] = f"Write entities as type:value (e.g. hashtag:xinjiang); not {', '.join(bad)}."

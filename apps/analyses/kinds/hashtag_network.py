@@ -12,7 +12,8 @@ import time
 
 from django.core.exceptions import ValidationError
 
-from apps.analyses.kinds import network, spread
+from apps.analyses.kinds.params import check_int, check_list, check_unknown, config_or_errors
+from apps.analyses.kinds import spread
 from apps.jobs.services import JobError
 
 LABEL = "Hashtag network"
@@ -23,16 +24,16 @@ TOP_PICKS = 60
 
 def params_check(collection, params: dict) -> dict:
     errors: dict[str, str] = {}
-    network.check_unknown(params, PARAMS, "hashtag_network", errors)
-    clean = {"min_count": network.check_int(params, "min_count", 2, 1, 1_000_000, errors),
-             "min_weight": network.check_int(params, "min_weight", 1, 1, 1_000_000, errors),
-             "top_k": network.check_int(params, "top_k", 500, 2, spread.NODES_CAP, errors),
-             "exclude": [v.lower().removeprefix("#") for v in network.check_list(params, "exclude", (), None, errors)],
+    check_unknown(params, PARAMS, "hashtag_network", errors)
+    clean = {"min_count": check_int(params, "min_count", 2, 1, 1_000_000, errors),
+             "min_weight": check_int(params, "min_weight", 1, 1, 1_000_000, errors),
+             "top_k": check_int(params, "top_k", 500, 2, spread.NODES_CAP, errors),
+             "exclude": [v.lower().removeprefix("#") for v in check_list(params, "exclude", (), None, errors)],
              "method": spread.check_method(params, errors),
              "giant_only": spread.check_bool(params, "giant_only", False, errors),
              "label_key": spread.check_label_key(collection, params, errors)}
     if not errors:
-        network.config_or_errors(lambda: config(clean), errors)
+        config_or_errors(lambda: config(clean), errors)
     if errors:
         raise ValidationError(errors)
     return clean

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from apps.analyses.kinds.params import check_flag, check_int
 from apps.analyses import selectors
 from apps.jobs.services import JobError
 
@@ -47,9 +48,9 @@ def params_check(collection, params: dict) -> dict:
             errors["target"] = "Attribution ranks language models: choose at least two."
         target = found.pk if found else None
     clean = {"models": [m.pk for m in models], "collections": [c.pk for c in collections], "target": target,
-             "sample_posts": _int(params, "sample_posts", SAMPLE_DEFAULT, 10, SAMPLE_MAX, errors),
-             "include_base": _flag(params.get("include_base"), True),
-             "seed": _int(params, "seed", 0, 0, 2**31 - 1, errors)}
+             "sample_posts": check_int(params, "sample_posts", SAMPLE_DEFAULT, 10, SAMPLE_MAX, errors),
+             "include_base": check_flag(params.get("include_base"), True),
+             "seed": check_int(params, "seed", 0, 0, 2**31 - 1, errors)}
     if errors:
         raise ValidationError(errors)
     return clean
@@ -272,22 +273,3 @@ def _items(raw) -> list[str]:
     items = raw.split(",") if isinstance(raw, str) else list(raw or [])
     return [str(v).strip() for v in items if str(v).strip()]
 
-
-def _flag(raw, default: bool) -> bool:
-    if raw in (None, ""):
-        return default
-    return str(raw).strip().lower() not in ("0", "false", "no", "off")
-
-
-def _int(params: dict, key: str, default: int, low: int, high: int, errors: dict) -> int:
-    raw = params.get(key)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        errors[key] = f"{key} must be a whole number; got {raw!r}."
-        return default
-    if not low <= value <= high:
-        errors[key] = f"{key} must be between {low:,} and {high:,}; got {value:,}."
-    return value

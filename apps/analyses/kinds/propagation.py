@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from apps.analyses.kinds import network, spread
+from apps.analyses.kinds.params import check_int, check_list, check_unknown, config_or_errors
+from apps.analyses.kinds import spread
 from apps.jobs.services import JobError
 
 LABEL = "Propagation"
@@ -24,13 +25,13 @@ MAX_DRAWN_NODES = 3_000
 
 def params_check(collection, params: dict) -> dict:
     errors: dict[str, str] = {}
-    network.check_unknown(params, PARAMS, "propagation", errors)
-    clean = {"kinds": network.check_list(params, "kinds", KINDS, KINDS, errors),
-             "min_size": network.check_int(params, "min_size", 2, 1, 1_000_000, errors),
+    check_unknown(params, PARAMS, "propagation", errors)
+    clean = {"kinds": check_list(params, "kinds", KINDS, KINDS, errors),
+             "min_size": check_int(params, "min_size", 2, 1, 1_000_000, errors),
              "label_key": spread.check_label_key(collection, params, errors),
-             "drawings": network.check_int(params, "drawings", 24, 1, 100, errors)}
+             "drawings": check_int(params, "drawings", 24, 1, 100, errors)}
     if not errors:
-        network.config_or_errors(lambda: config(clean), errors)
+        config_or_errors(lambda: config(clean), errors)
     if errors:
         raise ValidationError(errors)
     return clean

@@ -13,7 +13,8 @@ import time
 
 from django.core.exceptions import ValidationError
 
-from apps.analyses.kinds import network, spread
+from apps.analyses.kinds.params import check_int, check_list, check_unknown
+from apps.analyses.kinds import spread
 from apps.jobs.services import JobError
 
 LABEL = "Retweet network"
@@ -25,9 +26,9 @@ SIZE_KEYS = {"in_weight": "amplified (in-degree)", "out_weight": "retweets made 
 
 def params_check(collection, params: dict) -> dict:
     errors: dict[str, str] = {}
-    network.check_unknown(params, PARAMS, "retweet_network", errors)
-    clean = {"actions": network.check_list(params, "actions", ("repost",), ACTIONS, errors),
-             "min_weight": network.check_int(params, "min_weight", 1, 1, 100_000, errors),
+    check_unknown(params, PARAMS, "retweet_network", errors)
+    clean = {"actions": check_list(params, "actions", ("repost",), ACTIONS, errors),
+             "min_weight": check_int(params, "min_weight", 1, 1, 100_000, errors),
              "method": spread.check_method(params, errors),
              "giant_only": spread.check_bool(params, "giant_only", False, errors),
              "label_key": spread.check_label_key(collection, params, errors)}

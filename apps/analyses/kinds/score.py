@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 
+from apps.analyses.kinds.params import check_choice, check_int, check_unknown
 from apps.analyses import selectors
 from apps.jobs.services import JobError
 
@@ -30,9 +31,7 @@ POSTS_PER_PAGE = 50
 
 def params_check(collection, params: dict) -> dict:
     errors: dict[str, str] = {}
-    unknown = sorted(set(params) - PARAMS)
-    if unknown:
-        errors["params"] = f"Unknown parameter(s) {', '.join(unknown)}; scoring takes {', '.join(sorted(PARAMS))}."
+    check_unknown(params, PARAMS, "scoring", errors)
     model = selectors.text_model_of(investigation=collection.investigation, model_id=params.get("model"))
     if model is None:
         errors["model"] = "No such model in this investigation."
@@ -41,10 +40,10 @@ def params_check(collection, params: dict) -> dict:
     elif not model.weights_dir.is_dir():
         errors["model"] = f"The weights of the model “{model.name}” are missing on disk; train it again."
     clean = {
-        "max_posts": _int(params, "max_posts", MAX_POSTS_DEFAULT, 1, MAX_POSTS_MAX, errors),
-        "limit": _int(params, "limit", ACCOUNTS_DEFAULT, 1, ACCOUNTS_MAX, errors),
+        "max_posts": check_int(params, "max_posts", MAX_POSTS_DEFAULT, 1, MAX_POSTS_MAX, errors),
+        "limit": check_int(params, "limit", ACCOUNTS_DEFAULT, 1, ACCOUNTS_MAX, errors),
         "threshold": _threshold(params, model, errors),
-        "mode": _mode(params, errors),
+        "mode": check_choice(params, "mode", "fp32", MODES, errors),
     }
     if errors:
         raise ValidationError(errors)
@@ -172,25 +171,6 @@ def _account_of(collection, value: str):
     return by_id or selectors.account_find(collection=collection, account=value)
 
 
-def _int(params: dict, key: str, default: int, low: int, high: int, errors: dict) -> int:
-    raw = params.get(key)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        errors[key] = f"{key} must be a whole number; got {raw!r}."
-        return default
-    if not low <= value <= high:
-        errors[key] = f"{key} must be between {low:,} and {high:,}; got {value:,}."
-    return value
-
-
-def _mode(params: dict, errors: dict) -> str:
-    raw = params.get("mode") or "fp32"
-    if raw not in MODES:
-        errors["mode"] = f"mode must be one of {', '.join(MODES)}; got {raw!r}."
-    return raw
 
 
 def _threshold(params: dict, model, errors: dict) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
+from apps.analyses.kinds.params import check_choice
 from apps.analyses.kinds import network
 from apps.collections.models import Account, Interaction, Post
 
@@ -46,7 +47,7 @@ def check_method(params: dict, errors: dict) -> str:
     """Louvain, or InfoMap where someone installed it (AGPL-3.0: the product does not ship it)."""
     from ml.graphs import INFOMAP_MISSING, METHODS, infomap_available
 
-    method = network.check_choice(params, "method", "louvain", METHODS, errors)
+    method = check_choice(params, "method", "louvain", METHODS, errors)
     if method == "infomap" and "method" not in errors and not infomap_available():
         errors["method"] = INFOMAP_MISSING
     return method
