@@ -105,7 +105,7 @@ class ScoreStartForm(forms.Form):
     collection = forms.TypedChoiceField(coerce=int, help_text="A collection of this investigation.")
     max_posts = forms.IntegerField(required=False, initial=20000, help_text="Over this, every k-th post by id.")
     threshold = forms.FloatField(required=False, help_text="Blank: the model's own (0.5).")
-    mode = forms.ChoiceField(required=False, choices=[("fp32", "fp32 (exact)"), ("int8", "int8 (faster, scores move slightly)")],
+    mode = forms.ChoiceField(required=False, choices=[("fp32", "fp32 (exact)"), ("int8", "int8 (faster; single scores can move, the AUC change below)")],
                              initial="fp32")
 
     def __init__(self, *args, collections=(), int8_report=None, **kwargs):
