@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ml.checks import check_columns
 from ml.entities import normalize_url
-
-from ._checks import check_columns
 
 
 

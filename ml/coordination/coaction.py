@@ -24,7 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from ._checks import check_choice, check_columns, check_range
+
+from ml.checks import check_choice, check_columns, check_range
+
 from .activity import to_seconds
 from .stats import bh_qvalues, poisson_candidates, poisson_pvalues
 

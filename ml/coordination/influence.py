@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from ._checks import check_choice, check_range
-from .activity import Activity, build_activity, to_seconds
+from ml.checks import check_choice, check_range
+
+from .activity import Activity, build_activity
 from .stats import bh_qvalues, poisson_candidates, poisson_pvalues
 
 RULES = ("significant", "paper")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_range
+from ml.checks import check_range
 
 
 def transition_matrices(X: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Settings for the text models: frozen dataclasses with presets, checked once, loudly."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
+
+from ml import checks
 
 
 class TextModelError(ValueError):
@@ -10,15 +11,7 @@ class TextModelError(ValueError):
 
 
 def check_range(name: str, value, low=None, high=None, *, low_open=False, high_open=False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        left = ("(" if low_open else "[") + (str(low) if low is not None else "-inf")
-        right = (str(high) if high is not None else "inf") + (")" if high_open else "]")
-        raise TextModelError(f"{name} must be in {left}, {right}, got {value!r}")
+    checks.check_range(name, value, low, high, low_open=low_open, high_open=high_open, error=TextModelError)
 
 
 @dataclass(frozen=True)
