@@ -4,7 +4,7 @@ PYTHON_BOOT ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup dev-setup run test bench clean
+.PHONY: setup dev-setup run test bench bench-all clean
 
 setup: $(VENV)/.installed
 
@@ -27,8 +27,13 @@ run: setup
 test: dev-setup
 	bash scripts/test.sh
 
-bench: setup
-	$(PY) bench/ingest.py
+# `make bench` lists the bench/*.py scripts, what each measures and how to run it (stdlib only, instant);
+# `make bench-all` runs each at its defaults, one after another: hours.
+bench:
+	@$(PYTHON_BOOT) scripts/bench.py
+
+bench-all: dev-setup
+	$(PY) scripts/bench.py --run
 
 clean:
 	rm -rf var

@@ -12,6 +12,7 @@ Malformed values are rejected at start-up with the variable's name, never silent
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -114,6 +115,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's assets from the installed package, not a CDN
     "channels",
     "django_q",
+    "axes",
+    "apps.common",
     "apps.investigations",
     "apps.collections",
     "apps.jobs",
@@ -129,6 +132,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into the lockout response
 ]
 
 ROOT_URLCONF = "analyst_portal.urls"
@@ -185,10 +190,34 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Django's cache holds the login-failure counts (django-axes): per process in memory by default, shared
+# across web processes through Redis in production.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # axes.W001 warns that an in-memory cache counts per process: right for one daphne process (the
+    # embedded mode); several web processes share counts through REDIS_URL.
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out account or address before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute force: after LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address, that
+# account (from anywhere) and that address (for any account) are refused for LOGIN_LOCKOUT_MINUTES,
+# on the login form and on the API's Basic auth alike.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "apps.common.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "investigation-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -220,27 +249,37 @@ STATICFILES_DIRS += [
     ("vendor/requirejs", package_static_dir("require", "resources")),
     ("vendor/d3", package_static_dir("mpld3", "js")),
 ]
+WHITENOISE_MANIFEST_STRICT = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    # Without `manage.py collectstatic` there is no manifest: pages still render (unhashed names) rather
+    # than 500, and the system check apps.common.checks says to run collectstatic.
+    "staticfiles": {"BACKEND": "apps.common.storage.StaticFilesStorage"}
+    if not DEBUG
+    else {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "apps.common.authentication.LockoutAwareBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.common.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.apis.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
+    # The schema and Swagger UI describe every route: members only, like the API itself.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # <id:pk> (apps.common.converters): an integer id within BigAutoField's range
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
     "TITLE": "Murmuration API",
     "DESCRIPTION": "Investigations, collections, imports and jobs.",
     "VERSION": "0.1.0",
@@ -248,6 +287,27 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+}
+
+# Content-Security-Policy on every page (django-csp): scripts and styles from this origin only (pages pass
+# data through json_script, no inline script). 'unsafe-eval' is for plotly.js's WebGL traces (scattergl
+# compiles its shaders' glue with `new Function`); inline style attributes draw progress bars and
+# heatmaps. bertviz's sandboxed views set their own stricter policy, which the middleware keeps.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'", "ws:", "wss:"],
+        "worker-src": ["'self'", "blob:"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    },
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -1,4 +1,4 @@
-"""Authorship (seed 001) figures on the IRA development set.
+"""Authorship (docs/methods.md §authorship) figures on the IRA development set.
 
   .venv/bin/python bench/authorship.py timing   # train + score one account with 5,000 own posts
   .venv/bin/python bench/authorship.py quality  # CV / time-ordered test / injected-post rank, top 20 accounts

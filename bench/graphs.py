@@ -1,4 +1,4 @@
-"""Spread benchmark (issue #5): Twitter15 import + cascade metrics; the retweet and hashtag networks
+"""Spread benchmark: Twitter15 import + cascade metrics; the retweet and hashtag networks
 (build, Louvain, layout); first paint of a 5,000-node / 50,000-edge network in headless Chromium.
 
     .venv/bin/python bench/graphs.py [--ira-rows N] [--paints 3]
@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.support.stack import Stack, last_json_line  # noqa: E402  (daphne as the analyst runs it)
+from devstack.stack import Stack, last_json_line  # noqa: E402  (daphne as the analyst runs it)
 
 DATA = ROOT.parent / "shared" / "data"
 TWITTER15 = DATA / "twitter15" / "twitter15.zip"

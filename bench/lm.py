@@ -1,4 +1,4 @@
-"""Language models per collection (issue #3 item 3): training speed of the CPU default (a tiny GPT-2 from
+"""Language models per collection: training speed of the CPU default (a tiny GPT-2 from
 scratch, BPE learnt from the collection: the `train_lm` kind's defaults), the cross-perplexity matrix of
 three real collections, and attribution of a later slice.
 

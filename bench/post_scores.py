@@ -1,4 +1,4 @@
-"""What storing every scored post costs (issue #3): writing the PostScore rows of a score analysis, one
+"""What storing every scored post costs: writing the PostScore rows of a score analysis, one
 page of the score page's posts table (highest first, lowest first, one account), and the CSV download.
 
     .venv/bin/python bench/post_scores.py [--posts N]

@@ -1,4 +1,4 @@
-"""Content detectors (issue 3) on ../shared/data: the default encoder (bundled MiniLM-L6) fine-tuned once
+"""Content detectors  on ../shared/data: the default encoder (bundled MiniLM-L6) fine-tuned once
 per task, beside a majority-class and a TF-IDF + logistic-regression baseline trained on the same posts.
 
   .venv/bin/python bench/quality_content.py                  # all three tasks (45 min on 2 busy cores, ~6 idle)
@@ -9,7 +9,7 @@ Tasks:
   ira         IRA tweets (label 1) vs control tweets (airline passengers, Obama, Trump; label 0), split by
               account (no account on both sides), 20 % of accounts held out for the test.
   constraint  Constraint@AAAI-2021 COVID posts, fake = 1: Constraint_Train -> Constraint_Val.
-  liar        LIAR binary as seed 004: false + pants-fire = 1, true + mostly-true = 0 (half-true and
+  liar        LIAR binary as in Defending Democracy: false + pants-fire = 1, true + mostly-true = 0 (half-true and
               barely-true dropped): train.tsv -> valid.tsv.
 Nothing is tuned: one epoch, length 64, batch 32, learning rate 5e-5, threshold 0.5, seed 0; training sets
 larger than --train-cap are subsampled (seeded, stratified) and the output says so. Every task is scored on

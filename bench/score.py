@@ -1,4 +1,4 @@
-"""Scoring speed (issue 3): posts/s of EncoderClassifier.probabilities against a plain transformers
+"""Scoring speed: posts/s of EncoderClassifier.probabilities against a plain transformers
 `pipeline("text-classification")` on the same fine-tuned MiniLM-L6, in the same run, on the first 10,000
 posts of ../shared/data/ira/ira_dev_sample_en.csv; and the ROC-AUC change of the int8 mode on labelled posts.
 

@@ -1,4 +1,4 @@
-"""Training speed (issue 3): examples/s fine-tuning the default model (bundled MiniLM-L6, one-logit head,
+"""Training speed: examples/s fine-tuning the default model (bundled MiniLM-L6, one-logit head,
 BCE with logits, AdamW) at batch 32, length 64, on IRA and control posts, three ways in the same run:
 
   padded_64   every batch padded to 64 tokens (the fixed-length figure quoted in STACK_NOTES)

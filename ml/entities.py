@@ -1,6 +1,7 @@
 """Entities of a post (hashtags, mentions, URLs, domains): pure functions of the text.
 
-URLs are normalised as the influence-model paper does (seed 002, section 4.1): an entity is a topic,
+URLs are normalised as the influence-model paper does (docs/methods.md §influence model, section 4.1): an entity is a
+topic,
 so two links to the same page must compare equal whatever their protocol, subdomain or query string.
 """
 from __future__ import annotations

@@ -24,6 +24,16 @@ def _media_root(settings, tmp_path, tmp_path_factory):
     settings.MURMURATION = {**settings.MURMURATION, "BASE_MODEL_DIRS": [str(tmp_path_factory.getbasetemp())]}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # django-axes counts failed logins in Django's cache: each test starts with none.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def users(django_user_model):
     return {name: django_user_model.objects.create_user(name, password=f"{name}-pass-123") for name in ("alice", "bob", "carol", "mallory")}

@@ -17,10 +17,19 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_production_mode_passes_the_deploy_check(tmp_path):
+    static_root = tmp_path / "static"  # as after `manage.py collectstatic` (common.W001 checks the manifest)
+    static_root.mkdir()
+    (static_root / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
     out = manage("check", "--deploy", "--fail-level", "WARNING", DEBUG="0", SECRET_KEY="k" * 20 + "x7Q!pz09-Lm3vB8nR2yT5wE1aS4dF6gH",
-                 ALLOWED_HOSTS="murmuration.example.org", MURMURATION_VAR_DIR=str(tmp_path))
+                 ALLOWED_HOSTS="murmuration.example.org", MURMURATION_VAR_DIR=str(tmp_path), STATIC_ROOT=str(static_root))
     assert out.returncode == 0, out.stderr
     assert "no issues" in out.stdout
+
+
+def test_the_deploy_check_says_to_run_collectstatic(tmp_path):
+    out = manage("check", "--deploy", DEBUG="0", SECRET_KEY="k" * 20 + "x7Q!pz09-Lm3vB8nR2yT5wE1aS4dF6gH",
+                 ALLOWED_HOSTS="murmuration.example.org", MURMURATION_VAR_DIR=str(tmp_path))
+    assert "common.W001" in out.stderr + out.stdout and "collectstatic" in out.stderr + out.stdout
 
 
 def test_production_mode_refuses_to_start_without_a_secret_key(tmp_path):

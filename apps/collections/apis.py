@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -10,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.collections import selectors, services
+from apps.common.ids import id_param
 from apps.investigations.models import Role
 from apps.investigations.selectors import investigation_get
 from apps.jobs.apis import JobOutput
@@ -61,8 +60,8 @@ class PostListApi(APIView):
     @extend_schema(responses=PostOutput(many=True))
     def get(self, request, pk: int):
         collection = selectors.collection_get(user=request.user, collection_id=pk)
-        account = request.query_params.get("account")
-        posts = selectors.post_list(collection=collection, account_id=int(account) if account and account.isdigit() else None)
+        account_id = id_param(request.query_params.get("account"), name="account")
+        posts = selectors.post_list(collection=collection, account_id=account_id)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(posts, request, view=self)
         return paginator.get_paginated_response(PostOutput(page, many=True).data)
@@ -124,10 +123,20 @@ class RejectedRowListApi(APIView):
 
 class ImportStartInput(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
-    collection = serializers.CharField(max_length=200)
+    collection = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="default: the first file's name"
+    )
     format = serializers.CharField(required=False, allow_blank=True, default="")
     mapping = serializers.CharField(required=False, allow_blank=True, default="", help_text="JSON {field: column}")
-    labels = serializers.CharField(required=False, allow_blank=True, default="", help_text="JSON {key: value}")
+    labels = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="key=value, one per line (as on the upload page)"
+    )
+
+    def validate_mapping(self, value: str) -> dict:
+        return services.mapping_parse(value)
+
+    def validate_labels(self, value: str) -> dict:
+        return services.labels_parse(value)
 
 
 class ImportStartApi(APIView):
@@ -139,25 +148,13 @@ class ImportStartApi(APIView):
     @extend_schema(request=ImportStartInput, responses={201: JobOutput})
     def post(self, request, pk: int):
         investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.EDITOR)
-        data = self.Input(data={**request.data.dict(), "files": request.FILES.getlist("files")})
+        # request.data is a plain {} (no .dict()) when the request has no body
+        fields = {key: request.data.get(key) for key in request.data}
+        data = self.Input(data={**fields, "files": request.FILES.getlist("files")})
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        mapping, labels = _json_field(values["mapping"], "mapping"), _json_field(values["labels"], "labels")
-        saved = services.upload_save(files=values["files"])
-        job = services.import_start(
-            investigation=investigation, user=request.user, collection_name=values["collection"], files=saved,
-            format=values["format"] or None, mapping=mapping, labels=labels,
+        job = services.upload_import_start(
+            investigation=investigation, user=request.user, files=values["files"], collection_name=values["collection"],
+            format=values["format"] or None, mapping=values["mapping"], labels=values["labels"],
         )
         return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
-
-
-def _json_field(raw: str, name: str) -> dict:
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise serializers.ValidationError({name: f"not valid JSON: {exc}"}) from None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise serializers.ValidationError({name: "must be a JSON object of text values"})
-    return value

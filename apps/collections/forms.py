@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-import json
-from pathlib import PurePath
-
 from django import forms
 
-UPLOAD_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".gz", ".zip")
+from apps.collections.services import UPLOAD_EXTENSIONS, labels_parse, mapping_parse
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -13,6 +10,8 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
+    """Several files; their names are checked by the upload service, as the API's are."""
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ",".join(UPLOAD_EXTENSIONS)}))
         super().__init__(*args, **kwargs)
@@ -21,33 +20,7 @@ class MultipleFileField(forms.FileField):
         files = data if isinstance(data, (list, tuple)) else [data] if data else []
         if not files:
             raise forms.ValidationError("Choose at least one file.")
-        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
-        bad = [f.name for f in cleaned if not f.name.lower().endswith(UPLOAD_EXTENSIONS)]
-        if bad:
-            raise forms.ValidationError(f"Not a supported file type: {', '.join(bad)} (use {', '.join(UPLOAD_EXTENSIONS)}).")
-        return cleaned
-
-
-def labels_parse(text: str) -> dict:
-    """``key=value`` lines to a dict; blank lines and ``#`` comments are skipped."""
-    labels = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise forms.ValidationError(f"Line {number}: write labels as key=value (got {line!r}).")
-        labels[key.strip()] = value.strip()
-    return labels
-
-
-def collection_name_from_file(name: str) -> str:
-    """``ira_tweets_2018.csv.gz`` -> ``ira_tweets_2018`` (the default collection name)."""
-    path = PurePath(name)
-    while path.suffix.lower() in UPLOAD_EXTENSIONS:
-        path = path.with_suffix("")
-    return path.name or name
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
 class UploadForm(forms.Form):
@@ -66,25 +39,10 @@ class UploadForm(forms.Form):
         self.fields["format"].choices = [("", "Auto-detect"), *format_labels.items()]
 
     def clean_mapping(self) -> dict:
-        raw = self.cleaned_data["mapping"].strip()
-        if not raw:
-            return {}
-        try:
-            mapping = json.loads(raw)
-        except ValueError:
-            raise forms.ValidationError("The column mapping is not valid JSON.") from None
-        if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-            raise forms.ValidationError("The column mapping must map field names to column names.")
-        return {k: v for k, v in mapping.items() if v}
+        return mapping_parse(self.cleaned_data["mapping"])
 
     def clean_labels(self) -> dict:
         return labels_parse(self.cleaned_data["labels"])
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("collection") and data.get("files"):
-            data["collection"] = collection_name_from_file(data["files"][0].name)
-        return data
 
 
 def form_errors(form: forms.Form) -> dict:

@@ -416,9 +416,14 @@ def rejected_store(*, import_file: ImportFile, rejected: list[RejectedRecord], k
     """Keep the first ``limit`` rejected rows of a file (all are counted elsewhere); returns how many kept now."""
     keep = rejected[: max(limit - kept_so_far, 0)]
     RejectedRow.objects.bulk_create(
-        [RejectedRow(import_file=import_file, line=r.line, field=r.field[:200], reason=r.reason[:2000]) for r in keep]
+        [RejectedRow(import_file=import_file, line=r.line, field=_no_nul(r.field)[:200],
+                     reason=_no_nul(r.reason)[:2000]) for r in keep]
     )
     return len(keep)
+
+
+def _no_nul(text: str) -> str:
+    return text.replace("\x00", "\\x00")  # PostgreSQL text cannot hold a NUL; a header may have one
 
 
 def bulk_tables_analyze() -> None:

@@ -11,7 +11,7 @@
    posts or ``batch_rows`` rejected rows), encodes each batch (plain tuples pickle several times faster
    than the records) and sends it through a pipe. A send blocks while the parent still has the previous
    batch to read, so a slow writer holds the parser back and memory stays flat.
-3. The last message says how the file ended: read through (with the tail batch), unreadable
+3. The last message says how the file ended: read through (with the tail batch and the source's notes), unreadable
    (``ImportFileError`` with its message, raised again in the parent) or a crash (its traceback).
 4. ``__exit__`` kills and reaps the child however the parent leaves: the end, an error, or
    ``JobCancelled`` from a progress report. A child never outlives its import, nor stays a zombie.
@@ -47,6 +47,7 @@ class Parsed:
     rows_read: int  # of the whole source so far
     fraction: float  # of the source read so far
     last: bool = False
+    notes: dict | None = None  # the last batch: the source's notes on the whole file (see Source.notes)
 
 
 class ParsedBatches:
@@ -143,7 +144,8 @@ def _child_send_batches(source, encode: Callable[[list], Any], batch_rows: int, 
         if len(batch) >= batch_rows or len(rejected) >= batch_rows:
             _send(conn, ("batch", encode(batch), rejected, source.rows_read, source.fraction_done()))
             batch, rejected = [], []
-    _send(conn, ("batch", encode(batch), rejected, source.rows_read, 1.0, True))
+    notes = getattr(source, "notes", dict)()
+    _send(conn, ("batch", encode(batch), rejected, source.rows_read, 1.0, True, notes))
 
 
 def _send(conn: Connection, message: tuple) -> None:

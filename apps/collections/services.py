@@ -1,9 +1,11 @@
 """Collections: create, import (as a job), and the overview's aggregates."""
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,9 +20,11 @@ from apps.collections.stats import collection_stats_refresh
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
 from apps.jobs.registry import job_kind_register
-from apps.jobs.services import JobError, Progress, job_create
+from apps.jobs.services import JobError, Progress, job_create, job_text
 
 IMPORT_KIND = "import"
+# What the upload page and the API accept (the page's file chooser and upload.js read this list too).
+UPLOAD_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".gz", ".zip")
 
 
 def collection_get_or_create(*, investigation: Investigation, name: str, user=None) -> Collection:
@@ -32,18 +36,104 @@ def collection_get_or_create(*, investigation: Investigation, name: str, user=No
 
 
 def upload_save(*, files) -> list[dict]:
-    """Keep uploaded files under MEDIA_ROOT/uploads/<uuid>/, where the import job (and a retry) reads them."""
+    """Keep uploaded files under MEDIA_ROOT/uploads/<uuid>/, where the import job (and a retry) reads them.
+    A copy that fails half-way (a full disk, a dropped connection) removes the folder."""
     folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
-    for f in files:
-        name = Path(f.name).name or "upload"
-        target = folder / name
-        with target.open("wb") as out:
-            for chunk in f.chunks():
-                out.write(chunk)
-        saved.append({"path": str(target), "name": name})
+    try:
+        for f in files:
+            name = Path(f.name).name or "upload"
+            target = folder / name
+            with target.open("wb") as out:
+                for chunk in f.chunks():
+                    out.write(chunk)
+            saved.append({"path": str(target), "name": name})
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return saved
+
+
+def upload_import_start(
+    *,
+    investigation: Investigation,
+    user,
+    files: list,
+    collection_name: str = "",
+    format: str | None = None,
+    mapping: dict | None = None,
+    labels: dict | None = None,
+    enqueue: bool = True,
+) -> Job:
+    """The upload page's and the API's import of uploaded files (Django ``UploadedFile``s):
+
+    1. refuse names outside ``UPLOAD_EXTENSIONS`` before anything is written;
+    2. keep the files under MEDIA_ROOT/uploads (``upload_save``);
+    3. start the import job (``import_start``), into the first file's name when no collection is named.
+    When step 3 refuses (a ``ValidationError``) or fails in any way, the kept copies are removed, so a
+    refused upload leaves nothing on disk."""
+    if not files:
+        raise ValidationError({"files": "Choose at least one file."})
+    upload_names_check(names=[f.name for f in files])
+    saved = upload_save(files=files)
+    try:
+        return import_start(
+            investigation=investigation, user=user, files=saved,
+            collection_name=collection_name or collection_name_from_file(saved[0]["name"]),
+            format=format or None, mapping=mapping, labels=labels, enqueue=enqueue,
+        )
+    except BaseException:
+        uploads_remove(files=saved)
+        raise
+
+
+def upload_names_check(*, names: list[str]) -> None:
+    bad = [name for name in names if not name.lower().endswith(UPLOAD_EXTENSIONS)]
+    if bad:
+        raise ValidationError(
+            {"files": f"Not a supported file type: {', '.join(bad)} (use {', '.join(UPLOAD_EXTENSIONS)})."}
+        )
+
+
+def collection_name_from_file(name: str) -> str:
+    """``ira_tweets_2018.csv.gz`` -> ``ira_tweets_2018`` (the default collection name)."""
+    path = PurePath(name)
+    while path.suffix.lower() in UPLOAD_EXTENSIONS:
+        path = path.with_suffix("")
+    return path.name or name
+
+
+def labels_parse(pairs: str | Iterable[str] | None) -> dict[str, str]:
+    """``key=value`` labels to a dict: the upload page's box and the API's ``labels`` field (text, one per
+    line) and ``import_collection --label`` (one per option) all come through here, so all three accept
+    and refuse the same things. Blank lines and ``#`` comments are skipped."""
+    lines = pairs.splitlines() if isinstance(pairs, str) else list(pairs or [])
+    labels = {}
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"Write each label as key=value (got {line!r}).", code="labels")
+        labels[key.strip()] = value.strip()
+    return labels
+
+
+def mapping_parse(raw: str | None) -> dict[str, str]:
+    """The generic-CSV column mapping as the page and the API send it: JSON ``{field: column}``; fields
+    left unmapped (an empty column) are dropped. Which fields exist is ``import_params_check``'s concern."""
+    raw = (raw or "").strip()
+    if not raw:
+        return {}
+    try:
+        mapping = json.loads(raw)
+    except ValueError:
+        raise ValidationError("The column mapping is not valid JSON.", code="mapping") from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        raise ValidationError("The column mapping must map field names to column names.", code="mapping")
+    return {k: v for k, v in mapping.items() if v}
 
 
 def import_params_check(*, format: str | None, mapping: dict | None, labels: dict | None) -> None:
@@ -76,9 +166,13 @@ def import_start(
             raise ValidationError({"files": f"{f['path']}: no such file."})
     import_params_check(format=format, mapping=mapping, labels=labels)
     with transaction.atomic():
+        # A collection this import creates does not outlive the import's failure (see import_cleanup).
+        created = not Collection.objects.filter(investigation=investigation, name=collection_name.strip()).exists()
         collection = collection_get_or_create(investigation=investigation, name=collection_name, user=user)
         params = {
             "collection_id": collection.pk,
+            "collection_name": collection.name,
+            "collection_created": created,
             "files": files,
             "format": format or None,
             "mapping": mapping or {},
@@ -90,7 +184,13 @@ def import_start(
 def import_run(job: Job, progress: Progress) -> dict:
     """The import job: every source of every file, in batches, with accounting per file."""
     params = job.params
-    collection = Collection.objects.get(pk=params["collection_id"], investigation=job.investigation)
+    collection = Collection.objects.filter(pk=params["collection_id"], investigation=job.investigation).first()
+    if collection is None and params.get("collection_created"):  # a retry of a failed import that created it
+        collection = collection_get_or_create(
+            investigation=job.investigation, name=params["collection_name"], user=job.created_by
+        )
+    elif collection is None:
+        raise JobError("The collection of this import was deleted.")
     files = params["files"]
     sizes = [max(Path(f["path"]).stat().st_size, 1) for f in files]
     total, done = float(sum(sizes)), 0.0
@@ -135,11 +235,13 @@ def _source_import(job: Job, collection: Collection, source, labels: dict, repor
     merge = getattr(importers.FORMATS[source.format], "merge_rows", False)
     writer = IngestWriter(collection=collection, import_file=import_file, merge_rows=merge, labels=labels)
     counts = {"stored": 0, "duplicates": 0, "rejected": 0, "kept": 0}
+    notes: dict = {}
     batches = ParsedBatches(source, encode=writer.encode, batch_rows=settings.MURMURATION["INGEST_BATCH_ROWS"])
     try:
         with writer, batches:
             for batch in batches:
                 _flush(writer, import_file, batch, counts)
+                notes = batch.notes or {}
                 if not batch.last:
                     report(batch.fraction, f"Importing {source.name}: {batch.rows_read:,} rows read")
     except importers.ImportFileError as exc:
@@ -152,6 +254,7 @@ def _source_import(job: Job, collection: Collection, source, labels: dict, repor
     return {
         "file": source.name, "format": source.format, "rows_read": batches.rows_read,
         "stored": counts["stored"], "duplicates": counts["duplicates"], "rejected": counts["rejected"],
+        **({"notes": notes} if notes else {}),
     }
 
 
@@ -172,7 +275,8 @@ def _flush(writer: IngestWriter, import_file: ImportFile, batch: Parsed, counts:
 def _file_fail(import_file: ImportFile, error: str, rows_read: int) -> None:
     import_file_purge(import_file=import_file)
     ImportFile.objects.filter(pk=import_file.pk).update(
-        status=ImportFile.Status.FAILED, error=error, stored=0, finished_at=timezone.now(), rows_read=rows_read
+        status=ImportFile.Status.FAILED, error=job_text(error), stored=0, finished_at=timezone.now(),
+        rows_read=rows_read,
     )
 
 
@@ -186,8 +290,18 @@ def import_cleanup(job: Job) -> None:
         ImportFile.objects.filter(pk=import_file.pk).update(**fields)
     collection_id = (job.params or {}).get("collection_id")
     collection = Collection.objects.filter(pk=collection_id).first()
-    if collection is not None:
+    if collection is not None and _created_by_failed_import(job, collection):
+        collection.delete()
+    elif collection is not None:
         collection_stats_refresh(collection=collection)
+
+
+def _created_by_failed_import(job: Job, collection: Collection) -> bool:
+    """The import created the collection, kept none of its files, and no other import uses it."""
+    files = ImportFile.objects.filter(collection=collection)
+    return bool((job.params or {}).get("collection_created")) and not (
+        files.exclude(job=job).exists() or files.filter(status=ImportFile.Status.DONE).exists()
+    )
 
 
 job_kind_register(name=IMPORT_KIND, run=import_run, cleanup=import_cleanup, label="Import")

@@ -1,7 +1,6 @@
 """Collection pages: upload (with a mapping preview), the overview, posts, rejected rows; plotly.js."""
 from __future__ import annotations
 
-import csv
 import pathlib
 import re
 from functools import lru_cache
@@ -10,7 +9,7 @@ import plotly
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -25,7 +24,10 @@ from apps.collections.selectors import (
     post_list,
     rejected_row_list,
 )
-from apps.collections.services import import_start, upload_save, uploads_remove
+from apps.collections.services import UPLOAD_EXTENSIONS, upload_import_start, upload_save, uploads_remove
+from apps.common.csvfile import csv_streaming_response
+from apps.common.http import bad_request
+from apps.common.ids import id_param
 from apps.investigations.forms import service_errors_to_form
 from apps.investigations.models import Role
 from apps.investigations.selectors import investigation_get, membership_get
@@ -65,23 +67,23 @@ def collection_upload_view(request, pk: int):
         "collections": collection_list(investigation=investigation),
         "generic_fields": list(importers.GENERIC_FIELDS),
         "generic_format": GENERIC_FORMAT,
+        "upload_extensions": UPLOAD_EXTENSIONS,
     }
     return render(request, "collections/upload.html", context, status=400 if form.errors else 200)
 
 
 def _upload_start(request, investigation, form: UploadForm):
-    """Validate, keep the files, start the import job: (job, None) or (None, {field: [messages]})."""
+    """Validate, then the upload service keeps the files and starts the import job (removing the files if
+    it refuses): (job, None) or (None, {field: [messages]})."""
     if not form.is_valid():
         return None, form_errors(form)
     data = form.cleaned_data
-    saved = upload_save(files=data["files"])
     try:
-        job = import_start(
-            investigation=investigation, user=request.user, collection_name=data["collection"], files=saved,
+        job = upload_import_start(
+            investigation=investigation, user=request.user, files=data["files"], collection_name=data["collection"],
             format=data["format"] or None, mapping=data["mapping"], labels=data["labels"],
         )
     except ValidationError as exc:
-        uploads_remove(files=saved)
         service_errors_to_form(form, exc)
         return None, form_errors(form)
     return job, None
@@ -142,8 +144,10 @@ def _overview_figures(stats: dict) -> tuple[dict, list]:
 @login_required
 def collection_posts_view(request, pk: int):
     collection = collection_get(user=request.user, collection_id=pk)
-    account_id = request.GET.get("account")
-    account_id = int(account_id) if account_id and account_id.isdigit() else None
+    try:
+        account_id = id_param(request.GET.get("account"), name="account")
+    except ValidationError as exc:
+        return bad_request(request, exc)
     page = Paginator(post_list(collection=collection, account_id=account_id), POSTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "collection": collection,
@@ -156,34 +160,19 @@ def collection_posts_view(request, pk: int):
     return render(request, "collections/posts.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_safe(value):
-    """Rejected rows come from untrusted files: keep spreadsheet apps from running a cell as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @login_required
 @require_GET
 def import_file_rejected_view(request, pk: int):
     import_file = import_file_get(user=request.user, import_file_id=pk)
-    writer = csv.writer(_Echo())
     rows = rejected_row_list(import_file=import_file).values_list("line", "field", "reason")
 
     def lines():
-        yield writer.writerow(["file", "line", "field", "reason"])
+        yield ["file", "line", "field", "reason"]
         for line, field, reason in rows.iterator():
-            yield writer.writerow([_csv_safe(import_file.name), line, _csv_safe(field), _csv_safe(reason)])
+            yield [import_file.name, line, field, reason]
 
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", import_file.name)[:100] or "import"
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}-rejected.csv"'
-    return response
+    return csv_streaming_response(lines(), filename=f"{stem}-rejected.csv")
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ class JobOutput(serializers.Serializer):
     id = serializers.IntegerField()
     investigation = serializers.IntegerField(source="investigation_id")
     kind = serializers.CharField()
-    params = serializers.JSONField()
+    params = serializers.JSONField(source="shown_params")
     status = serializers.CharField()
     progress = serializers.FloatField()
     stage = serializers.CharField()

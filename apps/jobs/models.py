@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from django.conf import settings
 from django.db import models
 
@@ -54,6 +56,12 @@ class Job(models.Model):
         end = self.finished_at or self.heartbeat_at
         return (end - self.started_at).total_seconds() if end else None
 
+    @property
+    def shown_params(self) -> dict:
+        """The params as members see them: a server path (an upload's ``path``, a ``base_dir``) by its file
+        name only. The row keeps the full paths, which the worker reads."""
+        return _without_paths(self.params or {})
+
     def as_state(self) -> dict:
         """What a browser needs to draw the job: sent on connect and on every push."""
         return {
@@ -68,3 +76,13 @@ class Job(models.Model):
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
         }
+
+
+def _without_paths(value, key: str = ""):
+    if isinstance(value, dict):
+        return {k: _without_paths(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_paths(v, key) for v in value]
+    if isinstance(value, str) and (key.endswith(("path", "dir")) or value.startswith("/")):
+        return PurePath(value).name
+    return value

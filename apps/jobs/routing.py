@@ -1,5 +1,6 @@
 from django.urls import path
 
+import apps.common.converters  # noqa: F401  (registers <id:...>)
 from apps.jobs.consumers import JobConsumer
 
-websocket_urlpatterns = [path("ws/jobs/<int:job_id>/", JobConsumer.as_asgi())]
+websocket_urlpatterns = [path("ws/jobs/<id:job_id>/", JobConsumer.as_asgi())]

@@ -22,6 +22,20 @@ from apps.jobs.registry import job_kind_get
 log = logging.getLogger(__name__)
 
 
+ERROR_MAX_CHARS = 4000  # a job's error and a file's error: a message, not a copy of the input
+STAGE_MAX_CHARS = 300
+
+
+def job_text(text: str, limit: int = ERROR_MAX_CHARS) -> str:
+    """Text fit to store on a job row: no NUL (PostgreSQL text cannot hold one; a failure message
+    quoting one could not be saved and left its job "running") and at most ``limit`` characters."""
+    text = str(text).replace("\x00", "\\x00")
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 60, limit // 2)  # room for the note
+    return f"{text[:keep]}… ({len(text) - keep:,} more characters cut)"
+
+
 class JobCancelled(Exception):
     """Raised inside a run when the analyst asked to cancel it."""
 
@@ -86,7 +100,8 @@ class Progress:
         if not force and now - self._last_write < self.min_interval:
             return
         self._last_write = now
-        Job.objects.filter(pk=self.job.pk).update(progress=fraction, stage=stage[:300], heartbeat_at=timezone.now())
+        stage = job_text(stage, STAGE_MAX_CHARS)
+        Job.objects.filter(pk=self.job.pk).update(progress=fraction, stage=stage, heartbeat_at=timezone.now())
         self.job.progress, self.job.stage = fraction, stage
         if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
             raise JobCancelled()
@@ -147,7 +162,8 @@ def _job_finish(job: Job, status: str, *, error: str = "", result: dict | None =
         except Exception:  # noqa: BLE001
             log.exception("cleanup of job %s failed", job.pk)
             error = (error + "\n\nCleanup of partial output also failed; see the worker log.").strip()
-    fields = {"status": status, "error": error, "finished_at": timezone.now(), "stage": stage or status.capitalize()}
+    fields = {"status": status, "error": job_text(error), "finished_at": timezone.now(),
+              "stage": job_text(stage or status.capitalize(), STAGE_MAX_CHARS)}
     if result is not None:
         fields["result"] = result
     if status == Job.Status.SUCCEEDED:

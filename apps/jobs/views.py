@@ -63,7 +63,7 @@ def job_detail_view(request, pk: int):
         "state": job.as_state(),
         "duration": duration_text(job.duration_s),
         "can_edit": membership.allows(Role.EDITOR),
-        "params_json": json.dumps(job.params, indent=2, cls=DjangoJSONEncoder),
+        "params_json": json.dumps(job.shown_params, indent=2, cls=DjangoJSONEncoder),
         "provenance_json": json.dumps(job.provenance, indent=2, cls=DjangoJSONEncoder),
         "result_json": json.dumps(job.result, indent=2, cls=DjangoJSONEncoder) if job.result else "",
         "import_files": import_file_list(job=job) if job.kind == IMPORT_KIND else None,

@@ -1,4 +1,4 @@
-"""Authorship (seed 001, the hacked AP tweet): does a post fit the account it was posted from?
+"""Authorship (docs/methods.md §authorship, the hacked AP tweet): does a post fit the account it was posted from?
 
 Pure analysis, no Django: posts in (account, text, time[, post_id, is_retweet]), plain data out.
 """

@@ -1,4 +1,5 @@
-"""Coordination analysis (seed 002): influence-model and co-action networks, significance-tested.
+"""Coordination analysis (docs/methods.md §influence model): influence-model and co-action networks,
+significance-tested.
 
 Pure numpy/scipy/pandas; no Django. A job calls `influence_report` or `coaction_report` with an
 `on_progress(fraction, stage)` callback and stores the JSON they return."""

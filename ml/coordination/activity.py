@@ -1,4 +1,5 @@
-"""From posts to per-entity binary activity: the observations of the influence model (seed 002 §4.1)."""
+"""From posts to per-entity binary activity: the observations of the influence model (docs/methods.md §influence
+model, paper §4.1)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

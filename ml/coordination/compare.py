@@ -1,4 +1,5 @@
-"""Before and after an event (seed 002 §5.4): both networks, the change of mean coordination per type."""
+"""Before and after an event (docs/methods.md §influence model, paper §5.4): both networks, the change of mean
+coordination per type."""
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,4 +1,5 @@
-"""Influence-model coordination between all pairs of accounts, with sparse products (seed 002 §4.2, §5.1).
+"""Influence-model coordination between all pairs of accounts, with sparse products (docs/methods.md §influence model,
+paper §4.2, §5.1).
 
 For one entity and the pair (i, j), A_ij is the 2×2 maximum-likelihood matrix of j's status at k
 given i's status at k−1, and the coordination measure is the Frobenius inner product of A_ij with

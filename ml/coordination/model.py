@@ -1,4 +1,5 @@
-"""The full influence model for a small set of accounts: A, the network matrix D and H (seed 002 §2).
+"""The full influence model for a small set of accounts: A, the network matrix D and H (docs/methods.md §influence
+model, paper §2).
 
 Site i picks a determining site j with probability d_ij, then draws its next status from row
 s_j[k−1] of A_ji. Given A (maximum likelihood, as in the paper), D is the maximum-likelihood

@@ -52,7 +52,7 @@ def analyse_network(edges: pd.DataFrame, *, nodes=None, events: pd.DataFrame | N
     """JSON-ready nodes (community, strength, influence, x, y), communities and the top influencer.
 
     strength = in + out weight; influence = out weight (how strongly others follow the account),
-    the quantity behind the paper's node sizes and its top influencer (seed 002 §5.3)."""
+    the quantity behind the paper's node sizes and its top influencer (docs/methods.md §influence model, paper §5.3)."""
     graph = _graph(edges, nodes)
     simple = _undirected(graph)
     partition = community_louvain.best_partition(simple, weight="weight", random_state=seed) if simple.number_of_edges() else {n: i for i, n in enumerate(simple.nodes)}

@@ -1,4 +1,4 @@
-"""Spread (seed 004 §4.2, §5.2): propagation cascades and their metrics, the retweet and hashtag
+"""Spread (docs/methods.md §spread, paper §4.2, §5.2): propagation cascades and their metrics, the retweet and hashtag
 co-occurrence networks, communities (Louvain; InfoMap when installed), layouts, virality timelines.
 
 Pure networkx/numpy/pandas; no Django. A job calls ``propagation_report`` or ``network_report`` with

@@ -1,4 +1,5 @@
-"""Propagation cascades (seed 004 §4.2): each source post with the reposts, quotes and replies that
+"""Propagation cascades (docs/methods.md §spread, paper §4.2): each source post with the reposts, quotes and replies
+that
 descend from it, as a tree whose edges weigh the time delay; and the cascade metrics of Goel et al.
 (2016): size, depth, maximum breadth, structural virality, time to 50 % and 90 % of the final size.
 
@@ -11,7 +12,8 @@ Parents: a quote or reply hangs under the post it names. A repost names only the
 retweet of a retweet points back at the original), so it hangs under the latest earlier node of its
 ``ref_account`` in the same cascade: the Twitter15/16 importer stores a tree edge's parent account
 there, which rebuilds the given tree (depth > 1); ordinary retweets name the source's author, which
-gives the depth-1 star of seed 004 §4.2. Rows whose source is not in the table are counted, not drawn.
+gives the depth-1 star of docs/methods.md §spread, paper §4.2. Rows whose source is not in the table are counted, not
+drawn.
 """
 from __future__ import annotations
 

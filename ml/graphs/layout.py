@@ -1,4 +1,4 @@
-"""Force-directed positions computed in the job, so the page only draws (seed 004 §5.2).
+"""Force-directed positions computed in the job, so the page only draws (docs/methods.md §spread, paper §5.2).
 
 Up to ``spring_max_nodes`` nodes: Fruchterman–Reingold on the whole graph. Above: aggregation by
 community, the fast method the issue asks for: FR on the graph of communities (one node per

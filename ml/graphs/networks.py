@@ -1,4 +1,4 @@
-"""The two account/hashtag networks of seed 004 §5.2, from interaction tables (no Django):
+"""The two account/hashtag networks of docs/methods.md §spread, paper §5.2, from interaction tables (no Django):
 
 - ``retweet_network``: an edge retweeter → retweeted account, weighted by how often (figure 5);
 - ``hashtag_network``: hashtags weighted by the posts using them, an edge weighted by the posts

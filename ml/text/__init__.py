@@ -1,4 +1,4 @@
-"""Text models for information operations (issue #3; seeds 000 and 004), pure ML, no Django.
+"""Text models for information operations (docs/methods.md §language models, §spread), pure ML, no Django.
 
 Classifiers in the scikit-learn shape (`fit(texts, labels, groups)` → self, then `probabilities`,
 `score_accounts`, `attention`, `save`/`load`), per-collection language models with the cross-perplexity

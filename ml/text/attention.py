@@ -1,4 +1,5 @@
-"""Attention for one post (seed 000 fig. 3) as data, and bertviz's head and model views as HTML that
+"""Attention for one post (docs/methods.md §language models, paper fig. 3) as data, and bertviz's head and model views
+as HTML that
 loads d3, jQuery and require.js from URLs the caller serves (never a CDN).
 
 SDPA attention returns no weights, so the model runs with eager attention for the call and is put back.

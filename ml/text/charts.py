@@ -48,7 +48,8 @@ def loss_figure(history: dict) -> dict:
 
 
 def perplexity_matrix_figure(matrix: dict) -> dict:
-    """Seed 000 fig. 4: rows are language models, columns held-out posts; lower is better."""
+    """docs/methods.md §language models, paper fig. 4: rows are language models, columns held-out posts; lower is
+    better."""
     z = matrix["perplexity"]
     text = [[f"{v:.1f}" for v in row] for row in z]
     return {"data": [{"type": "heatmap", "z": z, "x": matrix["columns"], "y": matrix["rows"], "text": text,

@@ -1,8 +1,9 @@
 """Binary text classifiers in the scikit-learn shape: `fit(texts, labels, groups)` returns self, learned
 state ends in `_`. Label 1 = information operation (or misinformation), 0 = control.
 
-EncoderClassifier (seed 004): any local encoder directory (default the bundled MiniLM-L6), one logit,
-BCE with logits and a positive-class weight. GPT2Classifier (seed 000): `[BOS]text[CLS]`, a head on the
+EncoderClassifier (docs/methods.md §spread): any local encoder directory (default the bundled MiniLM-L6), one logit,
+BCE with logits and a positive-class weight. GPT2Classifier (docs/methods.md §language models): `[BOS]text[CLS]`, a
+head on the
 `[CLS]` hidden state plus the auxiliary LM loss; a local GPT-2 directory, or a tiny GPT-2 built from the
 config with a byte-level BPE trained on the collection when none is given.
 """

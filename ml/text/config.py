@@ -46,13 +46,14 @@ class TinyGPT2:
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    """Binary text classifier (seed 004 encoder, seed 000 GPT-2). Label 1 = information operation."""
+    """Binary text classifier (encoder: docs/methods.md §spread; GPT-2: §language models). Label 1 = information
+    operation."""
     max_length: int = 64
     class_weight: str | None = "balanced"  # "balanced": BCE pos_weight = negatives / positives; None: 1
     test_size: float = 0.2  # held out for metrics
     val_size: float = 0.1  # of what is left, for early stopping
     threshold: float = 0.5  # for F1, precision, recall, MCC and the confusion matrix
-    lm_weight: float = 0.5  # GPT-2 only: weight of the auxiliary language-model loss (seed 000)
+    lm_weight: float = 0.5  # GPT-2 only: weight of the auxiliary language-model loss (docs/methods.md §language models)
     account_disjoint: bool = True  # no account in two splits (needs group ids)
     train: TrainConfig = field(default_factory=TrainConfig)
     tiny: TinyGPT2 = field(default_factory=TinyGPT2)
@@ -77,7 +78,8 @@ class ClassifierConfig:
 
 @dataclass(frozen=True)
 class LMConfig:
-    """A causal LM per collection (seed 000): `<|endoftext|>` after each post, a third held out."""
+    """A causal LM per collection (docs/methods.md §language models): `<|endoftext|>` after each post, a third held
+    out."""
     max_length: int = 64
     held_out: float = 0.33
     train: TrainConfig = field(default_factory=lambda: TrainConfig(learning_rate=5e-4, epochs=3, patience=1))
@@ -96,7 +98,7 @@ class LMConfig:
         return cls(**{**data, "train": TrainConfig(**data.get("train", {})), "tiny": TinyGPT2(**data.get("tiny", {}))})
 
 
-# Seed 004's settings (BERT-base on a GPU); the defaults above fit a 2-core CPU.
+# Defending Democracy's settings (docs/methods.md §spread) (BERT-base on a GPU); the defaults above fit a 2-core CPU.
 SEED_004 = ClassifierConfig(max_length=256, train=TrainConfig(learning_rate=3e-5, epochs=10, batch_size=32))
 # A tiny GPT-2 learns from scratch, so it wants a far larger learning rate than fine-tuning.
 TINY_GPT2 = ClassifierConfig(train=TrainConfig(learning_rate=1e-3, epochs=5, batch_size=16))

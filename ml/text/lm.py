@@ -1,4 +1,4 @@
-"""Language models per collection (seed 000): a causal LM trained on one collection with
+"""Language models per collection (docs/methods.md §language models): a causal LM trained on one collection with
 `<|endoftext|>` after each post and a third of the posts held out; the cross-perplexity matrix across
 collections; attribution of a new collection to the stored LM that finds it least surprising; and
 sample generations, always marked synthetic."""
@@ -177,7 +177,8 @@ def _unit(lms, unit: str) -> str:
 
 
 def cross_perplexity(lms: dict, held_out: dict, base=None, unit: str = "auto", on_row: Callable | None = None) -> dict:
-    """Seed 000 fig. 4. Rows: the LMs (name -> fitted CollectionLM) plus the untuned `base` where one exists;
+    """docs/methods.md §language models, paper fig. 4. Rows: the LMs (name -> fitted CollectionLM) plus the untuned
+    `base` where one exists;
     columns: held-out posts per collection (name -> texts). Per token when all share a vocabulary,
     else per byte. Also says, per column, which row scores it lowest. `on_row(done, total)` after each row."""
     rows = dict(lms)

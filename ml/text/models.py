@@ -87,7 +87,8 @@ def save_tiny_bert(texts, directory, **sizes) -> Path:
 
 
 def gpt2_classifier_module(lm):
-    """Seed 000's classifier: GPT-2 reads `[BOS]text[CLS]`; a linear head reads the `[CLS]` hidden state,
+    """FireEye's classifier (docs/methods.md §language models): GPT-2 reads `[BOS]text[CLS]`; a linear head reads the
+    `[CLS]` hidden state,
     and the LM head's loss is kept as an auxiliary objective."""
     import torch
     from torch import nn

@@ -101,7 +101,8 @@
   function edgeKey(edge, colour) {
     const a = nodes.get(edge.source), b = nodes.get(edge.target);
     if (colour === "community") return a.community === b.community ? "within a community" : "between communities";
-    return `${nodeKey(a, colour)} → ${nodeKey(b, colour)}`;  // seed 002 figure 1: edges by label pairing
+    // edges by label pairing (docs/methods.md §influence model, fig. 1)
+    return `${nodeKey(a, colour)} → ${nodeKey(b, colour)}`;
   }
 
   function colourMap(keys) { const map = new Map(); [...keys].sort().forEach((k, i) => map.set(k, PALETTE[i % PALETTE.length])); return map; }

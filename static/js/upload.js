@@ -9,7 +9,8 @@
   const form = document.getElementById("upload-form");
   if (!form) return;
 
-  const EXTENSIONS = [".csv", ".tsv", ".json", ".jsonl", ".gz", ".zip"];
+  // The accepted extensions come from the server (UPLOAD_EXTENSIONS in apps/collections/services.py).
+  const EXTENSIONS = (form.dataset.extensions || "").split(",").filter(Boolean);
   // Line-based files (gzipped or not) preview from their first bytes; zips and JSON documents need the whole file.
   const SLICEABLE = [".csv", ".tsv", ".jsonl", ".csv.gz", ".tsv.gz", ".jsonl.gz"];
   const PREVIEW_SLICE_BYTES = 512 * 1024;

@@ -1,6 +1,6 @@
 """The authorship analysis end to end in-process: posts from the database, the job, the stored
 analysis, its page, the API and the command. Green_thumb writes about their garden; three news
-flashes were slipped into their stream, as the AP's account was hijacked in seed 001."""
+flashes were slipped into their stream, as the AP's account was hijacked (docs/methods.md §authorship)."""
 from __future__ import annotations
 
 import json

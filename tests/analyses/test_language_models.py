@@ -1,4 +1,4 @@
-"""Language models per collection through Django (issue #3 item 3): the train_lm job and its TextModel,
+"""Language models per collection through Django: the train_lm job and its TextModel,
 the cross-perplexity matrix whose diagonal wins on three real collections (IRA tweets, airline
 customers' tweets, LIAR statements), attribution of a new IRA slice, the untuned base row of a
 fine-tuned LM, the commands, bad parameters, the GPT-2 classifier end to end, and who may do what."""

@@ -1,4 +1,4 @@
-"""Every post a scoring reads keeps its score (issue #3): the PostScore rows, what the score page, the CSV
+"""Every post a scoring reads keeps its score: the PostScore rows, what the score page, the CSV
 and the API show of them, a post's page with its attention and bertviz views, and who may see them
 (Mallory, no member: 404; Carol, viewer: reads)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The spread analyses end to end in-process (issue #5): a small real Twitter15 slice (two short trees
+"""The spread analyses end to end in-process: a small real Twitter15 slice (two short trees
 per veracity label, zipped in tmp_path from ../shared/data) imported by the real import job, then the
 propagation and retweet-network jobs, their pages, exports (round-tripped through networkx) and the
 command; the hashtag network on a generated collection with two planted hashtag camps and a burst."""
@@ -124,7 +124,8 @@ def test_the_retweet_network_of_twitter15_has_communities_and_round_trips(client
     result = analysis.result
     assert result["directed"] and result["edges_total"] > 0 and result["communities_total"] >= 4  # 8 separate trees
     assert result["modularity"] > 0.5 and result["label_key"] == "veracity"
-    assert "posts_veracity" in result["label_keys"]  # accounts coloured by what they spread (seed 004 figure 5)
+    # accounts coloured by what they spread (docs/methods.md §spread, paper figure 5)
+    assert "posts_veracity" in result["label_keys"]
     client = client_for("carol")
     html = client.get(reverse("analysis-detail", args=[analysis.pk])).content.decode()
     assert 'data-testid="filter-size"' in html and 'data-testid="filter-rule"' not in html and "modularity" in html

@@ -1,4 +1,4 @@
-"""Bad propagation trees (issue #5): a real Twitter15 tree from ../shared/data with a cycle, an unknown
+"""Bad propagation trees: a real Twitter15 tree from ../shared/data with a cycle, an unknown
 parent and a negative delay appended is imported by the real import job; each bad line is rejected on
 its own with its reason, and the propagation analysis measures the rest of the tree."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Text classifiers end to end in-process (issue #3): labelled posts from the database, the training job,
+"""Text classifiers end to end in-process: labelled posts from the database, the training job,
 the TextModel row and its weights, scoring a collection, the command, and what is refused before a job."""
 from __future__ import annotations
 

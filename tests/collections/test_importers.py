@@ -259,10 +259,16 @@ def test_it_rejects_exactly_the_row_with_bytes_that_are_not_utf8(tmp_path):
 
 def test_it_rejects_a_10_mb_field_and_keeps_the_rows_around_it(tmp_path):
     rows = ira_rows(4)
+    rows[2][FULL_COLUMNS.index("content")] = "x" * (2 * MB)
+    posts, rejected = drain(only_source(write_ira(tmp_path / "two.csv", rows)))
+    assert rejected == [RejectedRecord(4, "content", "field is 2,097,152 characters; the limit is 1,000,000")]
+
+    rows = ira_rows(4)
     rows[2][FULL_COLUMNS.index("content")] = "x" * (10 * MB)
     source = only_source(write_ira(tmp_path / "big.csv", rows))
     posts, rejected = drain(source)
-    assert rejected == [RejectedRecord(4, "content", "field is 10,485,760 characters; the limit is 1,000,000")]
+    # past the line limit (4 x MAX_FIELD_CHARS) the line is never held whole: the field is named from its start
+    assert [(r.line, r.field) for r in rejected] == [(4, "content")] and "longer than 4,065,536" in rejected[0].reason
     assert [p.line for p in posts] == [2, 3, 5]
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from apps.collections import importers, ingest
 from apps.collections.ingest import IngestWriter
-from apps.collections.models import Account, Entity, ImportFile, Interaction, Post
+from apps.collections.models import Account, Collection, Entity, ImportFile, Interaction, Post
 from apps.collections.pipeline import ParsedBatches, ParserCrashed
 from apps.collections.services import import_start
 from apps.jobs.services import job_execute
@@ -143,6 +143,7 @@ def test_a_parser_crash_mid_file_fails_the_job_and_keeps_nothing_of_the_file(inv
         return encode(self, records)
 
     monkeypatch.setattr(IngestWriter, "encode", encode_until_line_500)
+    Collection.objects.create(investigation=investigation, name="c")  # one the import created would go with it
     job = run_import(investigation, users["alice"], write_ira_csv(tmp_path / "a.csv", 1000))
     assert job.status == "failed" and "a.csv: ValueError: boom" in job.error
     import_file = ImportFile.objects.get()

@@ -1,4 +1,4 @@
-"""Authorship (seed 001): the seed's stemmed word-presence vectors, a time-ordered test, and an
+"""Authorship (docs/methods.md §authorship): the seed's stemmed word-presence vectors, a time-ordered test, and an
 injected foreign post that the account's model ranks among its least-like posts."""
 from __future__ import annotations
 

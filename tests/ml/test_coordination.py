@@ -1,4 +1,4 @@
-"""Coordination (seed 002): influence-model and co-action networks, significance, evidence."""
+"""Coordination (docs/methods.md §influence model): influence-model and co-action networks, significance, evidence."""
 from __future__ import annotations
 
 import json

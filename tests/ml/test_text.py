@@ -1,4 +1,4 @@
-"""Text classifiers (issue #3, seeds 000 and 004): account-disjoint splits, metrics that agree with
+"""Text classifiers (docs/methods.md §language models, §spread): account-disjoint splits, metrics that agree with
 scikit-learn, a tiny BERT and a tiny GPT-2 trained end to end, scoring, storage and clear errors.
 
 Personas: the troll farm's accounts (label 1) push slogans; the airline passengers (label 0) complain
@@ -165,7 +165,7 @@ def test_charts_are_plain_figure_dicts(encoder):
     assert figures[0]["data"][0]["x"] == m["roc"]["fpr"]
 
 
-# -- the encoder classifier (seed 004) ------------------------------------------------------------
+# -- the encoder classifier (docs/methods.md §spread) ------------------------------------------------------------
 def test_the_encoder_learns_the_troll_farm_on_unseen_accounts(encoder):
     assert encoder.split_["account_disjoint"]
     assert encoder.split_["test"]["accounts"] >= 2 and encoder.split_["test"]["positives"] > 0
@@ -206,7 +206,8 @@ def test_it_saves_and_loads_the_encoder(encoder, tmp_path):
     assert manifest["split"]["account_disjoint"] and manifest["config"]["train"]["learning_rate"] == 2e-3
 
 
-# -- the GPT-2 classifier (seed 000) --------------------------------------------------------------
+# -- the GPT-2 classifier (docs/methods.md §language models)
+# --------------------------------------------------------------
 def test_the_gpt2_classifier_trains_end_to_end(gpt2):
     assert gpt2.metrics_["auc"] > 0.9
     assert gpt2.model_.lm.config.n_layer == 2 and gpt2.steps[-1]["step"] == len(gpt2.history_["train"])

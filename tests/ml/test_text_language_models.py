@@ -1,4 +1,5 @@
-"""Language models per collection (seed 000): a third held out, the cross-perplexity matrix whose
+"""Language models per collection (docs/methods.md §language models): a third held out, the cross-perplexity matrix
+whose
 diagonal wins, attribution of a new collection, and generations marked synthetic. Tiny GPT-2s only."""
 from __future__ import annotations
 

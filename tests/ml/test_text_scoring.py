@@ -1,4 +1,4 @@
-"""Scoring many posts fast (issue 3): each distinct text once, batches sorted by token length, an int8 mode
+"""Scoring many posts fast: each distinct text once, batches sorted by token length, an int8 mode
 that stays close to fp32 and says what it costs, training on a caller's own split, and the content
 benchmark's data loaders (real slices of ../shared/data, clear errors on bad rows).
 

@@ -31,6 +31,10 @@ class CsvImporter:
     def parse_row(self, line: int, row: list[str]) -> PostRecord | RejectedRecord:
         raise NotImplementedError
 
+    def notes(self) -> dict:
+        """Facts about the whole file for the import summary (called once the rows are read)."""
+        return {}
+
 
 def cell(row: list[str], index: int | None) -> str:
     """The stripped value of an optional column ('' where the header lacks it)."""

@@ -1,9 +1,10 @@
 """CSV rows with their line numbers, checked for what every format needs before parsing.
 
-Per row, in this order: blank lines are skipped; a row with the wrong number of fields, a field over
-the size limit, or a field with bytes that are not UTF-8 becomes a RejectedRecord; other rows go to
-the format's ``parse_row(line, fields)``. The size and UTF-8 checks share one join of the row, and the
-UTF-8 one looks only at rows that are not ASCII, so the common row costs two C calls.
+Per row, in this order: blank lines are skipped; a physical line over the line limit (see ``lines``),
+a row with the wrong number of fields, a field over the size limit, a field holding a NUL (PostgreSQL
+text cannot store one, so no database gets it), or a field with bytes that are not UTF-8 becomes a
+RejectedRecord; other rows go to the format's ``parse_row(line, fields)``. The size, NUL and UTF-8
+checks share one join of the row, and the UTF-8 one looks only at rows that are not ASCII.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Callable, Iterator
 
 from apps.collections.importers.encoding import Encoding, first_bad_byte, undo_mojibake
 from apps.collections.importers.limits import Limits
+from apps.collections.importers.lines import BoundedLines
 from apps.collections.importers.records import ImportFileError, PostRecord, RejectedRecord
 from apps.collections.importers.streams import StreamError
 
@@ -61,7 +63,8 @@ class CsvRows:
     def __init__(self, text: io.TextIOBase, *, name: str, delimiter: str, encoding: Encoding, limits: Limits) -> None:
         csv.field_size_limit(limits.csv_field_hard_limit)  # process-wide; every CSV reader here sets its own
         self.name, self.delimiter, self.encoding, self.limits = name, delimiter, encoding, limits
-        self._reader = csv.reader(text, delimiter=delimiter)
+        self._lines = BoundedLines(text, limits.line_limit)
+        self._reader = csv.reader(self._lines, delimiter=delimiter)
         self.header = [h.strip().lstrip("\ufeff") for h in self._header_row()]
         self._row_delimiters: Counter = Counter()  # what rejected rows seem split by
         self._n_fields, self._max_chars, self._checks_utf8 = len(self.header), limits.max_field_chars, encoding.checks_utf8
@@ -77,11 +80,14 @@ class CsvRows:
         """
         reader, check, n_fields = self._reader, self._check, self._n_fields
         fix = self._repaired if self.encoding.mojibake_layers else None
+        overlong = self._lines.overlong
         held: list[RejectedRecord] = []
         start = reader.line_num + 1
         try:
             for row in reader:
                 line, start = start, reader.line_num + 1
+                if overlong:
+                    yield from self._overlong()
                 if not row:
                     continue  # a blank line is no row
                 problem = check(line, row)
@@ -97,12 +103,16 @@ class CsvRows:
                 if len(held) >= ALL_BAD_MIN:
                     raise self._refuse(held)
                 yield from held
+                yield from self._overlong()
                 return
             for row in reader:
                 line, start = start, reader.line_num + 1
+                if overlong:
+                    yield from self._overlong()
                 if row:
                     problem = check(line, row)
                     yield problem if problem is not None else parse(line, fix(row) if fix else row)
+            yield from self._overlong()
         except csv.Error as exc:
             raise ImportFileError(f"{self.name}: line {start:,}: {exc}; the file cannot be read past this line") from exc
         except StreamError as exc:
@@ -124,6 +134,8 @@ class CsvRows:
             problem = self._size_problem(line, row)
             if problem is not None:
                 return problem
+        if "\x00" in joined:
+            return self._nul_problem(line, row)
         if self._checks_utf8 and not joined.isascii() and first_bad_byte(joined) is not None:
             return self._utf8_problem(line, row)
         return None
@@ -143,6 +155,17 @@ class CsvRows:
             if len(value) > limit:
                 return RejectedRecord(line, column, f"field is {len(value):,} characters; the limit is {limit:,}")
         return None
+
+    def _overlong(self) -> Iterator[RejectedRecord]:
+        lines = self._lines
+        for line, length, head in lines.overlong:
+            at = lines.field_at_cut(head, self.delimiter)
+            yield RejectedRecord(line, self.header[at] if at < len(self.header) else "", lines.reason(length))
+        lines.overlong.clear()
+
+    def _nul_problem(self, line: int, row: list[str]) -> RejectedRecord:
+        column = next(column for column, value in zip(self.header, row) if "\x00" in value)
+        return RejectedRecord(line, column, "holds a NUL byte (0x00), which no text field may store")
 
     def _utf8_problem(self, line: int, row: list[str]) -> RejectedRecord | None:
         for column, value in zip(self.header, row):

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.collections.importers.records import ImportFileError
+from apps.collections.importers.records import ImportFileError, clip
+
+SHOWN_COLUMNS = 30  # an error lists at most this many of a header's columns, each clipped
 
 
 class UnrecognisedHeader(ImportFileError):
@@ -47,7 +49,9 @@ def detect_profile(header: list[str], profiles: list[Profile], name: str) -> Pro
         return complete[0]
     if ranked:
         raise missing_columns_error(name, ranked[0], columns)
-    shown = ", ".join(h.strip() for h in header)
+    shown = ", ".join(clip(h.strip()) for h in header[:SHOWN_COLUMNS])
+    if len(header) > SHOWN_COLUMNS:
+        shown += f", … ({len(header):,} columns)"
     raise UnrecognisedHeader(
         f"{name}: no importer recognises the header (columns: {shown}); choose a format, or the generic CSV with a column mapping"
     )

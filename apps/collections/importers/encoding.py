@@ -1,7 +1,10 @@
 """Which text encoding a file uses, sniffed from its first megabyte.
 
-1. UTF-8 (with or without BOM), and UTF-16 with a BOM, are taken as they are. A later invalid byte in
-   a UTF-8 file is kept as a surrogate (errors="surrogateescape") so that only its row is rejected.
+1. UTF-8 (with or without BOM), and UTF-16 with a BOM, are taken as they are. An invalid byte in a
+   UTF-8 file is kept as a surrogate (errors="surrogateescape") so that only its row is rejected. The
+   sample is judged line by line: a file is UTF-8 unless most of its non-ASCII lines fail to decode, so
+   one stray byte (0xFF, a truncated character) cannot make a code page of the whole file (seen:
+   charset_normalizer naming ``ptcp154`` for such a file, garbling every other non-ASCII row).
 2. Mojibake: some public tweet sets (the FiveThirtyEight "twitter-ratio" files) are UTF-8 that a tool
    read as Windows-1252 and saved as Mac Roman, once or twice. Decoded as any single code page they
    show "â€™" for "’" and "PeÃ±a" for "Peña"; undoing the layers gives the real text. We recognise it
@@ -59,7 +62,7 @@ def sniff_encoding(sample: bytes) -> Encoding:
         return Encoding("utf-8-sig", "surrogateescape")
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return Encoding("utf-16", "replace")
-    if _is_utf8(sample):
+    if _is_utf8(sample) or _mostly_utf8(sample):
         return Encoding("utf-8", "surrogateescape")
     layers = mojibake_layers(sample)
     if layers:
@@ -85,6 +88,21 @@ def _is_utf8(sample: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Whether at least half of the sample's non-ASCII lines are valid UTF-8 (the last, maybe cut, line aside)."""
+    lines = sample.split(b"\n")[:-1] if b"\n" in sample else [sample]
+    good = bad = 0
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad += 1
+    return good >= bad and good > 0
 
 
 def mojibake_layers(sample: bytes, max_layers: int = 3) -> int:

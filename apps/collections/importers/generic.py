@@ -6,7 +6,7 @@ from apps.collections.importers.common import hashed_post_id, listish_tags, show
 from apps.collections.importers.dates import GENERIC_EXPECTED, TimeParser
 from ml.entities import urls_and_domains
 from apps.collections.importers.limits import Limits
-from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord
+from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord, clip
 
 LABEL = "Generic CSV (column mapping)"
 GENERIC_FIELDS = [
@@ -116,13 +116,13 @@ def _resolve(header: list[str], mapping: dict | None, name: str) -> tuple[dict[s
             continue
         i = exact.get(column, folded.get(str(column).strip().lower()))
         if i is None:
-            unknown.append(f"'{column}'")
+            unknown.append(f"'{clip(str(column))}'")
         positions[key] = i
     if unknown:
         raise ImportFileError(f"{name}: the column mapping names column(s) not in the header: {', '.join(unknown)}")
     bad_keys = [k for k in positions if k not in GENERIC_FIELDS and not k.startswith(LABEL_PREFIX)]
     if bad_keys:
-        raise ImportFileError(f"{name}: the column mapping has unknown field(s): {', '.join(bad_keys)}")
+        raise ImportFileError(f"{name}: the column mapping has unknown field(s): {', '.join(map(clip, bad_keys))}")
     missing = [f for f in ("text", "time") if f not in positions]
     if not {"account_id", "handle"} & positions.keys():
         missing.append("account_id or handle")

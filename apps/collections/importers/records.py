@@ -48,3 +48,28 @@ class RejectedRecord:
     line: int
     field: str
     reason: str
+
+
+QUOTE_CHARS = 200  # the most of any input value a message quotes
+
+
+def clip(value: str, limit: int = QUOTE_CHARS) -> str:
+    """A value shortened for a message: a 1 MB header cell must not become a 1 MB job error."""
+    return value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters)"
+
+
+def nul_field(record: PostRecord) -> str | None:
+    """The first field of a record holding a NUL (PostgreSQL text cannot store one), or None.
+    One join and one search for the common record; the fields are searched only when it has one."""
+    a = record.account
+    ref = record.ref_account
+    values = {
+        "id": record.platform_id, "text": record.text, "language": record.language, "ref_post_id": record.ref_post_id,
+        "author_id": a.platform_id, "handle": a.handle, "display_name": a.display_name,
+        "ref_account_id": ref.platform_id if ref is not None else "",
+        "labels": "".join(f"{k}{v}" for k, v in {**record.labels, **a.labels}.items()),
+        "entities": "".join(record.hashtags + record.urls + record.domains + record.mentions + record.images),
+    }
+    if "\x00" not in "".join(values.values()):
+        return None
+    return next(name for name, value in values.items() if "\x00" in value)

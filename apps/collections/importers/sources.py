@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import zipfile
 from pathlib import Path
@@ -21,7 +22,7 @@ from apps.collections.importers.generic import GenericCsvImporter, guess_mapping
 from apps.collections.importers.ira import IraImporter
 from apps.collections.importers.limits import Limits
 from apps.collections.importers.preview import csv_preview, records_preview
-from apps.collections.importers.records import ImportFileError, PostRecord, RejectedRecord
+from apps.collections.importers.records import ImportFileError, PostRecord, RejectedRecord, nul_field
 from apps.collections.importers.streams import Budget, StreamError, Unit, data_members, is_zip, open_zip, read_sample
 from apps.collections.importers.twitter_tree import TwitterTreeImporter, is_tree_zip
 from apps.collections.importers.twitter_v2 import TwitterV2Importer, json_layout
@@ -33,27 +34,38 @@ FORMATS: dict[str, type] = {
 }
 FORMAT_LABELS: dict[str, str] = {name: cls.label for name, cls in FORMATS.items()}
 AUTO_CSV = (IraImporter, XioImporter, CoshareImporter)  # the generic CSV is never chosen without being asked
+PREVIEW_LINE_CHARS = SAMPLE_BYTES  # a preview reads a bounded prefix: no line, nor JSON document, past these
+PREVIEW_DOCUMENT_CHARS = 16 * SAMPLE_BYTES
 
 
 class Source:
     """One importable unit of an upload, and the records it yields (one per physical row or tweet)."""
 
     def __init__(self, *, name: str, format: str, size_bytes: int, produce: Callable[[], Iterator],
-                 progress: Callable[[], float], labels: dict | None = None) -> None:
+                 progress: Callable[[], float], labels: dict | None = None, notes: Callable[[], dict] = dict,
+                 checks_nul: bool = False) -> None:
         self.name, self.format, self.size_bytes = name, format, size_bytes
         self.rows_read = 0
-        self._produce, self._progress, self._labels = produce, progress, labels or {}
+        self._produce, self._progress, self._labels, self._notes = produce, progress, labels or {}, notes
+        self._checks_nul = checks_nul  # CSV rows are checked cell by cell (csvrows); other formats here
         self._finished = False
 
     def records(self) -> Iterator[PostRecord | RejectedRecord]:
         self.rows_read, self._finished = 0, False
-        labels = self._labels
+        labels, checks_nul = self._labels, self._checks_nul
         for record in self._produce():
             self.rows_read += 1
-            if labels and type(record) is PostRecord:
-                record.labels = {**labels, **record.labels}
+            if type(record) is PostRecord:
+                if labels:
+                    record.labels = {**labels, **record.labels}
+                if checks_nul:
+                    record = _nul_checked(record)
             yield record
         self._finished = True
+
+    def notes(self) -> dict:
+        """What the importer found worth telling about the whole file (e.g. shared author ids)."""
+        return self._notes()
 
     def fraction_done(self) -> float:
         return 1.0 if self._finished else max(0.0, min(1.0, self._progress()))
@@ -115,7 +127,7 @@ def _zip_sources(path: Path, name: str, format: str | None, mapping, labels, lim
             raise ImportFileError(f"{name}: not a Twitter15/16 zip (it needs tree/<id>.txt files and label.txt or source_tweets.txt)")
         importer = TwitterTreeImporter(path, name=name, limit=limits.max_unzipped_bytes)
         return [Source(name=name, format=importer.format, size_bytes=path.stat().st_size, produce=importer.records,
-                       progress=lambda: importer.progress, labels=labels)]
+                       progress=lambda: importer.progress, labels=labels, checks_nul=True)]
     if not members:
         raise ImportFileError(f"{name}: the archive holds no CSV or JSON files")
     budget = Budget(name, limits.max_unzipped_bytes)  # the members together expand at most this far
@@ -132,7 +144,15 @@ def _source(unit: Unit, format: str | None, mapping, labels, limits: Limits) -> 
         lambda: _csv_records(unit, sniffed, importer, limits)
     )
     return Source(name=unit.name, format=importer.format, size_bytes=unit.size_bytes, produce=produce,
-                  progress=unit.fraction_done, labels=labels)
+                  progress=unit.fraction_done, labels=labels, notes=getattr(importer, "notes", dict),
+                  checks_nul=importer.kind != "csv")
+
+
+def _nul_checked(record: PostRecord) -> PostRecord | RejectedRecord:
+    field = nul_field(record)
+    if field is None:
+        return record
+    return RejectedRecord(record.line, field, "holds a NUL character, which no text field may store")
 
 
 def _importer(sniffed: _Sniffed, name: str, format: str | None, mapping, limits: Limits):
@@ -175,6 +195,8 @@ def preview(path: Path, *, name: str | None = None, rows: int = 5, limits: Limit
     no error here (format None): the page then asks for a column mapping.
     """
     name = name or path.name
+    limits = dataclasses.replace(limits, max_line_chars=min(limits.line_limit, PREVIEW_LINE_CHARS),
+                                 max_document_chars=min(limits.document_limit, PREVIEW_DOCUMENT_CHARS))
     result = {"name": name, "format": None, "format_label": None, "columns": [], "rows": [], "guessed_mapping": {},
               "encoding": None, "delimiter": None, "error": None}
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from apps.collections.importers.records import ImportFileError
+from apps.collections.importers.records import ImportFileError, clip
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -36,7 +36,7 @@ class StreamError(Exception):
             where = "" if line is None else f" (it ends after line {line:,})" if line else " (it ends within the first line)"
             return f"{name}: the gzip stream is truncated{where}; the file is incomplete"
         where = f" after line {line:,}" if line else ""
-        return f"{name}: the {self.problem}{where} ({self.detail}); the file cannot be read"
+        return f"{name}: the {self.problem}{where} ({clip(self.detail)}); the file cannot be read"
 
 
 def expansion_error(name: str, limit: int) -> ImportFileError:
@@ -179,14 +179,16 @@ def open_zip(path: Path, name: str, limit: int) -> zipfile.ZipFile:
     for info in infos:
         if escapes(info.filename):
             archive.close()
-            raise ImportFileError(f"{name}: member '{info.filename}' escapes the archive folder; the archive was refused")
+            raise ImportFileError(
+                f"{name}: member '{clip(info.filename)}' escapes the archive folder; the archive was refused"
+            )
     if sum(info.file_size for info in infos) > limit:
         archive.close()
         raise expansion_error(name, limit)
     encrypted = next((i.filename for i in infos if i.flag_bits & 0x1), None)
     if encrypted:
         archive.close()
-        raise ImportFileError(f"{name}: member '{encrypted}' is encrypted; upload an archive without a password")
+        raise ImportFileError(f"{name}: member '{clip(encrypted)}' is encrypted; upload an archive without a password")
     return archive
 
 

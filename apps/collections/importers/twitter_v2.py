@@ -1,8 +1,9 @@
 """Twitter API v2 responses: one JSON document, JSONL of response pages, or JSONL of single tweets.
 
-JSONL is streamed line by line (line = the line of the page or tweet). A single document is loaded
-whole: JSON has no cheap way to stream, and documents of this layout are API pages saved by a
-collector (megabytes), not whole collections; the limit on decompressed bytes still applies.
+JSONL is streamed line by line (line = the line of the page or tweet); a line over the line limit is
+rejected and skipped without being held whole. A single document is loaded whole: JSON has no cheap way
+to stream, and documents of this layout are API pages saved by a collector (megabytes), not whole
+collections; one longer than ``Limits.document_limit`` characters is refused after reading that much.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from apps.collections.importers.dates import parse_iso
 from apps.collections.importers.encoding import first_bad_byte
 from ml.entities import urls_and_domains
 from apps.collections.importers.limits import Limits
+from apps.collections.importers.lines import BoundedLines
 from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord
 from apps.collections.importers.streams import StreamError
 
@@ -62,12 +64,14 @@ class TwitterV2Importer:
             yield from self._lines(text)
 
     def _lines(self, text: io.TextIOBase) -> Iterator[PostRecord | RejectedRecord]:
-        line = 0
-        while True:
-            raw = self._readline(text, line)
-            if not raw:
-                return
-            line += 1
+        lines = BoundedLines(text, self.limits.line_limit)
+        for raw in self._guarded(lines):
+            line = lines.line
+            if lines.overlong:
+                (at, length, _head), = lines.overlong
+                lines.overlong.clear()
+                yield RejectedRecord(at, "", lines.reason(length))
+                continue
             if not raw.strip():
                 continue
             try:
@@ -81,15 +85,11 @@ class TwitterV2Importer:
             else:
                 yield self._tweet(item, line, "", {}, {})
 
-    def _readline(self, text: io.TextIOBase, line: int) -> str:
-        hard = self.limits.csv_field_hard_limit
+    def _guarded(self, lines: BoundedLines) -> Iterator[str]:
         try:
-            raw = text.readline(hard)
+            yield from lines
         except StreamError as exc:
-            raise ImportFileError(exc.message(self.name, line)) from exc
-        if len(raw) >= hard and not raw.endswith("\n"):
-            raise ImportFileError(f"{self.name}: line {line + 1:,} is longer than {hard:,} characters; the file cannot be read")
-        return raw
+            raise ImportFileError(exc.message(self.name, lines.line)) from exc
 
     def _document(self, text: io.TextIOBase) -> Iterator[PostRecord | RejectedRecord]:
         """A whole document: one page, a list of pages, or a list of tweets. Line = the tweet's number."""
@@ -110,8 +110,15 @@ class TwitterV2Importer:
                 yield self._tweet(tweet, number, f"tweet #{number} ({at}): ", users, ref_authors)
 
     def _load(self, text: io.TextIOBase):
+        limit = self.limits.document_limit
         try:
-            return json.load(text)
+            raw = text.read(limit + 1)
+            if len(raw) > limit:
+                raise ImportFileError(
+                    f"{self.name}: a single JSON document longer than {limit:,} characters cannot be read; "
+                    "save it as JSONL (one tweet or page per line)"
+                )
+            return json.loads(raw)
         except StreamError as exc:
             raise ImportFileError(exc.message(self.name, None)) from exc
         except ValueError as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.collections.services import import_start
+from apps.collections.services import import_start, labels_parse
 from apps.investigations.cli import cli_investigation, cli_user, key_values, print_summary
 from apps.jobs.services import job_execute
 
@@ -46,11 +46,15 @@ class Command(BaseCommand):
         investigation = cli_investigation(opts["investigation"], user)
         files = [{"path": str(Path(p).resolve()), "name": Path(p).name} for p in opts["paths"]]
         name = opts["collection"] or files[0]["name"].split(".")[0]
+        try:
+            labels = labels_parse(opts["label"])
+        except ValidationError as exc:
+            raise CommandError(f"--label: {' '.join(exc.messages)}") from None
         started = time.monotonic()
         try:
             job = import_start(
                 investigation=investigation, user=user, collection_name=name, files=files, format=opts["format"],
-                mapping=key_values(opts["map"], "--map"), labels=key_values(opts["label"], "--label"), enqueue=opts["queue"],
+                mapping=key_values(opts["map"], "--map"), labels=labels, enqueue=opts["queue"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None

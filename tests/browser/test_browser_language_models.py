@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.stack import last_json_line
-from tests.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
+from devstack.stack import last_json_line
+from tests.browser.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]  # nothing here needs PostgreSQL or Redis: one pass
 

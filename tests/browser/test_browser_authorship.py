@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from devstack.stack import last_json_line
+from tests.browser.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
 from tests.support.authorship import INJECTED, TARGET, authorship_rows, write_authorship_csv
-from tests.support.stack import last_json_line
-from tests.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.services]
 

@@ -1,4 +1,5 @@
-"""Issue #3's "Done when", end to end: a real server, a real worker, headless Chromium (Debian's, never a
+"""The content detectors' acceptance criteria, end to end: a real server, a real worker, headless Chromium (Debian's,
+never a
 Playwright download), and no request leaving 127.0.0.1. On a small generated operation (the demo's
 simulator) whose operation accounts the analyst has labelled, the analyst trains the bundled MiniLM from
 the browser, watches the progress bar, reads the model's curves, scores the collection, opens the
@@ -11,8 +12,16 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.support.stack import last_json_line
-from tests.test_browser import LOCAL_HOSTS, WATCH_PROGRESS, chromium, investigation_new, log_in, page, stack  # noqa: F401
+from devstack.stack import last_json_line
+from tests.browser.test_browser import (  # noqa: F401
+    LOCAL_HOSTS,
+    WATCH_PROGRESS,
+    chromium,
+    investigation_new,
+    log_in,
+    page,
+    stack,
+)
 
 # Not in the services pass: the PostgreSQL + Redis stack is covered by the other browser tests, and this one
 # spends its time in MiniLM on the CPU, not in the database.

@@ -12,9 +12,9 @@ from collections import Counter
 
 import pytest
 
+from devstack.stack import last_json_line
+from tests.browser.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
 from tests.conftest import SHARED_DATA
-from tests.support.stack import last_json_line
-from tests.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]  # the shared stack starts a worker; these pages need no services
 WINDOW = ("2016-10-01", "2016-12-01")

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.support.stack import last_json_line, portal_stack
+from devstack.stack import last_json_line, portal_stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.services]
 

@@ -1,4 +1,4 @@
-"""Real processes for end-to-end tests: a migrated database, the ASGI server and a django-q2 worker.
+"""Real processes for end-to-end tests and benchmarks: a migrated database, the ASGI server and a django-q2 worker.
 
 pytest-django's test database lives inside the test process; a worker process cannot see it. These
 tests therefore run the portal as it runs for an analyst: its own SQLite file (or the PostgreSQL and
@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
 

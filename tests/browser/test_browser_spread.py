@@ -15,10 +15,10 @@ import math
 
 import pytest
 
+from devstack.stack import last_json_line
 from tests.analyses.test_spread_analysis import LABELS, twitter15_slice
+from tests.browser.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
 from tests.conftest import SHARED_DATA
-from tests.support.stack import last_json_line
-from tests.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
 
 # Only the propagation test runs again on PostgreSQL and Redis (it goes through the worker); the
 # network pages need neither.
