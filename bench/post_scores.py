@@ -65,7 +65,7 @@ def run(posts: int) -> dict:
     from django.http import QueryDict
     from django.test import RequestFactory
 
-    from apps.analyses.kinds import score
+    from apps.analyses.kinds.base import kind_get
     from apps.analyses.models import Analysis, PostScore
     from apps.analyses.text_views import score_posts_csv_view
     from apps.collections.models import Post
@@ -79,7 +79,7 @@ def run(posts: int) -> dict:
     with transaction.atomic():
         analysis = Analysis.objects.create(investigation=investigation, job=job, kind="score", collection=collection,
                                            params={"model": 0}, result={"per_post_stored": "all"}, summary={}, created_by=user)
-        score.after_create(analysis, rows)
+        kind_get("score").after_create(analysis, rows)
     write_s = time.perf_counter() - started
     assert PostScore.objects.filter(analysis=analysis).count() == posts
 
@@ -87,7 +87,7 @@ def run(posts: int) -> dict:
     account = str(ids[0][1])
     for name, query in (("high", "order=high"), ("low_last_page", "order=low&page=last"), ("account", f"account={account}")):
         started = time.perf_counter()
-        page = score.page_query(analysis, QueryDict(query))["posts_page"]
+        page = kind_get("score").page_query(analysis, QueryDict(query))["posts_page"]
         [row.post.text for row in page.object_list]
         pages[name] = round((time.perf_counter() - started) * 1000, 1)
 

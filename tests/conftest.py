@@ -22,6 +22,8 @@ def _media_root(settings, tmp_path, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path / "media"
     # Tests build tiny base models in their temp folders: allow those as base-model directories.
     settings.MURMURATION = {**settings.MURMURATION, "BASE_MODEL_DIRS": [str(tmp_path_factory.getbasetemp())]}
+    # Most tests make four users: a deliberately slow password hash would cost seconds each (not what is tested).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.analyses import selectors, services
-from apps.analyses.kinds import kind_names
+from apps.analyses.kinds.base import CHOICE, DATE, FLAG, FLOAT, INT, LIST, Kind, Param, kind_get, kind_names
 from apps.collections.selectors import collection_get
+from apps.common.ids import id_param
 from apps.investigations.models import Role
 from apps.investigations.selectors import investigation_get
 from apps.jobs.apis import JobOutput
@@ -48,8 +50,50 @@ class AnalysisDetailApi(APIView):
 
 class AnalysisStartInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=kind_names())
-    collection = serializers.IntegerField(help_text="the id of a collection of this investigation")
-    params = serializers.JSONField(required=False, default=dict, help_text='e.g. {"account": "@handle"} for authorship')
+    collection = serializers.IntegerField(min_value=1, help_text="the id of a collection of this investigation")
+    params = serializers.JSONField(required=False, default=dict, help_text="the kind's parameters (see each kind's schema)")
+
+
+def _schema_field(param: Param) -> serializers.Field:
+    """A declared parameter as the OpenAPI schema shows it. Only the schema: values are checked by the kind's
+    ``check``, so the API, the pages and ``run_analysis`` answer a bad value with the same sentence."""
+    common = {"required": False, "help_text": param.help}
+    default = None if callable(param.default) else param.default_value()
+    if default is not None:
+        common["default"] = default
+    numbers = {"min_value": param.low, "max_value": param.high}
+    if param.type == INT:
+        return serializers.IntegerField(**numbers, **common)
+    if param.type == FLOAT:
+        return serializers.FloatField(**numbers, **common)
+    if param.type == FLAG:
+        return serializers.BooleanField(**common)
+    if param.type == CHOICE:
+        return serializers.ChoiceField(choices=param.choices, **common)
+    if param.type == DATE:
+        return serializers.DateField(**common)
+    if param.type == LIST:
+        child = (serializers.ChoiceField(choices=param.choices) if param.choices else
+                 serializers.IntegerField() if param.item == INT else serializers.FloatField() if param.item == FLOAT else
+                 serializers.CharField())
+        return serializers.ListField(child=child, max_length=param.max_items, **common)
+    return serializers.CharField(max_length=param.max_length, allow_blank=True, **common)
+
+
+def _start_serializer(kind: Kind) -> type[serializers.Serializer]:
+    camel = "".join(part.capitalize() for part in kind.name.split("_"))
+    params = type(f"{camel}Params", (serializers.Serializer,), {p.name: _schema_field(p) for p in kind.params})
+    return type(f"{camel}Start", (serializers.Serializer,), {
+        "kind": serializers.ChoiceField(choices=[kind.name]),
+        "collection": serializers.IntegerField(min_value=1, help_text="the id of a collection of this investigation"),
+        "params": params(required=False, help_text=kind.label),
+    })
+
+
+def start_schema() -> PolymorphicProxySerializer:
+    """One request shape per kind, told apart by ``kind``: each kind's parameters in the schema."""
+    return PolymorphicProxySerializer(component_name="AnalysisStart", resource_type_field_name="kind",
+                                      serializers={name: _start_serializer(kind_get(name)) for name in kind_names()})
 
 
 class AnalysisStartApi(APIView):
@@ -57,14 +101,12 @@ class AnalysisStartApi(APIView):
 
     Input = AnalysisStartInput
 
-    @extend_schema(request=AnalysisStartInput, responses={201: JobOutput})
+    @extend_schema(request=start_schema(), responses={201: JobOutput})
     def post(self, request, pk: int):
         investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.EDITOR)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if not isinstance(values["params"], dict):
-            raise serializers.ValidationError({"params": "must be a JSON object"})
         collection = collection_get(user=request.user, collection_id=values["collection"])
         job = services.analysis_start(investigation=investigation, user=request.user, kind=values["kind"],
                                       collection=collection, params=values["params"])
@@ -102,7 +144,7 @@ class TextModelDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        selectors.text_model_get(user=request.user, model_id=pk, role=Role.EDITOR).delete()
+        services.text_model_delete(selectors.text_model_get(user=request.user, model_id=pk, role=Role.EDITOR))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -124,15 +166,16 @@ class PostScoreListApi(APIView):
         analysis = selectors.analysis_get(user=request.user, analysis_id=pk)
         if analysis.kind != "score":
             raise serializers.ValidationError({"analysis": "Only score analyses have post scores."})
-        order, account = request.query_params.get("order", "high"), request.query_params.get("account", "")
-        errors = {}
+        order, errors = request.query_params.get("order", "high"), {}
         if order not in selectors.POST_SCORE_ORDERS:
-            errors["order"] = f"order must be high or low; got {order!r}."
-        if account and not (account.isdigit() and len(account) < 19):  # a database id (bigint)
-            errors["account"] = f"account must be an account id (a whole number); got {account!r}."
+            errors["order"] = f"order must be high or low; got {order[:40]!r}."
+        try:
+            account = id_param(request.query_params.get("account"), name="account")
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
         if errors:
             raise serializers.ValidationError(errors)
-        rows = selectors.post_score_list(analysis=analysis, order=order, account_id=int(account) if account else None)
+        rows = selectors.post_score_list(analysis=analysis, order=order, account_id=account)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(PostScoreOutput(page, many=True).data)

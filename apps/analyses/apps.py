@@ -7,4 +7,7 @@ class AnalysesConfig(AppConfig):
     verbose_name = "Analyses"
 
     def ready(self):
-        from apps.analyses import services  # noqa: F401  (one job kind per analysis kind)
+        # Every kind is registered, then one job kind per analysis kind (``services.job_kinds_register``).
+        from apps.analyses import registry, services
+
+        services.job_kinds_register(registry.KINDS)

@@ -11,23 +11,25 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
-from apps.analyses.forms import LMSampleForm, PerplexityMatrixStartForm, TrainLMStartForm
+from apps.analyses.forms import LMSampleForm, ParamsForm
+from apps.analyses.inference import language_model
+from apps.analyses.kinds.base import kind_get
 from apps.analyses.models import TextModel
 from apps.analyses.selectors import text_model_get, text_model_list
 from apps.analyses.services import analysis_start
-from apps.analyses.views import filled, start_page
+from apps.analyses.views import start_page
 from apps.collections.selectors import collection_get, collection_list
-from apps.investigations.forms import service_errors_to_form
+from apps.common.forms import service_errors_to_form
+from apps.common.ids import as_id
 from apps.investigations.models import Role
 from apps.investigations.selectors import investigation_get, membership_get
-
-_LOADED: dict = {}  # one LM kept per process for sampling: (pk, created_at) -> CollectionLM
 
 
 @login_required
 def train_lm_start_view(request, pk: int):
     collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
-    return start_page(request, collection, "train_lm", TrainLMStartForm(request.POST or None), filled, "analyses/lm_train_start.html")
+    form = ParamsForm(request.POST or None, kind=kind_get("train_lm"))
+    return start_page(request, collection, "train_lm", form, "analyses/lm_train_start.html")
 
 
 @login_required
@@ -38,13 +40,14 @@ def perplexity_matrix_start_view(request, pk: int):
     collections = collection_list(investigation=investigation)
     models = text_model_list(investigation=investigation).filter(kind=TextModel.Kind.LM)
     ticked = request.GET.get("collection", "")
-    initial = {"models": [m.pk for m in models], "collections": [int(ticked)] if ticked.isdigit() else []}
-    form = PerplexityMatrixStartForm(request.POST or None, models=models, collections=collections, initial=initial)
+    initial = {"models": [str(m.pk) for m in models], "collections": [ticked] if as_id(ticked) else []}
+    options = [(str(c.pk), c.name) for c in collections]
+    form = ParamsForm(request.POST or None, kind=kind_get("perplexity_matrix"), initial=initial,
+                      choices={"models": [(str(m.pk), m.name) for m in models], "collections": options, "target": options})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        params = {"models": data["models"], "collections": data["collections"], "include_base": data["include_base"],
-                  **{k: data[k] for k in ("target", "sample_posts") if data.get(k) is not None}}
-        anchor = collections.filter(pk=data["collections"][0]).first()
+        params = form.params()
+        chosen = params.get("collections") or []
+        anchor = collections.filter(pk=as_id(chosen[0])).first() if chosen and as_id(chosen[0]) else None
         try:
             job = analysis_start(investigation=investigation, user=request.user, kind="perplexity_matrix", collection=anchor, params=params)
         except ValidationError as exc:
@@ -68,20 +71,10 @@ def lm_detail_view(request, pk: int):
     samples = None
     if request.method == "POST" and form.is_valid() and has_weights:
         data = form.cleaned_data
-        samples = _lm(model).sample(data["prompt"], n=data["n"], max_new_tokens=data["max_new_tokens"], temperature=data["temperature"])
+        samples = language_model(model).sample(data["prompt"], n=data["n"], max_new_tokens=data["max_new_tokens"], temperature=data["temperature"])
     figures = {"loss": loss_figure(model.history)} if model.history.get("train") else {}
     context = {"model": model, "investigation": model.investigation, "form": form, "samples": samples, "figures": figures,
                "plotly_version": plotly.__version__, "has_weights": has_weights, "changed": model.training_changed(),
                "can_edit": membership_get(user=request.user, investigation_id=model.investigation_id).allows(Role.EDITOR)}
     status = 400 if request.method == "POST" and (form.errors or not has_weights) else 200
     return render(request, "analyses/lm_detail.html", context, status=status)
-
-
-def _lm(model):
-    from ml.text import CollectionLM
-
-    key = (model.pk, model.created_at)
-    if key not in _LOADED:
-        _LOADED.clear()
-        _LOADED[key] = CollectionLM.load(model.weights_dir)
-    return _LOADED[key]

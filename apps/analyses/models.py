@@ -1,14 +1,12 @@
 """Analyses: the stored outcome of every detector run, one row per successful job."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.db import models, transaction
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
+from django.db import models
 
+from apps.analyses.kinds.base import kind_label
 from apps.investigations.models import Investigation
 
 
@@ -43,9 +41,7 @@ class Analysis(models.Model):
     @property
     def title(self) -> str:
         """What lists call it: the kind and its subject (an account, a hashtag...), when it has one."""
-        from apps.analyses.kinds import KINDS
-
-        kind = getattr(KINDS.get(self.kind), "LABEL", self.kind.replace("_", " ").capitalize())
+        kind = kind_label(self.kind)
         subject = self.summary.get("account") or self.params.get("account")
         return f"{kind} of @{subject}" if subject else kind
 
@@ -54,8 +50,8 @@ class TextModel(models.Model):
     """A text classifier trained by a ``train_classifier`` analysis (issue #3): its settings, what it
     learnt from (collections with a fingerprint), its held-out metrics, and weights on disk.
 
-    The weights live in ``MEDIA_ROOT/models/<id>``, written when the training job succeeds and removed
-    when the row is deleted (after the transaction commits, see ``_text_model_files_delete``).
+    The weights live in ``MEDIA_ROOT/models/<id>``, written when the training job succeeds and removed by
+    the services that delete the row (``text_model_delete``, ``investigation_delete``) once that commits.
     """
 
     class Kind(models.TextChoices):
@@ -119,10 +115,3 @@ class PostScore(models.Model):
             models.Index(fields=["analysis", "post"], name="postscore_analysis_post_idx"),
             models.Index(fields=["analysis", "account"], name="postscore_analysis_account_idx"),
         ]
-
-
-@receiver(post_delete, sender=TextModel)
-def _text_model_files_delete(sender, instance: TextModel, **kwargs) -> None:
-    # After commit: a rolled-back delete must not lose the weights.
-    path = instance.weights_dir
-    transaction.on_commit(lambda: shutil.rmtree(path, ignore_errors=True))

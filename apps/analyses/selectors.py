@@ -74,13 +74,16 @@ def authorship_posts(*, collection: Collection, account: Account, negatives: int
     The others are every k-th post by id (k = their count / ``negatives``): deterministic, so the same
     collection always gives the same model, and spread over the whole import rather than its first
     rows. Their account is "other:<id>", which no handle can equal.
+    Posts without a time are left out (the model's test is the latest posts), and so are the posts of
+    placeholder authors from the others: nobody knows whose they are, so they may be the account's own.
     """
     key = account_key(account)
     columns: dict[str, list] = {"account": [], "text": [], "time": [], "post_id": [], "is_retweet": []}
-    own = Post.objects.filter(collection=collection, account_id=account.pk).order_by("time", "id")
+    own = Post.objects.filter(collection=collection, account_id=account.pk, time__isnull=False).order_by("time", "id")
     for platform_id, text, time, kind in own.values_list("platform_id", "text", "time", "kind").iterator(chunk_size=BATCH_ROWS):
         _append(columns, key, platform_id, text, time, kind)
-    others = Post.objects.filter(collection=collection).exclude(account_id=account.pk).exclude(kind=Post.Kind.REPOST).exclude(text="")
+    others = (Post.objects.filter(collection=collection, time__isnull=False).exclude(account_id=account.pk)
+              .exclude(kind=Post.Kind.REPOST).exclude(text="").exclude(account_id__in=_placeholders(collection)))
     step = max(1, math.ceil(others.count() / max(negatives, 1)))
     if step > 1:
         others = others.annotate(pick=Mod("id", step)).filter(pick=0)
@@ -88,6 +91,11 @@ def authorship_posts(*, collection: Collection, account: Account, negatives: int
     for account_id, platform_id, text, time, kind in rows.iterator(chunk_size=BATCH_ROWS):
         _append(columns, f"other:{account_id}", platform_id, text, time, kind)
     return columns
+
+
+def _placeholders(collection: Collection) -> QuerySet:
+    """The ids of the collection's placeholder authors, as a subquery (none in most collections)."""
+    return Account.objects.filter(collection=collection, placeholder=True).values("id")
 
 
 def account_key(account: Account) -> str:
@@ -114,7 +122,8 @@ COACTION_ACTIONS = ("repost", "url", "hashtag", "mention", "reply", "text")
 
 def coordination_events(*, collection: Collection, entity_types, account_ids=None, cap: int = EVENTS_CAP) -> dict[str, list]:
     """The influence model's events: account (Account pk), entity ("hashtag:maga"), entity_type,
-    time, post_id, one per Interaction with an entity target. ``account_ids`` bounds it to a few accounts."""
+    time, post_id, one per Interaction with an entity target. ``account_ids`` bounds it to a few accounts.
+    Posts without a time or with a placeholder author have no interactions, so none of their events."""
     rows = Interaction.objects.filter(collection=collection, action__in=list(entity_types), target_entity__isnull=False)
     if account_ids is not None:
         rows = rows.filter(source_account_id__in=list(account_ids))
@@ -134,7 +143,8 @@ def coaction_posts(*, collection: Collection, actions, account_ids=None, cap: in
 
     repost/reply: the original post's id, else its account ("account:<pk>"); url/hashtag/mention: the
     entity ("url:bbc.co.uk/news"); text: the post's own text (``ml`` clusters near-duplicates), for
-    every post that is not a plain repost."""
+    every post that is not a plain repost, has a time and a real author (interactions exist only for such
+    posts: see ``apps.collections.ingest``)."""
     columns: dict[str, list] = {"account": [], "action": [], "target": [], "time": [], "post_id": [], "text": []}
     links = [a for a in actions if a != "text"]
     if links:
@@ -150,7 +160,8 @@ def coaction_posts(*, collection: Collection, actions, account_ids=None, cap: in
                 target = f"{action}:{value}" if value else None
             _coaction_append(columns, account, action, target, time, post, "")
     if "text" in actions:
-        posts = Post.objects.filter(collection=collection).exclude(kind=Post.Kind.REPOST).exclude(text="")
+        posts = (Post.objects.filter(collection=collection, time__isnull=False).exclude(kind=Post.Kind.REPOST).exclude(text="")
+                 .exclude(account_id__in=_placeholders(collection)))
         if account_ids is not None:
             posts = posts.filter(account_id__in=list(account_ids))
         for account, text, time, post in posts.order_by("-time").values_list("account_id", "text", "time", "id")[:cap].iterator(chunk_size=BATCH_ROWS):

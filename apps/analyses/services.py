@@ -1,11 +1,14 @@
 """Analyses: start one (as a job), store its outcome whole, score pasted posts for authorship."""
 from __future__ import annotations
 
+import shutil
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.analyses.kinds import KINDS, AnalysisInput, authorship, kind_get
-from apps.analyses.models import Analysis
+from apps.analyses.kinds import authorship
+from apps.analyses.kinds.base import AnalysisInput, Kind, Outcome, kind_get
+from apps.analyses.models import Analysis, TextModel
 from apps.collections.models import Collection
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
@@ -27,12 +30,12 @@ def analysis_start(
     The caller checks the editor role (through the selectors); a ``ValidationError`` here means no job
     was created.
     """
-    module = kind_get(kind)
+    spec = kind_get(kind)
     if collection is None:  # every kind so far reads one collection
         raise ValidationError({"collection": "Choose a collection to analyse."})
     if collection.investigation_id != investigation.pk:
         raise ValidationError({"collection": "That collection belongs to another investigation."})
-    clean = module.params_check(collection, params or {})
+    clean = spec.check(collection, {} if params is None else params)
     job_params = {"kind": kind, "collection_id": collection.pk, "params": clean}
     return job_create(investigation=investigation, kind=job_kind_name(kind), params=job_params, user=user, enqueue=enqueue)
 
@@ -41,22 +44,21 @@ def analysis_run(job: Job, progress: Progress) -> dict:
     """The job of every analysis kind: 1. load its inputs; 2. run the kind; 3. write the Analysis row,
     in one transaction, only now that everything is computed (a failed run leaves nothing)."""
     kind = job.params["kind"]
-    module = kind_get(kind)
+    spec = kind_get(kind)
     collection = Collection.objects.filter(pk=job.params.get("collection_id"), investigation=job.investigation).first()
     if collection is None:
         raise JobError("The collection to analyse was deleted before the analysis ran.")
     analysis_input = AnalysisInput(investigation=job.investigation, collection=collection, params=job.params["params"], job=job)
-    # A kind may return a third item, rows too many for ``result`` (score: every post's score), which its
-    # ``after_create`` writes beside the Analysis row, in the same transaction.
-    result, summary, *rows = module.run(analysis_input, progress)
+    # ``rows``: too many for ``result`` (score: every post's score); ``after_create`` writes them beside the
+    # Analysis row, in the same transaction.
+    result, summary, rows = Outcome(*spec.run(analysis_input, progress))
     progress(1.0, "Saving the analysis", force=True)
     with transaction.atomic():
         analysis = Analysis.objects.create(
             investigation=job.investigation, job=job, kind=kind, collection=collection, params=job.params["params"],
             result=result, summary=summary, created_by=job.created_by,
         )
-        if hasattr(module, "after_create"):  # e.g. train_classifier: its TextModel row and weights
-            summary = module.after_create(analysis, *rows)
+        summary = spec.after_create(analysis, rows)
     return {"analysis_id": analysis.pk, "kind": kind, **summary}
 
 
@@ -64,9 +66,19 @@ def analysis_cleanup(job: Job) -> None:
     """The row is written last, so only a worker that died between writing it and marking the job
     succeeded can leave one behind: the job is then failed and its analysis goes with it."""
     Analysis.objects.filter(job=job).delete()
-    module = KINDS.get((job.params or {}).get("kind"))
-    if module is not None and hasattr(module, "cleanup"):  # e.g. train_classifier's staged weights
-        module.cleanup(job)
+    try:
+        spec = kind_get((job.params or {}).get("kind"))
+    except ValidationError:  # a kind no longer registered: nothing of its own to remove
+        return
+    spec.cleanup(job)
+
+
+def text_model_delete(model: TextModel) -> None:
+    """The row, then its weights once the delete has committed (a rolled-back delete keeps them)."""
+    path = model.weights_dir
+    with transaction.atomic():
+        model.delete()
+        transaction.on_commit(lambda: shutil.rmtree(path, ignore_errors=True))
 
 
 def authorship_score(*, analysis: Analysis, user, text: str, can_start: bool) -> dict:
@@ -76,6 +88,8 @@ def authorship_score(*, analysis: Analysis, user, text: str, can_start: bool) ->
     re-running the analysis with the text pasted in and learning curves off (``{"job": Job}``); that
     needs the editor role (``can_start``), which the caller reads from the selectors.
     """
+    if analysis.kind != "authorship":
+        raise ValidationError({"text": "Only an authorship analysis scores a pasted post."})
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": "Paste the text of a post to score."})
@@ -90,5 +104,6 @@ def authorship_score(*, analysis: Analysis, user, text: str, can_start: bool) ->
     return {"job": job}
 
 
-for _name, _module in KINDS.items():
-    job_kind_register(name=job_kind_name(_name), run=analysis_run, cleanup=analysis_cleanup, label=f"{_module.LABEL} analysis")
+def job_kinds_register(kinds: tuple[Kind, ...]) -> None:
+    for kind in kinds:
+        job_kind_register(name=job_kind_name(kind.name), run=analysis_run, cleanup=analysis_cleanup, label=f"{kind.label} analysis")

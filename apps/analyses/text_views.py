@@ -4,12 +4,10 @@ views), and a score analysis's posts as CSV. Access through the selectors: a non
 viewer 403 on starts and deletes."""
 from __future__ import annotations
 
-import csv
-
 import plotly
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -18,18 +16,20 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.analyses.forms import ScoreStartForm, TrainClassifierStartForm
+from apps.analyses.forms import ParamsForm, ScoreStartForm
+from apps.analyses.inference import text_classifier
+from apps.analyses.kinds.base import kind_get
 from apps.analyses.selectors import (analysis_get, post_of_investigation, post_score_list, post_stored_scores, text_model_get,
                                      text_model_scorings)
-from apps.analyses.services import analysis_start
-from apps.analyses.views import filled, start_page
+from apps.analyses.services import analysis_start, text_model_delete
+from apps.analyses.views import start_page
+from apps.common.csvfile import csv_streaming_response
 from apps.collections.selectors import collection_get, collection_list
-from apps.investigations.forms import service_errors_to_form
+from apps.common.forms import service_errors_to_form
 from apps.investigations.models import Role
 from apps.investigations.selectors import membership_get
 
 ATTENTION_TOKENS = 40
-_LOADED: dict = {}  # one model kept per process for the attention page: (pk, created_at) -> classifier
 
 
 @login_required
@@ -55,7 +55,7 @@ def text_model_detail_view(request, pk: int):
 def text_model_delete_view(request, pk: int):
     model = text_model_get(user=request.user, model_id=pk, role=Role.EDITOR)
     investigation_id = model.investigation_id
-    model.delete()
+    text_model_delete(model)
     return redirect("investigation-detail", pk=investigation_id)
 
 
@@ -63,20 +63,21 @@ def text_model_delete_view(request, pk: int):
 def train_classifier_start_view(request, pk: int):
     collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
     collections = collection_list(investigation=collection.investigation)
-    form = TrainClassifierStartForm(request.POST or None, collections=collections,
-                                    initial={"positive_collection": collection.pk})
-    return start_page(request, collection, "train_classifier", form, filled, "analyses/train_classifier_start.html")
+    options = [(c.pk, c.name) for c in collections]
+    form = ParamsForm(request.POST or None, kind=kind_get("train_classifier"), initial={"positive_collection": collection.pk},
+                      choices={"positive_collection": options, "negative_collection": options})
+    return start_page(request, collection, "train_classifier", form, "analyses/train_classifier_start.html")
 
 
 @login_required
 def text_model_score_start_view(request, pk: int):
     model = text_model_get(user=request.user, model_id=pk, role=Role.EDITOR)
     collections = collection_list(investigation=model.investigation)
-    form = ScoreStartForm(request.POST or None, collections=collections, int8_report=model.metrics.get("int8"))
+    form = ScoreStartForm(request.POST or None, kind=kind_get("score"), collections=collections,
+                          int8_report=model.metrics.get("int8"))
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        collection = collections.filter(pk=data["collection"]).first()
-        params = {"model": model.pk, **{k: data[k] for k in ("max_posts", "threshold", "mode") if data.get(k) not in (None, "")}}
+        collection = collections.filter(pk=form.cleaned_data["collection"]).first()
+        params = {**form.params(), "model": model.pk}
         try:
             job = analysis_start(investigation=model.investigation, user=request.user, kind="score", collection=collection, params=params)
         except ValidationError as exc:
@@ -111,7 +112,7 @@ def text_model_post_view(request, pk: int, post_pk: int):
                "stored": post_stored_scores(model=model, post=post), "plotly_version": plotly.__version__,
                "figures": {}, "has_weights": model.weights_dir.is_dir(), "token_cap": ATTENTION_TOKENS}
     if context["has_weights"] and post.text.strip():
-        classifier = _classifier(model)
+        classifier = text_classifier(model)
         attention = classifier.attention(post.text, max_tokens=ATTENTION_TOKENS)
         context.update(score=float(classifier.probabilities([post.text])[0]), threshold=classifier.config.threshold,
                        tokens=_token_cells(attention), layers=range(attention["layers"]), heads=range(attention["heads"]),
@@ -131,7 +132,7 @@ def text_model_post_bertviz_view(request, pk: int, post_pk: int, view: str):
     model, post = _model_and_post(request, pk, post_pk)
     if view not in ("head", "model") or not model.weights_dir.is_dir() or not post.text.strip():
         raise Http404("No such view.")
-    attention = _classifier(model).attention(post.text, max_tokens=ATTENTION_TOKENS)
+    attention = text_classifier(model).attention(post.text, max_tokens=ATTENTION_TOKENS)
     assets = {"require": static("vendor/requirejs/require.js"), "d3": static("vendor/d3/d3.v5.min.js"),
               "jquery": static("admin/js/vendor/jquery/jquery.min.js")}
     body = (head_view_html if view == "head" else model_view_html)(attention, assets, max_tokens=ATTENTION_TOKENS)
@@ -154,19 +155,12 @@ def score_posts_csv_view(request, pk: int):
     rows = post_score_list(analysis=analysis).values_list("post_id", "post__platform_id", "account_id", "account__handle",
                                                           "score", "post__text")
 
-    class Echo:
-        def write(self, value):
-            return value
-
     def lines():
-        writer = csv.writer(Echo())
-        yield writer.writerow(["post_id", "post_platform_id", "account_id", "account", "score", "text"])
+        yield ["post_id", "post_platform_id", "account_id", "account", "score", "text"]
         for post, platform_id, account, handle, score, text in rows.iterator(chunk_size=5_000):
-            yield writer.writerow([post, _csv_safe(platform_id), account, _csv_safe(handle), repr(score), _csv_safe(text)])
+            yield [post, platform_id, account, handle, repr(score), text]
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="post-scores-{analysis.pk}.csv"'
-    return response
+    return csv_streaming_response(lines(), filename=f"post-scores-{analysis.pk}.csv")
 
 
 def _model_and_post(request, pk: int, post_pk: int):
@@ -183,20 +177,3 @@ def _token_cells(attention: dict) -> list[dict]:
     weights = attention["mean_from_source"]
     top = max(weights) or 1.0
     return [{"token": t, "weight": w, "alpha": round(w / top, 3)} for t, w in zip(attention["tokens"], weights)]
-
-
-def _csv_safe(value):
-    """Posts come from untrusted files: keep spreadsheet apps from running a cell as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _classifier(model):
-    from ml.text import load_text_model
-
-    key = (model.pk, model.created_at)
-    if key not in _LOADED:
-        _LOADED.clear()
-        _LOADED[key] = load_text_model(model.weights_dir)
-    return _LOADED[key]

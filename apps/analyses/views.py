@@ -9,13 +9,13 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.analyses.forms import (AuthorshipStartForm, CoactionStartForm, CoordinationStartForm, HashtagNetworkStartForm,
-                                 PropagationStartForm, RetweetNetworkStartForm, ScoreForm)
-from apps.analyses.kinds import kind_get, network, spread
+from apps.analyses.forms import AuthorshipStartForm, ParamsForm, ScoreForm
+from apps.analyses.kinds.base import kind_get
 from apps.analyses.selectors import account_choices, account_get, accounts_described, analysis_get
 from apps.analyses.services import analysis_start, authorship_score
 from apps.collections.selectors import collection_get
-from apps.investigations.forms import service_errors_to_form
+from apps.common.forms import service_errors_to_form
+from apps.common.ids import id_param
 from apps.investigations.models import Role
 from apps.investigations.selectors import membership_get
 
@@ -28,6 +28,7 @@ def analysis_detail_view(request, pk: int):
 
 def _detail(request, analysis, score_form, *, scores=None, status: int = 200):
     membership = membership_get(user=request.user, investigation_id=analysis.investigation_id)
+    kind = kind_get(analysis.kind)
     context = {
         "analysis": analysis,
         "investigation": analysis.investigation,
@@ -36,10 +37,9 @@ def _detail(request, analysis, score_form, *, scores=None, status: int = 200):
         "score_form": score_form,
         "scores": scores,
         "plotly_version": plotly.__version__,
-        **kind_get(analysis.kind).page_context(analysis),
+        **kind.page_context(analysis),
+        **kind.page_query(analysis, request.GET),
     }
-    if hasattr(kind_get(analysis.kind), "page_query"):  # e.g. score: its posts table's sort, filter and page
-        context.update(kind_get(analysis.kind).page_query(analysis, request.GET))
     return render(request, f"analyses/{analysis.kind}.html", context, status=status)
 
 
@@ -48,6 +48,8 @@ def _detail(request, analysis, score_form, *, scores=None, status: int = 200):
 def analysis_score_view(request, pk: int):
     """Score a pasted post: in the request when cheap (nothing is stored), otherwise as a job."""
     analysis = analysis_get(user=request.user, analysis_id=pk)
+    if analysis.kind != "authorship":
+        raise Http404("Only an authorship analysis scores a pasted post.")
     form = ScoreForm(request.POST)
     if not form.is_valid():
         return _detail(request, analysis, form, status=400)
@@ -83,7 +85,11 @@ def authorship_start_view(request, pk: int):
 def _choices(collection, query: str, account_id: str | None) -> list[dict]:
     """Search results (or the top accounts), with the account the page was opened for on top."""
     choices = account_choices(collection=collection, query=query)
-    picked = account_get(collection=collection, account_id=int(account_id)) if account_id and account_id.isdigit() else None
+    try:
+        picked_id = id_param(account_id, name="account")
+    except ValidationError:
+        picked_id = None
+    picked = account_get(collection=collection, account_id=picked_id) if picked_id else None
     if picked is not None and all(c["id"] != picked.pk for c in choices):
         extra = account_choices(collection=collection, query=picked.platform_id)
         choices = [c for c in extra if c["id"] == picked.pk] + choices
@@ -97,45 +103,33 @@ def _initial(choices: list[dict], account_id: str | None) -> dict:
     return {}
 
 
-NETWORK_FORMS = {"coordination": CoordinationStartForm, "coaction": CoactionStartForm}
+START_TEMPLATES = {"coordination": "analyses/network_start.html", "coaction": "analyses/network_start.html",
+                   "propagation": "analyses/spread_start.html", "retweet_network": "analyses/spread_start.html",
+                   "hashtag_network": "analyses/spread_start.html"}
 EXPORT_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+xml", "csv": "text/csv"}
 
 
 @login_required
-def network_start_view(request, pk: int, kind: str):
-    """Start a coordination or co-action analysis of the collection (editors)."""
-    def params_of(data: dict) -> dict:
-        params = filled(data)
-        if params.get("event_date"):
-            params["event_date"] = params["event_date"].isoformat()
-        return params
-
-    return _start_view(request, pk, kind, NETWORK_FORMS[kind], params_of, "analyses/network_start.html")
-
-
-def _start_view(request, pk: int, kind: str, form_class, params_of, template: str):
+def kind_start_view(request, pk: int, kind: str):
+    """Start a network or spread analysis of the collection (editors): the form generated from the kind's parameters."""
     collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
-    return start_page(request, collection, kind, form_class(request.POST or None), params_of, template)
+    form = ParamsForm(request.POST or None, kind=kind_get(kind))
+    return start_page(request, collection, kind, form, START_TEMPLATES[kind])
 
 
-def filled(data: dict) -> dict:
-    """A start form's cleaned data without its blank fields: the kind's defaults apply to those."""
-    return {k: v for k, v in data.items() if v not in (None, "")}
-
-
-def start_page(request, collection, kind: str, form, params_of, template: str):
+def start_page(request, collection, kind: str, form: ParamsForm, template: str):
     """The start page of an analysis kind on a collection the caller has checked for an editor: validate
-    the form, start the job and go to its page, or show the form with the service's errors."""
+    the form, start the job and go to its page, or show the form with the kind's sentences."""
     if request.method == "POST" and form.is_valid():
         try:
             job = analysis_start(investigation=collection.investigation, user=request.user, kind=kind,
-                                 collection=collection, params=params_of(form.cleaned_data))
+                                 collection=collection, params=form.params())
         except ValidationError as exc:
             service_errors_to_form(form, exc)
         else:
             return redirect("job-detail", pk=job.pk)
     context = {"collection": collection, "investigation": collection.investigation, "form": form, "kind": kind,
-               "label": kind_get(kind).LABEL}
+               "label": kind_get(kind).label}
     return render(request, template, context, status=400 if form.errors else 200)
 
 
@@ -144,14 +138,17 @@ def analysis_evidence_view(request, pk: int):
     """JSON: the posts and entities behind the edge source→target (Account ids), recomputed from the
     two accounts' rows (bounded; see the kind's ``evidence``)."""
     analysis = analysis_get(user=request.user, analysis_id=pk)
-    if analysis.kind not in NETWORK_FORMS or not hasattr(kind_get(analysis.kind), "evidence"):
+    kind = kind_get(analysis.kind)
+    if not kind.has_evidence:
         raise Http404("This analysis has no evidence to show.")
     try:
-        source, target = network.account_pk(request.GET.get("source")), network.account_pk(request.GET.get("target"))
+        source, target = id_param(request.GET.get("source"), name="source"), id_param(request.GET.get("target"), name="target")
+        if source is None or target is None:
+            raise ValidationError({"source": ["Give ?source= and ?target=, two account ids."]})
     except ValidationError as exc:
         return JsonResponse({"error": exc.message_dict}, status=400)
     names = {a["id"]: a for a in (_account_brief(analysis, source), _account_brief(analysis, target))}
-    found = kind_get(analysis.kind).evidence(analysis, source, target)
+    found = kind.evidence(analysis, source, target)
     return JsonResponse({"source": names[source], "target": names[target], **found})
 
 
@@ -164,23 +161,12 @@ def _account_brief(analysis, pk: int) -> dict:
 def analysis_export_view(request, pk: int, fmt: str):
     """The stored network as GEXF, GraphML (networkx writes both) or a CSV edge list."""
     analysis = analysis_get(user=request.user, analysis_id=pk)
-    if (analysis.kind not in NETWORK_FORMS and analysis.kind not in SPREAD_FORMS) or fmt not in EXPORT_TYPES:
+    kind = kind_get(analysis.kind)
+    if fmt not in kind.exports or fmt not in EXPORT_TYPES:
         raise Http404("No such export.")
-    response = HttpResponse(network.export_bytes(analysis, fmt), content_type=EXPORT_TYPES[fmt])
+    response = HttpResponse(kind.export(analysis, fmt), content_type=EXPORT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{analysis.kind}-{analysis.pk}.{fmt}"'
     return response
-
-
-SPREAD_FORMS = {"propagation": PropagationStartForm, "retweet_network": RetweetNetworkStartForm, "hashtag_network": HashtagNetworkStartForm}
-
-
-@login_required
-def spread_start_view(request, pk: int, kind: str):
-    """Start a propagation, retweet-network or hashtag-network analysis of the collection (editors)."""
-    def params_of(data: dict) -> dict:
-        return {k: v for k, v in data.items() if v not in (None, "", False)}
-
-    return _start_view(request, pk, kind, SPREAD_FORMS[kind], params_of, "analyses/spread_start.html")
 
 
 @login_required
@@ -188,12 +174,12 @@ def analysis_timeline_view(request, pk: int):
     """JSON: posts per hour or day with one hashtag (?hashtag=) or domain (?domain=), split by the
     analysis's label, bursts flagged (bounded: see ``spread.entity_timeline``)."""
     analysis = analysis_get(user=request.user, analysis_id=pk)
-    if analysis.kind != "hashtag_network":
+    kind = kind_get(analysis.kind)
+    if not kind.has_timeline:
         raise Http404("This analysis has no timelines.")
-    kind = "domain" if request.GET.get("domain") else "hashtag"
-    value = (request.GET.get(kind) or "").strip().lower().removeprefix("#")
+    entity = "domain" if request.GET.get("domain") else "hashtag"
+    value = (request.GET.get(entity) or "").strip().lower().removeprefix("#")
     freq = request.GET.get("freq", "hour")
     if not value or freq not in ("hour", "day"):
         return JsonResponse({"error": "Give ?hashtag= or ?domain=, and freq hour or day."}, status=400)
-    return JsonResponse(spread.entity_timeline(collection=analysis.collection, kind=kind, value=value,
-                                               label_key=analysis.result.get("label_key"), freq=freq))
+    return JsonResponse(kind.timeline(analysis, kind=entity, value=value, freq=freq))

@@ -18,3 +18,10 @@ def id_param(raw: str | None, *, name: str) -> int | None:
     if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID:
         return int(value)
     raise ValidationError({name: [f"{name}={value[:40]!r} is not an id (a whole number from 1 to {MAX_ID})."]})
+
+
+def as_id(raw) -> int | None:
+    """``raw`` as an id when it is one (ASCII digits, 1 to 2**63-1), else None: for fields that take an id
+    or a name."""
+    value = str(raw).strip()
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID else None

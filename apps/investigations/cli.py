@@ -1,8 +1,6 @@
-"""What the management commands share: finding the acting user and the investigation by name."""
+"""What the management commands share: finding the acting user and the investigation by name (``apps.common.cli``
+has the options and the summary line)."""
 from __future__ import annotations
-
-import json
-import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
@@ -32,23 +30,6 @@ def cli_investigation(name: str, user) -> Investigation:
     if user is None:
         raise CommandError(f"No investigation named {name!r}, and no user to own a new one: pass --user USERNAME")
     return investigation_create(user=user, name=name)
-
-
-def key_values(pairs: list[str] | None, option: str) -> dict[str, str]:
-    out = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise CommandError(f"{option} {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def print_summary(stdout, summary: dict) -> None:
-    """The one JSON summary line every command ends with."""
-    stdout.write(json.dumps(summary, default=str, ensure_ascii=False))
-    if stdout is not sys.stdout:
-        stdout.flush()
 
 
 ROLES = Role.values

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -49,4 +51,9 @@ def _require_another_owner(investigation: Investigation, membership: Membership)
 
 
 def investigation_delete(*, investigation: Investigation) -> None:
-    investigation.delete()
+    """The investigation and everything in it; its text models' weights leave the disk once the delete has
+    committed (a rolled-back delete keeps them)."""
+    weights = [model.weights_dir for model in investigation.text_models.all()]
+    with transaction.atomic():
+        investigation.delete()
+        transaction.on_commit(lambda: [shutil.rmtree(path, ignore_errors=True) for path in weights])

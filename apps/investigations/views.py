@@ -8,7 +8,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.collections.selectors import collection_list
-from apps.investigations.forms import InvestigationForm, MemberForm, MemberRemoveForm, service_errors_to_form
+from apps.common.forms import service_errors_to_form
+from apps.investigations.forms import InvestigationForm, MemberForm, MemberRemoveForm
 from apps.investigations.models import Role
 from apps.investigations.selectors import investigation_get, investigation_list, members_list, membership_get
 from apps.investigations.services import investigation_create, investigation_delete, member_remove, member_set

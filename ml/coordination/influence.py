@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from ml.checks import check_choice, check_range
+from ml.checks import ParamError, check_choice, check_range
 
 from .activity import Activity, build_activity
 from .stats import bh_qvalues, poisson_candidates, poisson_pvalues
@@ -61,7 +61,7 @@ class InfluenceConfig:
         check_range("n_jobs", self.n_jobs, 1, 64)
         check_choice("rule", self.rule, RULES)
         if not self.entity_types:
-            raise ValueError("entity_types must name at least one entity type, got ()")
+            raise ParamError("entity_types must name at least one entity type, got ()", "entity_types")
 
 
 @dataclass

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 FREQS = {"hour": "h", "day": "D"}
+from ml.checks import ParamError
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,11 @@ class BurstConfig:
 
     def __post_init__(self):
         if self.freq not in FREQS:
-            raise ValueError(f"freq must be one of {', '.join(FREQS)}, got {self.freq!r}")
+            raise ParamError(f"freq must be one of {', '.join(FREQS)}, got {self.freq!r}", "freq")
         if self.window < 2:
-            raise ValueError(f"window must be at least 2, got {self.window}")
+            raise ParamError(f"window must be at least 2, got {self.window}", "window")
         if self.z <= 0:
-            raise ValueError(f"z must be positive, got {self.z}")
+            raise ParamError(f"z must be positive, got {self.z}", "z")
 
 
 def band(value) -> str:

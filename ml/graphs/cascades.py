@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 KINDS = ("repost", "quote", "reply")
+from ml.checks import ParamError
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,11 @@ class CascadeConfig:
     def __post_init__(self):
         unknown = set(self.kinds) - set(KINDS)
         if unknown or not self.kinds:
-            raise ValueError(f"kinds must be some of {', '.join(KINDS)}, got {', '.join(self.kinds) or 'none'}")
+            raise ParamError(f"kinds must be some of {', '.join(KINDS)}, got {', '.join(self.kinds) or 'none'}", "kinds")
         if self.min_size < 1:
-            raise ValueError(f"min_size must be at least 1, got {self.min_size}")
+            raise ParamError(f"min_size must be at least 1, got {self.min_size}", "min_size")
         if not all(0 < q <= 1 for q in self.quantiles):
-            raise ValueError(f"quantiles must be in (0, 1], got {self.quantiles}")
+            raise ParamError(f"quantiles must be in (0, 1], got {self.quantiles}", "quantiles")
 
 
 @dataclass

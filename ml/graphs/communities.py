@@ -11,6 +11,7 @@ METHODS = ("louvain", "infomap")
 INFOMAP_MISSING = ("InfoMap is not installed: its Python package is licensed AGPL-3.0, so Murmuration does not ship it. "
                    "Use Louvain, or install it yourself (pip install -r requirements-extra.txt, which pins infomap) "
                    "if that licence suits your deployment.")
+from ml.checks import ParamError
 
 
 class InfomapUnavailable(RuntimeError):
@@ -76,7 +77,7 @@ def detect(graph: nx.Graph, method: str = "louvain", *, seed: int = 0) -> tuple[
         return louvain(graph, seed=seed)
     if method == "infomap":
         return infomap(graph, seed=seed)
-    raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    raise ParamError(f"method must be one of {', '.join(METHODS)}, got {method!r}", "method")
 
 
 def renumber(partition: dict) -> dict:

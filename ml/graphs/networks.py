@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import networkx as nx
+from ml.checks import ParamError
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class HashtagConfig:
     def __post_init__(self):
         for name in ("min_count", "min_weight", "top_k", "max_tags_per_post"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise ParamError(f"{name} must be at least 1, got {getattr(self, name)}", name)
 
 
 def retweet_network(source, target, *, min_weight: int = 1, max_nodes: int | None = None) -> nx.DiGraph:

@@ -11,7 +11,7 @@ from .rand import log_uniform, rng_for
 from .records import OPERATION, ORGANIC, SEED, Account
 
 if TYPE_CHECKING:
-    from .operation import OperationConfig
+    from .config import OperationConfig
 
 TWITTER_EPOCH_MS = 1288834974657  # snowflake ids count milliseconds from here (2010-11-04)
 # The town's two official voices: residents mention them, and the operation targets them.

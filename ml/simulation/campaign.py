@@ -11,7 +11,7 @@ from .rand import log_uniform, poisson, rng_for
 from .records import OPERATION, SEED, Account, Post, Window, retweet_of
 
 if TYPE_CHECKING:
-    from .operation import OperationConfig
+    from .config import OperationConfig
 
 DAY, HOUR = 86_400, 3_600
 FILLER_TOPICS = ("life", "weather", "sports")  # cover chatter, so the accounts do not post only campaign

@@ -10,7 +10,7 @@ from .rand import poisson, rng_for
 from .records import ORGANIC, Account, Post, Window, retweet_of
 
 if TYPE_CHECKING:
-    from .operation import OperationConfig
+    from .config import OperationConfig
 
 DAY, HOUR = 86_400, 3_600
 

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from apps.analyses.models import Analysis
+from apps.analyses.kinds.base import config_or_errors, kind_get
 from apps.analyses.services import analysis_start
 from apps.collections.models import Collection
 from apps.jobs.models import Job
@@ -72,8 +73,7 @@ def test_it_splits_the_network_at_the_event_date(coordination):
 
 
 def test_evidence_for_a_planted_edge_lists_the_shared_entities_with_their_lags(coordination, handles):
-    from apps.analyses.kinds import coordination as kind
-
+    kind = kind_get("coordination")
     found = kind.evidence(coordination, handles[LEADER], handles[ECHOES[0]])
     assert found["total"] >= 10
     row = found["rows"][0]
@@ -83,8 +83,7 @@ def test_evidence_for_a_planted_edge_lists_the_shared_entities_with_their_lags(c
 
 
 def test_the_coaction_network_finds_the_planted_pairs_and_sweeps_the_windows(coaction, handles):
-    from apps.analyses.kinds import coaction as kind
-
+    kind = kind_get("coaction")
     result = coaction.result
     planted = {handles[h] for h in PLANTED}
     assert {a["id"] for a in result["communities"][0]["accounts"]} == planted
@@ -96,8 +95,7 @@ def test_the_coaction_network_finds_the_planted_pairs_and_sweeps_the_windows(coa
 
 
 def test_each_action_keeps_its_own_network_for_the_action_filter(coaction, handles):
-    from apps.analyses.kinds import coaction as kind
-
+    kind = kind_get("coaction")
     result = coaction.result
     planted = {handles[h] for h in PLANTED}
     assert set(result["type_edges"]) == set(coaction.params["actions"])
@@ -144,12 +142,20 @@ def test_out_of_range_parameters_are_refused_before_any_job_is_queued(investigat
     assert not Job.objects.exists()
 
 
-def test_an_ml_value_error_becomes_a_field_message(collection):
-    from apps.analyses.kinds.params import config_or_errors
+def test_an_ml_config_error_speaks_for_its_field_and_any_other_for_the_params():
+    from ml.checks import check_range
+    from ml.coordination import InfluenceConfig
+    from ml.text.config import TextModelError
 
     errors: dict = {}
+    config_or_errors(lambda: InfluenceConfig(alpha=2.0), errors)
+    assert errors == {"alpha": "alpha must be in (0, 1), got 2.0"}
+    errors = {}
+    config_or_errors(lambda: check_range("epochs", 0, 1, 100, error=TextModelError), errors)
+    assert list(errors) == ["epochs"]
+    errors = {}
     config_or_errors(lambda: (_ for _ in ()).throw(ValueError("alpha must be in (0, 1), got 2")), errors)
-    assert errors == {"alpha": "alpha must be in (0, 1), got 2"}
+    assert errors == {"params": "alpha must be in (0, 1), got 2"}
 
 
 def test_the_exports_round_trip_through_networkx(client_for, coordination, handles):

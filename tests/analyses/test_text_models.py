@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from apps.analyses.models import Analysis, TextModel
-from apps.analyses.services import analysis_start
+from apps.analyses.services import analysis_start, text_model_delete
 from apps.collections.models import Collection, Post
 from apps.investigations.models import Investigation
 from apps.jobs.services import job_execute
@@ -81,8 +81,23 @@ def test_deleting_a_model_deletes_its_weights(trained, django_capture_on_commit_
     path = trained.weights_dir
     assert (path / "config.json").is_file()
     with django_capture_on_commit_callbacks(execute=True):
-        trained.delete()
-    assert not path.exists()
+        text_model_delete(trained)
+    assert not path.exists() and not TextModel.objects.filter(pk=trained.pk).exists()
+
+
+def test_deleting_an_investigation_deletes_its_models_weights_once_committed(users, django_capture_on_commit_callbacks):
+    from apps.investigations.services import investigation_create, investigation_delete
+
+    doomed = investigation_create(user=users["alice"], name="doomed")
+    model = TextModel.objects.create(investigation=doomed, name="m", kind="encoder", base_model="x")
+    model.weights_dir.mkdir(parents=True)
+    (model.weights_dir / "config.json").write_text("{}")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        investigation_delete(investigation=doomed)
+    assert model.weights_dir.is_dir()  # not before the delete commits
+    for callback in callbacks:
+        callback()
+    assert not model.weights_dir.exists() and not TextModel.objects.filter(pk=model.pk).exists()
 
 
 def test_scoring_ranks_the_troll_accounts_first(trained, investigation, users, collection):

@@ -11,11 +11,10 @@ from dataclasses import replace
 
 from django.core.exceptions import ValidationError
 
-from apps.analyses.kinds.params import check_flag, check_int
+from apps.analyses.kinds.base import FLAG, INT, LIST, TEXT, Kind, Param
 from apps.analyses.selectors import account_find, account_get, account_key, authorship_posts
 from apps.jobs.services import JobError
 
-LABEL = "Authorship"
 LIMIT_DEFAULT, LIMIT_MAX = 200, 500  # ranked posts kept in the result (least-like first)
 # The latest own posts modelled. Two methods x (CV + time test + a 6-point learning curve + out-of-fold
 # ranking) is about 60 fits; over 5,000 posts a side, character n-grams would take many minutes.
@@ -25,59 +24,6 @@ PASTED_MAX = 20
 # many posts take a second or two); above it the page starts a small job instead.
 SYNC_SCORE_MAX_ROWS = 3_000
 MODEL_LABELS = {"linear_svm": "linear SVM", "rbf_svm": "Gaussian SVM", "logistic": "logistic regression"}
-PARAMS = {"account", "limit", "curves", "max_posts", "cv_folds", "pasted"}
-
-
-def params_check(collection, params: dict) -> dict:
-    """The account (handle, "@handle" or platform id) must be in the collection; numbers in range."""
-    errors: dict[str, str] = {}
-    unknown = sorted(set(params) - PARAMS - {"account_id"})
-    if unknown:
-        errors["params"] = f"Unknown parameter(s) {', '.join(unknown)}; authorship takes {', '.join(sorted(PARAMS))}."
-    value = str(params.get("account") or "").strip()
-    account = account_find(collection=collection, account=value) if value else None
-    if not value:
-        errors["account"] = "Choose an account: its handle or platform id."
-    elif account is None:
-        errors["account"] = f"No account {value!r} in the collection “{collection.name}”."
-    clean = {
-        "limit": check_int(params, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, errors),
-        "max_posts": check_int(params, "max_posts", MAX_POSTS_DEFAULT, 50, 100_000, errors),
-        "cv_folds": check_int(params, "cv_folds", 5, 2, 10, errors),
-        "curves": check_flag(params.get("curves"), True),
-        "pasted": _texts(params.get("pasted")),
-    }
-    if errors:
-        raise ValidationError(errors)
-    return {"account": account_key(account), "account_id": account.pk, **clean}
-
-
-def run(analysis_input, progress) -> tuple[dict, dict]:
-    """1. read the posts; 2. ``authorship_report`` (both methods, the better by CV, ranked posts);
-    3. the summary the lists show. Too few posts ends the job with ml's message, not a traceback."""
-    from ml.authorship import AuthorshipError, authorship_report
-
-    params, collection = analysis_input.params, analysis_input.collection
-    account = account_get(collection=collection, account_id=params["account_id"])
-    if account is None:
-        raise JobError(f"The account @{params['account']} is no longer in the collection “{collection.name}”.")
-    progress(0.0, f"Reading the posts of @{params['account']}", force=True)
-    posts = authorship_posts(collection=collection, account=account)
-    own = posts["account"].count(account_key(account))
-    progress.provenance(
-        inputs=[{"collection": collection.pk, "name": collection.name, "posts": len(posts["text"]),
-                 "account_posts": own, "other_posts_sampled": len(posts["text"]) - own}],
-        model={name: config.as_dict() for name, config in methods(params).items()},
-    )
-    try:
-        report = authorship_report(
-            posts, account=account_key(account), methods=methods(params), pasted=params["pasted"],
-            limit=params["limit"], curves=params["curves"], on_progress=lambda f, stage: progress(0.05 + 0.95 * f, stage),
-        )
-    except AuthorshipError as exc:
-        raise JobError(str(exc)) from None
-    report = {**report, "account_id": account.pk, "account_platform_id": account.platform_id}
-    return report, summary(report)
 
 
 def methods(params: dict) -> dict:
@@ -122,26 +68,71 @@ def score(analysis, texts: list[str]) -> list[dict]:
 
 
 
+class Authorship(Kind):
+    name, label = "authorship", "Authorship"
+    internal = frozenset({"account_id"})
+    params = (
+        Param("account", TEXT, "", "The account: its handle, @handle or platform id.", max_length=200),
+        Param("limit", INT, LIMIT_DEFAULT, "Ranked posts kept (least like the account first).", low=1, high=LIMIT_MAX),
+        Param("max_posts", INT, MAX_POSTS_DEFAULT, "The account's latest posts modelled.", low=50, high=100_000),
+        Param("cv_folds", INT, 5, "Cross-validation folds.", low=2, high=10),
+        Param("curves", FLAG, True, "Learning curves (slower).", form=False),
+        Param("pasted", LIST, (), "Texts to score against the account.", max_items=PASTED_MAX, form=False),
+    )
 
+    def validate(self, collection, clean: dict, errors: dict) -> dict:
+        """The account (handle, "@handle" or platform id) must be in the collection."""
+        value = clean["account"]
+        account = account_find(collection=collection, account=value) if value else None
+        if not value:
+            errors["account"] = "Choose an account: its handle or platform id."
+        elif account is None:
+            errors["account"] = f"No account {value!r} in the collection “{collection.name}”."
+        if errors:
+            return clean
+        pasted = [t[:2000] for t in clean["pasted"]]
+        rest = {k: v for k, v in clean.items() if k not in ("account", "pasted")}
+        return {"account": account_key(account), "account_id": account.pk, **rest, "pasted": pasted}
 
+    def run(self, analysis_input, progress) -> tuple[dict, dict]:
+        """1. read the posts; 2. ``authorship_report`` (both methods, the better by CV, ranked posts);
+        3. the summary the lists show. Too few posts ends the job with ml's message, not a traceback."""
+        from ml.authorship import AuthorshipError, authorship_report
 
-def _texts(raw) -> list[str]:
-    texts = [raw] if isinstance(raw, str) else list(raw or [])
-    return [str(t).strip()[:2000] for t in texts if str(t).strip()][:PASTED_MAX]
+        params, collection = analysis_input.params, analysis_input.collection
+        account = account_get(collection=collection, account_id=params["account_id"])
+        if account is None:
+            raise JobError(f"The account @{params['account']} is no longer in the collection “{collection.name}”.")
+        progress(0.0, f"Reading the posts of @{params['account']}", force=True)
+        posts = authorship_posts(collection=collection, account=account)
+        own = posts["account"].count(account_key(account))
+        progress.provenance(
+            inputs=[{"collection": collection.pk, "name": collection.name, "posts": len(posts["text"]),
+                     "account_posts": own, "other_posts_sampled": len(posts["text"]) - own}],
+            model={name: config.as_dict() for name, config in methods(params).items()},
+        )
+        try:
+            report = authorship_report(
+                posts, account=account_key(account), methods=methods(params), pasted=params["pasted"],
+                limit=params["limit"], curves=params["curves"], on_progress=lambda f, stage: progress(0.05 + 0.95 * f, stage),
+            )
+        except AuthorshipError as exc:
+            raise JobError(str(exc)) from None
+        report = {**report, "account_id": account.pk, "account_platform_id": account.platform_id}
+        return report, summary(report)
 
+    def page_context(self, analysis) -> dict:
+        """What templates/analyses/authorship.html draws: the curves figure, the methods table, the posts."""
+        from ml.authorship.charts import learning_curve_figure
 
-def page_context(analysis) -> dict:
-    """What templates/analyses/authorship.html draws: the curves figure, the methods table, the posts."""
-    from ml.authorship.charts import learning_curve_figure
-
-    result = analysis.result
-    has_curves = any(m.get("learning_curve") for m in result.get("methods", {}).values())
-    methods_rows = [{"name": name, "chosen": name == result.get("chosen"), "model": MODEL_LABELS.get(m["config"]["model"], m["config"]["model"]),
-                     **{k: v for k, v in m.items() if k != "learning_curve"}}
-                    for name, m in result.get("methods", {}).items()]
-    return {
-        "report": result,
-        "methods_rows": methods_rows,
-        "figures": {"learning-curve": learning_curve_figure(result)} if has_curves else {},
-        "score_cheap": score_cheap(analysis),
-    }
+        result = analysis.result
+        has_curves = any(m.get("learning_curve") for m in result.get("methods", {}).values())
+        methods_rows = [{"name": name, "chosen": name == result.get("chosen"), "model": MODEL_LABELS.get(m["config"]["model"], m["config"]["model"]),
+                         **{k: v for k, v in m.items() if k != "learning_curve"}}
+                        for name, m in result.get("methods", {}).items()]
+        return {
+            "report": result,
+            "methods_rows": methods_rows,
+            "figures": {"learning-curve": learning_curve_figure(result)} if has_curves else {},
+            "score_cheap": score_cheap(analysis),
+        }

@@ -11,42 +11,19 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from django.core.exceptions import ValidationError
 from django.db.models import Max, Min
 
-from apps.analyses.kinds.params import check_choice, check_float, check_int, check_list, check_unknown, config_or_errors
 from apps.analyses.kinds import network
+from apps.analyses.kinds.base import CHOICE, DATE, FLOAT, INT, LIST, Param, config_or_errors
 from apps.analyses.selectors import ENTITY_ACTIONS, EVENTS_CAP, PAIR_EVENTS_CAP, coordination_events, posts_described
 from apps.collections.models import Post
 from apps.jobs.services import JobError
 
-LABEL = "Coordination"
 ACCOUNTS_CAP = 3_000  # pairs grow as n²: 3,000 accounts are 9 M ordered pairs, a minute or two
 PAPER_TOP_K = 10      # rule "paper": each account's strongest M < 1 edges (about half of all pairs pass it)
 DEFAULT_TYPES = ("hashtag", "url", "mention")
 RULES = ("significant", "paper")
-PARAMS = {"entity_types", "bin_seconds", "min_posts", "rule", "alpha", "exclude_entities", "event_date"}
 EVIDENCE_ROWS = 200
-
-
-def params_check(collection, params: dict) -> dict:
-    """Every value in range, then the ml config built once so its own checks speak as field errors."""
-    errors: dict[str, str] = {}
-    check_unknown(params, PARAMS, "coordination", errors)
-    clean = {
-        "entity_types": check_list(params, "entity_types", DEFAULT_TYPES, ENTITY_ACTIONS, errors),
-        "bin_seconds": check_int(params, "bin_seconds", 3600, 1, 7 * 86400, errors),
-        "min_posts": check_int(params, "min_posts", 5, 1, 100_000, errors),
-        "rule": check_choice(params, "rule", "significant", RULES, errors),
-        "alpha": check_float(params, "alpha", 0.05, 0.0, 1.0, errors, open_low=True, open_high=True),
-        "exclude_entities": _entities(params, errors),
-        "event_date": _event_date(collection, params.get("event_date"), errors),
-    }
-    if not errors:
-        config_or_errors(lambda: config(clean), errors)
-    if errors:
-        raise ValidationError(errors)
-    return clean
 
 
 def config(params: dict, **extra):
@@ -57,8 +34,15 @@ def config(params: dict, **extra):
                            rule=params["rule"], alpha=params["alpha"], paper_top_k=PAPER_TOP_K, **extra)
 
 
-def _entities(params: dict, errors: dict) -> list[str]:
-    values = [v.lower().removeprefix("#") for v in check_list(params, "exclude_entities", (), None, errors)]
+def _influence_default(name: str):
+    """The influence model's own default (one hour bins, alpha 0.05): the form, the API and the command show it."""
+    from ml.coordination import InfluenceConfig
+
+    return getattr(InfluenceConfig, name)
+
+
+def _entities(values: list[str], errors: dict) -> list[str]:
+    values = [v.lower().removeprefix("#") for v in values]
     bad = [v for v in values if v.split(":", 1)[0] not in ENTITY_ACTIONS or ":" not in v]
     if bad:
         errors["exclude_entities"] = f"Write entities as type:value (e.g. hashtag:xinjiang); not {', '.join(bad)}."
@@ -67,13 +51,9 @@ def _entities(params: dict, errors: dict) -> list[str]:
 
 def _event_date(collection, raw, errors: dict) -> str | None:
     """An ISO date (or date-time, UTC) inside the collection's posts: both halves need data."""
-    if raw in (None, ""):
+    if not raw:
         return None
-    try:
-        when = datetime.fromisoformat(str(raw).strip())
-    except ValueError:
-        errors["event_date"] = f"event_date must be a date like 2024-03-16; got {raw!r}."
-        return None
+    when = datetime.fromisoformat(raw)
     when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
     span = Post.objects.filter(collection=collection).aggregate(first=Min("time"), last=Max("time"))
     if span["first"] is None or not span["first"] < when <= span["last"]:
@@ -102,34 +82,6 @@ def read_events(collection, params: dict):
     return events, inputs
 
 
-def run(analysis_input, progress) -> tuple[dict, dict]:
-    """1. read the events; 2. ``influence_report`` on a fixed time grid; 3. name and trim the network;
-    4. with an event date, ``before_after``. An ml ValueError ends the job with its message."""
-    from ml.coordination import before_after, influence_report
-    from ml.coordination.activity import to_seconds
-
-    params, collection = analysis_input.params, analysis_input.collection
-    progress(0.0, "Reading the interactions", force=True)
-    events, inputs = read_events(collection, params)
-    grid_start = float(to_seconds(events["time"]).min())
-    progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}],
-                        model={"influence": {**params, "grid_start": grid_start}})
-    scaled = lambda low, high: (lambda f, stage: progress(low + (high - low) * f, stage))  # noqa: E731
-    try:
-        report = _significant_first(influence_report(events, config(params, start=grid_start),
-                                                     on_progress=scaled(0.1, 0.8 if params["event_date"] else 0.95)))
-        result = {**network.described_network(collection, report), "rule": report["rule"], "grid_start": grid_start,
-                  "type_edges": {t: network.compact(e[:network.TYPE_EDGES_CAP]) for t, e in report["type_edges"].items()},
-                  "type_edges_total": {t: len(e) for t, e in report["type_edges"].items()}, "inputs": inputs}
-        if params["event_date"]:
-            split = before_after(events, datetime.fromisoformat(params["event_date"]), config(params),
-                                 on_progress=scaled(0.8, 0.95))
-            result["before_after"] = _halves(collection, split)
-    except ValueError as exc:
-        raise JobError(f"The coordination analysis could not run: {exc}") from None
-    return result, summary(result)
-
-
 def _significant_first(report: dict) -> dict:
     """Under the paper rule the significant edges go first, so trimming to the strongest keeps them and the
     page's rule switch still has the significant network to show."""
@@ -154,40 +106,92 @@ def summary(result: dict) -> dict:
             "top_influencer": result["top_influencer_handle"], "rule": result["rule"]}
 
 
-def evidence(analysis, source: int, target: int) -> dict:
-    """source→target: each entity both used in consecutive bins (source first), with times and lags,
-    recomputed from the two accounts' interactions on the stored grid."""
-    import pandas as pd
-    from ml.coordination import edge_evidence
-
-    params = analysis.params
-    events = pd.DataFrame(coordination_events(collection=analysis.collection, entity_types=params["entity_types"],
-                                              account_ids=[source, target], cap=PAIR_EVENTS_CAP))
-    if events.empty:
-        return {"rows": [], "total": 0}
-    events["time"] = pd.to_datetime(events["time"], utc=True)
-    rows = edge_evidence(events, source, target, config(params), start=analysis.result.get("grid_start"))
-    total = len(rows)
-    rows = rows.head(EVIDENCE_ROWS)
-    posts = posts_described(collection=analysis.collection, post_ids=set(rows["post_id_source"]) | set(rows["post_id_target"]))
-    return {"total": total, "rows": [
-        {"entity": r.entity, "entity_type": r.entity_type, "source_time": _iso(r.source_time), "target_time": _iso(r.target_time),
-         "lag_s": float(r.lag_s), "source_post": posts.get(r.post_id_source), "target_post": posts.get(r.post_id_target)}
-        for r in rows.itertuples()]}
-
-
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(float(seconds), tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def page_context(analysis) -> dict:
-    result = analysis.result
-    split = result.get("before_after")
-    return {"report": result, "top_influencers": network.top_influencers(result),
-            "change_rows": [{"type": t, **c} for t, c in split["change"].items()] if split else [],
-            "split_date": _iso(split["split"])[:10] if split else None,
-            "network_data": {"kind": "coordination", "nodes": result["nodes"], "edges": result["edges"], "paper_top_k": PAPER_TOP_K,
-                             "type_edges": result.get("type_edges", {}), "counts": result["counts"], "rule": result["rule"],
-                             "label_keys": result["label_keys"], "timelines": [c.get("timeline", []) for c in result["communities"]],
-                             "before_after": {h: {"nodes": split[h]["nodes"], "edges": split[h]["edges"]} for h in ("before", "after")} if split else None}}
 
+class Coordination(network.NetworkKind):
+    name, label = "coordination", "Coordination"
+    has_evidence = True
+    params = (
+        Param("entity_types", LIST, DEFAULT_TYPES, "Each entity is a topic: an account following another uses the same "
+              "entities in the next time bin.", choices=ENTITY_ACTIONS),
+        Param("bin_seconds", INT, lambda: int(_influence_default("bin_seconds")), "Time bin in seconds: the paper uses one "
+              "hour; a following account must act in the next bin.", low=1, high=7 * 86400),
+        Param("min_posts", INT, 5, "Accounts with fewer posts carrying these entities are left out.", low=1, high=100_000),
+        Param("rule", CHOICE, "significant", "Which pairs are edges.", choices=RULES,
+              choice_labels={"significant": "significant (Poisson test, FDR)", "paper": "paper: every M < 1"}),
+        Param("alpha", FLOAT, lambda: _influence_default("alpha"), "False-discovery rate of the significant edges, in (0, 1).",
+              low=0.0, high=1.0, open_low=True, open_high=True),
+        Param("exclude_entities", LIST, (), "Comma-separated, e.g. hashtag:xinjiang (the search terms)."),
+        Param("event_date", DATE, None, "Optional: split the network before and after this date."),
+    )
+
+    def validate(self, collection, clean: dict, errors: dict) -> dict:
+        """Entities written type:value, the event date inside the posts, then the ml config built once so its
+        own checks speak as field errors."""
+        clean = {**clean, "exclude_entities": _entities(clean["exclude_entities"], errors),
+                 "event_date": _event_date(collection, clean["event_date"], errors)}
+        if not errors:
+            config_or_errors(lambda: config(clean), errors)
+        return clean
+
+    def run(self, analysis_input, progress) -> tuple[dict, dict]:
+        """1. read the events; 2. ``influence_report`` on a fixed time grid; 3. name and trim the network;
+        4. with an event date, ``before_after``. An ml ValueError ends the job with its message."""
+        from ml.coordination import before_after, influence_report
+        from ml.coordination.activity import to_seconds
+
+        params, collection = analysis_input.params, analysis_input.collection
+        progress(0.0, "Reading the interactions", force=True)
+        events, inputs = read_events(collection, params)
+        grid_start = float(to_seconds(events["time"]).min())
+        progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}],
+                            model={"influence": {**params, "grid_start": grid_start}})
+        scaled = lambda low, high: (lambda f, stage: progress(low + (high - low) * f, stage))  # noqa: E731
+        try:
+            report = _significant_first(influence_report(events, config(params, start=grid_start),
+                                                         on_progress=scaled(0.1, 0.8 if params["event_date"] else 0.95)))
+            result = {**network.described_network(collection, report), "rule": report["rule"], "grid_start": grid_start,
+                      "type_edges": {t: network.compact(e[:network.TYPE_EDGES_CAP]) for t, e in report["type_edges"].items()},
+                      "type_edges_total": {t: len(e) for t, e in report["type_edges"].items()}, "inputs": inputs}
+            if params["event_date"]:
+                split = before_after(events, datetime.fromisoformat(params["event_date"]), config(params),
+                                     on_progress=scaled(0.8, 0.95))
+                result["before_after"] = _halves(collection, split)
+        except ValueError as exc:
+            raise JobError(f"The coordination analysis could not run: {exc}") from None
+        return result, summary(result)
+
+    def evidence(self, analysis, source: int, target: int) -> dict:
+        """source→target: each entity both used in consecutive bins (source first), with times and lags,
+        recomputed from the two accounts' interactions on the stored grid."""
+        import pandas as pd
+        from ml.coordination import edge_evidence
+
+        params = analysis.params
+        events = pd.DataFrame(coordination_events(collection=analysis.collection, entity_types=params["entity_types"],
+                                                  account_ids=[source, target], cap=PAIR_EVENTS_CAP))
+        if events.empty:
+            return {"rows": [], "total": 0}
+        events["time"] = pd.to_datetime(events["time"], utc=True)
+        rows = edge_evidence(events, source, target, config(params), start=analysis.result.get("grid_start"))
+        total = len(rows)
+        rows = rows.head(EVIDENCE_ROWS)
+        posts = posts_described(collection=analysis.collection, post_ids=set(rows["post_id_source"]) | set(rows["post_id_target"]))
+        return {"total": total, "rows": [
+            {"entity": r.entity, "entity_type": r.entity_type, "source_time": _iso(r.source_time), "target_time": _iso(r.target_time),
+             "lag_s": float(r.lag_s), "source_post": posts.get(r.post_id_source), "target_post": posts.get(r.post_id_target)}
+            for r in rows.itertuples()]}
+
+    def page_context(self, analysis) -> dict:
+        result = analysis.result
+        split = result.get("before_after")
+        return {"report": result, "top_influencers": network.top_influencers(result),
+                "change_rows": [{"type": t, **c} for t, c in split["change"].items()] if split else [],
+                "split_date": _iso(split["split"])[:10] if split else None,
+                "network_data": {"kind": "coordination", "nodes": result["nodes"], "edges": result["edges"], "paper_top_k": PAPER_TOP_K,
+                                 "type_edges": result.get("type_edges", {}), "counts": result["counts"], "rule": result["rule"],
+                                 "label_keys": result["label_keys"], "timelines": [c.get("timeline", []) for c in result["communities"]],
+                                 "before_after": {h: {"nodes": split[h]["nodes"], "edges": split[h]["edges"]} for h in ("before", "after")} if split else None}}

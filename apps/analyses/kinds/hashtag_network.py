@@ -10,33 +10,12 @@ from __future__ import annotations
 
 import time
 
-from django.core.exceptions import ValidationError
-
-from apps.analyses.kinds.params import check_int, check_list, check_unknown, config_or_errors
-from apps.analyses.kinds import spread
+from apps.analyses.kinds import network, spread
+from apps.analyses.kinds.base import FLAG, INT, LIST, TEXT, Param, config_or_errors
 from apps.jobs.services import JobError
 
-LABEL = "Hashtag network"
-PARAMS = {"min_count", "min_weight", "top_k", "exclude", "method", "giant_only", "label_key"}
 SIZE_KEYS = {"count": "posts using it", "strength": "co-occurrences"}
 TOP_PICKS = 60
-
-
-def params_check(collection, params: dict) -> dict:
-    errors: dict[str, str] = {}
-    check_unknown(params, PARAMS, "hashtag_network", errors)
-    clean = {"min_count": check_int(params, "min_count", 2, 1, 1_000_000, errors),
-             "min_weight": check_int(params, "min_weight", 1, 1, 1_000_000, errors),
-             "top_k": check_int(params, "top_k", 500, 2, spread.NODES_CAP, errors),
-             "exclude": [v.lower().removeprefix("#") for v in check_list(params, "exclude", (), None, errors)],
-             "method": spread.check_method(params, errors),
-             "giant_only": spread.check_bool(params, "giant_only", False, errors),
-             "label_key": spread.check_label_key(collection, params, errors)}
-    if not errors:
-        config_or_errors(lambda: config(clean), errors)
-    if errors:
-        raise ValidationError(errors)
-    return clean
 
 
 def config(params: dict):
@@ -46,50 +25,76 @@ def config(params: dict):
                          exclude=tuple(params["exclude"]))
 
 
-def run(analysis_input, progress) -> tuple[dict, dict]:
-    """1. read (post, hashtag); 2. the co-occurrence network, pruned; 3. communities and layout;
-    4. each hashtag's majority post label; the top domains for the timeline picker."""
-    from ml.graphs import InfomapUnavailable, hashtag_network, network_report
-
-    params, collection = analysis_input.params, analysis_input.collection
-    progress(0.0, "Reading the hashtags", force=True)
-    started = time.perf_counter()
-    posts, tags, read = spread.post_hashtags(collection=collection)
-    if not read:
-        raise JobError(f"The collection “{collection.name}” has no hashtags in its posts.")
-    timings = {"read_s": time.perf_counter() - started}
-    started = time.perf_counter()
-    graph, pruning = hashtag_network(posts, tags, config(params))
-    timings["build_s"] = time.perf_counter() - started
-    if graph.number_of_nodes() < 2:
-        raise JobError(f"Fewer than two hashtags are used in {params['min_count']} or more posts; lower min_count.")
-    label_key = params["label_key"] or spread.label_key_pick(collection)
-    inputs = {"interactions_read": read, "interactions_truncated": read >= spread.INTERACTIONS_CAP, **pruning}
-    progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"hashtag_network": params})
-    try:
-        report = network_report(graph, method=params["method"], giant_only=params["giant_only"], edges_cap=spread.EDGES_CAP,
-                                on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage))
-    except InfomapUnavailable as exc:
-        raise JobError(str(exc)) from None
-    labels = {n: {} for n in graph.nodes}
-    if label_key:
-        for tag, value in spread.majority_post_label(collection=collection, label_key=label_key, hashtags=list(graph.nodes)).items():
-            labels.setdefault(tag, {})[f"posts_{label_key}"] = value
-    report["timings"] = {**timings, **report["timings"]}
-    result = spread.network_result(report, names={n: n for n in graph.nodes}, labels=labels, prefix="#", label_key=label_key, inputs=inputs)
-    result["top_hashtags"] = [n["id"] for n in sorted(result["nodes"], key=lambda n: -n["count"])[:TOP_PICKS]]
-    result["top_domains"] = spread.top_domains(collection=collection)
-    return result, summary(result)
-
-
 def summary(result: dict) -> dict:
     return {"hashtags": len(result["nodes"]), "edges": result["edges_total"], "communities": result["communities_total"],
             "modularity": result["modularity"], "method": result["method"],
             "top_hashtag": result["top_hashtags"][0] if result["top_hashtags"] else None}
 
 
-def page_context(analysis) -> dict:
-    result = analysis.result
-    data = spread.network_data(analysis, prefix="#", noun="hashtags", size_keys=SIZE_KEYS)
-    return {"report": result, "network_plain": True, "network_noun": "hashtags", "network_data": data,
-            "method_label": spread.METHOD_LABELS.get(result["method"], result["method"])}
+
+class HashtagNetwork(network.NetworkKind):
+    name, label = "hashtag_network", "Hashtag network"
+    has_timeline = True
+    params = (
+        Param("min_count", INT, 2, "A hashtag needs this many posts.", low=1, high=1_000_000),
+        Param("min_weight", INT, 1, "An edge needs this many posts with both hashtags.", low=1, high=1_000_000),
+        Param("top_k", INT, 500, f"Then keep the k most used hashtags (at most {spread.NODES_CAP:,}).", low=2,
+              high=spread.NODES_CAP),
+        Param("exclude", LIST, (), "Comma-separated hashtags to leave out (e.g. the search term)."),
+        spread.METHOD,
+        Param("giant_only", FLAG, False, "Keep only the largest connected component."),
+        Param("label_key", TEXT, "", "Post label to colour hashtags by (blank: the most common).", max_length=60),
+    )
+
+    def validate(self, collection, clean: dict, errors: dict) -> dict:
+        clean = {**clean, "exclude": [v.lower().removeprefix("#") for v in clean["exclude"]]}
+        spread.check_method(clean["method"], errors)
+        spread.check_label_key(clean["label_key"], errors)
+        if not errors:
+            config_or_errors(lambda: config(clean), errors)
+        return clean
+
+    def timeline(self, analysis, *, kind: str, value: str, freq: str) -> dict:
+        return spread.entity_timeline(collection=analysis.collection, kind=kind, value=value,
+                                      label_key=analysis.result.get("label_key"), freq=freq)
+
+    def run(self, analysis_input, progress) -> tuple[dict, dict]:
+        """1. read (post, hashtag); 2. the co-occurrence network, pruned; 3. communities and layout;
+        4. each hashtag's majority post label; the top domains for the timeline picker."""
+        from ml.graphs import InfomapUnavailable, hashtag_network, network_report
+
+        params, collection = analysis_input.params, analysis_input.collection
+        progress(0.0, "Reading the hashtags", force=True)
+        started = time.perf_counter()
+        posts, tags, read = spread.post_hashtags(collection=collection)
+        if not read:
+            raise JobError(f"The collection “{collection.name}” has no hashtags in its posts.")
+        timings = {"read_s": time.perf_counter() - started}
+        started = time.perf_counter()
+        graph, pruning = hashtag_network(posts, tags, config(params))
+        timings["build_s"] = time.perf_counter() - started
+        if graph.number_of_nodes() < 2:
+            raise JobError(f"Fewer than two hashtags are used in {params['min_count']} or more posts; lower min_count.")
+        label_key = params["label_key"] or spread.label_key_pick(collection)
+        inputs = {"interactions_read": read, "interactions_truncated": read >= spread.INTERACTIONS_CAP, **pruning}
+        progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"hashtag_network": params})
+        try:
+            report = network_report(graph, method=params["method"], giant_only=params["giant_only"], edges_cap=spread.EDGES_CAP,
+                                    on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage))
+        except InfomapUnavailable as exc:
+            raise JobError(str(exc)) from None
+        labels = {n: {} for n in graph.nodes}
+        if label_key:
+            for tag, value in spread.majority_post_label(collection=collection, label_key=label_key, hashtags=list(graph.nodes)).items():
+                labels.setdefault(tag, {})[f"posts_{label_key}"] = value
+        report["timings"] = {**timings, **report["timings"]}
+        result = spread.network_result(report, names={n: n for n in graph.nodes}, labels=labels, prefix="#", label_key=label_key, inputs=inputs)
+        result["top_hashtags"] = [n["id"] for n in sorted(result["nodes"], key=lambda n: -n["count"])[:TOP_PICKS]]
+        result["top_domains"] = spread.top_domains(collection=collection)
+        return result, summary(result)
+
+    def page_context(self, analysis) -> dict:
+        result = analysis.result
+        data = spread.network_data(analysis, prefix="#", noun="hashtags", size_keys=SIZE_KEYS)
+        return {"report": result, "network_plain": True, "network_noun": "hashtags", "network_data": data,
+                "method_label": spread.METHOD_LABELS.get(result["method"], result["method"])}

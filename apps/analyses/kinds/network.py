@@ -7,14 +7,13 @@ accounts; the page and the exports show the handle.
 """
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections import Counter
 
-from django.core.exceptions import ValidationError
-
+from apps.analyses.kinds.base import Kind
 from apps.analyses.selectors import accounts_described
+from apps.common.csvfile import csv_bytes
 
 EDGES_CAP = 5_000        # edges of the drawn network kept on the row (the strongest); counts keep the rest
 TYPE_EDGES_CAP = 2_000   # per entity type, and per half of a before/after split
@@ -86,37 +85,35 @@ def network_graph(analysis):
     return graph
 
 
-def export_bytes(analysis, fmt: str) -> bytes:
-    """A kind with its own ``export_graph`` / ``edges_csv`` (propagation's forest of cascades) uses them."""
-    import networkx as nx
-
-    from apps.analyses.kinds import kind_get
-
-    module = kind_get(analysis.kind)
-    if fmt == "csv":
-        return getattr(module, "edges_csv", edges_csv)(analysis).encode()
-    graph = getattr(module, "export_graph", network_graph)(analysis)
-    out = io.BytesIO()
-    (nx.write_gexf if fmt == "gexf" else nx.write_graphml)(graph, out)
-    return out.getvalue()
-
-
-def edges_csv(analysis) -> str:
+def edges_rows(analysis):
+    """The edge list: a header, then one row per stored edge with both handles."""
     result = analysis.result
     handles = {n["id"]: n["handle"] for n in result.get("nodes", [])}
     extra = sorted({k for e in result.get("edges", []) for k in e if k.startswith("weight_")})
     columns = [c for c in EDGE_COLUMNS if any(c in e for e in result.get("edges", [])[:1])] + extra
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["source", "target", "source_handle", "target_handle", *columns[2:]])
+    yield ["source", "target", "source_handle", "target_handle", *columns[2:]]
     for e in result.get("edges", []):
-        writer.writerow([e["source"], e["target"], handles.get(e["source"], ""), handles.get(e["target"], ""),
-                         *("" if e.get(c) is None else e.get(c) for c in columns[2:])])
-    return out.getvalue()
+        yield [e["source"], e["target"], handles.get(e["source"], ""), handles.get(e["target"], ""),
+               *("" if e.get(c) is None else e.get(c) for c in columns[2:])]
 
 
-def account_pk(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError({"account": f"Not an account id: {value!r}."}) from None
+class NetworkKind(Kind):
+    """A kind whose result is a network (``nodes``, ``edges``): GEXF, GraphML and a CSV edge list, every
+    text cell neutralised for spreadsheets (``apps.common.csvfile``)."""
+
+    exports = ("gexf", "graphml", "csv")
+
+    def export_graph(self, analysis):
+        return network_graph(analysis)
+
+    def edges_rows(self, analysis):
+        return edges_rows(analysis)
+
+    def export(self, analysis, fmt: str) -> bytes:
+        import networkx as nx
+
+        if fmt == "csv":
+            return csv_bytes(self.edges_rows(analysis))
+        out = io.BytesIO()
+        (nx.write_gexf if fmt == "gexf" else nx.write_graphml)(self.export_graph(analysis), out)
+        return out.getvalue()

@@ -15,45 +15,13 @@ collection); ``collections`` names the others, so ``run_analysis perplexity_matr
 """
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-
-from apps.analyses.kinds.params import check_flag, check_int
 from apps.analyses import selectors
+from apps.analyses.kinds.base import FLAG, INT, LIST, TEXT, Kind, Param
+from apps.common.ids import as_id
 from apps.jobs.services import JobError
 
-LABEL = "Cross-perplexity matrix"
-PARAMS = {"models", "collections", "target", "sample_posts", "include_base", "seed"}
 SAMPLE_DEFAULT, SAMPLE_MAX = 200, 5_000
 NO_BASE = "no untuned base row: a tiny GPT-2 trained from scratch has no base model"
-
-
-def params_check(collection, params: dict) -> dict:
-    """Models: LMs of this investigation with weights on disk (ids or names); collections: at least two of
-    this investigation (ids or names); target: one more (or one of them) to attribute, ranked by two LMs or more."""
-    errors: dict[str, str] = {}
-    investigation = collection.investigation
-    unknown = sorted(set(params) - PARAMS)
-    if unknown:
-        errors["params"] = f"Unknown parameter(s) {', '.join(unknown)}; the matrix takes {', '.join(sorted(PARAMS))}."
-    models = _models_check(investigation, _items(params.get("models")), errors)
-    collections = _collections_check(investigation, [str(collection.pk), *_items(params.get("collections"))], errors)
-    if collections and len(collections) < 2:
-        errors.setdefault("collections", "Choose at least two collections: the matrix compares them.")
-    target = None
-    if params.get("target") not in (None, ""):
-        found = _collection_find(investigation, params["target"])
-        if found is None:
-            errors["target"] = f"No collection {params['target']!r} in this investigation to attribute."
-        elif len(models) < 2:
-            errors["target"] = "Attribution ranks language models: choose at least two."
-        target = found.pk if found else None
-    clean = {"models": [m.pk for m in models], "collections": [c.pk for c in collections], "target": target,
-             "sample_posts": check_int(params, "sample_posts", SAMPLE_DEFAULT, 10, SAMPLE_MAX, errors),
-             "include_base": check_flag(params.get("include_base"), True),
-             "seed": check_int(params, "seed", 0, 0, 2**31 - 1, errors)}
-    if errors:
-        raise ValidationError(errors)
-    return clean
 
 
 def _models_check(investigation, items: list[str], errors: dict) -> list:
@@ -62,7 +30,8 @@ def _models_check(investigation, items: list[str], errors: dict) -> list:
     lms = TextModel.objects.filter(investigation=investigation, kind=TextModel.Kind.LM)
     found = []
     for item in items:
-        model = lms.filter(pk=int(item)).first() if item.isdigit() else lms.filter(name=item).order_by("-id").first()
+        pk = as_id(item)
+        model = lms.filter(pk=pk).first() if pk else lms.filter(name=item).order_by("-id").first()
         if model is None:
             errors["models"] = f"No language model {item!r} in this investigation."
         elif not model.weights_dir.is_dir():
@@ -90,43 +59,8 @@ def _collection_find(investigation, item):
 
     rows = Collection.objects.filter(investigation=investigation)
     item = str(item).strip()
-    return rows.filter(pk=int(item)).first() if item.isdigit() else rows.filter(name=item).first()
-
-
-def run(analysis_input, progress) -> tuple[dict, dict]:
-    """1. load the LMs and the base models; 2. each collection's unseen posts; 3. the matrix, row by row;
-    4. attribution of the target; 5. the result."""
-    from apps.analyses.kinds.train_lm import tiny, torch_threads
-    from ml.text import TextModelError, attribute, cross_perplexity
-
-    params, investigation = analysis_input.params, analysis_input.investigation
-    progress(0.0, "Loading the language models", force=True)
-    models = _diagonal_first(_model_rows(investigation, params["models"]), params["collections"])
-    lms = {_row_name(m): _load(m) for m in models}
-    bases, notes = _bases(models, params["include_base"])
-    collections = [_collection(investigation, pk) for pk in params["collections"]]
-    columns = {c.name: _unseen(c, models, params["sample_posts"], params["seed"]) for c in collections}
-    progress.provenance(inputs=[{**selectors.collection_fingerprint(c), "posts_scored": len(columns[c.name]["post_id"])} for c in collections],
-                        model={"text_models": [m.pk for m in models]})
-    progress(0.1, f"Perplexity of {len(lms) + len(bases)} model(s) on {len(columns)} collection(s)", force=True)
-    small = all(tiny(m.params.get("base_dir", "")) for m in models)
-    try:
-        with torch_threads(1 if small else None):
-            on_row = lambda done, total: progress(0.1 + 0.7 * done / total, f"Perplexity: row {done} of {total}")
-            matrix = cross_perplexity({**lms, **bases}, {name: col["text"] for name, col in columns.items()}, on_row=on_row)
-            attribution = _attribution(investigation, params, models, lms, attribute, progress)
-    except TextModelError as exc:
-        raise JobError(f"The perplexity cannot be computed: {exc}.") from None
-    result = {
-        "matrix": matrix, "notes": notes,
-        "rows": [{"name": _row_name(m), "model_id": m.pk, "trained_on": [t["name"] for t in m.training], "base": False} for m in models]
-                + [{"name": name, "model_id": None, "trained_on": [], "base": True} for name in bases],
-        "columns": [{"collection_id": c.pk, "name": c.name, "posts": len(columns[c.name]["post_id"]), "source": columns[c.name]["source"]}
-                    for c in collections],
-        "own_lowest": _own_lowest(matrix, models, collections),
-        "attribution": attribution,
-    }
-    return result, summary(result)
+    pk = as_id(item)
+    return rows.filter(pk=pk).first() if pk else rows.filter(name=item).first()
 
 
 def summary(result: dict) -> dict:
@@ -256,20 +190,81 @@ def attribution_figure(attribution: dict) -> dict:
                        "xaxis": {"title": {"text": f"perplexity per {ranking[0]['unit']} (lower: more alike)"}}}}
 
 
-def page_context(analysis) -> dict:
-    from ml.text.charts import perplexity_matrix_figure
 
-    result = analysis.result
-    heatmap = perplexity_matrix_figure(result["matrix"])
-    heatmap["layout"]["yaxis"]["automargin"] = True  # long model names
-    figures = {"perplexity-matrix": heatmap}
-    if result.get("attribution"):
-        figures["attribution"] = attribution_figure(result["attribution"])
-    cells = [{"row": row, "values": values} for row, values in zip(result["matrix"]["rows"], result["matrix"]["perplexity"])]
-    return {"report": result, "figures": figures, "cells": cells}
+class PerplexityMatrix(Kind):
+    name, label = "perplexity_matrix", "Cross-perplexity matrix"
+    params = (
+        Param("models", LIST, (), "The rows: language models of this investigation (ids or names)."),
+        Param("collections", LIST, (), "The columns besides this collection, at least two in all: each scored on posts "
+              "no chosen model trained on (ids or names)."),
+        Param("target", TEXT, "", "Optional: a collection to attribute — the models ranked by perplexity on it.",
+              max_length=200),
+        Param("sample_posts", INT, SAMPLE_DEFAULT, "At most this many posts per collection.", low=10, high=SAMPLE_MAX),
+        Param("include_base", FLAG, True, "Add the untuned base model as a row, where there is one."),
+        Param("seed", INT, 0, "The sample's seed.", low=0, high=2**31 - 1, form=False),
+    )
 
+    def validate(self, collection, clean: dict, errors: dict) -> dict:
+        """Models: LMs of this investigation with weights on disk; collections: at least two of this
+        investigation; target: one more (or one of them) to attribute, ranked by two LMs or more."""
+        investigation = collection.investigation
+        models = _models_check(investigation, clean["models"], errors)
+        collections = _collections_check(investigation, [str(collection.pk), *clean["collections"]], errors)
+        if collections and len(collections) < 2:
+            errors.setdefault("collections", "Choose at least two collections: the matrix compares them.")
+        target = None
+        if clean["target"]:
+            found = _collection_find(investigation, clean["target"])
+            if found is None:
+                errors["target"] = f"No collection {clean['target']!r} in this investigation to attribute."
+            elif len(models) < 2:
+                errors["target"] = "Attribution ranks language models: choose at least two."
+            target = found.pk if found else None
+        return {**clean, "models": [m.pk for m in models], "collections": [c.pk for c in collections], "target": target}
 
-def _items(raw) -> list[str]:
-    items = raw.split(",") if isinstance(raw, str) else list(raw or [])
-    return [str(v).strip() for v in items if str(v).strip()]
+    def run(self, analysis_input, progress) -> tuple[dict, dict]:
+        """1. load the LMs and the base models; 2. each collection's unseen posts; 3. the matrix, row by row;
+        4. attribution of the target; 5. the result."""
+        from apps.analyses.kinds.train_lm import tiny, torch_threads
+        from ml.text import TextModelError, attribute, cross_perplexity
 
+        params, investigation = analysis_input.params, analysis_input.investigation
+        progress(0.0, "Loading the language models", force=True)
+        models = _diagonal_first(_model_rows(investigation, params["models"]), params["collections"])
+        lms = {_row_name(m): _load(m) for m in models}
+        bases, notes = _bases(models, params["include_base"])
+        collections = [_collection(investigation, pk) for pk in params["collections"]]
+        columns = {c.name: _unseen(c, models, params["sample_posts"], params["seed"]) for c in collections}
+        progress.provenance(inputs=[{**selectors.collection_fingerprint(c), "posts_scored": len(columns[c.name]["post_id"])} for c in collections],
+                            model={"text_models": [m.pk for m in models]})
+        progress(0.1, f"Perplexity of {len(lms) + len(bases)} model(s) on {len(columns)} collection(s)", force=True)
+        small = all(tiny(m.params.get("base_dir", "")) for m in models)
+        try:
+            with torch_threads(1 if small else None):
+                on_row = lambda done, total: progress(0.1 + 0.7 * done / total, f"Perplexity: row {done} of {total}")
+                matrix = cross_perplexity({**lms, **bases}, {name: col["text"] for name, col in columns.items()}, on_row=on_row)
+                attribution = _attribution(investigation, params, models, lms, attribute, progress)
+        except TextModelError as exc:
+            raise JobError(f"The perplexity cannot be computed: {exc}.") from None
+        result = {
+            "matrix": matrix, "notes": notes,
+            "rows": [{"name": _row_name(m), "model_id": m.pk, "trained_on": [t["name"] for t in m.training], "base": False} for m in models]
+                    + [{"name": name, "model_id": None, "trained_on": [], "base": True} for name in bases],
+            "columns": [{"collection_id": c.pk, "name": c.name, "posts": len(columns[c.name]["post_id"]), "source": columns[c.name]["source"]}
+                        for c in collections],
+            "own_lowest": _own_lowest(matrix, models, collections),
+            "attribution": attribution,
+        }
+        return result, summary(result)
+
+    def page_context(self, analysis) -> dict:
+        from ml.text.charts import perplexity_matrix_figure
+
+        result = analysis.result
+        heatmap = perplexity_matrix_figure(result["matrix"])
+        heatmap["layout"]["yaxis"]["automargin"] = True  # long model names
+        figures = {"perplexity-matrix": heatmap}
+        if result.get("attribution"):
+            figures["attribution"] = attribution_figure(result["attribution"])
+        cells = [{"row": row, "values": values} for row, values in zip(result["matrix"]["rows"], result["matrix"]["perplexity"])]
+        return {"report": result, "figures": figures, "cells": cells}

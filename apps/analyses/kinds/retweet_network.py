@@ -11,70 +11,13 @@ from __future__ import annotations
 
 import time
 
-from django.core.exceptions import ValidationError
-
-from apps.analyses.kinds.params import check_int, check_list, check_unknown
-from apps.analyses.kinds import spread
+from apps.analyses.kinds import network, spread
+from apps.analyses.kinds.base import FLAG, INT, LIST, TEXT, Param
 from apps.jobs.services import JobError
 
-LABEL = "Retweet network"
-PARAMS = {"actions", "min_weight", "method", "giant_only", "label_key"}
 ACTIONS = ("repost", "quote", "reply")
 SIZE_KEYS = {"in_weight": "amplified (in-degree)", "out_weight": "retweets made (out-degree)", "followers": "followers",
              "strength": "strength"}
-
-
-def params_check(collection, params: dict) -> dict:
-    errors: dict[str, str] = {}
-    check_unknown(params, PARAMS, "retweet_network", errors)
-    clean = {"actions": check_list(params, "actions", ("repost",), ACTIONS, errors),
-             "min_weight": check_int(params, "min_weight", 1, 1, 100_000, errors),
-             "method": spread.check_method(params, errors),
-             "giant_only": spread.check_bool(params, "giant_only", False, errors),
-             "label_key": spread.check_label_key(collection, params, errors)}
-    if errors:
-        raise ValidationError(errors)
-    return clean
-
-
-def run(analysis_input, progress) -> tuple[dict, dict]:
-    """1. read the (retweeter, retweeted) pairs; 2. count them into a network, keep the strongest
-    accounts; 3. communities and layout (``network_report``); 4. name and colour the accounts."""
-    from ml.graphs import InfomapUnavailable, network_report, retweet_network
-
-    params, collection = analysis_input.params, analysis_input.collection
-    progress(0.0, "Reading the reposts", force=True)
-    started = time.perf_counter()
-    sources, targets, read = spread.account_pairs(collection=collection, actions=params["actions"])
-    timings = {"read_s": time.perf_counter() - started}
-    started = time.perf_counter()
-    graph = retweet_network(sources, targets, min_weight=params["min_weight"], max_nodes=spread.NODES_CAP)
-    timings["build_s"] = time.perf_counter() - started
-    if graph.graph["nodes_total"] == 0:
-        raise JobError(f"The collection “{collection.name}” has no {'/'.join(params['actions'])} of another account"
-                       f"{' repeated ' + str(params['min_weight']) + ' times' if params['min_weight'] > 1 else ''}: there is no retweet network.")
-    total_nodes = graph.graph["nodes_total"]
-    label_key = params["label_key"] or spread.label_key_pick(collection)
-    inputs = {"interactions_read": read, "interactions_truncated": read >= spread.INTERACTIONS_CAP, "accounts": total_nodes,
-              "accounts_capped": total_nodes > spread.NODES_CAP}
-    progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"retweet_network": params})
-    facts = spread.accounts_facts(collection=collection, account_ids=list(graph.nodes))
-    for node in graph.nodes:
-        graph.nodes[node]["followers"] = facts.get(node, {}).get("followers")
-    try:
-        report = network_report(graph, method=params["method"], giant_only=params["giant_only"], edges_cap=spread.EDGES_CAP,
-                                on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage))
-    except InfomapUnavailable as exc:
-        raise JobError(str(exc)) from None
-    labels = {pk: dict(f["labels"]) for pk, f in facts.items()}
-    if label_key:
-        shared = spread.majority_post_label(collection=collection, label_key=label_key, account_ids=list(graph.nodes))
-        for pk, value in shared.items():
-            labels.setdefault(pk, {})[f"posts_{label_key}"] = value
-    report["timings"] = {**timings, **report["timings"]}
-    result = spread.network_result(report, names={pk: f["handle"] for pk, f in facts.items()}, labels=labels, prefix="@",
-                                   label_key=label_key, inputs=inputs)
-    return result, summary(result)
 
 
 def summary(result: dict) -> dict:
@@ -83,8 +26,65 @@ def summary(result: dict) -> dict:
             "modularity": result["modularity"], "method": result["method"], "most_amplified": top and top["handle"]}
 
 
-def page_context(analysis) -> dict:
-    result = analysis.result
-    data = spread.network_data(analysis, prefix="@", noun="accounts", size_keys=SIZE_KEYS)
-    return {"report": result, "network_plain": True, "network_noun": "accounts", "network_data": data,
-            "method_label": spread.METHOD_LABELS.get(result["method"], result["method"])}
+
+class RetweetNetwork(network.NetworkKind):
+    name, label = "retweet_network", "Retweet network"
+    params = (
+        Param("actions", LIST, ("repost",), "An edge from the account that acted to the account it took from.",
+              choices=ACTIONS, choice_labels={"repost": "reposts", "quote": "quotes", "reply": "replies"}),
+        Param("min_weight", INT, 1, "Fewest retweets an edge needs.", low=1, high=100_000),
+        spread.METHOD,
+        Param("giant_only", FLAG, False, "Keep only the largest connected component."),
+        Param("label_key", TEXT, "", "Post label to colour accounts by what they shared (blank: the most common).",
+              max_length=60),
+    )
+
+    def validate(self, collection, clean: dict, errors: dict) -> dict:
+        spread.check_method(clean["method"], errors)
+        spread.check_label_key(clean["label_key"], errors)
+        return clean
+
+    def run(self, analysis_input, progress) -> tuple[dict, dict]:
+        """1. read the (retweeter, retweeted) pairs; 2. count them into a network, keep the strongest
+        accounts; 3. communities and layout (``network_report``); 4. name and colour the accounts."""
+        from ml.graphs import InfomapUnavailable, network_report, retweet_network
+
+        params, collection = analysis_input.params, analysis_input.collection
+        progress(0.0, "Reading the reposts", force=True)
+        started = time.perf_counter()
+        sources, targets, read = spread.account_pairs(collection=collection, actions=params["actions"])
+        timings = {"read_s": time.perf_counter() - started}
+        started = time.perf_counter()
+        graph = retweet_network(sources, targets, min_weight=params["min_weight"], max_nodes=spread.NODES_CAP)
+        timings["build_s"] = time.perf_counter() - started
+        if graph.graph["nodes_total"] == 0:
+            raise JobError(f"The collection “{collection.name}” has no {'/'.join(params['actions'])} of another account"
+                           f"{' repeated ' + str(params['min_weight']) + ' times' if params['min_weight'] > 1 else ''}: there is no retweet network.")
+        total_nodes = graph.graph["nodes_total"]
+        label_key = params["label_key"] or spread.label_key_pick(collection)
+        inputs = {"interactions_read": read, "interactions_truncated": read >= spread.INTERACTIONS_CAP, "accounts": total_nodes,
+                  "accounts_capped": total_nodes > spread.NODES_CAP}
+        progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"retweet_network": params})
+        facts = spread.accounts_facts(collection=collection, account_ids=list(graph.nodes))
+        for node in graph.nodes:
+            graph.nodes[node]["followers"] = facts.get(node, {}).get("followers")
+        try:
+            report = network_report(graph, method=params["method"], giant_only=params["giant_only"], edges_cap=spread.EDGES_CAP,
+                                    on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage))
+        except InfomapUnavailable as exc:
+            raise JobError(str(exc)) from None
+        labels = {pk: dict(f["labels"]) for pk, f in facts.items()}
+        if label_key:
+            shared = spread.majority_post_label(collection=collection, label_key=label_key, account_ids=list(graph.nodes))
+            for pk, value in shared.items():
+                labels.setdefault(pk, {})[f"posts_{label_key}"] = value
+        report["timings"] = {**timings, **report["timings"]}
+        result = spread.network_result(report, names={pk: f["handle"] for pk, f in facts.items()}, labels=labels, prefix="@",
+                                       label_key=label_key, inputs=inputs)
+        return result, summary(result)
+
+    def page_context(self, analysis) -> dict:
+        result = analysis.result
+        data = spread.network_data(analysis, prefix="@", noun="accounts", size_keys=SIZE_KEYS)
+        return {"report": result, "network_plain": True, "network_noun": "accounts", "network_data": data,
+                "method_label": spread.METHOD_LABELS.get(result["method"], result["method"])}

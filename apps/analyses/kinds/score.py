@@ -12,81 +12,19 @@ import itertools
 import math
 from urllib.parse import urlencode
 
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 
-from apps.analyses.kinds.params import check_choice, check_int, check_unknown
 from apps.analyses import selectors
+from apps.analyses.kinds.base import CHOICE, FLOAT, INT, Kind, Param
+from apps.common.ids import as_id
 from apps.jobs.services import JobError
 
-LABEL = "Text model scores"
-PARAMS = {"model", "max_posts", "threshold", "limit", "mode"}
 MODES = ("fp32", "int8")  # ml.text.SCORING_MODES; int8 only where its measured AUC change is shown
 MAX_POSTS_DEFAULT, MAX_POSTS_MAX = 20_000, 2_000_000  # MiniLM scores ~150 posts/s on 2 cores: ~2 min
 ACCOUNTS_DEFAULT, ACCOUNTS_MAX = 200, 2_000
 BINS = 20
 POST_SCORE_BATCH = 5_000
 POSTS_PER_PAGE = 50
-
-
-def params_check(collection, params: dict) -> dict:
-    errors: dict[str, str] = {}
-    check_unknown(params, PARAMS, "scoring", errors)
-    model = selectors.text_model_of(investigation=collection.investigation, model_id=params.get("model"))
-    if model is None:
-        errors["model"] = "No such model in this investigation."
-    elif model.kind == "lm":
-        errors["model"] = f"“{model.name}” is a language model: score posts with a classifier."
-    elif not model.weights_dir.is_dir():
-        errors["model"] = f"The weights of the model “{model.name}” are missing on disk; train it again."
-    clean = {
-        "max_posts": check_int(params, "max_posts", MAX_POSTS_DEFAULT, 1, MAX_POSTS_MAX, errors),
-        "limit": check_int(params, "limit", ACCOUNTS_DEFAULT, 1, ACCOUNTS_MAX, errors),
-        "threshold": _threshold(params, model, errors),
-        "mode": check_choice(params, "mode", "fp32", MODES, errors),
-    }
-    if errors:
-        raise ValidationError(errors)
-    return {"model": model.pk, "model_name": model.name, **clean}
-
-
-def run(analysis_input, progress) -> tuple[dict, dict, dict]:
-    """1. load the model; 2. read the posts (every k-th over the cap); 3. score in length-sorted batches;
-    4. aggregate by account and the distribution; every post's score goes back as rows for ``after_create``."""
-    from ml.text import TextModelError, load_text_model
-
-    params, collection = analysis_input.params, analysis_input.collection
-    model_row = selectors.text_model_of(investigation=analysis_input.investigation, model_id=params["model"])
-    if model_row is None or not model_row.weights_dir.is_dir():
-        raise JobError("The model was deleted before the scoring ran.")
-    progress(0.0, f"Loading the model “{model_row.name}”", force=True)
-    try:
-        classifier = load_text_model(model_row.weights_dir)
-    except TextModelError as exc:
-        raise JobError(f"The stored model cannot be loaded: {exc}.") from None
-    posts = _posts(collection, params["max_posts"])
-    progress.provenance(inputs=[{**selectors.collection_fingerprint(collection), "posts_scored": len(posts["post_id"])}],
-                        model={"text_model": model_row.pk, "name": model_row.name, "kind": model_row.kind})
-    if not posts["post_id"]:
-        raise JobError(f"The collection “{collection.name}” has no posts with text to score.")
-    on_step = lambda s: progress(0.05 + 0.9 * s["fraction"], f"Scoring: {s['scored']:,} of {len(posts['post_id']):,} posts")
-    scored = classifier.score_accounts(posts["text"], posts["account"], threshold=params["threshold"], on_step=on_step,
-                                       mode=params.get("mode", "fp32"))
-    result = _result(collection, model_row, scored, params)
-    rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"]}
-    return result, summary(result), rows
-
-
-def after_create(analysis, rows: dict) -> dict:
-    """Inside the Analysis's transaction: one ``PostScore`` per scored post, in batches (a failure rolls
-    the Analysis back too, so a stored analysis always has all its posts)."""
-    from apps.analyses.models import PostScore
-
-    columns = zip(rows["post_id"], rows["account"], rows["score"], strict=True)
-    while batch := list(itertools.islice(columns, POST_SCORE_BATCH)):
-        PostScore.objects.bulk_create([PostScore(analysis_id=analysis.pk, post_id=post, account_id=account, score=score)
-                                       for post, account, score in batch])
-    return analysis.summary
 
 
 def _posts(collection, cap: int) -> dict[str, list]:
@@ -138,51 +76,102 @@ def distribution_figure(distribution: dict, threshold: float) -> dict:
                                    "line": {"dash": "dot"}}]}}
 
 
-def page_context(analysis) -> dict:
-    from ml.text.charts import account_scores_figure
-
-    result = analysis.result
-    return {
-        "report": result, "posts_stored": result.get("per_post_stored") == "all",
-        "text_model": selectors.text_model_of(investigation=analysis.investigation, model_id=result["model"]),
-        "figures": {"account-scores": account_scores_figure(result["accounts"]),
-                    "score-distribution": distribution_figure(result["distribution"], result["threshold"])},
-    }
-
-
-def page_query(analysis, query) -> dict:
-    """The posts table of the page from the request's query: ``order`` (high, low), ``account`` (a handle
-    or an id of the collection) and ``page``; an unknown account is said so, with no rows."""
-    order = query.get("order") if query.get("order") in selectors.POST_SCORE_ORDERS else "high"
-    account_query = (query.get("account") or "").strip()
-    account = _account_of(analysis.collection, account_query) if account_query else None
-    rows = selectors.post_score_list(analysis=analysis, order=order, account_id=account.pk if account else None)
-    if account_query and account is None:
-        rows = rows.none()
-    page = Paginator(rows, POSTS_PER_PAGE).get_page(query.get("page"))
-    keep = urlencode({k: v for k, v in (("order", order), ("account", account_query)) if v})
-    return {"posts_page": page, "posts_order": order, "posts_account": account, "posts_account_query": account_query,
-            "posts_query": keep}
-
-
 def _account_of(collection, value: str):
     """An account of the collection by database id (as the page's links write it), else by handle or platform id."""
-    by_id = selectors.account_get(collection=collection, account_id=int(value)) if value.isdigit() and len(value) < 19 else None
+    pk = as_id(value)
+    by_id = selectors.account_get(collection=collection, account_id=pk) if pk else None
     return by_id or selectors.account_find(collection=collection, account=value)
 
 
 
+class Score(Kind):
+    name, label = "score", "Text model scores"
+    internal = frozenset({"model_name"})
+    params = (
+        Param("model", INT, None, "The text classifier (its id).", low=1, high=2**63 - 1, form=False),
+        Param("max_posts", INT, MAX_POSTS_DEFAULT, "Over this, every k-th post by id.", low=1, high=MAX_POSTS_MAX),
+        Param("limit", INT, ACCOUNTS_DEFAULT, "Accounts listed, highest mean score first.", low=1, high=ACCOUNTS_MAX,
+              form=False),
+        Param("threshold", FLOAT, None, "Blank: the model's own (0.5).", low=0.0, high=1.0),
+        Param("mode", CHOICE, "fp32", "fp32 is exact; int8 is faster and moves single scores.", choices=MODES,
+              choice_labels={"fp32": "fp32 (exact)", "int8": "int8 (faster; single scores can move, the AUC change below)"}),
+    )
 
-def _threshold(params: dict, model, errors: dict) -> float:
-    raw = params.get("threshold")
-    default = (model.params.get("threshold") if model else None) or (model.metrics.get("threshold") if model else None) or 0.5
-    if raw in (None, ""):
-        return float(default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        errors["threshold"] = f"threshold must be a number in [0, 1]; got {raw!r}."
-        return 0.5
-    if not 0 <= value <= 1:
-        errors["threshold"] = f"threshold must be in [0, 1]; got {value}."
-    return value
+    def validate(self, collection, clean: dict, errors: dict) -> dict:
+        """The model must be a classifier of the collection's investigation with its weights on disk."""
+        model = selectors.text_model_of(investigation=collection.investigation, model_id=clean["model"])
+        if model is None:
+            errors["model"] = "No such model in this investigation."
+        elif model.kind == "lm":
+            errors["model"] = f"“{model.name}” is a language model: score posts with a classifier."
+        elif not model.weights_dir.is_dir():
+            errors["model"] = f"The weights of the model “{model.name}” are missing on disk; train it again."
+        if errors:
+            return clean
+        threshold = clean["threshold"]
+        if threshold is None:
+            threshold = float(model.params.get("threshold") or model.metrics.get("threshold") or 0.5)
+        return {"model": model.pk, "model_name": model.name, "max_posts": clean["max_posts"], "limit": clean["limit"],
+                "threshold": threshold, "mode": clean["mode"]}
+
+    def run(self, analysis_input, progress) -> tuple[dict, dict, dict]:
+        """1. load the model; 2. read the posts (every k-th over the cap); 3. score in length-sorted batches;
+        4. aggregate by account and the distribution; every post's score goes back as rows for ``after_create``."""
+        from ml.text import TextModelError, load_text_model
+
+        params, collection = analysis_input.params, analysis_input.collection
+        model_row = selectors.text_model_of(investigation=analysis_input.investigation, model_id=params["model"])
+        if model_row is None or not model_row.weights_dir.is_dir():
+            raise JobError("The model was deleted before the scoring ran.")
+        progress(0.0, f"Loading the model “{model_row.name}”", force=True)
+        try:
+            classifier = load_text_model(model_row.weights_dir)
+        except TextModelError as exc:
+            raise JobError(f"The stored model cannot be loaded: {exc}.") from None
+        posts = _posts(collection, params["max_posts"])
+        progress.provenance(inputs=[{**selectors.collection_fingerprint(collection), "posts_scored": len(posts["post_id"])}],
+                            model={"text_model": model_row.pk, "name": model_row.name, "kind": model_row.kind})
+        if not posts["post_id"]:
+            raise JobError(f"The collection “{collection.name}” has no posts with text to score.")
+        on_step = lambda s: progress(0.05 + 0.9 * s["fraction"], f"Scoring: {s['scored']:,} of {len(posts['post_id']):,} posts")
+        scored = classifier.score_accounts(posts["text"], posts["account"], threshold=params["threshold"], on_step=on_step,
+                                           mode=params.get("mode", "fp32"))
+        result = _result(collection, model_row, scored, params)
+        rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"]}
+        return result, summary(result), rows
+
+    def after_create(self, analysis, rows: dict) -> dict:
+        """Inside the Analysis's transaction: one ``PostScore`` per scored post, in batches (a failure rolls
+        the Analysis back too, so a stored analysis always has all its posts)."""
+        from apps.analyses.models import PostScore
+
+        columns = zip(rows["post_id"], rows["account"], rows["score"], strict=True)
+        while batch := list(itertools.islice(columns, POST_SCORE_BATCH)):
+            PostScore.objects.bulk_create([PostScore(analysis_id=analysis.pk, post_id=post, account_id=account, score=score)
+                                           for post, account, score in batch])
+        return analysis.summary
+
+    def page_context(self, analysis) -> dict:
+        from ml.text.charts import account_scores_figure
+
+        result = analysis.result
+        return {
+            "report": result, "posts_stored": result.get("per_post_stored") == "all",
+            "text_model": selectors.text_model_of(investigation=analysis.investigation, model_id=result["model"]),
+            "figures": {"account-scores": account_scores_figure(result["accounts"]),
+                        "score-distribution": distribution_figure(result["distribution"], result["threshold"])},
+        }
+
+    def page_query(self, analysis, query) -> dict:
+        """The posts table of the page from the request's query: ``order`` (high, low), ``account`` (a handle
+        or an id of the collection) and ``page``; an unknown account is said so, with no rows."""
+        order = query.get("order") if query.get("order") in selectors.POST_SCORE_ORDERS else "high"
+        account_query = (query.get("account") or "").strip()
+        account = _account_of(analysis.collection, account_query) if account_query else None
+        rows = selectors.post_score_list(analysis=analysis, order=order, account_id=account.pk if account else None)
+        if account_query and account is None:
+            rows = rows.none()
+        page = Paginator(rows, POSTS_PER_PAGE).get_page(query.get("page"))
+        keep = urlencode({k: v for k, v in (("order", order), ("account", account_query)) if v})
+        return {"posts_page": page, "posts_order": order, "posts_account": account, "posts_account_query": account_query,
+                "posts_query": keep}

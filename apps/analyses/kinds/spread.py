@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from apps.analyses.kinds.params import check_choice
 from apps.analyses.kinds import network
+from apps.analyses.kinds.base import CHOICE, Param
 from apps.collections.models import Account, Interaction, Post
 
 BATCH_ROWS = 5_000
@@ -30,35 +30,22 @@ METHOD_LABELS = {"louvain": "Louvain", "infomap": "InfoMap"}
 
 # Parameters ------------------------------------------------------------------------------------
 
-def check_bool(params: dict, key: str, default: bool, errors: dict) -> bool:
-    raw = params.get(key, default)
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    errors[key] = f"{key} must be true or false; got {raw!r}."
-    return default
+METHOD = Param("method", CHOICE, "louvain", "How communities are found.", choices=tuple(METHOD_LABELS),
+               choice_labels={"louvain": "Louvain", "infomap": "InfoMap (optional extra, AGPL: only if installed)"})
 
 
-def check_method(params: dict, errors: dict) -> str:
+def check_method(method: str, errors: dict) -> None:
     """Louvain, or InfoMap where someone installed it (AGPL-3.0: the product does not ship it)."""
-    from ml.graphs import INFOMAP_MISSING, METHODS, infomap_available
+    from ml.graphs import INFOMAP_MISSING, infomap_available
 
-    method = check_choice(params, "method", "louvain", METHODS, errors)
-    if method == "infomap" and "method" not in errors and not infomap_available():
+    if method == "infomap" and not infomap_available():
         errors["method"] = INFOMAP_MISSING
-    return method
 
 
-def check_label_key(collection, params: dict, errors: dict) -> str:
+def check_label_key(key: str, errors: dict) -> None:
     """A post label key to split by ("" = the most common one on the collection's original posts)."""
-    key = str(params.get("label_key") or "").strip()
     if key and not _KEY.match(key):
         errors["label_key"] = f"label_key must be a label name (letters, digits, _); got {key!r}."
-    return key
 
 
 def account_label_key_pick(collection) -> str | None:

@@ -18,62 +18,23 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 
 from apps.analyses import selectors
+from apps.analyses.kinds.base import CHOICE, FLOAT, INT, LIST, TEXT, Kind, Param
 from apps.jobs.services import JobError
 
-LABEL = "Text classifier training"
 SOURCES = ("account_label", "post_label", "collections")
 MODELS = {"encoder": "bundled MiniLM", "gpt2": "tiny GPT-2"}
 # A CPU default: 2,000 posts, one epoch of MiniLM, about a minute on 2 cores (see the report/bench).
 DEFAULTS = {"encoder": {"epochs": 1, "batch_size": 16, "learning_rate": 5e-5},
             "gpt2": {"epochs": 5, "batch_size": 16, "learning_rate": 1e-3}}
 MAX_POSTS_DEFAULT, MAX_POSTS_MAX = 2_000, 1_000_000
-PARAMS = {"label_source", "label_key", "positive_values", "positive_collection", "negative_collection", "model",
-          "base_dir", "epochs", "batch_size", "learning_rate", "max_length", "max_posts", "name", "seed"}
 KEY_RE = re.compile(r"^(?!.*__)[\w.\- ]{1,100}$")
 SEED = 0
 
 
-def params_check(collection, params: dict) -> dict:
-    """Everything that can be known before a job: the label source and its values (both classes present),
-    the model kind and base directory, numbers in range."""
-    errors: dict[str, str] = {}
-    unknown = sorted(set(params) - PARAMS)
-    if unknown:
-        errors["params"] = f"Unknown parameter(s) {', '.join(unknown)}; training takes {', '.join(sorted(PARAMS))}."
-    model = str(params.get("model") or "encoder")
-    if model not in MODELS:
-        errors["model"] = f"model must be one of {', '.join(MODELS)}; got {model!r}."
-        model = "encoder"
-    source = str(params.get("label_source") or "account_label")
-    labels = {}
-    if source not in SOURCES:
-        errors["label_source"] = f"label_source must be one of {', '.join(SOURCES)}; got {source!r}."
-    elif source == "collections":
-        labels = _collections_check(collection, params, errors)
-    else:
-        labels = _labels_check(collection, source, params, errors)
-    defaults = DEFAULTS[model]
-    clean = {
-        "label_source": source, **labels, "model": model, "base_dir": _base_dir_check(params.get("base_dir"), model, errors),
-        "epochs": _number(params, "epochs", defaults["epochs"], 1, 100, errors),
-        "batch_size": _number(params, "batch_size", defaults["batch_size"], 1, 512, errors),
-        "learning_rate": _number(params, "learning_rate", defaults["learning_rate"], 1e-7, 1.0, errors, cast=float),
-        "max_length": _number(params, "max_length", 64, 8, 512, errors),
-        "max_posts": _number(params, "max_posts", MAX_POSTS_DEFAULT, 20, MAX_POSTS_MAX, errors),
-        "seed": _number(params, "seed", SEED, 0, 2**31 - 1, errors),
-    }
-    if errors:
-        raise ValidationError(errors)
-    clean["name"] = str(params.get("name") or "").strip()[:200] or _default_name(collection, clean)
-    return clean
-
-
-def _labels_check(collection, source: str, params: dict, errors: dict) -> dict:
-    key = str(params.get("label_key") or "").strip()
-    positive = _values(params.get("positive_values"))
+def _labels_check(collection, clean: dict, errors: dict) -> dict:
+    source, key, positive = clean["label_source"], clean["label_key"], clean["positive_values"]
     what = "account" if source == "account_label" else "post"
     if not key:
         errors["label_key"] = f"Name the {what} label to learn, e.g. {'account_category' if what == 'account' else 'veracity'}."
@@ -96,13 +57,13 @@ def _labels_check(collection, source: str, params: dict, errors: dict) -> dict:
     return {"label_key": key, "positive_values": positive}
 
 
-def _collections_check(collection, params: dict, errors: dict) -> dict:
+def _collections_check(collection, clean: dict, errors: dict) -> dict:
     from apps.collections.models import Collection
 
     ids = {}
     for field, default in (("positive_collection", collection.pk), ("negative_collection", None)):
-        raw = params.get(field) or default
-        found = Collection.objects.filter(investigation=collection.investigation_id, pk=int(raw)).first() if str(raw or "").isdigit() else None
+        pk = clean[field] or default
+        found = Collection.objects.filter(investigation=collection.investigation_id, pk=pk).first() if pk else None
         if found is None:
             errors[field] = f"Choose a collection of this investigation for {field.replace('_', ' ')}."
         else:
@@ -112,12 +73,11 @@ def _collections_check(collection, params: dict, errors: dict) -> dict:
     return ids
 
 
-def _base_dir_check(raw, model: str, errors: dict) -> str:
+def base_dir_check(value: str, model: str, errors: dict) -> str:
     """A local Hugging Face directory of the right family, or "" for the default base model."""
     from ml.text.config import TextModelError
     from ml.text.models import check_model_directory
 
-    value = str(raw or "").strip()
     if not value:
         return ""
     if not _allowed_base_dir(value):
@@ -139,10 +99,6 @@ def _base_dir_check(raw, model: str, errors: dict) -> str:
 
 
 def _allowed_base_dir(value: str) -> bool:
-    from pathlib import Path
-
-    from django.conf import settings
-
     path = Path(value).resolve()
     roots = [Path(r).resolve() for r in settings.MURMURATION.get("BASE_MODEL_DIRS", [])]
     return any(path == root or root in path.parents for root in roots)
@@ -154,46 +110,6 @@ def _default_name(collection, clean: dict) -> str:
     else:
         what = f"{clean['label_key']} in {', '.join(clean['positive_values'])}"
     return f"{clean['model']} · {what} · {collection.name}"[:200]
-
-
-def run(analysis_input, progress) -> tuple[dict, dict]:
-    """1. read the labelled post ids and sample them; 2. read their texts; 3. train (account-disjoint
-    split, progress per step); 4. save the weights to a staging directory; 5. the result."""
-    from ml.text import TextModelError
-
-    params = analysis_input.params
-    progress(0.0, "Reading the labelled posts", force=True)
-    rows, collections = _labelled(analysis_input)
-    picked = _sample(rows, params["max_posts"], params["seed"])
-    data = selectors.post_texts(post_ids=[pk for pk, _ in picked])
-    label_of = dict(picked)
-    labels = [label_of[pk] for pk in data["post_id"]]
-    progress.provenance(inputs=[{**c, "role": role} for role, c in collections],
-                        model={"kind": params["model"], "base": params["base_dir"] or MODELS[params["model"]]})
-    classifier = _classifier(params)
-    progress(0.02, f"Training on {len(labels):,} posts ({sum(labels):,} positive)", force=True)
-    on_step = lambda s: progress(0.02 + 0.9 * s["fraction"], f"Training: epoch {s['epoch']}, step {s['step']}/{s['total_steps']}, loss {s['train_loss']:.3f}")
-    try:
-        classifier.fit(data["text"], labels, groups=data["group"], on_step=on_step)
-    except TextModelError as exc:
-        raise JobError(f"The labelled posts cannot train a model: {exc}.") from None
-    test = classifier.test_
-    progress(0.93, "Measuring the int8 scoring mode on the held-out posts", force=True)
-    classifier.metrics_["int8"] = _int8_report(classifier, [data["text"][i] for i in test["index"]], test["labels"])
-    progress(0.95, "Saving the weights", force=True)
-    staging = staging_dir(analysis_input.job)
-    shutil.rmtree(staging, ignore_errors=True)
-    classifier.save(staging)
-    result = {
-        "staging_dir": str(staging), "model": params["model"], "base_model": params["base_dir"] or MODELS[params["model"]],
-        "training": [c for _, c in collections], "posts": len(labels), "positives": int(sum(labels)),
-        "rows_labelled": len(rows), "sampled": len(rows) > len(picked),
-        "metrics": classifier.metrics_, "split": classifier.split_,
-        "history": classifier.history_,
-        # The held-out posts and their scores: the metrics can be recomputed from these.
-        "test": {"post_id": [data["post_id"][i] for i in test["index"]], "labels": test["labels"], "scores": test["scores"]},
-    }
-    return result, summary(result)
 
 
 def _int8_report(classifier, texts: list[str], labels: list[int]) -> dict:
@@ -265,56 +181,126 @@ def _classifier(params: dict):
     return cls(model_dir=params["base_dir"] or None, config=config)
 
 
-def staging_dir(job) -> Path:
-    return Path(settings.MEDIA_ROOT) / "models" / f"staging-job-{job.pk}"
-
-
-def after_create(analysis) -> dict:
-    """Inside the Analysis's transaction: the TextModel row, then its weights moved into place (a failure
-    here rolls both back). The staging path and the test scores' bulk stay out of the summary."""
-    from apps.analyses.models import TextModel
-
-    result, params = analysis.result, analysis.params
-    model = TextModel.objects.create(
-        investigation=analysis.investigation, name=params["name"], kind=params["model"], base_model=result["base_model"],
-        params=params, training=result["training"], metrics=result["metrics"], split=result["split"],
-        history=result["history"], job=analysis.job, created_by=analysis.created_by,
-    )
-    model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(result.pop("staging_dir"), model.weights_dir)
-    analysis.result = {**result, "text_model_id": model.pk}
-    analysis.summary = {**analysis.summary, "text_model_id": model.pk}
-    analysis.save(update_fields=["result", "summary"])
-    return analysis.summary
-
-
-def cleanup(job) -> None:
+def staged_cleanup(job) -> None:
+    """A failed training job's staged weights, and its TextModel row if the worker died after writing it."""
     from apps.analyses.models import TextModel
 
     shutil.rmtree(staging_dir(job), ignore_errors=True)
-    TextModel.objects.filter(job=job).delete()
+    for model in TextModel.objects.filter(job=job):
+        shutil.rmtree(model.weights_dir, ignore_errors=True)
+        model.delete()
 
 
-def page_context(analysis) -> dict:
+def text_model_context(analysis) -> dict:
     from apps.analyses.models import TextModel
 
     return {"text_model": TextModel.objects.filter(pk=analysis.result.get("text_model_id")).first()}
 
 
-def _values(raw) -> list[str]:
-    items = raw.split(",") if isinstance(raw, str) else list(raw or [])
-    return [str(v).strip() for v in items if str(v).strip()]
+def staging_dir(job) -> Path:
+    return Path(settings.MEDIA_ROOT) / "models" / f"staging-job-{job.pk}"
 
 
-def _number(params: dict, key: str, default, low, high, errors: dict, cast=int):
-    raw = params.get(key)
-    if raw in (None, ""):
-        return default
-    try:
-        value = cast(raw)
-    except (TypeError, ValueError):
-        errors[key] = f"{key} must be a {'whole ' if cast is int else ''}number; got {raw!r}."
-        return default
-    if not low <= value <= high:
-        errors[key] = f"{key} must be between {low:g} and {high:g}; got {value:g}."
-    return value
+
+class TrainClassifier(Kind):
+    name, label = "train_classifier", "Text classifier training"
+    params = (
+        Param("name", TEXT, "", "Blank: named after its labels and collection.", max_length=200),
+        Param("label_source", CHOICE, "account_label", "Where the labels come from.", choices=SOURCES,
+              choice_labels={"account_label": "an account label", "post_label": "a post label",
+                             "collections": "two collections (positive vs negative)"}),
+        Param("label_key", TEXT, "", "e.g. account_category (account label) or veracity (post label).", max_length=100),
+        Param("positive_values", LIST, (), "Comma-separated values that mean IO, e.g. RightTroll,LeftTroll; the other "
+              "values are the control class.", max_items=200),
+        Param("positive_collection", INT, None, "For two collections: the positive one (blank: this one).", low=1,
+              high=2**63 - 1),
+        Param("negative_collection", INT, None, "For two collections: the negative one.", low=1, high=2**63 - 1),
+        Param("model", CHOICE, "encoder", "The model trained.", choices=tuple(MODELS),
+              choice_labels={"encoder": "encoder (bundled MiniLM-L6, fine-tuned)", "gpt2": "tiny GPT-2 trained from scratch"}),
+        Param("base_dir", TEXT, "", "Optional: a local model directory on the server (config.json inside)."),
+        Param("max_posts", INT, MAX_POSTS_DEFAULT, "Posts read, at most half a class, sampled with a fixed seed. 2,000 "
+              "with MiniLM: about a minute on 2 CPU cores.", low=20, high=MAX_POSTS_MAX),
+        Param("epochs", INT, None, "Blank: 1 for the encoder, 5 for the tiny GPT-2.", low=1, high=100),
+        Param("batch_size", INT, None, "Blank: 16.", low=1, high=512),
+        Param("learning_rate", FLOAT, None, "Blank: 5e-5 for the encoder, 1e-3 for the tiny GPT-2.", low=1e-7, high=1.0),
+        Param("max_length", INT, 64, "Tokens per post.", low=8, high=512),
+        Param("seed", INT, SEED, "The sample's and the training's seed.", low=0, high=2**31 - 1, form=False),
+    )
+
+    def validate(self, collection, clean: dict, errors: dict) -> dict:
+        """The label source and its values (both classes present), the base directory, the model's defaults."""
+        if clean["label_source"] == "collections":
+            labels = _collections_check(collection, clean, errors)
+        else:
+            labels = _labels_check(collection, clean, errors)
+        model, defaults = clean["model"], DEFAULTS[clean["model"]]
+        out = {"label_source": clean["label_source"], **labels, "model": model,
+               "base_dir": base_dir_check(clean["base_dir"], model, errors),
+               **{k: defaults[k] if clean[k] is None else clean[k] for k in ("epochs", "batch_size", "learning_rate")},
+               "max_length": clean["max_length"], "max_posts": clean["max_posts"], "seed": clean["seed"]}
+        if not errors:
+            out["name"] = clean["name"] or _default_name(collection, out)
+        return out
+
+    def run(self, analysis_input, progress) -> tuple[dict, dict]:
+        """1. read the labelled post ids and sample them; 2. read their texts; 3. train (account-disjoint
+        split, progress per step); 4. save the weights to a staging directory; 5. the result."""
+        from ml.text import TextModelError
+
+        params = analysis_input.params
+        progress(0.0, "Reading the labelled posts", force=True)
+        rows, collections = _labelled(analysis_input)
+        picked = _sample(rows, params["max_posts"], params["seed"])
+        data = selectors.post_texts(post_ids=[pk for pk, _ in picked])
+        label_of = dict(picked)
+        labels = [label_of[pk] for pk in data["post_id"]]
+        progress.provenance(inputs=[{**c, "role": role} for role, c in collections],
+                            model={"kind": params["model"], "base": params["base_dir"] or MODELS[params["model"]]})
+        classifier = _classifier(params)
+        progress(0.02, f"Training on {len(labels):,} posts ({sum(labels):,} positive)", force=True)
+        on_step = lambda s: progress(0.02 + 0.9 * s["fraction"], f"Training: epoch {s['epoch']}, step {s['step']}/{s['total_steps']}, loss {s['train_loss']:.3f}")
+        try:
+            classifier.fit(data["text"], labels, groups=data["group"], on_step=on_step)
+        except TextModelError as exc:
+            raise JobError(f"The labelled posts cannot train a model: {exc}.") from None
+        test = classifier.test_
+        progress(0.93, "Measuring the int8 scoring mode on the held-out posts", force=True)
+        classifier.metrics_["int8"] = _int8_report(classifier, [data["text"][i] for i in test["index"]], test["labels"])
+        progress(0.95, "Saving the weights", force=True)
+        staging = staging_dir(analysis_input.job)
+        shutil.rmtree(staging, ignore_errors=True)
+        classifier.save(staging)
+        result = {
+            "staging_dir": str(staging), "model": params["model"], "base_model": params["base_dir"] or MODELS[params["model"]],
+            "training": [c for _, c in collections], "posts": len(labels), "positives": int(sum(labels)),
+            "rows_labelled": len(rows), "sampled": len(rows) > len(picked),
+            "metrics": classifier.metrics_, "split": classifier.split_,
+            "history": classifier.history_,
+            # The held-out posts and their scores: the metrics can be recomputed from these.
+            "test": {"post_id": [data["post_id"][i] for i in test["index"]], "labels": test["labels"], "scores": test["scores"]},
+        }
+        return result, summary(result)
+
+    def after_create(self, analysis, rows=None) -> dict:
+        """Inside the Analysis's transaction: the TextModel row, then its weights moved into place (a failure
+        here rolls both back). The staging path and the test scores' bulk stay out of the summary."""
+        from apps.analyses.models import TextModel
+
+        result, params = analysis.result, analysis.params
+        model = TextModel.objects.create(
+            investigation=analysis.investigation, name=params["name"], kind=params["model"], base_model=result["base_model"],
+            params=params, training=result["training"], metrics=result["metrics"], split=result["split"],
+            history=result["history"], job=analysis.job, created_by=analysis.created_by,
+        )
+        model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(result.pop("staging_dir"), model.weights_dir)
+        analysis.result = {**result, "text_model_id": model.pk}
+        analysis.summary = {**analysis.summary, "text_model_id": model.pk}
+        analysis.save(update_fields=["result", "summary"])
+        return analysis.summary
+
+    def cleanup(self, job) -> None:
+        staged_cleanup(job)
+
+    def page_context(self, analysis) -> dict:
+        return text_model_context(analysis)

@@ -18,90 +18,18 @@ import math
 import shutil
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
-
 from apps.analyses import selectors
 from apps.analyses.kinds import train_classifier
+from apps.analyses.kinds.base import FLOAT, INT, TEXT, Kind, Param
 from apps.jobs.services import JobError
 
-LABEL = "Language model training"
 TINY = "tiny GPT-2 (trained from scratch)"
-PARAMS = {"name", "base_dir", "epochs", "batch_size", "learning_rate", "max_length", "max_posts", "vocab_size", "seed"}
 # A tiny GPT-2 learns from scratch and wants a large learning rate; fine-tuning a real GPT-2 a small one.
 DEFAULTS = {"tiny": {"epochs": 3, "batch_size": 16, "learning_rate": 1e-3},
             "base": {"epochs": 1, "batch_size": 8, "learning_rate": 5e-5}}
 MAX_POSTS_DEFAULT, MAX_POSTS_MAX = 2_000, 1_000_000
 HELD_OUT = 0.33
 MIN_POSTS = 6
-
-
-def params_check(collection, params: dict) -> dict:
-    """The base directory (a GPT-2 the server allows, or none for the tiny default), numbers in range,
-    and a collection with enough posts to hold a third out."""
-    errors: dict[str, str] = {}
-    unknown = sorted(set(params) - PARAMS)
-    if unknown:
-        errors["params"] = f"Unknown parameter(s) {', '.join(unknown)}; language-model training takes {', '.join(sorted(PARAMS))}."
-    base_dir = train_classifier._base_dir_check(params.get("base_dir"), "gpt2", errors)
-    defaults = DEFAULTS["base" if base_dir else "tiny"]
-    number = train_classifier._number
-    clean = {
-        "base_dir": base_dir,
-        "epochs": number(params, "epochs", defaults["epochs"], 1, 100, errors),
-        "batch_size": number(params, "batch_size", defaults["batch_size"], 1, 512, errors),
-        "learning_rate": number(params, "learning_rate", defaults["learning_rate"], 1e-7, 1.0, errors, cast=float),
-        "max_length": number(params, "max_length", 64, 8, 1024, errors),
-        "max_posts": number(params, "max_posts", MAX_POSTS_DEFAULT, MIN_POSTS, MAX_POSTS_MAX, errors),
-        "vocab_size": number(params, "vocab_size", 2000, 300, 50_000, errors),
-        "seed": number(params, "seed", train_classifier.SEED, 0, 2**31 - 1, errors),
-    }
-    posts = selectors.text_posts(collection).count()
-    if posts < MIN_POSTS:
-        errors["collection"] = (f"The collection “{collection.name}” has {posts} post(s) with text (reposts left out): "
-                                f"a language model needs at least {MIN_POSTS}, a third of them held out.")
-    if errors:
-        raise ValidationError(errors)
-    clean["name"] = str(params.get("name") or "").strip()[:200] or f"LM · {collection.name}"[:200]
-    return clean
-
-
-def run(analysis_input, progress) -> tuple[dict, dict]:
-    """1. read the posts (every k-th over the cap); 2. train, a third held out (progress per step);
-    3. the held-out perplexity, and the untuned base's on the same posts where there is a base;
-    4. save the weights to a staging directory; 5. the result, with the held-out post ids."""
-    from ml.text import TextModelError
-
-    params, collection = analysis_input.params, analysis_input.collection
-    progress(0.0, f"Reading the posts of “{collection.name}”", force=True)
-    posts = collection_texts(collection, params["max_posts"])
-    if len(posts["post_id"]) < MIN_POSTS:
-        raise JobError(f"The collection “{collection.name}” has {len(posts['post_id'])} post(s) with text: too few to hold a third out.")
-    fingerprint = selectors.collection_fingerprint(collection)
-    progress.provenance(inputs=[{**fingerprint, "posts_read": len(posts["post_id"])}],
-                        model={"kind": "lm", "base": params["base_dir"] or TINY})
-    lm = _lm(params)
-    progress(0.02, f"Training on {len(posts['post_id']) - round(len(posts['post_id']) * HELD_OUT):,} posts", force=True)
-    on_step = lambda s: progress(0.02 + 0.85 * s["fraction"], f"Training: epoch {s['epoch']}, step {s['step']}/{s['total_steps']}, loss {s['train_loss']:.3f}")
-    with torch_threads(1 if tiny(params["base_dir"]) else None):
-        try:
-            lm.fit(posts["text"], on_step=on_step)
-        except TextModelError as exc:
-            raise JobError(f"The posts of “{collection.name}” cannot train a language model: {exc}.") from None
-        progress(0.9, "Measuring the held-out perplexity", force=True)
-        metrics = _metrics(lm, params)
-    progress(0.95, "Saving the weights", force=True)
-    staging = train_classifier.staging_dir(analysis_input.job)
-    shutil.rmtree(staging, ignore_errors=True)
-    lm.save(staging)
-    held_ids = [posts["post_id"][i] for i in lm.held_out_index_]
-    result = {
-        "staging_dir": str(staging), "base_model": params["base_dir"] or TINY, "training": [fingerprint],
-        "posts": len(posts["post_id"]), "sampled": posts["sampled"], "metrics": metrics,
-        "split": {"held_out": HELD_OUT, "train_posts": len(posts["post_id"]) - len(held_ids), "held_out_posts": len(held_ids),
-                  "held_out_post_ids": held_ids},
-        "history": lm.history_,
-    }
-    return result, summary(result)
 
 
 def summary(result: dict) -> dict:
@@ -174,31 +102,99 @@ def _metrics(lm, params: dict) -> dict:
     return metrics
 
 
-def after_create(analysis) -> dict:
-    """Inside the Analysis's transaction: the TextModel row, then its weights moved into place."""
-    from apps.analyses.models import TextModel
 
-    result, params = analysis.result, analysis.params
-    model = TextModel.objects.create(
-        investigation=analysis.investigation, name=params["name"], kind=TextModel.Kind.LM, base_model=result["base_model"],
-        params=params, training=result["training"], metrics=result["metrics"], split=result["split"],
-        history=result["history"], job=analysis.job, created_by=analysis.created_by,
+class TrainLM(Kind):
+    name, label = "train_lm", "Language model training"
+    params = (
+        Param("name", TEXT, "", "Blank: “LM · <collection>”.", max_length=200),
+        Param("base_dir", TEXT, "", "Optional: a local GPT-2 directory on the server to fine-tune. Blank: a tiny GPT-2 "
+              "trained from scratch with a tokenizer learnt from this collection (the CPU default)."),
+        Param("max_posts", INT, MAX_POSTS_DEFAULT, "Posts read (every k-th by id over this); a third are held out.",
+              low=MIN_POSTS, high=MAX_POSTS_MAX),
+        Param("epochs", INT, None, "Blank: 3 from scratch, 1 fine-tuning.", low=1, high=100),
+        Param("batch_size", INT, None, "Blank: 16 from scratch, 8 fine-tuning.", low=1, high=512),
+        Param("learning_rate", FLOAT, None, "Blank: 1e-3 from scratch, 5e-5 fine-tuning.", low=1e-7, high=1.0),
+        Param("max_length", INT, 64, "Tokens per post.", low=8, high=1024),
+        Param("vocab_size", INT, 2000, "The tokenizer's vocabulary, learnt from the collection.", low=300, high=50_000,
+              form=False),
+        Param("seed", INT, train_classifier.SEED, "The training's seed.", low=0, high=2**31 - 1, form=False),
     )
-    model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(result.pop("staging_dir"), model.weights_dir)
-    # The held-out ids live on the model; the analysis keeps only their count.
-    split = {k: v for k, v in result["split"].items() if k != "held_out_post_ids"}
-    analysis.result = {**result, "split": split, "text_model_id": model.pk}
-    analysis.summary = {**analysis.summary, "text_model_id": model.pk}
-    analysis.save(update_fields=["result", "summary"])
-    return analysis.summary
 
+    def validate(self, collection, clean: dict, errors: dict) -> dict:
+        """The base directory (a GPT-2 the server allows, or none for the tiny default), and a collection with
+        enough posts to hold a third out."""
+        base_dir = train_classifier.base_dir_check(clean["base_dir"], "gpt2", errors)
+        defaults = DEFAULTS["base" if base_dir else "tiny"]
+        out = {"base_dir": base_dir,
+               **{k: defaults[k] if clean[k] is None else clean[k] for k in ("epochs", "batch_size", "learning_rate")},
+               **{k: clean[k] for k in ("max_length", "max_posts", "vocab_size", "seed")}}
+        posts = selectors.text_posts(collection).count()
+        if posts < MIN_POSTS:
+            errors["collection"] = (f"The collection “{collection.name}” has {posts} post(s) with text (reposts left out): "
+                                    f"a language model needs at least {MIN_POSTS}, a third of them held out.")
+        if not errors:
+            out["name"] = clean["name"] or f"LM · {collection.name}"[:200]
+        return out
 
-def cleanup(job) -> None:
-    train_classifier.cleanup(job)
+    def run(self, analysis_input, progress) -> tuple[dict, dict]:
+        """1. read the posts (every k-th over the cap); 2. train, a third held out (progress per step);
+        3. the held-out perplexity, and the untuned base's on the same posts where there is a base;
+        4. save the weights to a staging directory; 5. the result, with the held-out post ids."""
+        from ml.text import TextModelError
 
+        params, collection = analysis_input.params, analysis_input.collection
+        progress(0.0, f"Reading the posts of “{collection.name}”", force=True)
+        posts = collection_texts(collection, params["max_posts"])
+        if len(posts["post_id"]) < MIN_POSTS:
+            raise JobError(f"The collection “{collection.name}” has {len(posts['post_id'])} post(s) with text: too few to hold a third out.")
+        fingerprint = selectors.collection_fingerprint(collection)
+        progress.provenance(inputs=[{**fingerprint, "posts_read": len(posts["post_id"])}],
+                            model={"kind": "lm", "base": params["base_dir"] or TINY})
+        lm = _lm(params)
+        progress(0.02, f"Training on {len(posts['post_id']) - round(len(posts['post_id']) * HELD_OUT):,} posts", force=True)
+        on_step = lambda s: progress(0.02 + 0.85 * s["fraction"], f"Training: epoch {s['epoch']}, step {s['step']}/{s['total_steps']}, loss {s['train_loss']:.3f}")
+        with torch_threads(1 if tiny(params["base_dir"]) else None):
+            try:
+                lm.fit(posts["text"], on_step=on_step)
+            except TextModelError as exc:
+                raise JobError(f"The posts of “{collection.name}” cannot train a language model: {exc}.") from None
+            progress(0.9, "Measuring the held-out perplexity", force=True)
+            metrics = _metrics(lm, params)
+        progress(0.95, "Saving the weights", force=True)
+        staging = train_classifier.staging_dir(analysis_input.job)
+        shutil.rmtree(staging, ignore_errors=True)
+        lm.save(staging)
+        held_ids = [posts["post_id"][i] for i in lm.held_out_index_]
+        result = {
+            "staging_dir": str(staging), "base_model": params["base_dir"] or TINY, "training": [fingerprint],
+            "posts": len(posts["post_id"]), "sampled": posts["sampled"], "metrics": metrics,
+            "split": {"held_out": HELD_OUT, "train_posts": len(posts["post_id"]) - len(held_ids), "held_out_posts": len(held_ids),
+                      "held_out_post_ids": held_ids},
+            "history": lm.history_,
+        }
+        return result, summary(result)
 
-def page_context(analysis) -> dict:
-    from apps.analyses.models import TextModel
+    def after_create(self, analysis, rows=None) -> dict:
+        """Inside the Analysis's transaction: the TextModel row, then its weights moved into place."""
+        from apps.analyses.models import TextModel
 
-    return {"text_model": TextModel.objects.filter(pk=analysis.result.get("text_model_id")).first()}
+        result, params = analysis.result, analysis.params
+        model = TextModel.objects.create(
+            investigation=analysis.investigation, name=params["name"], kind=TextModel.Kind.LM, base_model=result["base_model"],
+            params=params, training=result["training"], metrics=result["metrics"], split=result["split"],
+            history=result["history"], job=analysis.job, created_by=analysis.created_by,
+        )
+        model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(result.pop("staging_dir"), model.weights_dir)
+        # The held-out ids live on the model; the analysis keeps only their count.
+        split = {k: v for k, v in result["split"].items() if k != "held_out_post_ids"}
+        analysis.result = {**result, "split": split, "text_model_id": model.pk}
+        analysis.summary = {**analysis.summary, "text_model_id": model.pk}
+        analysis.save(update_fields=["result", "summary"])
+        return analysis.summary
+
+    def cleanup(self, job) -> None:
+        train_classifier.staged_cleanup(job)
+
+    def page_context(self, analysis) -> dict:
+        return train_classifier.text_model_context(analysis)

@@ -8,20 +8,31 @@ Several values are comma-separated: ``run_analysis perplexity_matrix --collectio
 """
 from __future__ import annotations
 
+import argparse
 import time
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.analyses.kinds import kind_names
+from apps.analyses.kinds.base import errors_to_sentence, kind_get, kind_names
 from apps.analyses.services import analysis_start
 from apps.collections.models import Collection
-from apps.investigations.cli import cli_investigation, cli_user, key_values, print_summary
+from apps.common.cli import key_values, print_summary
+from apps.investigations.cli import cli_investigation, cli_user
 from apps.jobs.services import job_execute
 
 
 class Command(BaseCommand):
     help = "Run an analysis of a collection (one JSON summary line at the end)."
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        """``--help`` lists every kind's parameters, from the same declarations the pages and the API use."""
+        lines = ["parameters (--param KEY=VALUE; lists comma-separated):"]
+        for name in kind_names():
+            lines.append(f"  {name}:")
+            lines += [f"    {param.describe()}" for param in kind_get(name).params]
+        kwargs.update(epilog="\n".join(lines), formatter_class=argparse.RawDescriptionHelpFormatter)
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=kind_names())
@@ -46,7 +57,7 @@ class Command(BaseCommand):
             job = analysis_start(investigation=investigation, user=user, kind=opts["kind"], collection=collection,
                                  params=params, enqueue=opts["queue"])
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+            raise CommandError(errors_to_sentence(exc)) from None
         if not opts["queue"]:
             job = job_execute(job_id=job.pk)
         result = {k: v for k, v in (job.result or {}).items() if k not in ("analysis_id", "kind")}

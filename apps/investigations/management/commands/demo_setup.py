@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 
 from apps.collections.models import Collection
 from apps.collections.services import import_start
-from apps.investigations.cli import print_summary
+from apps.common.cli import print_summary
 from apps.investigations.models import Investigation
 from apps.investigations.services import investigation_create
 from apps.jobs.services import job_execute

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from apps.investigations.cli import print_summary
+from apps.common.cli import print_summary
 from apps.jobs.services import job_reap_stale
 
 
