@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Lint:   ruff (settings in pyproject.toml); a finding fails the run, after the tests have run.
 # Pass 1: the whole suite on the embedded default (SQLite, ORM broker, in-memory channel layer).
 # Pass 2: the tests marked `services` against the machine's PostgreSQL and Redis; where they are not
 #         running this says so loudly and the pass is skipped, never silently passed.
@@ -9,6 +10,10 @@ export HF_HUB_OFFLINE=1
 PG_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/murmuration}
 REDIS=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 
+echo "== lint: ruff check"
+.venv/bin/ruff check .
+lint=$?
+
 echo "== pass 1: embedded default (SQLite, django-q2 ORM broker, in-memory channel layer)"
 env -u DATABASE_URL -u REDIS_URL $PY -m pytest -q "$@"
 first=$?
@@ -16,8 +21,9 @@ first=$?
 echo "== pass 2: PostgreSQL ($PG_URL) and Redis ($REDIS), tests marked 'services'"
 if ! $PY scripts/services_up.py "$PG_URL" "$REDIS"; then
   echo "PASS 2 SKIPPED: PostgreSQL or Redis is not reachable (see above); the services tests did NOT run."
-  exit $first
+  [ $lint -eq 0 ] && exit $first
+  exit 1
 fi
 DATABASE_URL=$PG_URL REDIS_URL=$REDIS $PY -m pytest -q -m services "$@"
 second=$?
-[ $first -eq 0 ] && [ $second -eq 0 ]
+[ $lint -eq 0 ] && [ $first -eq 0 ] && [ $second -eq 0 ]

@@ -38,7 +38,9 @@ def media_root(settings, tmp_path):
 def world():
     """Alice's investigation with a collection, an import file with a rejected row, and jobs."""
     User = get_user_model()
-    users = {name: User.objects.create_user(name, password="pw-" + name) for name in ("alice", "bob", "carol", "mallory")}
+    users = {
+        name: User.objects.create_user(name, password="pw-" + name) for name in ("alice", "bob", "carol", "mallory")
+    }
     investigation = investigation_create(user=users["alice"], name="IRA 2016", description="Troll accounts")
     member_set(investigation=investigation, username="bob", role=Role.EDITOR)
     member_set(investigation=investigation, username="carol", role=Role.VIEWER)
@@ -46,34 +48,67 @@ def world():
         investigation=investigation, name="ira-sample", created_by=users["alice"], stats=_stats()
     )
     job = Job.objects.create(
-        investigation=investigation, kind="import", status=Job.Status.FAILED, progress=0.4, stage="Importing",
-        error="Traceback: boom", params={"collection_id": collection.pk, "files": []}, created_by=users["alice"],
+        investigation=investigation,
+        kind="import",
+        status=Job.Status.FAILED,
+        progress=0.4,
+        stage="Importing",
+        error="Traceback: boom",
+        params={"collection_id": collection.pk, "files": []},
+        created_by=users["alice"],
     )
     running = Job.objects.create(
-        investigation=investigation, kind="import", status=Job.Status.QUEUED, params={"collection_id": collection.pk},
+        investigation=investigation,
+        kind="import",
+        status=Job.Status.QUEUED,
+        params={"collection_id": collection.pk},
     )
     import_file = ImportFile.objects.create(
-        collection=collection, job=job, name="tweets.csv", format="ira", status=ImportFile.Status.DONE,
-        rows_read=3, stored=1, duplicates=1, rejected=1,
+        collection=collection,
+        job=job,
+        name="tweets.csv",
+        format="ira",
+        status=ImportFile.Status.DONE,
+        rows_read=3,
+        stored=1,
+        duplicates=1,
+        rejected=1,
     )
     RejectedRow.objects.create(import_file=import_file, line=3, field="publish_date", reason="=not a date")
     account = Account.objects.create(collection=collection, platform_id="1", handle="TEN_GOP")
     Post.objects.create(
-        collection=collection, platform_id="p1", account=account, text="hello #maga",
-        time=datetime(2016, 10, 1, 12, tzinfo=timezone.utc), labels={"category": "RightTroll"},
+        collection=collection,
+        platform_id="p1",
+        account=account,
+        text="hello #maga",
+        time=datetime(2016, 10, 1, 12, tzinfo=timezone.utc),
+        labels={"category": "RightTroll"},
     )
     return {
-        **users, "investigation": investigation, "collection": collection, "job": job, "queued": running,
+        **users,
+        "investigation": investigation,
+        "collection": collection,
+        "job": job,
+        "queued": running,
         "import_file": import_file,
     }
 
 
 def _stats() -> dict:
     return {
-        "posts": 1, "accounts": 1, "referenced_accounts": 0, "entities": {"hashtag": 1}, "interactions": {"hashtag": 1},
-        "post_kinds": {"post": 1}, "first_post": "2016-10-01T12:00:00+00:00", "last_post": "2016-10-01T12:00:00+00:00",
-        "posts_per_day": [["2016-10-01", 1]], "top_accounts": [{"id": 1, "handle": "TEN_GOP", "posts": 1}],
-        "top_hashtags": [["maga", 1]], "top_domains": [], "top_mentions": [],
+        "posts": 1,
+        "accounts": 1,
+        "referenced_accounts": 0,
+        "entities": {"hashtag": 1},
+        "interactions": {"hashtag": 1},
+        "post_kinds": {"post": 1},
+        "first_post": "2016-10-01T12:00:00+00:00",
+        "last_post": "2016-10-01T12:00:00+00:00",
+        "posts_per_day": [["2016-10-01", 1]],
+        "top_accounts": [{"id": 1, "handle": "TEN_GOP", "posts": 1}],
+        "top_hashtags": [["maga", 1]],
+        "top_domains": [],
+        "top_mentions": [],
         "labels": {"account": {}, "post": {"category": {"RightTroll": 1}}},
     }
 
@@ -178,7 +213,9 @@ def test_an_editor_cannot_manage_members(client, world):
 
 
 def test_it_creates_an_investigation(client, world):
-    response = login(client, world["bob"]).post(reverse("investigation-list"), {"name": "Doppelganger", "description": ""})
+    response = login(client, world["bob"]).post(
+        reverse("investigation-list"), {"name": "Doppelganger", "description": ""}
+    )
     investigation = Investigation.objects.get(name="Doppelganger")
     assert response.status_code == 302
     assert response["Location"] == reverse("investigation-detail", args=[investigation.pk])
@@ -192,7 +229,11 @@ def test_it_shows_errors_on_the_create_form(client, world):
 
 
 def test_the_detail_shows_collections_jobs_and_members(client, world):
-    html = login(client, world["alice"]).get(reverse("investigation-detail", args=[world["investigation"].pk])).content.decode()
+    html = (
+        login(client, world["alice"])
+        .get(reverse("investigation-detail", args=[world["investigation"].pk]))
+        .content.decode()
+    )
     assert "ira-sample" in html
     assert reverse("job-detail", args=[world["job"].pk]) in html
     for name in ("alice", "bob", "carol"):
@@ -203,7 +244,9 @@ def test_the_detail_shows_collections_jobs_and_members(client, world):
 def test_an_owner_adds_changes_and_removes_members(client, world):
     login(client, world["alice"])
     inv = world["investigation"]
-    assert client.post(reverse("member-set", args=[inv.pk]), {"username": "mallory", "role": "viewer"}).status_code == 302
+    assert (
+        client.post(reverse("member-set", args=[inv.pk]), {"username": "mallory", "role": "viewer"}).status_code == 302
+    )
     assert Membership.objects.get(investigation=inv, user=world["mallory"]).role == Role.VIEWER
     client.post(reverse("member-set", args=[inv.pk]), {"username": "mallory", "role": "editor"})
     assert Membership.objects.get(investigation=inv, user=world["mallory"]).role == Role.EDITOR
@@ -244,7 +287,9 @@ def test_an_editor_cannot_delete_an_investigation(client, world):
 def test_the_overview_embeds_the_figures_as_json(client, world):
     response = login(client, world["carol"]).get(reverse("collection-detail", args=[world["collection"].pk]))
     html = response.content.decode()
-    figures = json.loads(html.split('<script id="collection-figures" type="application/json">')[1].split("</script>")[0])
+    figures = json.loads(
+        html.split('<script id="collection-figures" type="application/json">')[1].split("</script>")[0]
+    )
     assert figures["posts-per-day"]["data"][0]["x"] == ["2016-10-01"]
     assert figures["top-hashtags"]["data"][0]["y"] == ["maga"]
     assert "label-0" in figures
@@ -264,8 +309,13 @@ def test_the_posts_page_paginates_and_filters_by_account(client, world):
     collection, account = world["collection"], Account.objects.get(handle="TEN_GOP")
     other = Account.objects.create(collection=collection, platform_id="2", handle="other")
     Post.objects.bulk_create(
-        Post(collection=collection, platform_id=f"q{i}", account=other, text=f"post {i}",
-             time=datetime(2016, 11, 1, tzinfo=timezone.utc))
+        Post(
+            collection=collection,
+            platform_id=f"q{i}",
+            account=other,
+            text=f"post {i}",
+            time=datetime(2016, 11, 1, tzinfo=timezone.utc),
+        )
         for i in range(60)
     )
     login(client, world["carol"])
@@ -417,7 +467,10 @@ def test_a_queued_job_cannot_be_retried(client, world):
 def test_a_succeeded_import_links_to_its_collection(client, world):
     collection = world["collection"]
     job = Job.objects.create(
-        investigation=world["investigation"], kind="import", status=Job.Status.SUCCEEDED, progress=1.0,
+        investigation=world["investigation"],
+        kind="import",
+        status=Job.Status.SUCCEEDED,
+        progress=1.0,
         result={"collection_id": collection.pk, "collection": collection.name, "files": []},
     )
     html = login(client, world["carol"]).get(reverse("job-detail", args=[job.pk])).content.decode()

@@ -51,7 +51,9 @@ class AnalysisDetailApi(APIView):
 class AnalysisStartInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=kind_names())
     collection = serializers.IntegerField(min_value=1, help_text="the id of a collection of this investigation")
-    params = serializers.JSONField(required=False, default=dict, help_text="the kind's parameters (see each kind's schema)")
+    params = serializers.JSONField(
+        required=False, default=dict, help_text="the kind's parameters (see each kind's schema)"
+    )
 
 
 def _schema_field(param: Param) -> serializers.Field:
@@ -73,9 +75,15 @@ def _schema_field(param: Param) -> serializers.Field:
     if param.type == DATE:
         return serializers.DateField(**common)
     if param.type == LIST:
-        child = (serializers.ChoiceField(choices=param.choices) if param.choices else
-                 serializers.IntegerField() if param.item == INT else serializers.FloatField() if param.item == FLOAT else
-                 serializers.CharField())
+        child = (
+            serializers.ChoiceField(choices=param.choices)
+            if param.choices
+            else serializers.IntegerField()
+            if param.item == INT
+            else serializers.FloatField()
+            if param.item == FLOAT
+            else serializers.CharField()
+        )
         return serializers.ListField(child=child, max_length=param.max_items, **common)
     return serializers.CharField(max_length=param.max_length, allow_blank=True, **common)
 
@@ -83,17 +91,26 @@ def _schema_field(param: Param) -> serializers.Field:
 def _start_serializer(kind: Kind) -> type[serializers.Serializer]:
     camel = "".join(part.capitalize() for part in kind.name.split("_"))
     params = type(f"{camel}Params", (serializers.Serializer,), {p.name: _schema_field(p) for p in kind.params})
-    return type(f"{camel}Start", (serializers.Serializer,), {
-        "kind": serializers.ChoiceField(choices=[kind.name]),
-        "collection": serializers.IntegerField(min_value=1, help_text="the id of a collection of this investigation"),
-        "params": params(required=False, help_text=kind.label),
-    })
+    return type(
+        f"{camel}Start",
+        (serializers.Serializer,),
+        {
+            "kind": serializers.ChoiceField(choices=[kind.name]),
+            "collection": serializers.IntegerField(
+                min_value=1, help_text="the id of a collection of this investigation"
+            ),
+            "params": params(required=False, help_text=kind.label),
+        },
+    )
 
 
 def start_schema() -> PolymorphicProxySerializer:
     """One request shape per kind, told apart by ``kind``: each kind's parameters in the schema."""
-    return PolymorphicProxySerializer(component_name="AnalysisStart", resource_type_field_name="kind",
-                                      serializers={name: _start_serializer(kind_get(name)) for name in kind_names()})
+    return PolymorphicProxySerializer(
+        component_name="AnalysisStart",
+        resource_type_field_name="kind",
+        serializers={name: _start_serializer(kind_get(name)) for name in kind_names()},
+    )
 
 
 class AnalysisStartApi(APIView):
@@ -108,8 +125,13 @@ class AnalysisStartApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         collection = collection_get(user=request.user, collection_id=values["collection"])
-        job = services.analysis_start(investigation=investigation, user=request.user, kind=values["kind"],
-                                      collection=collection, params=values["params"])
+        job = services.analysis_start(
+            investigation=investigation,
+            user=request.user,
+            kind=values["kind"],
+            collection=collection,
+            params=values["params"],
+        )
         return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
 
 

@@ -18,7 +18,9 @@ class AuthorshipStartForm(forms.Form):
 
 
 class ScoreForm(forms.Form):
-    text = forms.CharField(max_length=2000, label="Post text", widget=forms.Textarea(attrs={"rows": 3, "data-testid": "score-text"}))
+    text = forms.CharField(
+        max_length=2000, label="Post text", widget=forms.Textarea(attrs={"rows": 3, "data-testid": "score-text"})
+    )
 
 
 class _Many(forms.Field):
@@ -80,13 +82,20 @@ class ScoreStartForm(ParamsForm):
         r = int8_report or {}
         self.fields["mode"].help_text = (
             f"int8 on this model's {r['posts']:,} held-out posts: AUC {r['auc_fp32']:.4f} → {r['auc_int8']:.4f} "
-            f"({r['auc_change']:+.4f}), {r['changed_predictions']:.1%} of predictions flip." if "auc_change" in r
-            else "The int8 change was not measured for this model" + (f" ({r['error']})." if r.get("error") else " (trained before it was)."))
+            f"({r['auc_change']:+.4f}), {r['changed_predictions']:.1%} of predictions flip."
+            if "auc_change" in r
+            else "The int8 change was not measured for this model"
+            + (f" ({r['error']})." if r.get("error") else " (trained before it was).")
+        )
 
 
 class LMSampleForm(forms.Form):
-    prompt = forms.CharField(required=False, max_length=200, widget=forms.TextInput(attrs={"data-testid": "lm-prompt"}),
-                             help_text="The start of a post (blank: from nothing).")
+    prompt = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"data-testid": "lm-prompt"}),
+        help_text="The start of a post (blank: from nothing).",
+    )
     n = forms.IntegerField(initial=3, min_value=1, max_value=5, label="Samples")
     max_new_tokens = forms.IntegerField(initial=40, min_value=1, max_value=100, label="Tokens each")
     temperature = forms.FloatField(initial=1.0, min_value=0.1, max_value=2.0)

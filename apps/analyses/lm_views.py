@@ -1,4 +1,4 @@
-"""Language-model pages (issue #3 item 3): training an LM of a collection, starting the cross-perplexity
+"""Language-model pages: training an LM of a collection, starting the cross-perplexity
 matrix and attribution, and an LM's own page with sample generations. Access through the selectors: a
 non-member gets 404, a viewer 403 on starts.
 
@@ -42,14 +42,24 @@ def perplexity_matrix_start_view(request, pk: int):
     ticked = request.GET.get("collection", "")
     initial = {"models": [str(m.pk) for m in models], "collections": [ticked] if as_id(ticked) else []}
     options = [(str(c.pk), c.name) for c in collections]
-    form = ParamsForm(request.POST or None, kind=kind_get("perplexity_matrix"), initial=initial,
-                      choices={"models": [(str(m.pk), m.name) for m in models], "collections": options, "target": options})
+    form = ParamsForm(
+        request.POST or None,
+        kind=kind_get("perplexity_matrix"),
+        initial=initial,
+        choices={"models": [(str(m.pk), m.name) for m in models], "collections": options, "target": options},
+    )
     if request.method == "POST" and form.is_valid():
         params = form.params()
         chosen = params.get("collections") or []
         anchor = collections.filter(pk=as_id(chosen[0])).first() if chosen and as_id(chosen[0]) else None
         try:
-            job = analysis_start(investigation=investigation, user=request.user, kind="perplexity_matrix", collection=anchor, params=params)
+            job = analysis_start(
+                investigation=investigation,
+                user=request.user,
+                kind="perplexity_matrix",
+                collection=anchor,
+                params=params,
+            )
         except ValidationError as exc:
             service_errors_to_form(form, exc)
         else:
@@ -71,10 +81,20 @@ def lm_detail_view(request, pk: int):
     samples = None
     if request.method == "POST" and form.is_valid() and has_weights:
         data = form.cleaned_data
-        samples = language_model(model).sample(data["prompt"], n=data["n"], max_new_tokens=data["max_new_tokens"], temperature=data["temperature"])
+        samples = language_model(model).sample(
+            data["prompt"], n=data["n"], max_new_tokens=data["max_new_tokens"], temperature=data["temperature"]
+        )
     figures = {"loss": loss_figure(model.history)} if model.history.get("train") else {}
-    context = {"model": model, "investigation": model.investigation, "form": form, "samples": samples, "figures": figures,
-               "plotly_version": plotly.__version__, "has_weights": has_weights, "changed": model.training_changed(),
-               "can_edit": membership_get(user=request.user, investigation_id=model.investigation_id).allows(Role.EDITOR)}
+    context = {
+        "model": model,
+        "investigation": model.investigation,
+        "form": form,
+        "samples": samples,
+        "figures": figures,
+        "plotly_version": plotly.__version__,
+        "has_weights": has_weights,
+        "changed": model.training_changed(),
+        "can_edit": membership_get(user=request.user, investigation_id=model.investigation_id).allows(Role.EDITOR),
+    }
     status = 400 if request.method == "POST" and (form.errors or not has_weights) else 200
     return render(request, "analyses/lm_detail.html", context, status=status)

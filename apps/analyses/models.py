@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.analyses.kinds.base import kind_label
+from apps.collections.models import Post
 from apps.investigations.models import Investigation
 
 
@@ -47,7 +48,7 @@ class Analysis(models.Model):
 
 
 class TextModel(models.Model):
-    """A text classifier trained by a ``train_classifier`` analysis (issue #3): its settings, what it
+    """A text classifier trained by a ``train_classifier`` analysis: its settings, what it
     learnt from (collections with a fingerprint), its held-out metrics, and weights on disk.
 
     The weights live in ``MEDIA_ROOT/models/<id>``, written when the training job succeeds and removed by
@@ -86,8 +87,6 @@ class TextModel(models.Model):
 
     def training_changed(self) -> list[str]:
         """Names of training collections whose posts changed since training (count or newest id)."""
-        from apps.collections.models import Post
-
         changed = []
         for c in self.training:
             posts = Post.objects.filter(collection_id=c["id"])
@@ -98,15 +97,18 @@ class TextModel(models.Model):
 
 
 class PostScore(models.Model):
-    """One post's score from a ``score`` analysis (issue #3): every scored post, written in bulk by the job
+    """One post's score from a ``score`` analysis : every scored post, written in bulk by the job
     in the same transaction as its Analysis row, deleted with it (a single DELETE: nothing refers to it).
 
     ``post`` and ``account`` are plain ids into the bulk tables (no database constraint, as there)."""
 
     analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="post_scores", db_index=False)
-    post = models.ForeignKey("collections.Post", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False)
-    account = models.ForeignKey("collections.Account", on_delete=models.DO_NOTHING, related_name="+", db_index=False,
-                                db_constraint=False)
+    post = models.ForeignKey(
+        "collections.Post", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    account = models.ForeignKey(
+        "collections.Account", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     score = models.FloatField()
 
     class Meta:

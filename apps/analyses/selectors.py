@@ -6,7 +6,7 @@ import math
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Mod
 
-from apps.analyses.models import Analysis
+from apps.analyses.models import Analysis, PostScore, TextModel
 from apps.collections.models import Account, Collection, Interaction, Post
 from apps.investigations.models import Investigation, Role
 from apps.investigations.selectors import member_object_get
@@ -50,7 +50,10 @@ def account_choices(*, collection: Collection, query: str = "", limit: int = 50)
     """
     query = query.strip().removeprefix("@")
     if not query:
-        return [{"id": a["id"], "handle": a["handle"], "posts": a["posts"]} for a in (collection.stats or {}).get("top_accounts", [])][:limit]
+        return [
+            {"id": a["id"], "handle": a["handle"], "posts": a["posts"]}
+            for a in (collection.stats or {}).get("top_accounts", [])
+        ][:limit]
     matches = Account.objects.filter(collection=collection, observed=True).filter(
         Q(handle__icontains=query) | Q(display_name__icontains=query) | Q(platform_id=query)
     )
@@ -59,8 +62,10 @@ def account_choices(*, collection: Collection, query: str = "", limit: int = 50)
         Post.objects.filter(collection=collection, account_id__in=ids).values_list("account_id").annotate(n=Count("id"))
     )
     rows = Account.objects.filter(pk__in=ids).values("id", "handle", "platform_id")
-    return sorted(({"id": r["id"], "handle": r["handle"] or r["platform_id"], "posts": counts.get(r["id"], 0)} for r in rows),
-                  key=lambda r: (-r["posts"], r["handle"]))
+    return sorted(
+        ({"id": r["id"], "handle": r["handle"] or r["platform_id"], "posts": counts.get(r["id"], 0)} for r in rows),
+        key=lambda r: (-r["posts"], r["handle"]),
+    )
 
 
 def account_get(*, collection: Collection, account_id: int) -> Account | None:
@@ -80,10 +85,17 @@ def authorship_posts(*, collection: Collection, account: Account, negatives: int
     key = account_key(account)
     columns: dict[str, list] = {"account": [], "text": [], "time": [], "post_id": [], "is_retweet": []}
     own = Post.objects.filter(collection=collection, account_id=account.pk, time__isnull=False).order_by("time", "id")
-    for platform_id, text, time, kind in own.values_list("platform_id", "text", "time", "kind").iterator(chunk_size=BATCH_ROWS):
+    for platform_id, text, time, kind in own.values_list("platform_id", "text", "time", "kind").iterator(
+        chunk_size=BATCH_ROWS
+    ):
         _append(columns, key, platform_id, text, time, kind)
-    others = (Post.objects.filter(collection=collection, time__isnull=False).exclude(account_id=account.pk)
-              .exclude(kind=Post.Kind.REPOST).exclude(text="").exclude(account_id__in=_placeholders(collection)))
+    others = (
+        Post.objects.filter(collection=collection, time__isnull=False)
+        .exclude(account_id=account.pk)
+        .exclude(kind=Post.Kind.REPOST)
+        .exclude(text="")
+        .exclude(account_id__in=_placeholders(collection))
+    )
     step = max(1, math.ceil(others.count() / max(negatives, 1)))
     if step > 1:
         others = others.annotate(pick=Mod("id", step)).filter(pick=0)
@@ -120,14 +132,18 @@ ENTITY_ACTIONS = ("hashtag", "url", "domain", "mention", "image")
 COACTION_ACTIONS = ("repost", "url", "hashtag", "mention", "reply", "text")
 
 
-def coordination_events(*, collection: Collection, entity_types, account_ids=None, cap: int = EVENTS_CAP) -> dict[str, list]:
+def coordination_events(
+    *, collection: Collection, entity_types, account_ids=None, cap: int = EVENTS_CAP
+) -> dict[str, list]:
     """The influence model's events: account (Account pk), entity ("hashtag:maga"), entity_type,
     time, post_id, one per Interaction with an entity target. ``account_ids`` bounds it to a few accounts.
     Posts without a time or with a placeholder author have no interactions, so none of their events."""
     rows = Interaction.objects.filter(collection=collection, action__in=list(entity_types), target_entity__isnull=False)
     if account_ids is not None:
         rows = rows.filter(source_account_id__in=list(account_ids))
-    rows = rows.order_by("-time").values_list("source_account_id", "action", "target_entity__value", "time", "post_id")[:cap]
+    rows = rows.order_by("-time").values_list("source_account_id", "action", "target_entity__value", "time", "post_id")[
+        :cap
+    ]
     columns: dict[str, list] = {"account": [], "entity": [], "entity_type": [], "time": [], "post_id": []}
     for account, action, value, time, post in rows.iterator(chunk_size=BATCH_ROWS):
         columns["account"].append(account)
@@ -151,8 +167,15 @@ def coaction_posts(*, collection: Collection, actions, account_ids=None, cap: in
         rows = Interaction.objects.filter(collection=collection, action__in=links)
         if account_ids is not None:
             rows = rows.filter(source_account_id__in=list(account_ids))
-        rows = rows.order_by("-time").values_list("source_account_id", "action", "target_entity__value", "target_post_id",
-                                                  "target_account_id", "time", "post_id")[:cap]
+        rows = rows.order_by("-time").values_list(
+            "source_account_id",
+            "action",
+            "target_entity__value",
+            "target_post_id",
+            "target_account_id",
+            "time",
+            "post_id",
+        )[:cap]
         for account, action, value, post_ref, account_ref, time, post in rows.iterator(chunk_size=BATCH_ROWS):
             if action in ("repost", "reply"):
                 target = f"post:{post_ref}" if post_ref else (f"account:{account_ref}" if account_ref else None)
@@ -160,17 +183,27 @@ def coaction_posts(*, collection: Collection, actions, account_ids=None, cap: in
                 target = f"{action}:{value}" if value else None
             _coaction_append(columns, account, action, target, time, post, "")
     if "text" in actions:
-        posts = (Post.objects.filter(collection=collection, time__isnull=False).exclude(kind=Post.Kind.REPOST).exclude(text="")
-                 .exclude(account_id__in=_placeholders(collection)))
+        posts = (
+            Post.objects.filter(collection=collection, time__isnull=False)
+            .exclude(kind=Post.Kind.REPOST)
+            .exclude(text="")
+            .exclude(account_id__in=_placeholders(collection))
+        )
         if account_ids is not None:
             posts = posts.filter(account_id__in=list(account_ids))
-        for account, text, time, post in posts.order_by("-time").values_list("account_id", "text", "time", "id")[:cap].iterator(chunk_size=BATCH_ROWS):
+        for account, text, time, post in (
+            posts.order_by("-time")
+            .values_list("account_id", "text", "time", "id")[:cap]
+            .iterator(chunk_size=BATCH_ROWS)
+        ):
             _coaction_append(columns, account, "text", None, time, post, text)
     return columns
 
 
 def _coaction_append(columns: dict, account, action, target, time, post, text) -> None:
-    for key, value in zip(("account", "action", "target", "time", "post_id", "text"), (account, action, target, time, post, text)):
+    for key, value in zip(
+        ("account", "action", "target", "time", "post_id", "text"), (account, action, target, time, post, text)
+    ):
         columns[key].append(value)
 
 
@@ -179,7 +212,7 @@ def accounts_described(*, collection: Collection, account_ids) -> dict[int, dict
     out = {}
     ids = list(account_ids)
     for start in range(0, len(ids), BATCH_ROWS):
-        rows = Account.objects.filter(collection=collection, pk__in=ids[start:start + BATCH_ROWS])
+        rows = Account.objects.filter(collection=collection, pk__in=ids[start : start + BATCH_ROWS])
         for pk, handle, platform_id, labels in rows.values_list("id", "handle", "platform_id", "labels"):
             out[pk] = {"handle": handle or platform_id, "platform_id": platform_id, "labels": labels or {}}
     return out
@@ -187,17 +220,23 @@ def accounts_described(*, collection: Collection, account_ids) -> dict[int, dict
 
 def posts_described(*, collection: Collection, post_ids) -> dict[int, dict]:
     rows = Post.objects.filter(collection=collection, pk__in=list(post_ids)[:BATCH_ROWS])
-    return {pk: {"platform_id": platform_id, "text": text} for pk, platform_id, text in rows.values_list("id", "platform_id", "text")}
+    return {
+        pk: {"platform_id": platform_id, "text": text}
+        for pk, platform_id, text in rows.values_list("id", "platform_id", "text")
+    }
 
 
-# Text models (issue #3) and the labelled posts they train on.
-from apps.analyses.models import TextModel  # noqa: E402
+# Text models and the labelled posts they train on.
 
 TEXT_ROWS_CAP = 5_000_000  # ids + labels only (no text) are read before sampling: ~100 bytes a row
 
 
 def text_model_list(*, investigation: Investigation) -> QuerySet[TextModel]:
-    return TextModel.objects.filter(investigation=investigation).select_related("created_by").order_by("-created_at", "-id")
+    return (
+        TextModel.objects.filter(investigation=investigation)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )
 
 
 def text_model_get(*, user, model_id: int, role: str = Role.VIEWER) -> TextModel:
@@ -235,13 +274,23 @@ def label_text(value) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def labelled_post_ids(*, collection: Collection, source: str, key: str = "", positive=(), label: int | None = None,
-                      cap: int = TEXT_ROWS_CAP) -> list[tuple[int, int]]:
+def labelled_post_ids(
+    *,
+    collection: Collection,
+    source: str,
+    key: str = "",
+    positive=(),
+    label: int | None = None,
+    cap: int = TEXT_ROWS_CAP,
+) -> list[tuple[int, int]]:
     """(post id, label 0/1) of the posts that carry a label: ``account_label``/``post_label`` → 1 when the
     value is one of ``positive``, else 0; ``collections`` → every post gets ``label``."""
     posts = text_posts(collection)
     if source == "collections":
-        return [(pk, label) for pk in posts.order_by("id").values_list("id", flat=True)[:cap].iterator(chunk_size=BATCH_ROWS)]
+        return [
+            (pk, label)
+            for pk in posts.order_by("id").values_list("id", flat=True)[:cap].iterator(chunk_size=BATCH_ROWS)
+        ]
     field = "account__labels" if source == "account_label" else "labels"
     rows = posts.filter(**{f"{field}__has_key": key}).order_by("id").values_list("id", field)[:cap]
     positive = {str(v) for v in positive}
@@ -253,7 +302,7 @@ def post_texts(*, post_ids) -> dict[str, list]:
     columns: dict[str, list] = {"post_id": [], "text": [], "group": []}
     ids = sorted(post_ids)
     for start in range(0, len(ids), BATCH_ROWS):
-        rows = Post.objects.filter(pk__in=ids[start:start + BATCH_ROWS]).order_by("id")
+        rows = Post.objects.filter(pk__in=ids[start : start + BATCH_ROWS]).order_by("id")
         for pk, text, group in rows.values_list("id", "text", "account__platform_id"):
             columns["post_id"].append(pk)
             columns["text"].append(text)
@@ -265,12 +314,16 @@ def collection_fingerprint(collection: Collection) -> dict:
     from django.db.models import Max
 
     posts = Post.objects.filter(collection=collection)
-    return {"id": collection.pk, "name": collection.name, "posts": posts.count(), "max_post_id": posts.aggregate(m=Max("id"))["m"]}
+    return {
+        "id": collection.pk,
+        "name": collection.name,
+        "posts": posts.count(),
+        "max_post_id": posts.aggregate(m=Max("id"))["m"],
+    }
 
 
-# Per-post scores of a ``score`` analysis (issue #3). The caller fetched the analysis through
+# Per-post scores of a ``score`` analysis. The caller fetched the analysis through
 # ``analysis_get`` (access checked there); the orders follow the (analysis, -score) index, id breaking ties.
-from apps.analyses.models import PostScore  # noqa: E402
 
 POST_SCORE_ORDERS = {"high": ("-score", "id"), "low": ("score", "-id")}
 
@@ -285,7 +338,9 @@ def post_score_list(*, analysis: Analysis, order: str = "high", account_id: int 
     # One account's posts are few: sorting by an expression keeps SQLite from walking the (analysis, -score)
     # index over every post of the analysis, so it finds them through the (analysis, account) index.
     score = F("score") * 1.0
-    return rows.filter(account_id=account_id).order_by(*((score.desc(), "id") if order == "high" else (score.asc(), "-id")))
+    return rows.filter(account_id=account_id).order_by(
+        *((score.desc(), "id") if order == "high" else (score.asc(), "-id"))
+    )
 
 
 def post_of_investigation(*, investigation_id: int, post_id) -> Post | None:
@@ -296,13 +351,22 @@ def post_of_investigation(*, investigation_id: int, post_id) -> Post | None:
         return None
     if not 0 < pk < 2**63:  # beyond a bigint: no such post (PostgreSQL would refuse the query)
         return None
-    return Post.objects.select_related("account", "collection").filter(pk=pk, collection__investigation=investigation_id).first()
+    return (
+        Post.objects.select_related("account", "collection")
+        .filter(pk=pk, collection__investigation=investigation_id)
+        .first()
+    )
 
 
 def post_stored_scores(*, model: TextModel, post: Post) -> list[dict]:
-    """The post's stored scores from the model's ``score`` analyses, newest first: [{"analysis", "score", "created_at"}]."""
-    analyses = {a.pk: a for a in Analysis.objects.filter(investigation=model.investigation_id, kind="score",
-                                                        params__model=model.pk, collection=post.collection_id)}
+    """The post's stored scores from the model's ``score`` analyses, newest first:
+    [{"analysis", "score", "created_at"}]."""
+    analyses = {
+        a.pk: a
+        for a in Analysis.objects.filter(
+            investigation=model.investigation_id, kind="score", params__model=model.pk, collection=post.collection_id
+        )
+    }
     rows = PostScore.objects.filter(analysis__in=list(analyses), post=post.pk).values_list("analysis_id", "score")
     found = [{"analysis": analyses[a], "score": s} for a, s in rows]
     return sorted(found, key=lambda r: r["analysis"].created_at, reverse=True)

@@ -37,7 +37,9 @@ def analysis_start(
         raise ValidationError({"collection": "That collection belongs to another investigation."})
     clean = spec.check(collection, {} if params is None else params)
     job_params = {"kind": kind, "collection_id": collection.pk, "params": clean}
-    return job_create(investigation=investigation, kind=job_kind_name(kind), params=job_params, user=user, enqueue=enqueue)
+    return job_create(
+        investigation=investigation, kind=job_kind_name(kind), params=job_params, user=user, enqueue=enqueue
+    )
 
 
 def analysis_run(job: Job, progress: Progress) -> dict:
@@ -48,15 +50,23 @@ def analysis_run(job: Job, progress: Progress) -> dict:
     collection = Collection.objects.filter(pk=job.params.get("collection_id"), investigation=job.investigation).first()
     if collection is None:
         raise JobError("The collection to analyse was deleted before the analysis ran.")
-    analysis_input = AnalysisInput(investigation=job.investigation, collection=collection, params=job.params["params"], job=job)
+    analysis_input = AnalysisInput(
+        investigation=job.investigation, collection=collection, params=job.params["params"], job=job
+    )
     # ``rows``: too many for ``result`` (score: every post's score); ``after_create`` writes them beside the
     # Analysis row, in the same transaction.
     result, summary, rows = Outcome(*spec.run(analysis_input, progress))
     progress(1.0, "Saving the analysis", force=True)
     with transaction.atomic():
         analysis = Analysis.objects.create(
-            investigation=job.investigation, job=job, kind=kind, collection=collection, params=job.params["params"],
-            result=result, summary=summary, created_by=job.created_by,
+            investigation=job.investigation,
+            job=job,
+            kind=kind,
+            collection=collection,
+            params=job.params["params"],
+            result=result,
+            summary=summary,
+            created_by=job.created_by,
         )
         summary = spec.after_create(analysis, rows)
     return {"analysis_id": analysis.pk, "kind": kind, **summary}
@@ -99,11 +109,18 @@ def authorship_score(*, analysis: Analysis, user, text: str, can_start: bool) ->
         raise ValidationError({"text": "This account is large: scoring starts a job, which needs the editor role."})
     params = {**analysis.params, "pasted": [text], "curves": False}
     params.pop("account_id", None)
-    job = analysis_start(investigation=analysis.investigation, user=user, kind=analysis.kind, collection=analysis.collection,
-                         params=params)
+    job = analysis_start(
+        investigation=analysis.investigation,
+        user=user,
+        kind=analysis.kind,
+        collection=analysis.collection,
+        params=params,
+    )
     return {"job": job}
 
 
 def job_kinds_register(kinds: tuple[Kind, ...]) -> None:
     for kind in kinds:
-        job_kind_register(name=job_kind_name(kind.name), run=analysis_run, cleanup=analysis_cleanup, label=f"{kind.label} analysis")
+        job_kind_register(
+            name=job_kind_name(kind.name), run=analysis_run, cleanup=analysis_cleanup, label=f"{kind.label} analysis"
+        )

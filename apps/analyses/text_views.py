@@ -1,4 +1,4 @@
-"""Text model pages (issue #3): a model (metrics, curves, split), training from a collection, scoring a
+"""Text model pages: a model (metrics, curves, split), training from a collection, scoring a
 collection with a model, deleting one, a post seen by a model (its score, attention heatmap and bertviz
 views), and a score analysis's posts as CSV. Access through the selectors: a non-member gets 404, a
 viewer 403 on starts and deletes."""
@@ -19,12 +19,18 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.analyses.forms import ParamsForm, ScoreStartForm
 from apps.analyses.inference import text_classifier
 from apps.analyses.kinds.base import kind_get
-from apps.analyses.selectors import (analysis_get, post_of_investigation, post_score_list, post_stored_scores, text_model_get,
-                                     text_model_scorings)
+from apps.analyses.selectors import (
+    analysis_get,
+    post_of_investigation,
+    post_score_list,
+    post_stored_scores,
+    text_model_get,
+    text_model_scorings,
+)
 from apps.analyses.services import analysis_start, text_model_delete
 from apps.analyses.views import start_page
-from apps.common.csvfile import csv_streaming_response
 from apps.collections.selectors import collection_get, collection_list
+from apps.common.csvfile import csv_streaming_response
 from apps.common.forms import service_errors_to_form
 from apps.investigations.models import Role
 from apps.investigations.selectors import membership_get
@@ -40,13 +46,23 @@ def text_model_detail_view(request, pk: int):
     if model.kind == "lm":  # a language model has its own page (apps/analyses/lm_views.py)
         return redirect("lm-detail", pk=model.pk)
     m = model.metrics
-    figures = {"roc": roc_figure(m), "pr": precision_recall_figure(m), "confusion": confusion_figure(m)} if m.get("roc") else {}
+    figures = (
+        {"roc": roc_figure(m), "pr": precision_recall_figure(m), "confusion": confusion_figure(m)}
+        if m.get("roc")
+        else {}
+    )
     if model.history.get("train"):
         figures["loss"] = loss_figure(model.history)
-    context = {"model": model, "investigation": model.investigation, "figures": figures, "plotly_version": plotly.__version__,
-               "can_edit": membership_get(user=request.user, investigation_id=model.investigation_id).allows(Role.EDITOR),
-               "changed": model.training_changed(), "has_weights": model.weights_dir.is_dir(),
-               "scorings": text_model_scorings(model=model)[:20]}
+    context = {
+        "model": model,
+        "investigation": model.investigation,
+        "figures": figures,
+        "plotly_version": plotly.__version__,
+        "can_edit": membership_get(user=request.user, investigation_id=model.investigation_id).allows(Role.EDITOR),
+        "changed": model.training_changed(),
+        "has_weights": model.weights_dir.is_dir(),
+        "scorings": text_model_scorings(model=model)[:20],
+    }
     return render(request, "analyses/text_model.html", context)
 
 
@@ -64,8 +80,12 @@ def train_classifier_start_view(request, pk: int):
     collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
     collections = collection_list(investigation=collection.investigation)
     options = [(c.pk, c.name) for c in collections]
-    form = ParamsForm(request.POST or None, kind=kind_get("train_classifier"), initial={"positive_collection": collection.pk},
-                      choices={"positive_collection": options, "negative_collection": options})
+    form = ParamsForm(
+        request.POST or None,
+        kind=kind_get("train_classifier"),
+        initial={"positive_collection": collection.pk},
+        choices={"positive_collection": options, "negative_collection": options},
+    )
     return start_page(request, collection, "train_classifier", form, "analyses/train_classifier_start.html")
 
 
@@ -73,13 +93,16 @@ def train_classifier_start_view(request, pk: int):
 def text_model_score_start_view(request, pk: int):
     model = text_model_get(user=request.user, model_id=pk, role=Role.EDITOR)
     collections = collection_list(investigation=model.investigation)
-    form = ScoreStartForm(request.POST or None, kind=kind_get("score"), collections=collections,
-                          int8_report=model.metrics.get("int8"))
+    form = ScoreStartForm(
+        request.POST or None, kind=kind_get("score"), collections=collections, int8_report=model.metrics.get("int8")
+    )
     if request.method == "POST" and form.is_valid():
         collection = collections.filter(pk=form.cleaned_data["collection"]).first()
         params = {**form.params(), "model": model.pk}
         try:
-            job = analysis_start(investigation=model.investigation, user=request.user, kind="score", collection=collection, params=params)
+            job = analysis_start(
+                investigation=model.investigation, user=request.user, kind="score", collection=collection, params=params
+            )
         except ValidationError as exc:
             service_errors_to_form(form, exc)
         else:
@@ -108,16 +131,30 @@ def text_model_post_view(request, pk: int, post_pk: int):
     from ml.text.charts import attention_figure
 
     model, post = _model_and_post(request, pk, post_pk)
-    context = {"model": model, "investigation": model.investigation, "collection": post.collection, "post": post,
-               "stored": post_stored_scores(model=model, post=post), "plotly_version": plotly.__version__,
-               "figures": {}, "has_weights": model.weights_dir.is_dir(), "token_cap": ATTENTION_TOKENS}
+    context = {
+        "model": model,
+        "investigation": model.investigation,
+        "collection": post.collection,
+        "post": post,
+        "stored": post_stored_scores(model=model, post=post),
+        "plotly_version": plotly.__version__,
+        "figures": {},
+        "has_weights": model.weights_dir.is_dir(),
+        "token_cap": ATTENTION_TOKENS,
+    }
     if context["has_weights"] and post.text.strip():
         classifier = text_classifier(model)
         attention = classifier.attention(post.text, max_tokens=ATTENTION_TOKENS)
-        context.update(score=float(classifier.probabilities([post.text])[0]), threshold=classifier.config.threshold,
-                       tokens=_token_cells(attention), layers=range(attention["layers"]), heads=range(attention["heads"]),
-                       attention={"tokens": attention["tokens"], "from_source": attention["from_source"]},
-                       source_token=attention["source_token"], figures={"attention": attention_figure(attention)})
+        context.update(
+            score=float(classifier.probabilities([post.text])[0]),
+            threshold=classifier.config.threshold,
+            tokens=_token_cells(attention),
+            layers=range(attention["layers"]),
+            heads=range(attention["heads"]),
+            attention={"tokens": attention["tokens"], "from_source": attention["from_source"]},
+            source_token=attention["source_token"],
+            figures={"attention": attention_figure(attention)},
+        )
     return render(request, "analyses/post_attention.html", context)
 
 
@@ -133,14 +170,18 @@ def text_model_post_bertviz_view(request, pk: int, post_pk: int, view: str):
     if view not in ("head", "model") or not model.weights_dir.is_dir() or not post.text.strip():
         raise Http404("No such view.")
     attention = text_classifier(model).attention(post.text, max_tokens=ATTENTION_TOKENS)
-    assets = {"require": static("vendor/requirejs/require.js"), "d3": static("vendor/d3/d3.v5.min.js"),
-              "jquery": static("admin/js/vendor/jquery/jquery.min.js")}
+    assets = {
+        "require": static("vendor/requirejs/require.js"),
+        "d3": static("vendor/d3/d3.v5.min.js"),
+        "jquery": static("admin/js/vendor/jquery/jquery.min.js"),
+    }
     body = (head_view_html if view == "head" else model_view_html)(attention, assets, max_tokens=ATTENTION_TOKENS)
     html = render_to_string("analyses/post_bertviz.html", {"view": view, "body": mark_safe(body), "post": post})
     response = HttpResponse(html)
     origin = f"{request.scheme}://{request.get_host()}"
-    response["Content-Security-Policy"] = (f"default-src 'none'; script-src {origin} 'self' 'unsafe-inline'; "
-                                           "style-src 'unsafe-inline'; img-src data:")
+    response["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src {origin} 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
+    )
     response["Cache-Control"] = "private, max-age=300"
     return response
 
@@ -152,8 +193,9 @@ def score_posts_csv_view(request, pk: int):
     analysis = analysis_get(user=request.user, analysis_id=pk)
     if analysis.kind != "score":
         raise Http404("This analysis has no post scores.")
-    rows = post_score_list(analysis=analysis).values_list("post_id", "post__platform_id", "account_id", "account__handle",
-                                                          "score", "post__text")
+    rows = post_score_list(analysis=analysis).values_list(
+        "post_id", "post__platform_id", "account_id", "account__handle", "score", "post__text"
+    )
 
     def lines():
         yield ["post_id", "post_platform_id", "account_id", "account", "score", "text"]

@@ -55,7 +55,9 @@ def analysis_score_view(request, pk: int):
         return _detail(request, analysis, form, status=400)
     can_start = membership_get(user=request.user, investigation_id=analysis.investigation_id).allows(Role.EDITOR)
     try:
-        outcome = authorship_score(analysis=analysis, user=request.user, text=form.cleaned_data["text"], can_start=can_start)
+        outcome = authorship_score(
+            analysis=analysis, user=request.user, text=form.cleaned_data["text"], can_start=can_start
+        )
     except ValidationError as exc:
         service_errors_to_form(form, exc)
         return _detail(request, analysis, form, status=400)
@@ -69,16 +71,29 @@ def authorship_start_view(request, pk: int):
     collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
     query = request.GET.get("q", "")
     choices = _choices(collection, query, request.GET.get("account"))
-    form = AuthorshipStartForm(request.POST or None, choices=choices, initial=_initial(choices, request.GET.get("account")))
+    form = AuthorshipStartForm(
+        request.POST or None, choices=choices, initial=_initial(choices, request.GET.get("account"))
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            job = analysis_start(investigation=collection.investigation, user=request.user, kind="authorship",
-                                 collection=collection, params={"account": form.cleaned_data["account"]})
+            job = analysis_start(
+                investigation=collection.investigation,
+                user=request.user,
+                kind="authorship",
+                collection=collection,
+                params={"account": form.cleaned_data["account"]},
+            )
         except ValidationError as exc:
             service_errors_to_form(form, exc)
         else:
             return redirect("job-detail", pk=job.pk)
-    context = {"collection": collection, "investigation": collection.investigation, "form": form, "query": query, "choices": choices}
+    context = {
+        "collection": collection,
+        "investigation": collection.investigation,
+        "form": form,
+        "query": query,
+        "choices": choices,
+    }
     return render(request, "analyses/authorship_start.html", context, status=400 if form.errors else 200)
 
 
@@ -103,9 +118,13 @@ def _initial(choices: list[dict], account_id: str | None) -> dict:
     return {}
 
 
-START_TEMPLATES = {"coordination": "analyses/network_start.html", "coaction": "analyses/network_start.html",
-                   "propagation": "analyses/spread_start.html", "retweet_network": "analyses/spread_start.html",
-                   "hashtag_network": "analyses/spread_start.html"}
+START_TEMPLATES = {
+    "coordination": "analyses/network_start.html",
+    "coaction": "analyses/network_start.html",
+    "propagation": "analyses/spread_start.html",
+    "retweet_network": "analyses/spread_start.html",
+    "hashtag_network": "analyses/spread_start.html",
+}
 EXPORT_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+xml", "csv": "text/csv"}
 
 
@@ -122,14 +141,24 @@ def start_page(request, collection, kind: str, form: ParamsForm, template: str):
     the form, start the job and go to its page, or show the form with the kind's sentences."""
     if request.method == "POST" and form.is_valid():
         try:
-            job = analysis_start(investigation=collection.investigation, user=request.user, kind=kind,
-                                 collection=collection, params=form.params())
+            job = analysis_start(
+                investigation=collection.investigation,
+                user=request.user,
+                kind=kind,
+                collection=collection,
+                params=form.params(),
+            )
         except ValidationError as exc:
             service_errors_to_form(form, exc)
         else:
             return redirect("job-detail", pk=job.pk)
-    context = {"collection": collection, "investigation": collection.investigation, "form": form, "kind": kind,
-               "label": kind_get(kind).label}
+    context = {
+        "collection": collection,
+        "investigation": collection.investigation,
+        "form": form,
+        "kind": kind,
+        "label": kind_get(kind).label,
+    }
     return render(request, template, context, status=400 if form.errors else 200)
 
 
@@ -142,7 +171,10 @@ def analysis_evidence_view(request, pk: int):
     if not kind.has_evidence:
         raise Http404("This analysis has no evidence to show.")
     try:
-        source, target = id_param(request.GET.get("source"), name="source"), id_param(request.GET.get("target"), name="target")
+        source, target = (
+            id_param(request.GET.get("source"), name="source"),
+            id_param(request.GET.get("target"), name="target"),
+        )
         if source is None or target is None:
             raise ValidationError({"source": ["Give ?source= and ?target=, two account ids."]})
     except ValidationError as exc:

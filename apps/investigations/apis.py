@@ -44,7 +44,9 @@ class InvestigationListApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         investigation = services.investigation_create(user=request.user, **data.validated_data)
-        return Response(InvestigationOutput(investigation, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return Response(
+            InvestigationOutput(investigation, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class InvestigationDetailApi(APIView):

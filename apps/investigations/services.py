@@ -30,7 +30,9 @@ def member_set(*, investigation: Investigation, username: str, role: str) -> Mem
         membership = Membership.objects.select_for_update().filter(investigation=investigation, user=user).first()
         if membership and membership.role == Role.OWNER and role != Role.OWNER:
             _require_another_owner(investigation, membership)
-        membership, _ = Membership.objects.update_or_create(investigation=investigation, user=user, defaults={"role": role})
+        membership, _ = Membership.objects.update_or_create(
+            investigation=investigation, user=user, defaults={"role": role}
+        )
     return membership
 
 

@@ -13,6 +13,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
 from apps.jobs.push import job_group, layer_crosses_processes
+from apps.jobs.selectors import job_get
 
 POLL_S = 0.5
 
@@ -53,8 +54,6 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _state(self) -> dict | None:
-        from apps.jobs.selectors import job_get
-
         try:
             return job_get(user=self.scope["user"], job_id=self.job_id).as_state()
         except Http404:

@@ -4,7 +4,10 @@ The job framework knows nothing of imports or detectors; a kind is two functions
 
 - ``run(job, progress) -> dict``: does the work, reports through ``progress(fraction, stage)``,
   returns the JSON summary stored as the job's result;
-- ``cleanup(job)``: removes whatever a run that failed, was cancelled or died left behind.
+- ``cleanup(job)``: removes whatever a run that failed, was cancelled or died left behind;
+
+and, optionally, ``page_context(job) -> dict``: what the job's page shows of this kind besides its state
+(an import: the files read and their rows).
 """
 from __future__ import annotations
 
@@ -20,10 +23,12 @@ class JobKind:
     run: Callable
     cleanup: Callable
     label: str
+    page_context: Callable | None = None
 
 
-def job_kind_register(*, name: str, run: Callable, cleanup: Callable, label: str = "") -> None:
-    _KINDS[name] = JobKind(name=name, run=run, cleanup=cleanup, label=label or name)
+def job_kind_register(*, name: str, run: Callable, cleanup: Callable, label: str = "",
+                      page_context: Callable | None = None) -> None:
+    _KINDS[name] = JobKind(name=name, run=run, cleanup=cleanup, label=label or name, page_context=page_context)
 
 
 def job_kind_get(name: str) -> JobKind:

@@ -58,7 +58,13 @@ def code_version() -> str:
 
 
 def job_create(
-    *, investigation: Investigation, kind: str, params: dict, user=None, retried_from: Job | None = None, enqueue: bool = True
+    *,
+    investigation: Investigation,
+    kind: str,
+    params: dict,
+    user=None,
+    retried_from: Job | None = None,
+    enqueue: bool = True,
 ) -> Job:
     """Create a job row and queue it for a worker after commit (``enqueue=False``: the caller runs it)."""
     job_kind_get(kind)  # unknown kinds fail here, before anything is queued
@@ -155,15 +161,21 @@ def _job_claim(job_id: int) -> Job | None:
     return job
 
 
-def _job_finish(job: Job, status: str, *, error: str = "", result: dict | None = None, stage: str = "", cleanup=None) -> Job:
+def _job_finish(
+    job: Job, status: str, *, error: str = "", result: dict | None = None, stage: str = "", cleanup=None
+) -> Job:
     if cleanup is not None and status != Job.Status.SUCCEEDED:
         try:
             cleanup(job)
         except Exception:  # noqa: BLE001
             log.exception("cleanup of job %s failed", job.pk)
             error = (error + "\n\nCleanup of partial output also failed; see the worker log.").strip()
-    fields = {"status": status, "error": job_text(error), "finished_at": timezone.now(),
-              "stage": job_text(stage or status.capitalize(), STAGE_MAX_CHARS)}
+    fields = {
+        "status": status,
+        "error": job_text(error),
+        "finished_at": timezone.now(),
+        "stage": job_text(stage or status.capitalize(), STAGE_MAX_CHARS),
+    }
     if result is not None:
         fields["result"] = result
     if status == Job.Status.SUCCEEDED:

@@ -11,5 +11,10 @@ def schedule_reaper(sender, **kwargs):
 
     Schedule.objects.update_or_create(
         name="jobs-reap-stale",
-        defaults={"func": "apps.jobs.tasks.job_reap_task", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+        defaults={
+            "func": "apps.jobs.tasks.job_reap_task",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
     )

@@ -10,8 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.collections.selectors import collection_list, import_file_list
-from apps.collections.services import IMPORT_KIND
+from apps.collections.selectors import collection_list
 from apps.investigations.models import Role
 from apps.investigations.selectors import membership_get
 from apps.jobs.models import Job
@@ -66,10 +65,18 @@ def job_detail_view(request, pk: int):
         "params_json": json.dumps(job.shown_params, indent=2, cls=DjangoJSONEncoder),
         "provenance_json": json.dumps(job.provenance, indent=2, cls=DjangoJSONEncoder),
         "result_json": json.dumps(job.result, indent=2, cls=DjangoJSONEncoder) if job.result else "",
-        "import_files": import_file_list(job=job) if job.kind == IMPORT_KIND else None,
         "job_collection": _job_collection(job),
+        **_kind_context(job),
     }
     return render(request, "jobs/detail.html", context)
+
+
+def _kind_context(job: Job) -> dict:
+    try:
+        kind = job_kind_get(job.kind)
+    except ValueError:  # a kind no longer registered
+        return {}
+    return kind.page_context(job) if kind.page_context else {}
 
 
 def _job_collection(job: Job):

@@ -5,7 +5,6 @@ import re
 from functools import lru_cache
 
 import numpy as np
-
 from nltk.stem.porter import PorterStemmer
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 

@@ -12,7 +12,6 @@ from ml.checks import check_columns
 from ml.entities import normalize_url
 
 
-
 def normalise_url(url: str) -> str:
     """Strip the protocol, subdomains and query, as the paper does, so one story is one entity.
 
@@ -87,8 +86,14 @@ def build_activity(events: pd.DataFrame, *, bin_seconds: float, accounts=None,
     n_bins = int((end - start) // bin_seconds) + 1
     bins = np.floor((seconds - start) / bin_seconds)
     inside = (bins >= 0) & (bins < n_bins)
-    frame = pd.DataFrame({"account": events["account"].to_numpy()[inside], "entity": events["entity"].to_numpy()[inside],
-                          "entity_type": events["entity_type"].to_numpy()[inside], "bin": bins[inside].astype(np.int64)})
+    frame = pd.DataFrame(
+        {
+            "account": events["account"].to_numpy()[inside],
+            "entity": events["entity"].to_numpy()[inside],
+            "entity_type": events["entity_type"].to_numpy()[inside],
+            "bin": bins[inside].astype(np.int64),
+        }
+    )
     if accounts is None:
         accounts = np.array(sorted(frame["account"].unique(), key=str), dtype=object)
     account_codes = pd.Index(accounts).get_indexer(frame["account"])
@@ -96,6 +101,14 @@ def build_activity(events: pd.DataFrame, *, bin_seconds: float, accounts=None,
     entity_codes, entities = pd.factorize(frame["entity"])
     frame = frame.assign(entity=entity_codes).drop_duplicates(["account", "entity", "bin"])
     types = frame.drop_duplicates("entity").set_index("entity")["entity_type"].reindex(range(len(entities)))
-    return Activity(np.asarray(accounts, dtype=object), np.asarray(entities, dtype=object), types.to_numpy(dtype=object),
-                    frame["account"].to_numpy(np.int64), frame["entity"].to_numpy(np.int64),
-                    frame["bin"].to_numpy(np.int64), n_bins, start, float(bin_seconds))
+    return Activity(
+        np.asarray(accounts, dtype=object),
+        np.asarray(entities, dtype=object),
+        types.to_numpy(dtype=object),
+        frame["account"].to_numpy(np.int64),
+        frame["entity"].to_numpy(np.int64),
+        frame["bin"].to_numpy(np.int64),
+        n_bins,
+        start,
+        float(bin_seconds),
+    )

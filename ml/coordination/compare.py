@@ -37,10 +37,17 @@ def before_after(events: pd.DataFrame, split, config: InfluenceConfig = Influenc
     types = sorted(set(halves["before"].type_edges) | set(halves["after"].type_edges))
     change = {}
     for t in ["all", *types]:
-        pick = lambda r: r.edges if t == "all" else r.type_edges.get(t, r.edges.iloc[:0])
+        def pick(r):
+            return r.edges if t == "all" else r.type_edges.get(t, r.edges.iloc[:0])
+
         b, a = _mean_weight(pick(halves["before"])), _mean_weight(pick(halves["after"]))
-        change[t] = {"before": b, "after": a, "ratio": (a / b) if a is not None and b else None,
-                     "edges_before": len(pick(halves["before"])), "edges_after": len(pick(halves["after"]))}
+        change[t] = {
+            "before": b,
+            "after": a,
+            "ratio": (a / b) if a is not None and b else None,
+            "edges_before": len(pick(halves["before"])),
+            "edges_after": len(pick(halves["after"])),
+        }
     out = {"split": at, "change": change}
     for name, result in halves.items():
         summary = analyse_network(result.edges, seed=seed)
@@ -55,4 +62,6 @@ def edge_records(edges: pd.DataFrame) -> list:
     """Edges as JSON-ready dicts (NaN -> None)."""
     frame = edges.drop(columns=[c for c in ("i", "j") if c in edges.columns])
     frame = frame.astype(object).where(frame.notna(), None)
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [
+        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()} for row in frame.to_dict("records")
+    ]

@@ -92,7 +92,8 @@ class _Operands:
     rate: object
     present_t: object
     follows_t: object
-    exact: dict = field(default_factory=dict, repr=False)  # float64 weights for `_exact`: w_row or lead_w, inv_off, rate
+    # float64 weights for `_exact`: w_row or lead_w, inv_off, rate
+    exact: dict = field(default_factory=dict, repr=False)
 
 
 def select_accounts(events: pd.DataFrame, config: InfluenceConfig) -> np.ndarray:
@@ -127,9 +128,10 @@ def _operands(activity: Activity, entity_mask: np.ndarray, dtype=np.float32) -> 
     if E * T <= DIRECT_CELLS:  # (entity, bin) is its own column: no sort of millions of keys
         lead_col, follow_col, n_cols = ent[lead] * T + k[lead] + 1, ent[follow] * T + k[follow], E * T
     else:
-        keys, inverse = np.unique(np.concatenate([ent[lead] * T + k[lead] + 1, ent[follow] * T + k[follow]]),
-                                  return_inverse=True)
-        lead_col, follow_col, n_cols = inverse[: lead.sum()], inverse[lead.sum():], len(keys)
+        keys, inverse = np.unique(
+            np.concatenate([ent[lead] * T + k[lead] + 1, ent[follow] * T + k[follow]]), return_inverse=True
+        )
+        lead_col, follow_col, n_cols = inverse[: lead.sum()], inverse[lead.sum() :], len(keys)
     pair_key = acc[lead] * E + ent[lead]
     if n * E <= DIRECT_CELLS:
         per_pair = np.bincount(pair_key, minlength=n * E)
@@ -158,12 +160,18 @@ def _operands(activity: Activity, entity_mask: np.ndarray, dtype=np.float32) -> 
         w_row = exact["w_row"].astype(dtype)
     else:
         exact["lead_w"] = _csr(weight, acc[lead], lead_col, shape, np.float64)
-    return _Operands(lead=_csr(ones, acc[lead], lead_col, shape, dtype),
-                     follow_t=_csr(follow_ones, follow_col, acc[follow], shape[::-1], dtype),
-                     w_row=w_row, lead_w=None if single else exact["lead_w"].astype(dtype),
-                     leads=as_used(by_entity(np.ones(len(pairs)))), inv_off=as_used(by_entity(inv_off)),
-                     rate=as_used(by_entity(n1 / (T - 1))),
-                     present_t=as_used(present_t), follows_t=as_used(follows_t), exact=exact)
+    return _Operands(
+        lead=_csr(ones, acc[lead], lead_col, shape, dtype),
+        follow_t=_csr(follow_ones, follow_col, acc[follow], shape[::-1], dtype),
+        w_row=w_row,
+        lead_w=None if single else exact["lead_w"].astype(dtype),
+        leads=as_used(by_entity(np.ones(len(pairs)))),
+        inv_off=as_used(by_entity(inv_off)),
+        rate=as_used(by_entity(n1 / (T - 1))),
+        present_t=as_used(present_t),
+        follows_t=as_used(follows_t),
+        exact=exact,
+    )
 
 
 def _pair_dot(left, right_t, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -188,7 +196,9 @@ def _exact(ops: _Operands, i: np.ndarray, j: np.ndarray, count: np.ndarray | Non
     weighted = _pair_dot(x["lead_w"], ops.follow_t, i, j)
     shared = _pair_dot(ops.leads, ops.present_t, i, j)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_m = np.where(shared > 0, (_pair_dot(x["inv_off"], ops.follows_t, i, j) + shared - weighted) / shared, np.nan)
+        mean_m = np.where(
+            shared > 0, (_pair_dot(x["inv_off"], ops.follows_t, i, j) + shared - weighted) / shared, np.nan
+        )
     return count, _pair_dot(x["rate"], ops.follows_t, i, j), mean_m
 
 
@@ -243,9 +253,10 @@ def _top_k_mask(mean_m: np.ndarray, paper: np.ndarray, k: int) -> np.ndarray:
 
 
 def _paper(rows: slice, mean_m, exact_m, count) -> np.ndarray:
-    """M < 1, decided on the block's values except within its band of 1, where float64 (`exact_m(i, j, counts)`) decides."""
+    """M < 1, decided on the block's values except within its band of 1, where float64
+    (`exact_m(i, j, counts)`) decides."""
     band = BANDS[mean_m.dtype]
-    paper = mean_m < 1 - band                # NaN (undefined) compares False
+    paper = mean_m < 1 - band  # NaN (undefined) compares False
     i, j = np.nonzero(~paper & (mean_m <= 1 + band))  # the complement of `paper` on the same values: no gap
     if len(i):
         below = exact_m(i + rows.start, j, count[i, j]) < 1
@@ -273,8 +284,14 @@ def _collect(rows: slice, count, expected, mean_m, config: InfluenceConfig, exac
         p = np.ones(len(i))
         above = (c > x) & ~np.isnan(mean_m[i, j])
         p[above] = poisson_pvalues(c[above], x[above])
-    part = {"i": (i + rows.start).astype(np.int32), "j": j.astype(np.int32), "M": mean_m[i, j], "count": count[i, j],
-            "expected": expected[i, j], "p": p}
+    part = {
+        "i": (i + rows.start).astype(np.int32),
+        "j": j.astype(np.int32),
+        "M": mean_m[i, j],
+        "count": count[i, j],
+        "expected": expected[i, j],
+        "p": p,
+    }
     for name, values in (extra or {}).items():
         part[name] = values[i, j]
     return part, n_paper
@@ -372,8 +389,9 @@ def _finish(rec: list, accounts, n_pairs: int, config: InfluenceConfig, paper_co
     return frame.sort_values("weight", ascending=False).reset_index(drop=True), counts
 
 
-def influence_network(events: pd.DataFrame, config: InfluenceConfig = InfluenceConfig(),
-                      on_progress=None, accounts=None) -> InfluenceResult:
+def influence_network(
+    events: pd.DataFrame, config: InfluenceConfig = InfluenceConfig(), on_progress=None, accounts=None
+) -> InfluenceResult:
     """The coordination networks (per entity type and averaged over types) of the events table.
 
     1. keep the selected entity types, drop excluded entities and accounts under min_posts;
@@ -387,8 +405,9 @@ def influence_network(events: pd.DataFrame, config: InfluenceConfig = InfluenceC
     events = filter_events(events, config)
     if accounts is None:
         accounts = select_accounts(events, config)
-    activity = build_activity(events, bin_seconds=config.bin_seconds, accounts=accounts,
-                              start=config.start, end=config.end)
+    activity = build_activity(
+        events, bin_seconds=config.bin_seconds, accounts=accounts, start=config.start, end=config.end
+    )
     n = len(activity.accounts)
     types = [t for t in config.entity_types if (activity.entity_types == t).any()]
     single = all((activity.entity_types == t).sum() == 1 for t in types)
@@ -403,11 +422,22 @@ def influence_network(events: pd.DataFrame, config: InfluenceConfig = InfluenceC
                 records[name].append(part)
                 papers[name] += n_paper
             report(0.9 * rows.stop / max(n, 1), "pairs")
-    finished = {name: _finish(rec, activity.accounts, n * (n - 1), config, papers[name], ops, types if name == "all" else [name])
-                for name, rec in records.items()}
+    finished = {
+        name: _finish(
+            rec, activity.accounts, n * (n - 1), config, papers[name], ops, types if name == "all" else [name]
+        )
+        for name, rec in records.items()
+    }
     report(1.0, "done")
-    return InfluenceResult(activity.accounts, finished["all"][0], {t: finished[t][0] for t in types},
-                           {name: f[1] for name, f in finished.items()}, config.rule, config.alpha, activity)
+    return InfluenceResult(
+        activity.accounts,
+        finished["all"][0],
+        {t: finished[t][0] for t in types},
+        {name: f[1] for name, f in finished.items()},
+        config.rule,
+        config.alpha,
+        activity,
+    )
 
 
 class InfluenceCoordination:
@@ -420,7 +450,11 @@ class InfluenceCoordination:
         result = influence_network(events, self.config, on_progress)
         self.result_ = result
         self.accounts_, self.edges_, self.type_edges_, self.counts_ = (
-            result.accounts, result.edges, result.type_edges, result.counts)
+            result.accounts,
+            result.edges,
+            result.type_edges,
+            result.counts,
+        )
         return self
 
 

@@ -43,24 +43,39 @@ def community_summary(events: pd.DataFrame, members: list, *, top: int = 5, freq
     """Top entities and the activity timeline (posts per `freq`) of one community's accounts."""
     rows = events[events["account"].isin(members)]
     timeline = pd.Series(pd.to_datetime(to_seconds(rows["time"]), unit="s")).dt.floor(freq).value_counts().sort_index()
-    return {"top_entities": [{"entity": e, "count": int(c)} for e, c in rows["entity"].value_counts().head(top).items()],
-            "timeline": [{"time": t.isoformat(), "count": int(c)} for t, c in timeline.items()]}
+    return {
+        "top_entities": [{"entity": e, "count": int(c)} for e, c in rows["entity"].value_counts().head(top).items()],
+        "timeline": [{"time": t.isoformat(), "count": int(c)} for t, c in timeline.items()],
+    }
 
 
-def analyse_network(edges: pd.DataFrame, *, nodes=None, events: pd.DataFrame | None = None,
-                    seed: int = 0, top: int = 5) -> dict:
+def analyse_network(
+    edges: pd.DataFrame, *, nodes=None, events: pd.DataFrame | None = None, seed: int = 0, top: int = 5
+) -> dict:
     """JSON-ready nodes (community, strength, influence, x, y), communities and the top influencer.
 
     strength = in + out weight; influence = out weight (how strongly others follow the account),
     the quantity behind the paper's node sizes and its top influencer (docs/methods.md §influence model, paper §5.3)."""
     graph = _graph(edges, nodes)
     simple = _undirected(graph)
-    partition = community_louvain.best_partition(simple, weight="weight", random_state=seed) if simple.number_of_edges() else {n: i for i, n in enumerate(simple.nodes)}
+    partition = (
+        community_louvain.best_partition(simple, weight="weight", random_state=seed)
+        if simple.number_of_edges()
+        else {n: i for i, n in enumerate(simple.nodes)}
+    )
     positions = layout(edges, nodes=nodes, seed=seed)
     out_w, in_w = dict(graph.out_degree(weight="weight")), dict(graph.in_degree(weight="weight"))
-    node_rows = [{"id": n, "community": int(partition.get(n, -1)), "influence": float(out_w.get(n, 0.0)),
-                  "strength": float(out_w.get(n, 0.0) + in_w.get(n, 0.0)),
-                  "x": positions.get(n, (0.0, 0.0))[0], "y": positions.get(n, (0.0, 0.0))[1]} for n in graph.nodes]
+    node_rows = [
+        {
+            "id": n,
+            "community": int(partition.get(n, -1)),
+            "influence": float(out_w.get(n, 0.0)),
+            "strength": float(out_w.get(n, 0.0) + in_w.get(n, 0.0)),
+            "x": positions.get(n, (0.0, 0.0))[0],
+            "y": positions.get(n, (0.0, 0.0))[1],
+        }
+        for n in graph.nodes
+    ]
     node_rows.sort(key=lambda r: -r["influence"])
     for rank, row in enumerate(node_rows, 1):
         row["influence_rank"] = rank

@@ -36,6 +36,12 @@ def coaction_report(posts: pd.DataFrame, config: CoactionConfig = CoactionConfig
     summary = analyse_network(result.edges, nodes=nodes, seed=seed)
     _scaled(on_progress, 0.0, 1.0)(1.0, "done")
     sweep = result.sweep
-    return {**summary, "edges": edge_records(result.edges), "counts": result.counts,
-            "type_edges": {a: edge_records(e) for a, e in result.action_edges.items()}, "type_counts": result.action_counts,
-            "sweep": sweep.to_dict("records"), "sweep_figure": sweep_figure(sweep)}
+    return {
+        **summary,
+        "edges": edge_records(result.edges),
+        "counts": result.counts,
+        "type_edges": {a: edge_records(e) for a, e in result.action_edges.items()},
+        "type_counts": result.action_counts,
+        "sweep": sweep.to_dict("records"),
+        "sweep_figure": sweep_figure(sweep),
+    }

@@ -41,7 +41,12 @@ def poisson_candidates(observed: np.ndarray, expected: np.ndarray, alpha: float)
         return np.zeros(observed.shape, bool)
     # Counts are whole numbers (exact in float32 up to 2**24): truncation is exact and one pass cheaper than rint.
     counts = observed.astype(np.int32 if observed.max() < 2**31 else np.int64)
-    return poisson_limits(max(int(counts.max()), 0), alpha)[np.maximum(counts, 0, out=counts) if counts.min() < 0 else counts] >= expected
+    return (
+        poisson_limits(max(int(counts.max()), 0), alpha)[
+            np.maximum(counts, 0, out=counts) if counts.min() < 0 else counts
+        ]
+        >= expected
+    )
 
 
 def bh_qvalues(p: np.ndarray, n_tests: int) -> np.ndarray:

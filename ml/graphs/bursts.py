@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-FREQS = {"hour": "h", "day": "D"}
 from ml.checks import ParamError
+
+FREQS = {"hour": "h", "day": "D"}
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-KINDS = ("repost", "quote", "reply")
 from ml.checks import ParamError
+
+KINDS = ("repost", "quote", "reply")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ class CascadeConfig:
     def __post_init__(self):
         unknown = set(self.kinds) - set(KINDS)
         if unknown or not self.kinds:
-            raise ParamError(f"kinds must be some of {', '.join(KINDS)}, got {', '.join(self.kinds) or 'none'}", "kinds")
+            raise ParamError(
+                f"kinds must be some of {', '.join(KINDS)}, got {', '.join(self.kinds) or 'none'}", "kinds"
+            )
         if self.min_size < 1:
             raise ParamError(f"min_size must be at least 1, got {self.min_size}", "min_size")
         if not all(0 < q <= 1 for q in self.quantiles):
@@ -46,7 +49,7 @@ class CascadeConfig:
 @dataclass
 class Cascade:
     root: object
-    graph: nx.DiGraph                      # parent -> child, edge "delay" (s); node "account", "time", "kind"
+    graph: nx.DiGraph  # parent -> child, edge "delay" (s); node "account", "time", "kind"
     label: object = None
     metrics: dict = field(default_factory=dict)
 
@@ -161,9 +164,12 @@ def cascade_metrics(graph: nx.DiGraph, root, *, quantiles=(0.5, 0.9)) -> dict:
         per_level[depth] += 1
     start = graph.nodes[root]["time"]
     delays = sorted(graph.nodes[n]["time"] - start for n in graph.nodes if n != root)
-    out = {"size": graph.number_of_nodes(), "depth": max(levels.values()),
-           "max_breadth": max((c for d, c in per_level.items() if d > 0), default=0),
-           "structural_virality": structural_virality(graph, root)}
+    out = {
+        "size": graph.number_of_nodes(),
+        "depth": max(levels.values()),
+        "max_breadth": max((c for d, c in per_level.items() if d > 0), default=0),
+        "structural_virality": structural_virality(graph, root),
+    }
     for q in quantiles:
         key = f"t{round(q * 100)}_s"
         out[key] = max(0.0, delays[math.ceil(q * len(delays)) - 1]) if delays else None

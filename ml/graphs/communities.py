@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import networkx as nx
 
-METHODS = ("louvain", "infomap")
-INFOMAP_MISSING = ("InfoMap is not installed: its Python package is licensed AGPL-3.0, so Murmuration does not ship it. "
-                   "Use Louvain, or install it yourself (pip install -r requirements-extra.txt, which pins infomap) "
-                   "if that licence suits your deployment.")
 from ml.checks import ParamError
+
+METHODS = ("louvain", "infomap")
+INFOMAP_MISSING = (
+    "InfoMap is not installed: its Python package is licensed AGPL-3.0, so Murmuration does not ship it. "
+    "Use Louvain, or install it yourself (pip install -r requirements-extra.txt, which pins infomap) "
+    "if that licence suits your deployment."
+)
 
 
 class InfomapUnavailable(RuntimeError):
@@ -66,7 +69,9 @@ def infomap(graph: nx.Graph, *, seed: int = 0) -> tuple[dict, float]:
     im.run()
     nodes = list(graph.nodes)
     partition = renumber({nodes[node_id]: module for node_id, module in im.get_modules().items()})
-    partition.update({n: max(partition.values(), default=-1) + 1 + i for i, n in enumerate(n for n in nodes if n not in partition)})
+    partition.update(
+        {n: max(partition.values(), default=-1) + 1 + i for i, n in enumerate(n for n in nodes if n not in partition)}
+    )
     simple = _undirected(graph)
     modularity = community_louvain.modularity(partition, simple, weight="weight") if simple.number_of_edges() else 0.0
     return partition, float(modularity)

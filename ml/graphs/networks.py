@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import networkx as nx
+
 from ml.checks import ParamError
 
 
@@ -45,7 +46,9 @@ def retweet_network(source, target, *, min_weight: int = 1, max_nodes: int | Non
     if max_nodes is not None and len(nodes) > max_nodes:
         nodes = set(sorted(nodes, key=lambda n: (-(out_weight[n] + in_weight[n]), str(n)))[:max_nodes])
         kept = {(s, t): w for (s, t), w in kept.items() if s in nodes and t in nodes}
-    graph.add_nodes_from((n, {"out_weight": int(out_weight[n]), "in_weight": int(in_weight[n])}) for n in sorted(nodes, key=str))
+    graph.add_nodes_from(
+        (n, {"out_weight": int(out_weight[n]), "in_weight": int(in_weight[n])}) for n in sorted(nodes, key=str)
+    )
     graph.add_weighted_edges_from((s, t, int(w)) for (s, t), w in kept.items())
     return graph
 
@@ -64,16 +67,22 @@ def hashtag_network(post, hashtag, config: HashtagConfig = HashtagConfig()) -> t
     # ties by name, and sorted edges below: the same input gives the same graph, communities and
     # layout in every process (a set's order of strings changes with each interpreter's hash seed)
     frequent = sorted((h for h, c in counts.items() if c >= config.min_count), key=lambda h: (-counts[h], h))
-    kept = set(frequent[:config.top_k])
+    kept = set(frequent[: config.top_k])
     pairs = Counter()
     for p, hs in tags.items():
         if p not in spam:
             pairs.update(combinations(sorted(hs & kept), 2))
     graph = nx.Graph()
-    graph.add_nodes_from((h, {"count": int(counts[h])}) for h in frequent[:config.top_k])
+    graph.add_nodes_from((h, {"count": int(counts[h])}) for h in frequent[: config.top_k])
     graph.add_edges_from((a, b, {"weight": int(w)}) for (a, b), w in sorted(pairs.items()) if w >= config.min_weight)
-    info = {"posts": len(tags), "spam_posts": len(spam), "hashtags": len(counts), "hashtags_kept": graph.number_of_nodes(),
-            "pairs": len(pairs), "edges_kept": graph.number_of_edges()}
+    info = {
+        "posts": len(tags),
+        "spam_posts": len(spam),
+        "hashtags": len(counts),
+        "hashtags_kept": graph.number_of_nodes(),
+        "pairs": len(pairs),
+        "edges_kept": graph.number_of_edges(),
+    }
     return graph, info
 
 

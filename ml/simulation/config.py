@@ -67,9 +67,14 @@ def _problems(config: OperationConfig) -> list[str]:
         "lag_seconds must be 0 < low <= high": _is_range(config.lag_seconds),
         "organic_lag_hours must be 0 < low <= high": _is_range(config.organic_lag_hours),
         "organic_posts_per_day must be 0 < low <= high": _is_range(config.organic_posts_per_day),
-        "operation_hours must be 0 <= from <= to <= 24": 0 <= config.operation_hours[0] <= config.operation_hours[1] <= 24,
+        "operation_hours must be 0 <= from <= to <= 24": 0
+        <= config.operation_hours[0]
+        <= config.operation_hours[1]
+        <= 24,
         "event_day must lie within the window": config.event_day is None or 0 <= config.event_day < config.days,
-        "campaign_hashtags and campaign_domains must not be empty": bool(config.campaign_hashtags and config.campaign_domains),
+        "campaign_hashtags and campaign_domains must not be empty": bool(
+            config.campaign_hashtags and config.campaign_domains
+        ),
     }
     return [message for message, ok in checks.items() if not ok]
 
@@ -79,10 +84,18 @@ def _is_range(bounds: tuple[float, float]) -> bool:
 
 
 def _shares(config: OperationConfig) -> list[float]:
-    return [config.organic_hashtag_share, config.organic_link_share, config.organic_mention_share,
-            config.organic_retweet_share + config.organic_reply_share, config.organic_campaign_share,
-            config.amplify_probability, config.retweet_share, config.quote_share,
-            config.narrative_link_share, config.narrative_mention_share]
+    return [
+        config.organic_hashtag_share,
+        config.organic_link_share,
+        config.organic_mention_share,
+        config.organic_retweet_share + config.organic_reply_share,
+        config.organic_campaign_share,
+        config.amplify_probability,
+        config.retweet_share,
+        config.quote_share,
+        config.narrative_link_share,
+        config.narrative_mention_share,
+    ]
 
 
 def _is_date(text: str) -> bool:

@@ -20,8 +20,8 @@ import random
 import time as clock
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .accounts import TWITTER_EPOCH_MS, build_accounts, snowflake

@@ -8,42 +8,101 @@ def _axes(x: str, y: str, **extra) -> dict:
 
 def roc_figure(metrics: dict) -> dict:
     roc = metrics["roc"]
-    return {"data": [
-        {"type": "scatter", "mode": "lines", "name": f"ROC (AUC {metrics['auc']:.3f})", "x": roc["fpr"], "y": roc["tpr"],
-         "line": {"color": "#d62728"}},
-        {"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1],
-         "line": {"dash": "dash", "color": "#7f7f7f"}},
-    ], "layout": {"title": {"text": "ROC on the held-out split"},
-                  **_axes("false positive rate", "true positive rate")}}
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"ROC (AUC {metrics['auc']:.3f})",
+                "x": roc["fpr"],
+                "y": roc["tpr"],
+                "line": {"color": "#d62728"},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "chance",
+                "x": [0, 1],
+                "y": [0, 1],
+                "line": {"dash": "dash", "color": "#7f7f7f"},
+            },
+        ],
+        "layout": {
+            "title": {"text": "ROC on the held-out split"},
+            **_axes("false positive rate", "true positive rate"),
+        },
+    }
 
 
 def precision_recall_figure(metrics: dict) -> dict:
     pr = metrics["pr"]
     base = metrics["positives"] / metrics["n"]
-    return {"data": [
-        {"type": "scatter", "mode": "lines", "name": f"precision-recall (AP {metrics['average_precision']:.3f})",
-         "x": pr["recall"], "y": pr["precision"], "line": {"color": "#1f77b4"}},
-        {"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [base, base],
-         "line": {"dash": "dash", "color": "#7f7f7f"}},
-    ], "layout": {"title": {"text": "Precision-recall on the held-out split"}, **_axes("recall", "precision")}}
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"precision-recall (AP {metrics['average_precision']:.3f})",
+                "x": pr["recall"],
+                "y": pr["precision"],
+                "line": {"color": "#1f77b4"},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "chance",
+                "x": [0, 1],
+                "y": [base, base],
+                "line": {"dash": "dash", "color": "#7f7f7f"},
+            },
+        ],
+        "layout": {"title": {"text": "Precision-recall on the held-out split"}, **_axes("recall", "precision")},
+    }
 
 
 def confusion_figure(metrics: dict, labels=("control", "IO")) -> dict:
     matrix = metrics["confusion"]["matrix"]
-    return {"data": [{"type": "heatmap", "z": matrix, "x": [f"predicted {l}" for l in labels],
-                      "y": [f"actual {l}" for l in labels], "colorscale": "Blues", "text": matrix,
-                      "texttemplate": "%{text}", "showscale": False}],
-            "layout": {"title": {"text": f"Confusion matrix at threshold {metrics['threshold']:.2f}"},
-                       "yaxis": {"autorange": "reversed"}}}
+    return {
+        "data": [
+            {
+                "type": "heatmap",
+                "z": matrix,
+                "x": [f"predicted {label}" for label in labels],
+                "y": [f"actual {label}" for label in labels],
+                "colorscale": "Blues",
+                "text": matrix,
+                "texttemplate": "%{text}",
+                "showscale": False,
+            }
+        ],
+        "layout": {
+            "title": {"text": f"Confusion matrix at threshold {metrics['threshold']:.2f}"},
+            "yaxis": {"autorange": "reversed"},
+        },
+    }
 
 
 def loss_figure(history: dict) -> dict:
     """Training loss per step and validation loss per evaluation, on one axis."""
-    traces = [{"type": "scatter", "mode": "lines", "name": "training loss",
-               "x": [p["step"] for p in history["train"]], "y": [p["loss"] for p in history["train"]]}]
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "training loss",
+            "x": [p["step"] for p in history["train"]],
+            "y": [p["loss"] for p in history["train"]],
+        }
+    ]
     if history.get("val"):
-        traces.append({"type": "scatter", "mode": "lines+markers", "name": "validation loss",
-                       "x": [p["step"] for p in history["val"]], "y": [p["loss"] for p in history["val"]]})
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": "validation loss",
+                "x": [p["step"] for p in history["val"]],
+                "y": [p["loss"] for p in history["val"]],
+            }
+        )
     return {"data": traces, "layout": {"title": {"text": "Loss history"}, **_axes("step", "loss")}}
 
 
@@ -52,12 +111,29 @@ def perplexity_matrix_figure(matrix: dict) -> dict:
     better."""
     z = matrix["perplexity"]
     text = [[f"{v:.1f}" for v in row] for row in z]
-    return {"data": [{"type": "heatmap", "z": z, "x": matrix["columns"], "y": matrix["rows"], "text": text,
-                      "texttemplate": "%{text}", "colorscale": "Viridis", "reversescale": True,
-                      "colorbar": {"title": {"text": f"perplexity per {matrix['unit']}"}}}],
-            "layout": {"title": {"text": "Cross-perplexity: language model × held-out posts"},
-                       **_axes("held-out posts of", "language model", yaxis={"autorange": "reversed",
-                                                                             "title": {"text": "language model"}})}}
+    return {
+        "data": [
+            {
+                "type": "heatmap",
+                "z": z,
+                "x": matrix["columns"],
+                "y": matrix["rows"],
+                "text": text,
+                "texttemplate": "%{text}",
+                "colorscale": "Viridis",
+                "reversescale": True,
+                "colorbar": {"title": {"text": f"perplexity per {matrix['unit']}"}},
+            }
+        ],
+        "layout": {
+            "title": {"text": "Cross-perplexity: language model × held-out posts"},
+            **_axes(
+                "held-out posts of",
+                "language model",
+                yaxis={"autorange": "reversed", "title": {"text": "language model"}},
+            ),
+        },
+    }
 
 
 def attention_figure(attention: dict, layer: int | None = None, head: int | None = None) -> dict:
@@ -73,17 +149,45 @@ def attention_figure(attention: dict, layer: int | None = None, head: int | None
             continue
         rows.append(layer_rows[head])
         labels.append(f"layer {li} head {head}")
-    return {"data": [{"type": "heatmap", "z": rows, "x": list(range(len(attention["tokens"]))), "y": labels,
-                      "customdata": [attention["tokens"]] * len(rows),
-                      "hovertemplate": "%{customdata}: %{z}<extra>%{y}</extra>", "colorscale": "Reds"}],
-            "layout": {"title": {"text": f"Attention from {attention['source_token']}"},
-                       "xaxis": {"tickmode": "array", "tickvals": list(range(len(attention["tokens"]))),
-                                 "ticktext": attention["tokens"]}, "yaxis": {"autorange": "reversed"}}}
+    return {
+        "data": [
+            {
+                "type": "heatmap",
+                "z": rows,
+                "x": list(range(len(attention["tokens"]))),
+                "y": labels,
+                "customdata": [attention["tokens"]] * len(rows),
+                "hovertemplate": "%{customdata}: %{z}<extra>%{y}</extra>",
+                "colorscale": "Reds",
+            }
+        ],
+        "layout": {
+            "title": {"text": f"Attention from {attention['source_token']}"},
+            "xaxis": {
+                "tickmode": "array",
+                "tickvals": list(range(len(attention["tokens"]))),
+                "ticktext": attention["tokens"],
+            },
+            "yaxis": {"autorange": "reversed"},
+        },
+    }
 
 
 def account_scores_figure(accounts: list[dict], limit: int = 30) -> dict:
     top = accounts[:limit]
-    return {"data": [{"type": "bar", "orientation": "h", "x": [a["mean"] for a in top], "y": [a["account"] for a in top],
-                      "name": "mean score"}],
-            "layout": {"title": {"text": "Accounts by mean score"}, "yaxis": {"autorange": "reversed"},
-                       "xaxis": {"title": {"text": "mean P(IO)"}, "range": [0, 1]}}}
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": [a["mean"] for a in top],
+                "y": [a["account"] for a in top],
+                "name": "mean score",
+            }
+        ],
+        "layout": {
+            "title": {"text": "Accounts by mean score"},
+            "yaxis": {"autorange": "reversed"},
+            "xaxis": {"title": {"text": "mean P(IO)"}, "range": [0, 1]},
+        },
+    }

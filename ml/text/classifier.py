@@ -22,7 +22,6 @@ from .scoring import aggregate_by_account, score_distinct
 from .storage import read_manifest, save_pretrained, write_manifest
 from .trainer import Trainer
 
-
 SCORING_MODES = ("fp32", "int8")
 
 
@@ -43,7 +42,9 @@ class _TextClassifier:
         config = self.config
         split = split_indices(y, groups, test_size=config.test_size, val_size=config.val_size, seed=config.train.seed,
                               account_disjoint=config.account_disjoint)
-        pick = lambda part: [texts[i] for i in split[part]]
+        def pick(part):
+            return [texts[i] for i in split[part]]
+
         self._train(pick("train"), y[split["train"]], pick("val"), y[split["val"]], on_step)
         test = split["test"]
         test_scores = self.probabilities([texts[i] for i in test])
@@ -71,9 +72,13 @@ class _TextClassifier:
         self._int8_model = None  # a quantised copy of earlier weights would be stale
         self._build(texts)
         pos_weight = (len(y) - y.sum()) / y.sum() if config.class_weight == "balanced" else 1.0
-        self.history_ = Trainer(config.train).fit(self.model_, self._loss_fn(float(pos_weight)),
-                                                  [(t, int(label)) for t, label in zip(texts, y)],
-                                                  [(t, int(label)) for t, label in zip(val_texts, val_y)], on_step)
+        self.history_ = Trainer(config.train).fit(
+            self.model_,
+            self._loss_fn(float(pos_weight)),
+            [(t, int(label)) for t, label in zip(texts, y)],
+            [(t, int(label)) for t, label in zip(val_texts, val_y)],
+            on_step,
+        )
         self.pos_weight_ = float(pos_weight)
 
     def _loss_fn(self, pos_weight: float):
@@ -95,8 +100,9 @@ class _TextClassifier:
         if not hasattr(self, "model_"):
             raise TextModelError(f"this {type(self).__name__} is not fitted: call fit() or load() first")
 
-    def probabilities(self, texts, batch_size: int = 128, on_step: Callable | None = None, *,
-                      mode: str = "fp32") -> np.ndarray:
+    def probabilities(
+        self, texts, batch_size: int = 128, on_step: Callable | None = None, *, mode: str = "fp32"
+    ) -> np.ndarray:
         """P(label 1) per text, reporting progress through `on_step`.
 
         Each distinct text is scored once, in batches of similar token length (little padding). `mode`:
@@ -132,18 +138,31 @@ class _TextClassifier:
     def predict(self, texts) -> np.ndarray:
         return (self.probabilities(texts) >= self.config.threshold).astype(int)
 
-    def score_accounts(self, texts, accounts, *, threshold: float | None = None, batch_size: int = 128,
-                       on_step: Callable | None = None, mode: str = "fp32") -> dict:
+    def score_accounts(
+        self,
+        texts,
+        accounts,
+        *,
+        threshold: float | None = None,
+        batch_size: int = 128,
+        on_step: Callable | None = None,
+        mode: str = "fp32",
+    ) -> dict:
         """Per-post scores and per-account aggregates (mean, max, share above threshold); `mode` as in
         `probabilities`, and said in the result."""
         threshold = self.config.threshold if threshold is None else threshold
         scores = self.probabilities(texts, batch_size, on_step, mode=mode)
-        return {"scores": scores.tolist(), "threshold": threshold, "mode": mode,
-                "accounts": aggregate_by_account(scores, check_groups(accounts, len(scores)), threshold)}
+        return {
+            "scores": scores.tolist(),
+            "threshold": threshold,
+            "mode": mode,
+            "accounts": aggregate_by_account(scores, check_groups(accounts, len(scores)), threshold),
+        }
 
     def evaluate(self, texts, labels, threshold: float | None = None) -> dict:
         y = check_labels(labels, len(list(texts)))
-        return classification_metrics(y, self.probabilities(texts), self.config.threshold if threshold is None else threshold)
+        threshold = self.config.threshold if threshold is None else threshold
+        return classification_metrics(y, self.probabilities(texts), threshold)
 
     # -- int8 -----------------------------------------------------------------------------------
     def quantized(self):
@@ -163,8 +182,9 @@ class _TextClassifier:
         with warnings.catch_warnings():  # torch 2.13 deprecates the quantised tensor API but still ships it
             warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
             warnings.filterwarnings("ignore", message=".*torch.ao.quantization is deprecated.*")
-            return torch.ao.quantization.quantize_dynamic(copy.deepcopy(self.model_).eval(), {torch.nn.Linear},
-                                                          dtype=torch.qint8)
+            return torch.ao.quantization.quantize_dynamic(
+                copy.deepcopy(self.model_).eval(), {torch.nn.Linear}, dtype=torch.qint8
+            )
 
     def quantization_report(self, texts, labels, mode: str = "int8") -> dict:
         """What a faster scoring mode costs on labelled posts: AUC in fp32 and in `mode`, the change, and the
@@ -177,9 +197,15 @@ class _TextClassifier:
         after = self.probabilities(texts, mode=mode)
         t = self.config.threshold
         auc_fp32, auc_fast = float(roc_auc_score(y, before)), float(roc_auc_score(y, after))
-        return {"mode": mode, "posts": len(texts), "auc_fp32": auc_fp32, f"auc_{mode}": auc_fast,
-                "auc_change": auc_fast - auc_fp32, "changed_predictions": float(((before >= t) != (after >= t)).mean()),
-                "max_score_change": float(np.abs(before - after).max())}
+        return {
+            "mode": mode,
+            "posts": len(texts),
+            "auc_fp32": auc_fp32,
+            f"auc_{mode}": auc_fast,
+            "auc_change": auc_fast - auc_fp32,
+            "changed_predictions": float(((before >= t) != (after >= t)).mean()),
+            "max_score_change": float(np.abs(before - after).max()),
+        }
 
     # -- attention ------------------------------------------------------------------------------
     def attention(self, text: str, max_tokens: int = 40) -> dict:
@@ -196,9 +222,15 @@ class _TextClassifier:
         self._check_fitted()
         path = Path(directory)
         self._save_weights(path)
-        return write_manifest(path, self.kind, config=self.config.as_dict(), metrics=getattr(self, "metrics_", None),
-                              split=getattr(self, "split_", None), history=getattr(self, "history_", None),
-                              pos_weight=getattr(self, "pos_weight_", None))
+        return write_manifest(
+            path,
+            self.kind,
+            config=self.config.as_dict(),
+            metrics=getattr(self, "metrics_", None),
+            split=getattr(self, "split_", None),
+            history=getattr(self, "history_", None),
+            pos_weight=getattr(self, "pos_weight_", None),
+        )
 
     @classmethod
     def load(cls, directory):
@@ -221,8 +253,9 @@ class EncoderClassifier(_TextClassifier):
         self.model_, self.tokenizer_ = load_encoder(self.model_dir or bundled_encoder_directory())
 
     def _batch(self, texts, with_lm_labels):
-        return self.tokenizer_(list(texts), padding=True, truncation=True, max_length=self.config.max_length,
-                               return_tensors="pt")
+        return self.tokenizer_(
+            list(texts), padding=True, truncation=True, max_length=self.config.max_length, return_tensors="pt"
+        )
 
     def _forward(self, model, batch):
         return model(**batch).logits[:, 0], 0.0
@@ -232,8 +265,9 @@ class EncoderClassifier(_TextClassifier):
         return [len(row) for row in ids]
 
     def _attention_inputs(self, text, max_tokens):
-        batch = self.tokenizer_([text], truncation=True, max_length=min(max_tokens, self.config.max_length),
-                                return_tensors="pt")
+        batch = self.tokenizer_(
+            [text], truncation=True, max_length=min(max_tokens, self.config.max_length), return_tensors="pt"
+        )
         tokens = self.tokenizer_.convert_ids_to_tokens(batch["input_ids"][0].tolist())
         return batch, tokens, 0  # [CLS] is the first token
 
@@ -306,9 +340,12 @@ class GPT2Classifier(_TextClassifier):
 
         ids = self._ids([text])[0]
         if len(ids) > max_tokens:
-            ids = ids[:max_tokens - 1] + ids[-1:]  # keep [CLS], the token the head reads
-        batch = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long),
-                 "cls_index": torch.tensor([len(ids) - 1])}
+            ids = ids[: max_tokens - 1] + ids[-1:]  # keep [CLS], the token the head reads
+        batch = {
+            "input_ids": torch.tensor([ids]),
+            "attention_mask": torch.ones(1, len(ids), dtype=torch.long),
+            "cls_index": torch.tensor([len(ids) - 1]),
+        }
         return batch, self.tokenizer_.convert_ids_to_tokens(ids), len(ids) - 1
 
     def _attentions(self, batch):

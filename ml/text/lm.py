@@ -52,8 +52,14 @@ class CollectionLM:
         cut = max(1, len(train_texts) // 10)  # a tenth of the training posts decides early stopping
         fit_texts = train_texts[cut:]
         # Batches of posts of similar length: less padding to compute (the order stays seeded).
-        self.history_ = Trainer(config.train).fit(self.model_, lambda model, batch: self._loss(model, batch)[0],
-                                                  fit_texts, train_texts[:cut], on_step, lengths=[len(t) for t in fit_texts])
+        self.history_ = Trainer(config.train).fit(
+            self.model_,
+            lambda model, batch: self._loss(model, batch)[0],
+            fit_texts,
+            train_texts[:cut],
+            on_step,
+            lengths=[len(t) for t in fit_texts],
+        )
         self.held_out_ = [texts[i] for i in held]
         self.held_out_index_ = held.tolist()  # positions in `texts`: a caller maps them back to its post ids
         self.held_out_perplexity_ = self.perplexity(self.held_out_)
@@ -89,8 +95,9 @@ class CollectionLM:
         input_ids, mask = self._batch(texts)
         logits = model(input_ids=input_ids, attention_mask=mask).logits[:, :-1]
         targets = input_ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
-        summed = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100,
-                                 reduction="sum")
+        summed = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction="sum"
+        )
         count = int((targets != -100).sum())
         return summed / max(count, 1), summed, count
 
@@ -111,7 +118,7 @@ class CollectionLM:
         with torch.no_grad():
             order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
             for start in range(0, len(texts), batch_size):
-                _, summed, count = self._loss(self.model_, [texts[i] for i in order[start:start + batch_size]])
+                _, summed, count = self._loss(self.model_, [texts[i] for i in order[start : start + batch_size]])
                 nll, tokens = nll + float(summed), tokens + count
         # Each post's closing <|endoftext|> counts as one byte so that per-byte figures compare across vocabularies.
         nbytes = sum(len(t.encode("utf-8")) + 1 for t in texts)
@@ -122,8 +129,15 @@ class CollectionLM:
         ll = self.log_likelihood(texts)
         return math.exp(ll["nll"] / ll["tokens" if unit == "token" else "bytes"])
 
-    def sample(self, prompt: str = "", n: int = 3, max_new_tokens: int = 40, temperature: float = 1.0,
-               top_k: int = 50, seed: int = 0) -> list[dict]:
+    def sample(
+        self,
+        prompt: str = "",
+        n: int = 3,
+        max_new_tokens: int = 40,
+        temperature: float = 1.0,
+        top_k: int = 50,
+        seed: int = 0,
+    ) -> list[dict]:
         """Generations from `prompt`, each marked synthetic so no one mistakes them for collected posts."""
         import torch
 
@@ -132,19 +146,32 @@ class CollectionLM:
         ids = [tok.eos_token_id, *tok(prompt, add_special_tokens=False)["input_ids"]]
         torch.manual_seed(seed)
         with torch.no_grad():
-            out = self.model_.generate(torch.tensor([ids] * n), attention_mask=torch.ones(n, len(ids), dtype=torch.long),
-                                       do_sample=True, max_new_tokens=max_new_tokens, temperature=temperature,
-                                       top_k=top_k, eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id)
-        texts = [tok.decode(row[len(ids):], skip_special_tokens=True) for row in out.tolist()]
+            out = self.model_.generate(
+                torch.tensor([ids] * n),
+                attention_mask=torch.ones(n, len(ids), dtype=torch.long),
+                do_sample=True,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_k=top_k,
+                eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.eos_token_id,
+            )
+        texts = [tok.decode(row[len(ids) :], skip_special_tokens=True) for row in out.tolist()]
         return [{"prompt": prompt, "text": prompt + text, "synthetic": True, "model": self.name} for text in texts]
 
     def save(self, directory) -> Path:
         self._check_fitted()
         path = Path(directory)
         save_pretrained(path, self.model_, self.tokenizer_)
-        return write_manifest(path, self.kind, name=self.name, config=self.config.as_dict(),
-                              history=getattr(self, "history_", None), held_out=getattr(self, "held_out_", None),
-                              held_out_perplexity=getattr(self, "held_out_perplexity_", None))
+        return write_manifest(
+            path,
+            self.kind,
+            name=self.name,
+            config=self.config.as_dict(),
+            history=getattr(self, "history_", None),
+            held_out=getattr(self, "held_out_", None),
+            held_out_perplexity=getattr(self, "held_out_perplexity_", None),
+        )
 
     @classmethod
     def load(cls, directory):
@@ -171,8 +198,9 @@ def _unit(lms, unit: str) -> str:
     if unit == "auto":
         return "token" if _same_vocabulary(lms) else "byte"
     if unit == "token" and not _same_vocabulary(lms):
-        raise TextModelError("per-token perplexities of models with different vocabularies do not compare: "
-                             "use unit='byte'")
+        raise TextModelError(
+            "per-token perplexities of models with different vocabularies do not compare: use unit='byte'"
+        )
     return unit
 
 
@@ -193,16 +221,23 @@ def cross_perplexity(lms: dict, held_out: dict, base=None, unit: str = "auto", o
         if on_row is not None:
             on_row(len(matrix), len(rows))
     array = np.asarray(matrix)
-    return {"rows": list(rows), "columns": list(held_out), "unit": unit, "perplexity": matrix,
-            "lowest_row_per_column": [list(rows)[i] for i in array.argmin(axis=0)]}
+    return {
+        "rows": list(rows),
+        "columns": list(held_out),
+        "unit": unit,
+        "perplexity": matrix,
+        "lowest_row_per_column": [list(rows)[i] for i in array.argmin(axis=0)],
+    }
 
 
 def attribute(lms: dict, texts, unit: str = "auto") -> list[dict]:
     """Rank stored LMs by perplexity on a new collection's posts: the least surprised first."""
     texts = check_texts(texts)
     unit = _unit(lms.values(), unit)
-    ranked = sorted(({"model": name, "perplexity": lm.perplexity(texts, unit)} for name, lm in lms.items()),
-                    key=lambda r: r["perplexity"])
+    ranked = sorted(
+        ({"model": name, "perplexity": lm.perplexity(texts, unit)} for name, lm in lms.items()),
+        key=lambda r: r["perplexity"],
+    )
     for rank, row in enumerate(ranked, start=1):
         row.update(rank=rank, unit=unit)
     return ranked

@@ -20,12 +20,24 @@ def score_sorted(score_batch: Callable[[list[str]], np.ndarray], texts: list[str
         index = order[start:start + batch_size]
         scores[index] = np.asarray(score_batch([texts[i] for i in index]), dtype=float)
         if on_step is not None:
-            on_step({"step": step, "total_steps": total, "fraction": step / total, "scored": min(start + batch_size, len(texts))})
+            on_step(
+                {
+                    "step": step,
+                    "total_steps": total,
+                    "fraction": step / total,
+                    "scored": min(start + batch_size, len(texts)),
+                }
+            )
     return scores
 
 
-def score_distinct(score_batch: Callable[[list[str]], np.ndarray], texts: list[str], batch_size: int = 64,
-                   on_step: Callable | None = None, length: Callable[[list[str]], list[int]] | None = None) -> np.ndarray:
+def score_distinct(
+    score_batch: Callable[[list[str]], np.ndarray],
+    texts: list[str],
+    batch_size: int = 64,
+    on_step: Callable | None = None,
+    length: Callable[[list[str]], list[int]] | None = None,
+) -> np.ndarray:
     """Like `score_sorted`, but each distinct text is scored once and its score given to every copy.
 
     A text's score does not depend on its copies, so this changes nothing beyond float rounding (a batch's
@@ -37,8 +49,10 @@ def score_distinct(score_batch: Callable[[list[str]], np.ndarray], texts: list[s
     distinct = list(first)
     report = None
     if on_step is not None:
+
         def report(step):
             on_step({**step, "scored": round(step["fraction"] * len(texts)), "distinct": len(distinct)})
+
     scores = score_sorted(score_batch, distinct, batch_size, report, None if length is None else length(distinct))
     return scores[inverse] if len(texts) else scores
 
@@ -51,7 +65,14 @@ def aggregate_by_account(scores, accounts, threshold: float = 0.5) -> list[dict]
     rows = []
     for account in np.unique(accounts):
         own = scores[accounts == account]
-        rows.append({"account": str(account), "posts": int(len(own)), "mean": float(own.mean()), "max": float(own.max()),
-                     "share_above": float((own >= threshold).mean())})
+        rows.append(
+            {
+                "account": str(account),
+                "posts": int(len(own)),
+                "mean": float(own.mean()),
+                "max": float(own.max()),
+                "share_above": float((own >= threshold).mean()),
+            }
+        )
     rows.sort(key=lambda r: (-r["mean"], r["account"]))
     return rows

@@ -33,7 +33,9 @@ def store_coordination_collection(collection, *, seed: int = 4) -> dict[str, int
     rows = []  # (handle, time, hashtag, url, text)
     for day in range(DAYS):
         for wave in range(2):
-            when = START + timedelta(days=day, hours=8 + 6 * wave, minutes=rng.randrange(50), seconds=rng.uniform(0, 10))
+            when = START + timedelta(
+                days=day, hours=8 + 6 * wave, minutes=rng.randrange(50), seconds=rng.uniform(0, 10)
+            )
             tag, url = rng.choice(CAMPAIGN_TAGS), f"clearwater-truth.example/story-{day}-{wave}"
             text = f"The dam deal is a scandal, read this now #{tag} {url} ({day}-{wave})"
             rows.append((LEADER, when, tag, url, text))
@@ -45,9 +47,15 @@ def store_coordination_collection(collection, *, seed: int = 4) -> dict[str, int
                 when = START + timedelta(days=day, hours=rng.uniform(0, 24))
                 tag = rng.choice(TOWN_TAGS)
                 url = f"riverton-post.example/item-{rng.randrange(200)}" if rng.random() < 0.4 else None
-                rows.append((resident, when, tag, url, f"{resident} talks about #{tag} on day {day} {rng.random():.6f}"))
-    posts = Post.objects.bulk_create([Post(collection=collection, platform_id=f"p{i}", account=accounts[h], text=text, time=when)
-                                      for i, (h, when, _tag, _url, text) in enumerate(rows)])
+                rows.append(
+                    (resident, when, tag, url, f"{resident} talks about #{tag} on day {day} {rng.random():.6f}")
+                )
+    posts = Post.objects.bulk_create(
+        [
+            Post(collection=collection, platform_id=f"p{i}", account=accounts[h], text=text, time=when)
+            for i, (h, when, _tag, _url, text) in enumerate(rows)
+        ]
+    )
     entities = {}
     for _h, _when, tag, url, _text in rows:
         for kind, value in (("hashtag", tag), ("url", url)):
@@ -55,8 +63,19 @@ def store_coordination_collection(collection, *, seed: int = 4) -> dict[str, int
                 entities[(kind, value)] = Entity(collection=collection, kind=kind, value=value)
     Entity.objects.bulk_create(list(entities.values()))
     ids = {(e.kind, e.value): e for e in Entity.objects.filter(collection=collection)}
-    Interaction.objects.bulk_create([
-        Interaction(collection=collection, post=post, source_account=accounts[h], action=kind, target_entity=ids[(kind, value)], time=when)
-        for post, (h, when, tag, url, _text) in zip(posts, rows) for kind, value in (("hashtag", tag), ("url", url)) if value
-    ])
+    Interaction.objects.bulk_create(
+        [
+            Interaction(
+                collection=collection,
+                post=post,
+                source_account=accounts[h],
+                action=kind,
+                target_entity=ids[(kind, value)],
+                time=when,
+            )
+            for post, (h, when, tag, url, _text) in zip(posts, rows)
+            for kind, value in (("hashtag", tag), ("url", url))
+            if value
+        ]
+    )
     return {h: a.pk for h, a in accounts.items()}

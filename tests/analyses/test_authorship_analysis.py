@@ -105,7 +105,12 @@ def test_the_command_prints_one_json_line(investigation, users, collection):
     lines = out.getvalue().strip().splitlines()
     summary = json.loads(lines[-1])
     assert len(lines) == 1
-    assert (summary["command"], summary["kind"], summary["status"], summary["account"]) == ("run_analysis", "authorship", "succeeded", TARGET)
+    assert (summary["command"], summary["kind"], summary["status"], summary["account"]) == (
+        "run_analysis",
+        "authorship",
+        "succeeded",
+        TARGET,
+    )
     assert summary["analysis"] == Analysis.objects.get().pk and summary["seconds"] > 0
 
 
@@ -113,8 +118,19 @@ def test_the_command_exits_1_when_the_analysis_fails(investigation, users, colle
     Account.objects.create(collection=collection, platform_id="78", handle="silent")
     out = StringIO()
     with pytest.raises(SystemExit) as exited:
-        call_command("run_analysis", "authorship", "--investigation", investigation.name, "--collection", collection.name,
-                     "--account", "silent", "--user", "alice", stdout=out)
+        call_command(
+            "run_analysis",
+            "authorship",
+            "--investigation",
+            investigation.name,
+            "--collection",
+            collection.name,
+            "--account",
+            "silent",
+            "--user",
+            "alice",
+            stdout=out,
+        )
     assert exited.value.code == 1
     assert json.loads(out.getvalue())["status"] == "failed"
 
@@ -132,8 +148,10 @@ def test_the_page_shows_curves_methods_and_ranked_posts(finished, client_for):
 def test_a_pasted_post_is_scored_in_the_request_for_a_small_account(finished, client_for):
     analysis = Analysis.objects.get(job=finished)
     scored = {}
-    for text in ("UPDATE: officials confirm a fire in Boston, several people injured #breaking",
-                 "the basil and the lavender look lovely, so happy with the greenhouse"):
+    for text in (
+        "UPDATE: officials confirm a fire in Boston, several people injured #breaking",
+        "the basil and the lavender look lovely, so happy with the greenhouse",
+    ):
         page = client_for("carol").post(reverse("analysis-score", args=[analysis.pk]), {"text": text})
         assert page.status_code == 200
         [scored[text]] = page.context["scores"]

@@ -14,13 +14,21 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
-from apps.analyses.models import Analysis
 from apps.analyses.kinds.base import config_or_errors, kind_get
+from apps.analyses.models import Analysis
 from apps.analyses.services import analysis_start
 from apps.collections.models import Collection
 from apps.jobs.models import Job
 from apps.jobs.services import job_execute
-from tests.analyses.coordination_data import BIN_SECONDS, ECHOES, EVENT_DATE, LEADER, PLANTED, WINDOW, store_coordination_collection
+from tests.analyses.coordination_data import (
+    BIN_SECONDS,
+    ECHOES,
+    EVENT_DATE,
+    LEADER,
+    PLANTED,
+    WINDOW,
+    store_coordination_collection,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
 
@@ -36,7 +44,9 @@ def handles(collection) -> dict[str, int]:
 
 
 def run(investigation, user, collection, kind="coordination", **params) -> Job:
-    job = analysis_start(investigation=investigation, user=user, kind=kind, collection=collection, params=params, enqueue=False)
+    job = analysis_start(
+        investigation=investigation, user=user, kind=kind, collection=collection, params=params, enqueue=False
+    )
     return job_execute(job_id=job.pk)
 
 
@@ -118,24 +128,30 @@ def test_the_paper_rule_stores_its_edges_with_the_significant_ones_first(investi
     assert counts["significant"] < counts["paper_kept"] <= counts["paper"]
     flags = [e["significant"] for e in result["edges"]]
     assert flags == sorted(flags, reverse=True) and sum(flags) == counts["significant"] > 0
-    assert {(e["source"], e["target"]) for e in result["edges"] if e["significant"]} >= \
-        {(handles[LEADER], handles[echo]) for echo in ECHOES[:3]}
+    assert {(e["source"], e["target"]) for e in result["edges"] if e["significant"]} >= {
+        (handles[LEADER], handles[echo]) for echo in ECHOES[:3]
+    }
 
 
-@pytest.mark.parametrize("kind,params,field", [
-    ("coordination", {"alpha": 1.5}, "alpha"),
-    ("coordination", {"bin_seconds": 0}, "bin_seconds"),
-    ("coordination", {"entity_types": "hashtag,emoji"}, "entity_types"),
-    ("coordination", {"rule": "loose"}, "rule"),
-    ("coordination", {"event_date": "1999-01-01"}, "event_date"),
-    ("coordination", {"exclude_entities": "maga"}, "exclude_entities"),
-    ("coordination", {"colour": "red"}, "params"),
-    ("coaction", {"window": -1}, "window"),
-    ("coaction", {"windows": "1,x"}, "windows"),
-    ("coaction", {"actions": ["like"]}, "actions"),
-    ("coaction", {"min_weight": 0}, "min_weight"),
-])
-def test_out_of_range_parameters_are_refused_before_any_job_is_queued(investigation, users, collection, kind, params, field):
+@pytest.mark.parametrize(
+    "kind,params,field",
+    [
+        ("coordination", {"alpha": 1.5}, "alpha"),
+        ("coordination", {"bin_seconds": 0}, "bin_seconds"),
+        ("coordination", {"entity_types": "hashtag,emoji"}, "entity_types"),
+        ("coordination", {"rule": "loose"}, "rule"),
+        ("coordination", {"event_date": "1999-01-01"}, "event_date"),
+        ("coordination", {"exclude_entities": "maga"}, "exclude_entities"),
+        ("coordination", {"colour": "red"}, "params"),
+        ("coaction", {"window": -1}, "window"),
+        ("coaction", {"windows": "1,x"}, "windows"),
+        ("coaction", {"actions": ["like"]}, "actions"),
+        ("coaction", {"min_weight": 0}, "min_weight"),
+    ],
+)
+def test_out_of_range_parameters_are_refused_before_any_job_is_queued(
+    investigation, users, collection, kind, params, field
+):
     with pytest.raises(ValidationError) as caught:
         analysis_start(investigation=investigation, user=users["bob"], kind=kind, collection=collection, params=params)
     assert field in caught.value.message_dict, caught.value.message_dict
@@ -189,9 +205,22 @@ def test_the_pages_and_the_evidence_endpoint_render_for_a_viewer(client_for, coo
 
 
 def test_the_command_runs_both_kinds_and_prints_one_json_line(investigation, users, collection, handles):
-    for kind, extra in (("coordination", ["--param", "entity_types=hashtag,url", "--param", f"bin_seconds={BIN_SECONDS}"]), ("coaction", ["--param", "actions=hashtag,url", "--param", f"window={WINDOW}"])):
+    for kind, extra in (
+        ("coordination", ["--param", "entity_types=hashtag,url", "--param", f"bin_seconds={BIN_SECONDS}"]),
+        ("coaction", ["--param", "actions=hashtag,url", "--param", f"window={WINDOW}"]),
+    ):
         out = StringIO()
-        call_command("run_analysis", kind, "--investigation", investigation.name, "--collection", "riverton", "--user", "bob",
-                     *extra, stdout=out)
+        call_command(
+            "run_analysis",
+            kind,
+            "--investigation",
+            investigation.name,
+            "--collection",
+            "riverton",
+            "--user",
+            "bob",
+            *extra,
+            stdout=out,
+        )
         line = json.loads(out.getvalue().strip().splitlines()[-1])
         assert line["status"] == "succeeded" and line["kind"] == kind and line["accounts"] >= 6, line

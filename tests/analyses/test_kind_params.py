@@ -38,23 +38,39 @@ def collection(investigation):
     when = datetime(2024, 3, 1, tzinfo=timezone.utc)
     for i in range(8):
         account = Account.objects.create(collection=collection, platform_id=str(i), handle=f"user{i}")
-        Post.objects.create(collection=collection, platform_id=f"p{i}", account=account, time=when, text=f"post number {i}")
+        Post.objects.create(
+            collection=collection, platform_id=f"p{i}", account=account, time=when, text=f"post number {i}"
+        )
     return collection
 
 
 @pytest.mark.parametrize(("kind", "field", "value", "sentence"), BAD, ids=[f"{k}-{f}" for k, f, _, _ in BAD])
-def test_the_page_the_api_and_the_command_refuse_a_bad_value_with_one_sentence(client_for, api_for, investigation, collection,
-                                                                            kind, field, value, sentence):
+def test_the_page_the_api_and_the_command_refuse_a_bad_value_with_one_sentence(
+    client_for, api_for, investigation, collection, kind, field, value, sentence
+):
     page = client_for("bob").post(reverse(START_PAGES[kind], args=[collection.pk]), {field: value})
     assert page.status_code == 400 and sentence in html.unescape(page.content.decode())
 
-    api = api_for("bob").post(reverse("api-analysis-start", args=[investigation.pk]),
-                              {"kind": kind, "collection": collection.pk, "params": {field: value}}, format="json")
+    api = api_for("bob").post(
+        reverse("api-analysis-start", args=[investigation.pk]),
+        {"kind": kind, "collection": collection.pk, "params": {field: value}},
+        format="json",
+    )
     assert api.status_code == 400 and api.json()[field] == [sentence]
 
     with pytest.raises(CommandError) as caught:
-        call_command("run_analysis", kind, "--investigation", investigation.name, "--collection", collection.name,
-                     "--user", "bob", "--param", f"{field}={value}")
+        call_command(
+            "run_analysis",
+            kind,
+            "--investigation",
+            investigation.name,
+            "--collection",
+            collection.name,
+            "--user",
+            "bob",
+            "--param",
+            f"{field}={value}",
+        )
     assert f"{field}: {sentence}" in str(caught.value)
     assert not Job.objects.exists()
 
@@ -69,37 +85,56 @@ def test_every_list_parameter_refuses_what_is_not_a_list(api_for, investigation,
     api = api_for("bob")
     for kind, field in _list_params():
         for value in (5, {"a": 1}, True, [["nested"]]):
-            answer = api.post(reverse("api-analysis-start", args=[investigation.pk]),
-                              {"kind": kind, "collection": collection.pk, "params": {field: value}}, format="json")
+            answer = api.post(
+                reverse("api-analysis-start", args=[investigation.pk]),
+                {"kind": kind, "collection": collection.pk, "params": {field: value}},
+                format="json",
+            )
             assert answer.status_code == 400, (kind, field, value, answer.content)
             assert "must be a list" in answer.json()[field][0], (kind, field, value)
 
 
-@pytest.mark.parametrize(("kind", "params", "field"), [
-    ("train_classifier", {"base_dir": "\u0000"}, "base_dir"),
-    ("train_lm", {"base_dir": "/tmp/\u0000x"}, "base_dir"),
-    ("perplexity_matrix", {"models": "²"}, "models"),
-    ("perplexity_matrix", {"models": "1", "target": "²"}, "target"),
-    ("score", {"model": "10" * 20}, "model"),
-    ("authorship", {"account": "x" * 300}, "account"),
-    ("coordination", {"event_date": "yesterday"}, "event_date"),
-])
+@pytest.mark.parametrize(
+    ("kind", "params", "field"),
+    [
+        ("train_classifier", {"base_dir": "\u0000"}, "base_dir"),
+        ("train_lm", {"base_dir": "/tmp/\u0000x"}, "base_dir"),
+        ("perplexity_matrix", {"models": "²"}, "models"),
+        ("perplexity_matrix", {"models": "1", "target": "²"}, "target"),
+        ("score", {"model": "10" * 20}, "model"),
+        ("authorship", {"account": "x" * 300}, "account"),
+        ("coordination", {"event_date": "yesterday"}, "event_date"),
+    ],
+)
 def test_odd_values_are_a_400_with_a_sentence(api_for, investigation, collection, kind, params, field):
-    answer = api_for("bob").post(reverse("api-analysis-start", args=[investigation.pk]),
-                                 {"kind": kind, "collection": collection.pk, "params": params}, format="json")
+    answer = api_for("bob").post(
+        reverse("api-analysis-start", args=[investigation.pk]),
+        {"kind": kind, "collection": collection.pk, "params": params},
+        format="json",
+    )
     assert answer.status_code == 400 and answer.json()[field], answer.content
 
 
 def test_params_that_are_not_an_object_are_refused(api_for, investigation, collection):
-    answer = api_for("bob").post(reverse("api-analysis-start", args=[investigation.pk]),
-                                 {"kind": "coaction", "collection": collection.pk, "params": [1, 2]}, format="json")
+    answer = api_for("bob").post(
+        reverse("api-analysis-start", args=[investigation.pk]),
+        {"kind": "coaction", "collection": collection.pk, "params": [1, 2]},
+        format="json",
+    )
     assert answer.status_code == 400 and "params must be an object" in str(answer.json())
 
 
 def test_one_rule_per_type():
     errors: dict = {}
     flag = Param("f", FLAG, False)
-    assert [flag.clean(v, errors) for v in ("yes", "off", True, 0, "", None)] == [True, False, True, False, False, False]
+    assert [flag.clean(v, errors) for v in ("yes", "off", True, 0, "", None)] == [
+        True,
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert flag.clean("maybe", errors) is False and errors == {"f": "f must be true or false; got 'maybe'."}
     whole = Param("n", INT, 3, low=1, high=10)
     for bad in (3.5, True, "3.5", "²", "1" * 5000, [3]):
@@ -129,7 +164,10 @@ def test_the_forms_show_each_kinds_own_defaults_and_help():
     assert form.fields["alpha"].initial == InfluenceConfig.alpha
     assert form.fields["entity_types"].initial == ["hashtag", "url", "mention"]
     hashtags = ParamsForm(kind=kind_get("hashtag_network"))
-    assert "at most 5,000" in hashtags.fields["top_k"].help_text and kind_get("hashtag_network").param("top_k").high == 5_000
+    assert (
+        "at most 5,000" in hashtags.fields["top_k"].help_text
+        and kind_get("hashtag_network").param("top_k").high == 5_000
+    )
     for name in kind_names():
         kind = kind_get(name)
         assert kind.label and kind.params and len({p.name for p in kind.params}) == len(kind.params), name
@@ -149,10 +187,16 @@ def test_a_pasted_post_is_scored_only_by_an_authorship_analysis(client_for, inve
     from apps.analyses.models import Analysis
     from apps.jobs.services import job_create
 
-    job = job_create(investigation=investigation, kind="analysis:coaction", params={"kind": "coaction"}, user=users["bob"],
-                     enqueue=False)
-    analysis = Analysis.objects.create(investigation=investigation, job=job, kind="coaction", collection=collection,
-                                       result={}, summary={})
+    job = job_create(
+        investigation=investigation,
+        kind="analysis:coaction",
+        params={"kind": "coaction"},
+        user=users["bob"],
+        enqueue=False,
+    )
+    analysis = Analysis.objects.create(
+        investigation=investigation, job=job, kind="coaction", collection=collection, result={}, summary={}
+    )
     for name in ("carol", "bob"):
         answer = client_for(name).post(reverse("analysis-score", args=[analysis.pk]), {"text": "hello"})
         assert answer.status_code == 404

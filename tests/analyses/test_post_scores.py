@@ -32,15 +32,25 @@ POSTS = 6 * 2 * 8  # 6 troll and 6 control accounts, 8 posts each
 def weights(tmp_path_factory) -> Path:
     """A tiny BERT classifier trained once for the module (the training job has its own tests in
     test_text_models); each test copies it into its own model's weights directory."""
-    from ml.text import save_tiny_bert
     from apps.analyses.kinds.train_classifier import _classifier
+    from ml.text import save_tiny_bert
 
     base = save_tiny_bert(texts() * 5, tmp_path_factory.mktemp("bert") / "tiny", layers=1, hidden=16, heads=2)
     rng = random.Random(0)
-    rows = [(f"{rng.choice(TROLL if a < 6 else CONTROL)} {rng.choice(TROLL if a < 6 else CONTROL)} {j}", int(a < 6), str(a))
-            for a in range(12) for j in range(8)]
-    params = {"model": "encoder", "base_dir": str(base), "epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "max_length": 64,
-              "seed": 0}
+    rows = [
+        (f"{rng.choice(TROLL if a < 6 else CONTROL)} {rng.choice(TROLL if a < 6 else CONTROL)} {j}", int(a < 6), str(a))
+        for a in range(12)
+        for j in range(8)
+    ]
+    params = {
+        "model": "encoder",
+        "base_dir": str(base),
+        "epochs": 2,
+        "batch_size": 16,
+        "learning_rate": 1e-3,
+        "max_length": 64,
+        "seed": 0,
+    }
     classifier = _classifier(params).fit(*zip(*rows))
     return classifier.save(tmp_path_factory.mktemp("weights") / "classifier")
 
@@ -52,15 +62,27 @@ def collection(investigation):
 
 @pytest.fixture
 def model(investigation, users, weights) -> TextModel:
-    model = TextModel.objects.create(investigation=investigation, name="tiny troll detector", kind="encoder",
-                                     base_model="tiny BERT", params={"max_length": 64}, created_by=users["bob"])
+    model = TextModel.objects.create(
+        investigation=investigation,
+        name="tiny troll detector",
+        kind="encoder",
+        base_model="tiny BERT",
+        params={"max_length": 64},
+        created_by=users["bob"],
+    )
     shutil.copytree(weights, model.weights_dir)
     return model
 
 
 def score(investigation, users, collection, model, **params) -> Analysis:
-    job = analysis_start(investigation=investigation, user=users["bob"], kind="score", collection=collection,
-                         params={"model": model.pk, **params}, enqueue=False)
+    job = analysis_start(
+        investigation=investigation,
+        user=users["bob"],
+        kind="score",
+        collection=collection,
+        params={"model": model.pk, **params},
+        enqueue=False,
+    )
     job = job_execute(job_id=job.pk)
     assert job.status == "succeeded", job.error
     return Analysis.objects.get(job=job)
@@ -89,12 +111,16 @@ def test_the_stored_scores_are_the_models_probabilities(scored, model):
     # the scores separate the classes: the model learnt something, the rows are not placeholders
     troll = PostScore.objects.filter(analysis=scored, account__labels__account_category__in=["RightTroll", "LeftTroll"])
     control = PostScore.objects.filter(analysis=scored, account__labels__account_category="Commercial")
-    assert statistics.mean(troll.values_list("score", flat=True)) > statistics.mean(control.values_list("score", flat=True))
+    assert statistics.mean(troll.values_list("score", flat=True)) > statistics.mean(
+        control.values_list("score", flat=True)
+    )
 
 
 def test_the_account_aggregates_are_those_of_the_stored_rows(scored):
     for row in scored.result["accounts"]:
-        own = list(PostScore.objects.filter(analysis=scored, account_id=row["account_id"]).values_list("score", flat=True))
+        own = list(
+            PostScore.objects.filter(analysis=scored, account_id=row["account_id"]).values_list("score", flat=True)
+        )
         assert (len(own), max(own)) == (row["posts"], pytest.approx(row["max"]))
         assert statistics.mean(own) == pytest.approx(row["mean"])
         assert sum(s >= scored.result["threshold"] for s in own) / len(own) == pytest.approx(row["share_above"])
@@ -120,8 +146,14 @@ def test_a_failed_write_leaves_no_analysis_and_no_scores(investigation, users, c
         return original(objs, *args, **kwargs)
 
     monkeypatch.setattr(PostScore.objects, "bulk_create", fail_third)
-    job = analysis_start(investigation=investigation, user=users["bob"], kind="score", collection=collection,
-                         params={"model": model.pk}, enqueue=False)
+    job = analysis_start(
+        investigation=investigation,
+        user=users["bob"],
+        kind="score",
+        collection=collection,
+        params={"model": model.pk},
+        enqueue=False,
+    )
     assert job_execute(job_id=job.pk).status == "failed"
     assert calls == [10, 10, 10]
     assert not Analysis.objects.filter(kind="score").exists() and not PostScore.objects.exists()
@@ -167,21 +199,34 @@ def test_the_api_pages_through_the_scores(api_for, scored):
     own = api.get(url, {"account": account.pk}).json()
     assert own["count"] == 8 and {r["account_handle"] for r in own["results"]} == {"user3"}
     bad = api.get(url, {"order": "sideways", "account": "x"})
-    assert bad.status_code == 400 and "order must be high or low" in str(bad.json()) and "account='x' is not an id" in str(bad.json())
+    assert (
+        bad.status_code == 400
+        and "order must be high or low" in str(bad.json())
+        and "account='x' is not an id" in str(bad.json())
+    )
 
 
 def test_mallory_sees_no_scores_posts_or_views(client_for, api_for, scored, collection):
-    client, post, model_id = client_for("mallory"), Post.objects.filter(collection=collection).first(), scored.result["model"]
-    for url in (reverse("analysis-detail", args=[scored.pk]), reverse("analysis-post-scores-csv", args=[scored.pk]),
-                reverse("text-model-post", args=[model_id, post.pk]),
-                reverse("text-model-post-bertviz", args=[model_id, post.pk, "head"]),
-                reverse("text-model-post-bertviz", args=[model_id, post.pk, "model"])):
+    client, post, model_id = (
+        client_for("mallory"),
+        Post.objects.filter(collection=collection).first(),
+        scored.result["model"],
+    )
+    for url in (
+        reverse("analysis-detail", args=[scored.pk]),
+        reverse("analysis-post-scores-csv", args=[scored.pk]),
+        reverse("text-model-post", args=[model_id, post.pk]),
+        reverse("text-model-post-bertviz", args=[model_id, post.pk, "head"]),
+        reverse("text-model-post-bertviz", args=[model_id, post.pk, "model"]),
+    ):
         assert client.get(url).status_code == 404, url
     assert api_for("mallory").get(f"/api/analyses/{scored.pk}/post-scores/").status_code == 404
 
 
 def test_a_post_of_another_investigation_is_not_shown_with_this_model(client_for, scored):
-    theirs = store_labelled_collection(Investigation.objects.get(name="Mallory's own"), name="theirs", accounts=1, posts=1)
+    theirs = store_labelled_collection(
+        Investigation.objects.get(name="Mallory's own"), name="theirs", accounts=1, posts=1
+    )
     post = Post.objects.filter(collection=theirs).first()
     client, model_id = client_for("alice"), scored.result["model"]
     assert client.get(reverse("text-model-post", args=[model_id, post.pk])).status_code == 404
@@ -194,8 +239,12 @@ def test_the_post_page_shows_its_score_attention_and_framed_views(client_for, sc
     stored = PostScore.objects.filter(analysis=scored).select_related("post").order_by("-score").first()
     response = client_for("carol").get(reverse("text-model-post", args=[model.pk, stored.post_id]))
     page = response.content.decode()
-    assert response.context["score"] == pytest.approx(load_text_model(model.weights_dir).probabilities([stored.post.text])[0])
-    assert f"{stored.score:.3f}" in page and reverse("analysis-detail", args=[scored.pk]) in page  # the stored score, linked
+    assert response.context["score"] == pytest.approx(
+        load_text_model(model.weights_dir).probabilities([stored.post.text])[0]
+    )
+    assert (
+        f"{stored.score:.3f}" in page and reverse("analysis-detail", args=[scored.pk]) in page
+    )  # the stored score, linked
     assert "Token-level attention is not an explanation" in page and 'data-testid="token-heatmap"' in page
     tokens = response.context["tokens"]
     assert tokens[0]["token"] == "[CLS]" and max(t["alpha"] for t in tokens) == 1.0
@@ -218,7 +267,9 @@ def test_the_bertviz_views_load_only_local_scripts(client_for, scored, model):
         assert 'id="bertviz-' in html and "cdnjs" not in html
         # the only absolute address left is the credit in bertviz's source comment, never loaded
         assert {u.split("/")[2] for u in re.findall(r"https?://[^\s'\"]+", html)} <= {"github.com"}
-    assert client_for("carol").get(reverse("text-model-post-bertviz", args=[model.pk, post, "neuron"])).status_code == 404
+    assert (
+        client_for("carol").get(reverse("text-model-post-bertviz", args=[model.pk, post, "neuron"])).status_code == 404
+    )
     # the three files are found where the settings point (installed packages), as the versions bertviz expects
     assert "RequireJS 2." in open(finders.find("vendor/requirejs/require.js")).read(400)
     assert "d3js.org v5" in open(finders.find("vendor/d3/d3.v5.min.js")).read(200)
@@ -230,6 +281,8 @@ def test_a_token_cannot_end_the_views_script():
 
     tokens = ["[CLS]", "</script><script>alert(1)</script>", "<!--", "[SEP]"]
     uniform = [[[[0.25] * 4 for _ in tokens]]]  # one layer, one head
-    html = head_view_html({"tokens": tokens, "attention": uniform}, {"require": "/r.js", "d3": "/d3.js", "jquery": "/jq.js"})
+    html = head_view_html(
+        {"tokens": tokens, "attention": uniform}, {"require": "/r.js", "d3": "/d3.js", "jquery": "/jq.js"}
+    )
     assert html.count("</script>") == 2  # the require.js tag and bertviz's own script, nothing from the post
     assert "<\\/script><script>alert(1)<\\/script>" in html and "<\\!--" in html and "<!--" not in html

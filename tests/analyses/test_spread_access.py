@@ -11,14 +11,65 @@ from apps.jobs.models import Job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
 KINDS = ("propagation", "retweet_network", "hashtag_network")
-STARTS = {"propagation": "propagation-start", "retweet_network": "retweet-network-start", "hashtag_network": "hashtag-network-start"}
-NETWORK = {"nodes": [{"id": "a", "handle": "a", "community": 0, "x": 0.0, "y": 0.0, "strength": 1.0, "giant": True, "count": 1, "labels": {}},
-                     {"id": "b", "handle": "b", "community": 0, "x": 1.0, "y": 0.0, "strength": 1.0, "giant": True, "count": 1, "labels": {}}],
-           "edges": [{"source": "a", "target": "b", "weight": 1.0}], "edges_stored": 1, "edges_total": 1, "communities": [],
-           "communities_total": 0, "modularity": 0.0, "method": "louvain", "layout": "spring", "giant_size": 2, "directed": False,
-           "label_keys": [], "label_key": None, "counts": {}, "inputs": {}, "timings": {}, "top_hashtags": ["a"], "top_domains": []}
-PROPAGATION = {"cascades": [], "cascades_total": 0, "labels": [], "by_label": [], "distributions": {}, "drawings": [], "counts": {"orphans": 0},
-               "label_key": None, "inputs": {}}
+STARTS = {
+    "propagation": "propagation-start",
+    "retweet_network": "retweet-network-start",
+    "hashtag_network": "hashtag-network-start",
+}
+NETWORK = {
+    "nodes": [
+        {
+            "id": "a",
+            "handle": "a",
+            "community": 0,
+            "x": 0.0,
+            "y": 0.0,
+            "strength": 1.0,
+            "giant": True,
+            "count": 1,
+            "labels": {},
+        },
+        {
+            "id": "b",
+            "handle": "b",
+            "community": 0,
+            "x": 1.0,
+            "y": 0.0,
+            "strength": 1.0,
+            "giant": True,
+            "count": 1,
+            "labels": {},
+        },
+    ],
+    "edges": [{"source": "a", "target": "b", "weight": 1.0}],
+    "edges_stored": 1,
+    "edges_total": 1,
+    "communities": [],
+    "communities_total": 0,
+    "modularity": 0.0,
+    "method": "louvain",
+    "layout": "spring",
+    "giant_size": 2,
+    "directed": False,
+    "label_keys": [],
+    "label_key": None,
+    "counts": {},
+    "inputs": {},
+    "timings": {},
+    "top_hashtags": ["a"],
+    "top_domains": [],
+}
+PROPAGATION = {
+    "cascades": [],
+    "cascades_total": 0,
+    "labels": [],
+    "by_label": [],
+    "distributions": {},
+    "drawings": [],
+    "counts": {"orphans": 0},
+    "label_key": None,
+    "inputs": {},
+}
 
 
 @pytest.fixture
@@ -31,13 +82,25 @@ def analyses(investigation, collection, users) -> list[Analysis]:
     out = []
     for kind in KINDS:
         job = Job.objects.create(investigation=investigation, kind=f"analysis:{kind}", status="succeeded")
-        out.append(Analysis.objects.create(investigation=investigation, job=job, kind=kind, collection=collection, params={},
-                                           result=PROPAGATION if kind == "propagation" else NETWORK, created_by=users["alice"]))
+        out.append(
+            Analysis.objects.create(
+                investigation=investigation,
+                job=job,
+                kind=kind,
+                collection=collection,
+                params={},
+                result=PROPAGATION if kind == "propagation" else NETWORK,
+                created_by=users["alice"],
+            )
+        )
     return out
 
 
 def routes(analysis) -> list[str]:
-    urls = [reverse("analysis-detail", args=[analysis.pk]), *(reverse("analysis-export", args=[analysis.pk, f]) for f in ("gexf", "graphml", "csv"))]
+    urls = [
+        reverse("analysis-detail", args=[analysis.pk]),
+        *(reverse("analysis-export", args=[analysis.pk, f]) for f in ("gexf", "graphml", "csv")),
+    ]
     if analysis.kind == "hashtag_network":
         urls.append(reverse("analysis-timeline", args=[analysis.pk]) + "?hashtag=a")
     return urls
@@ -51,7 +114,11 @@ def test_it_hides_every_spread_route_from_mallory(client_for, api_for, analyses,
     for kind in KINDS:
         url = reverse(STARTS[kind], args=[collection.pk])
         assert client.get(url).status_code == 404 and client.post(url, {}).status_code == 404, url
-        start = api.post(f"/api/investigations/{collection.investigation_id}/analyses/start/", {"kind": kind, "collection": collection.pk}, format="json")
+        start = api.post(
+            f"/api/investigations/{collection.investigation_id}/analyses/start/",
+            {"kind": kind, "collection": collection.pk},
+            format="json",
+        )
         assert start.status_code == 404
     assert Job.objects.count() == 3
 
@@ -64,15 +131,29 @@ def test_carol_reads_the_spread_analyses_but_may_not_start_one(client_for, api_f
     for kind in KINDS:
         url = reverse(STARTS[kind], args=[collection.pk])
         assert client.get(url).status_code == 403 and client.post(url, {}).status_code == 403, url
-        start = api.post(f"/api/investigations/{collection.investigation_id}/analyses/start/", {"kind": kind, "collection": collection.pk}, format="json")
+        start = api.post(
+            f"/api/investigations/{collection.investigation_id}/analyses/start/",
+            {"kind": kind, "collection": collection.pk},
+            format="json",
+        )
         assert start.status_code == 403
     assert Job.objects.count() == 3
 
 
 def test_bob_starts_each_kind_from_its_page(client_for, collection):
     client = client_for("bob")
-    forms = {"propagation": {"kinds": ["repost"], "min_size": 3}, "retweet_network": {"actions": ["repost"], "min_weight": 2, "method": "louvain"},
-             "hashtag_network": {"min_count": 2, "min_weight": 1, "top_k": 100, "method": "louvain", "giant_only": "on", "exclude": "#Covid19"}}
+    forms = {
+        "propagation": {"kinds": ["repost"], "min_size": 3},
+        "retweet_network": {"actions": ["repost"], "min_weight": 2, "method": "louvain"},
+        "hashtag_network": {
+            "min_count": 2,
+            "min_weight": 1,
+            "top_k": 100,
+            "method": "louvain",
+            "giant_only": "on",
+            "exclude": "#Covid19",
+        },
+    }
     for kind, form in forms.items():
         response = client.post(reverse(STARTS[kind], args=[collection.pk]), form)
         job = Job.objects.get(kind=f"analysis:{kind}")

@@ -35,13 +35,21 @@ def twitter15_slice(shared: Path, out: Path, per_label: int = 2) -> tuple[Path, 
     them; returns the zip and {source id: label}."""
     with zipfile.ZipFile(shared / "twitter15" / "twitter15.zip") as real:
         labels = dict(reversed(line.split(":")) for line in real.read("twitter15/label.txt").decode().split())
-        sizes = {n.rsplit("/", 1)[1][:-4]: real.getinfo(n).file_size for n in real.namelist() if "/tree/" in n and n.endswith(".txt")}
+        sizes = {
+            n.rsplit("/", 1)[1][:-4]: real.getinfo(n).file_size
+            for n in real.namelist()
+            if "/tree/" in n and n.endswith(".txt")
+        }
         picked = {}
         for label in LABELS:
             ids = sorted((s for s in sizes if labels.get(s) == label), key=lambda s: (sizes[s], s))[:per_label]
             picked.update({s: label for s in ids})
         members = {f"twitter15/tree/{s}.txt": real.read(f"twitter15/tree/{s}.txt") for s in picked}
-        texts = [line for line in real.read("twitter15/source_tweets.txt").decode().splitlines() if line.split("\t", 1)[0] in picked]
+        texts = [
+            line
+            for line in real.read("twitter15/source_tweets.txt").decode().splitlines()
+            if line.split("\t", 1)[0] in picked
+        ]
     members["twitter15/label.txt"] = "".join(f"{label}:{s}\n" for s, label in picked.items()).encode()
     members["twitter15/source_tweets.txt"] = ("\n".join(texts) + "\n").encode()
     with zipfile.ZipFile(out, "w") as archive:
@@ -50,19 +58,30 @@ def twitter15_slice(shared: Path, out: Path, per_label: int = 2) -> tuple[Path, 
     return out, picked
 
 
-def import_twitter15(investigation, user, shared: Path, tmp_path: Path, name: str = "twitter15") -> tuple[Collection, dict]:
+def import_twitter15(
+    investigation, user, shared: Path, tmp_path: Path, name: str = "twitter15"
+) -> tuple[Collection, dict]:
     from apps.collections.services import import_start
 
     path, picked = twitter15_slice(shared, tmp_path / "t15.zip")
-    job = import_start(investigation=investigation, user=user, collection_name=name, files=[{"path": str(path), "name": path.name}], enqueue=False)
+    job = import_start(
+        investigation=investigation,
+        user=user,
+        collection_name=name,
+        files=[{"path": str(path), "name": path.name}],
+        enqueue=False,
+    )
     job = job_execute(job_id=job.pk)
     assert job.status == "succeeded", job.error
     return Collection.objects.get(investigation=investigation, name=name), picked
 
 
 def run(investigation, user, collection, kind, **params) -> Analysis:
-    job = job_execute(job_id=analysis_start(investigation=investigation, user=user, kind=kind, collection=collection,
-                                            params=params, enqueue=False).pk)
+    job = job_execute(
+        job_id=analysis_start(
+            investigation=investigation, user=user, kind=kind, collection=collection, params=params, enqueue=False
+        ).pk
+    )
     assert job.status == "succeeded", job.error
     return Analysis.objects.get(job=job)
 
@@ -113,9 +132,13 @@ def test_the_propagation_page_and_exports(client_for, propagation):
     for fmt, read in (("gexf", nx.read_gexf), ("graphml", nx.read_graphml)):
         response = client.get(reverse("analysis-export", args=[propagation.pk, fmt]))
         graph = read(io.BytesIO(response.content))
-        assert graph.is_directed() and graph.number_of_edges() == sum(len(d["edges"]) for d in propagation.result["drawings"])
+        assert graph.is_directed() and graph.number_of_edges() == sum(
+            len(d["edges"]) for d in propagation.result["drawings"]
+        )
         assert all("delay_s" in attrs for _, _, attrs in graph.edges(data=True))
-    rows = list(csv.DictReader(StringIO(client.get(reverse("analysis-export", args=[propagation.pk, "csv"])).content.decode())))
+    rows = list(
+        csv.DictReader(StringIO(client.get(reverse("analysis-export", args=[propagation.pk, "csv"])).content.decode()))
+    )
     assert rows and set(rows[0]) == {"cascade", "label", "source", "target", "target_account", "delay_s"}
 
 
@@ -145,15 +168,45 @@ def store_hashtag_collection(collection) -> None:
     rows = []  # (account, time, tags, label)
     for hour in range(72):
         for camp, tags in CAMPS.items():
-            rows.append((accounts[hour % 3 + (3 if camp == "right" else 0)], START + timedelta(hours=hour, minutes=7),
-                         [tags[hour % 4], tags[(hour + 1) % 4]], "false" if camp == "right" else "true"))
-    rows += [(accounts[0], START + timedelta(hours=60, minutes=m), ["border", "taxes"], "false") for m in range(20)]  # the burst
+            rows.append(
+                (
+                    accounts[hour % 3 + (3 if camp == "right" else 0)],
+                    START + timedelta(hours=hour, minutes=7),
+                    [tags[hour % 4], tags[(hour + 1) % 4]],
+                    "false" if camp == "right" else "true",
+                )
+            )
+    rows += [
+        (accounts[0], START + timedelta(hours=60, minutes=m), ["border", "taxes"], "false") for m in range(20)
+    ]  # the burst
     rows.append((accounts[0], START + timedelta(hours=5), ["vote", "border"], "true"))
-    posts = Post.objects.bulk_create([Post(collection=collection, platform_id=f"p{i}", account=a, time=t, text=" ".join(f"#{x}" for x in tags),
-                                           labels={"veracity": label}) for i, (a, t, tags, label) in enumerate(rows)])
-    entities = {v: Entity.objects.create(collection=collection, kind="hashtag", value=v) for tags in CAMPS.values() for v in tags}
-    Interaction.objects.bulk_create([Interaction(collection=collection, post=p, source_account=a, action="hashtag", target_entity=entities[tag], time=t)
-                                     for p, (a, t, tags, _label) in zip(posts, rows) for tag in tags])
+    posts = Post.objects.bulk_create(
+        [
+            Post(
+                collection=collection,
+                platform_id=f"p{i}",
+                account=a,
+                time=t,
+                text=" ".join(f"#{x}" for x in tags),
+                labels={"veracity": label},
+            )
+            for i, (a, t, tags, label) in enumerate(rows)
+        ]
+    )
+    entities = {
+        v: Entity.objects.create(collection=collection, kind="hashtag", value=v)
+        for tags in CAMPS.values()
+        for v in tags
+    }
+    Interaction.objects.bulk_create(
+        [
+            Interaction(
+                collection=collection, post=p, source_account=a, action="hashtag", target_entity=entities[tag], time=t
+            )
+            for p, (a, t, tags, _label) in zip(posts, rows)
+            for tag in tags
+        ]
+    )
 
 
 @pytest.fixture
@@ -165,7 +218,10 @@ def hashtags(investigation, users) -> Analysis:
 
 def test_the_hashtag_network_finds_the_two_camps(hashtags):
     result = hashtags.result
-    camps = {frozenset(n["id"] for n in result["nodes"] if n["community"] == c) for c in {n["community"] for n in result["nodes"]}}
+    camps = {
+        frozenset(n["id"] for n in result["nodes"] if n["community"] == c)
+        for c in {n["community"] for n in result["nodes"]}
+    }
     assert camps == {frozenset(v) for v in CAMPS.values()}
     assert not result["directed"] and result["modularity"] > 0.3 and result["top_hashtags"][:2] == ["border", "taxes"]
     counts = {n["id"]: n["count"] for n in result["nodes"]}
@@ -181,19 +237,30 @@ def test_the_hashtag_network_exports_open_in_networkx(client_for, hashtags):
         graph = read(io.BytesIO(client.get(reverse("analysis-export", args=[hashtags.pk, fmt])).content))
         assert not graph.is_directed() and set(graph.nodes) == {n["id"] for n in hashtags.result["nodes"]}
         assert {frozenset((u, v)): w for u, v, w in graph.edges(data="weight")} == stored
-        assert {graph.nodes[n]["community"] for n in ("vote", "rally")} != {graph.nodes[n]["community"] for n in ("guns", "taxes")}
-    rows = list(csv.DictReader(StringIO(client.get(reverse("analysis-export", args=[hashtags.pk, "csv"])).content.decode())))
+        assert {graph.nodes[n]["community"] for n in ("vote", "rally")} != {
+            graph.nodes[n]["community"] for n in ("guns", "taxes")
+        }
+    rows = list(
+        csv.DictReader(StringIO(client.get(reverse("analysis-export", args=[hashtags.pk, "csv"])).content.decode()))
+    )
     assert {frozenset((r["source"], r["target"])): float(r["weight"]) for r in rows} == stored
 
 
 def test_infomap_finds_the_two_camps_when_installed(investigation, users):
     """Runs where someone installed the AGPL extra (pip install -r requirements-extra.txt)."""
-    pytest.importorskip("infomap", reason="InfoMap is an optional AGPL-3.0 extra: pip install -r requirements-extra.txt")
+    pytest.importorskip(
+        "infomap", reason="InfoMap is an optional AGPL-3.0 extra: pip install -r requirements-extra.txt"
+    )
     collection = Collection.objects.create(investigation=investigation, name="tags-infomap")
     store_hashtag_collection(collection)
     result = run(investigation, users["bob"], collection, "hashtag_network", min_count=1, method="infomap").result
-    camps = {frozenset(n["id"] for n in result["nodes"] if n["community"] == c) for c in {n["community"] for n in result["nodes"]}}
-    assert camps == {frozenset(v) for v in CAMPS.values()} and result["method"] == "infomap" and result["modularity"] > 0.3
+    camps = {
+        frozenset(n["id"] for n in result["nodes"] if n["community"] == c)
+        for c in {n["community"] for n in result["nodes"]}
+    }
+    assert (
+        camps == {frozenset(v) for v in CAMPS.values()} and result["method"] == "infomap" and result["modularity"] > 0.3
+    )
 
 
 def test_a_hashtags_timeline_flags_its_burst(client_for, hashtags):
@@ -218,7 +285,10 @@ def test_a_timeline_splits_by_the_accounts_label_when_the_posts_have_none(client
     analysis = run(investigation, users["bob"], collection, "hashtag_network", min_count=1)
     found = client_for("carol").get(reverse("analysis-timeline", args=[analysis.pk]), {"hashtag": "taxes"}).json()
     bars = {t["name"]: sum(t["y"]) for t in found["figure"]["data"] if t["type"] == "bar"}
-    assert found["split_by"] == "account side" and bars == {"right": 36, "left": 20}  # the burst came from user0, a left account
+    assert found["split_by"] == "account side" and bars == {
+        "right": 36,
+        "left": 20,
+    }  # the burst came from user0, a left account
 
 
 def test_infomap_is_optional_and_says_so_when_absent(investigation, users, monkeypatch, client_for, api_for):
@@ -227,17 +297,31 @@ def test_infomap_is_optional_and_says_so_when_absent(investigation, users, monke
     monkeypatch.setitem(sys.modules, "infomap", None)
     collection = Collection.objects.create(investigation=investigation, name="empty")
     with pytest.raises(ValidationError) as caught:
-        analysis_start(investigation=investigation, user=users["bob"], kind="hashtag_network", collection=collection, params={"method": "infomap"})
+        analysis_start(
+            investigation=investigation,
+            user=users["bob"],
+            kind="hashtag_network",
+            collection=collection,
+            params={"method": "infomap"},
+        )
     assert "AGPL" in caught.value.message_dict["method"][0] and not Job.objects.exists()
-    page = client_for("bob").post(reverse("retweet-network-start", args=[collection.pk]), {"actions": ["repost"], "min_weight": 1, "method": "infomap"})
+    page = client_for("bob").post(
+        reverse("retweet-network-start", args=[collection.pk]),
+        {"actions": ["repost"], "min_weight": 1, "method": "infomap"},
+    )
     assert page.status_code == 400 and "InfoMap is not installed" in page.content.decode()
 
 
 def test_bad_parameters_are_field_errors(investigation, users):
     collection = Collection.objects.create(investigation=investigation, name="empty")
     with pytest.raises(ValidationError) as caught:
-        analysis_start(investigation=investigation, user=users["bob"], kind="propagation", collection=collection,
-                       params={"kinds": "retweet", "min_size": 0, "label_key": "a b", "colour": 1})
+        analysis_start(
+            investigation=investigation,
+            user=users["bob"],
+            kind="propagation",
+            collection=collection,
+            params={"kinds": "retweet", "min_size": 0, "label_key": "a b", "colour": 1},
+        )
     assert set(caught.value.message_dict) == {"kinds", "min_size", "label_key", "params"}
 
 
@@ -245,14 +329,32 @@ def test_a_collection_without_cascades_fails_with_a_sentence(investigation, user
     collection = Collection.objects.create(investigation=investigation, name="lonely")
     account = Account.objects.create(collection=collection, platform_id="1")
     Post.objects.create(collection=collection, platform_id="a", account=account, time=START)
-    job = job_execute(job_id=analysis_start(investigation=investigation, user=users["bob"], kind="propagation", collection=collection,
-                                            params={}, enqueue=False).pk)
+    job = job_execute(
+        job_id=analysis_start(
+            investigation=investigation,
+            user=users["bob"],
+            kind="propagation",
+            collection=collection,
+            params={},
+            enqueue=False,
+        ).pk
+    )
     assert job.status == "failed" and "no cascade to measure" in job.error
 
 
 def test_the_command_runs_each_kind(investigation, users, twitter15):
     for kind in ("propagation", "retweet_network"):
         out = StringIO()
-        call_command("run_analysis", kind, "--investigation", investigation.name, "--collection", "twitter15", "--user", "bob", stdout=out)
+        call_command(
+            "run_analysis",
+            kind,
+            "--investigation",
+            investigation.name,
+            "--collection",
+            "twitter15",
+            "--user",
+            "bob",
+            stdout=out,
+        )
         line = json.loads(out.getvalue().strip().splitlines()[-1])
         assert line["status"] == "succeeded" and line["kind"] == kind

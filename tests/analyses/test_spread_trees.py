@@ -22,15 +22,21 @@ def smallest_tree(shared) -> tuple[str, list[str], str, str]:
     """The smallest real tree labelled false: (source id, its lines, label, source text line)."""
     with zipfile.ZipFile(shared / "twitter15" / "twitter15.zip") as real:
         labels = dict(reversed(line.split(":")) for line in real.read("twitter15/label.txt").decode().split())
-        trees = sorted((i.file_size, i.filename) for i in real.infolist() if "/tree/" in i.filename and i.filename.endswith(".txt"))
+        trees = sorted(
+            (i.file_size, i.filename) for i in real.infolist() if "/tree/" in i.filename and i.filename.endswith(".txt")
+        )
         _, name = next((s, n) for s, n in trees if labels.get(n.rsplit("/", 1)[1][:-4]) == "false")
         source = name.rsplit("/", 1)[1][:-4]
         lines = real.read(name).decode().splitlines()
-        text = next(t for t in real.read("twitter15/source_tweets.txt").decode().splitlines() if t.split("\t", 1)[0] == source)
+        text = next(
+            t for t in real.read("twitter15/source_tweets.txt").decode().splitlines() if t.split("\t", 1)[0] == source
+        )
     return source, lines, labels[source], text
 
 
-def test_bad_lines_of_a_real_tree_are_rejected_one_by_one_and_the_rest_is_measured(investigation, users, shared_data, tmp_path):
+def test_bad_lines_of_a_real_tree_are_rejected_one_by_one_and_the_rest_is_measured(
+    investigation, users, shared_data, tmp_path
+):
     from apps.collections.services import import_start
 
     source, lines, label, text = smallest_tree(shared_data)
@@ -47,8 +53,15 @@ def test_bad_lines_of_a_real_tree_are_rejected_one_by_one_and_the_rest_is_measur
         archive.writestr(f"twitter15/tree/{source}.txt", "\n".join(lines + bad) + "\n")
         archive.writestr("twitter15/label.txt", f"{label}:{source}\n")
         archive.writestr("twitter15/source_tweets.txt", text + "\n")
-    job = job_execute(job_id=import_start(investigation=investigation, user=users["alice"], collection_name="bad",
-                                          files=[{"path": str(path), "name": path.name}], enqueue=False).pk)
+    job = job_execute(
+        job_id=import_start(
+            investigation=investigation,
+            user=users["alice"],
+            collection_name="bad",
+            files=[{"path": str(path), "name": path.name}],
+            enqueue=False,
+        ).pk
+    )
     assert job.status == "succeeded", job.error
 
     imported = ImportFile.objects.get(job=job)
@@ -63,8 +76,16 @@ def test_bad_lines_of_a_real_tree_are_rejected_one_by_one_and_the_rest_is_measur
     collection = Collection.objects.get(investigation=investigation, name="bad")
     assert not Account.objects.filter(collection=collection, platform_id__in=["777777777", "888888888"]).exists()
 
-    analysis_job = job_execute(job_id=analysis_start(investigation=investigation, user=users["bob"], kind="propagation",
-                                                     collection=collection, params={}, enqueue=False).pk)
+    analysis_job = job_execute(
+        job_id=analysis_start(
+            investigation=investigation,
+            user=users["bob"],
+            kind="propagation",
+            collection=collection,
+            params={},
+            enqueue=False,
+        ).pk
+    )
     assert analysis_job.status == "succeeded", analysis_job.error
     (cascade,) = analysis_job.analysis.result["cascades"]
     assert cascade["platform_id"] == source and cascade["label"] == label

@@ -29,19 +29,33 @@ def collection(investigation):
 
 @pytest.fixture
 def model(investigation, users, collection, tiny_bert) -> TextModel:
-    params = {"label_key": "account_category", "positive_values": "RightTroll,LeftTroll", "base_dir": tiny_bert, "epochs": 1}
-    job = analysis_start(investigation=investigation, user=users["bob"], kind="train_classifier", collection=collection,
-                         params=params, enqueue=False)
+    params = {
+        "label_key": "account_category",
+        "positive_values": "RightTroll,LeftTroll",
+        "base_dir": tiny_bert,
+        "epochs": 1,
+    }
+    job = analysis_start(
+        investigation=investigation,
+        user=users["bob"],
+        kind="train_classifier",
+        collection=collection,
+        params=params,
+        enqueue=False,
+    )
     assert job_execute(job_id=job.pk).status == "succeeded"
     return TextModel.objects.get(job=job)
 
 
 def pages(model, collection, post) -> list[str]:
-    return [reverse("text-model-detail", args=[model.pk]), reverse("text-model-score", args=[model.pk]),
-            reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}",
-            reverse("text-model-post", args=[model.pk, post.pk]),
-            reverse("text-model-post-bertviz", args=[model.pk, post.pk, "head"]),
-            reverse("train-classifier-start", args=[collection.pk])]
+    return [
+        reverse("text-model-detail", args=[model.pk]),
+        reverse("text-model-score", args=[model.pk]),
+        reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}",
+        reverse("text-model-post", args=[model.pk, post.pk]),
+        reverse("text-model-post-bertviz", args=[model.pk, post.pk, "head"]),
+        reverse("train-classifier-start", args=[collection.pk]),
+    ]
 
 
 def test_it_hides_every_text_model_route_from_mallory(client_for, api_for, model, collection):
@@ -74,7 +88,9 @@ def test_carol_reads_but_cannot_start_or_delete(client_for, api_for, model, coll
 def test_a_post_of_another_investigation_has_no_attention_here(client_for, model, investigation):
     from apps.investigations.models import Investigation
 
-    theirs = store_labelled_collection(Investigation.objects.get(name="Mallory's own"), name="theirs", accounts=1, posts=1)
+    theirs = store_labelled_collection(
+        Investigation.objects.get(name="Mallory's own"), name="theirs", accounts=1, posts=1
+    )
     post = Post.objects.filter(collection=theirs).first()
     client = client_for("alice")
     assert client.get(reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}").status_code == 404
@@ -87,12 +103,19 @@ def test_the_pages_draw_the_model_its_attention_and_its_scores(client_for, model
     detail = client.get(reverse("text-model-detail", args=[model.pk])).content.decode()
     for marker in ('data-testid="metrics-table"', "account-disjoint", '"roc"', '"pr"', '"confusion"', '"loss"'):
         assert marker in detail, marker
-    assert f'href="{reverse("text-model-detail", args=[model.pk])}"' in client.get(reverse("investigation-detail", args=[investigation.pk])).content.decode()
+    assert (
+        f'href="{reverse("text-model-detail", args=[model.pk])}"'
+        in client.get(reverse("investigation-detail", args=[investigation.pk])).content.decode()
+    )
     post = Post.objects.filter(collection=collection).first()
     picked = client.get(reverse("text-model-attention", args=[model.pk]) + f"?post={post.pk}")
     assert picked["Location"] == reverse("text-model-post", args=[model.pk, post.pk])
     attention = client.get(picked["Location"]).content.decode()
-    assert "Token-level attention is not an explanation" in attention and '"attention"' in attention and "head 1" in attention
+    assert (
+        "Token-level attention is not an explanation" in attention
+        and '"attention"' in attention
+        and "head 1" in attention
+    )
     response = client.post(reverse("text-model-score", args=[model.pk]), {"collection": collection.pk})
     job = Job.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
     assert job_execute(job_id=job.pk).status == "succeeded"
@@ -102,10 +125,28 @@ def test_the_pages_draw_the_model_its_attention_and_its_scores(client_for, model
 
 def test_the_train_page_starts_a_job_and_shows_field_errors(client_for, collection, tiny_bert):
     client = client_for("bob")
-    bad = client.post(reverse("train-classifier-start", args=[collection.pk]),
-                      {"label_source": "account_label", "label_key": "account_category", "positive_values": "Nope", "model": "encoder"})
+    bad = client.post(
+        reverse("train-classifier-start", args=[collection.pk]),
+        {
+            "label_source": "account_label",
+            "label_key": "account_category",
+            "positive_values": "Nope",
+            "model": "encoder",
+        },
+    )
     assert bad.status_code == 400 and "never takes the value(s)" in bad.content.decode()
-    good = client.post(reverse("train-classifier-start", args=[collection.pk]),
-                       {"label_source": "account_label", "label_key": "account_category", "positive_values": "RightTroll, LeftTroll",
-                        "model": "encoder", "base_dir": tiny_bert, "epochs": 1})
-    assert good.status_code == 302 and Job.objects.get().params["params"]["positive_values"] == ["RightTroll", "LeftTroll"]
+    good = client.post(
+        reverse("train-classifier-start", args=[collection.pk]),
+        {
+            "label_source": "account_label",
+            "label_key": "account_category",
+            "positive_values": "RightTroll, LeftTroll",
+            "model": "encoder",
+            "base_dir": tiny_bert,
+            "epochs": 1,
+        },
+    )
+    assert good.status_code == 302 and Job.objects.get().params["params"]["positive_values"] == [
+        "RightTroll",
+        "LeftTroll",
+    ]

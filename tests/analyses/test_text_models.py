@@ -37,7 +37,9 @@ def train_params(tiny_bert, **extra) -> dict:
 
 
 def start(investigation, users, collection, kind, params):
-    job = analysis_start(investigation=investigation, user=users["bob"], kind=kind, collection=collection, params=params, enqueue=False)
+    job = analysis_start(
+        investigation=investigation, user=users["bob"], kind=kind, collection=collection, params=params, enqueue=False
+    )
     return job_execute(job_id=job.pk)
 
 
@@ -58,16 +60,29 @@ def test_training_stores_a_model_whose_metrics_are_its_own_test_scores(trained, 
     assert metrics == classification_metrics(test["labels"], test["scores"], trained.metrics["threshold"])
     # The int8 mode's cost, measured on the same held-out posts: its fp32 AUC is the model's own.
     assert int8["posts"] == len(test["post_id"]) and int8["auc_fp32"] == pytest.approx(metrics["auc"], abs=1e-6)
-    assert int8["auc_change"] == pytest.approx(int8["auc_int8"] - int8["auc_fp32"]) and 0 <= int8["changed_predictions"] <= 1
+    assert (
+        int8["auc_change"] == pytest.approx(int8["auc_int8"] - int8["auc_fp32"])
+        and 0 <= int8["changed_predictions"] <= 1
+    )
     # The weights on disk give the same scores on the same held-out posts.
     texts_ = dict(Post.objects.filter(pk__in=test["post_id"]).values_list("id", "text"))
     again = load_text_model(trained.weights_dir).probabilities([texts_[pk] for pk in test["post_id"]])
     assert again.tolist() == pytest.approx(test["scores"], abs=1e-5)
     assert trained.metrics["auc"] > 0.9
     assert trained.split["account_disjoint"] is True
-    assert trained.training == [{"id": collection.pk, "name": collection.name, "posts": 192,
-                                 "max_post_id": Post.objects.filter(collection=collection).order_by("-id").first().pk}]
-    assert (trained.kind, trained.base_model, trained.investigation_id) == ("encoder", trained.params["base_dir"], collection.investigation_id)
+    assert trained.training == [
+        {
+            "id": collection.pk,
+            "name": collection.name,
+            "posts": 192,
+            "max_post_id": Post.objects.filter(collection=collection).order_by("-id").first().pk,
+        }
+    ]
+    assert (trained.kind, trained.base_model, trained.investigation_id) == (
+        "encoder",
+        trained.params["base_dir"],
+        collection.investigation_id,
+    )
     assert analysis.summary["text_model_id"] == trained.pk and trained.job.result["text_model_id"] == trained.pk
     assert trained.history["train"]
 
@@ -108,35 +123,56 @@ def test_scoring_ranks_the_troll_accounts_first(trained, investigation, users, c
     top = result["accounts"][:8]
     assert {a["labels"]["account_category"] for a in top} <= {"RightTroll", "LeftTroll"}
     assert sum(result["distribution"]["counts"]) == 192
-    assert result["per_post_stored"] == "all" and "top_posts" not in result  # the posts are in PostScore (test_post_scores)
+    assert (
+        result["per_post_stored"] == "all" and "top_posts" not in result
+    )  # the posts are in PostScore (test_post_scores)
 
 
 def test_a_post_label_and_two_collections_are_label_sources_too(investigation, users, collection, tiny_bert):
-    job = start(investigation, users, collection, "train_classifier",
-                train_params(tiny_bert, label_source="post_label", label_key="veracity", positive_values="false", epochs=1))
+    job = start(
+        investigation,
+        users,
+        collection,
+        "train_classifier",
+        train_params(tiny_bert, label_source="post_label", label_key="veracity", positive_values="false", epochs=1),
+    )
     assert job.status == "succeeded", job.error
     control = Collection.objects.create(investigation=investigation, name="control")
     Post.objects.filter(collection=collection, labels__veracity="true").update(collection=control)
     from apps.collections.models import Account
+
     Account.objects.filter(collection=collection, labels__account_category="Commercial").update(collection=control)
-    job = start(investigation, users, collection, "train_classifier",
-                {"label_source": "collections", "negative_collection": control.pk, "base_dir": tiny_bert, "epochs": 1})
+    job = start(
+        investigation,
+        users,
+        collection,
+        "train_classifier",
+        {"label_source": "collections", "negative_collection": control.pk, "base_dir": tiny_bert, "epochs": 1},
+    )
     assert job.status == "succeeded", job.error
     model = TextModel.objects.get(job=job)
     assert [c["name"] for c in model.training] == [collection.name, "control"]
 
 
-@pytest.mark.parametrize("params, field, message", [
-    ({"label_key": "nope"}, "label_key", "has the label 'nope'"),
-    ({"positive_values": "RightTroll,Hashtagger"}, "positive_values", "never takes the value(s) 'Hashtagger'"),
-    ({"positive_values": "RightTroll,LeftTroll,Commercial"}, "positive_values", "one class only"),
-    ({"model": "lstm"}, "model", "model must be one of"),
-    ({"epochs": 0}, "epochs", "between"),
-])
+@pytest.mark.parametrize(
+    "params, field, message",
+    [
+        ({"label_key": "nope"}, "label_key", "has the label 'nope'"),
+        ({"positive_values": "RightTroll,Hashtagger"}, "positive_values", "never takes the value(s) 'Hashtagger'"),
+        ({"positive_values": "RightTroll,LeftTroll,Commercial"}, "positive_values", "one class only"),
+        ({"model": "lstm"}, "model", "model must be one of"),
+        ({"epochs": 0}, "epochs", "between"),
+    ],
+)
 def test_bad_parameters_are_refused_before_any_job(investigation, users, collection, tiny_bert, params, field, message):
     with pytest.raises(ValidationError) as caught:
-        analysis_start(investigation=investigation, user=users["bob"], kind="train_classifier", collection=collection,
-                       params=train_params(tiny_bert, **params))
+        analysis_start(
+            investigation=investigation,
+            user=users["bob"],
+            kind="train_classifier",
+            collection=collection,
+            params=train_params(tiny_bert, **params),
+        )
     assert message in caught.value.message_dict[field][0]
     assert not investigation.jobs.exists()
 
@@ -144,12 +180,22 @@ def test_bad_parameters_are_refused_before_any_job(investigation, users, collect
 def test_a_directory_that_is_not_a_model_is_refused(investigation, users, collection, tmp_path, tiny_bert):
     for base_dir, message in ((tmp_path, "is not a model directory"), (tmp_path / "missing", "does not exist")):
         with pytest.raises(ValidationError) as caught:
-            analysis_start(investigation=investigation, user=users["bob"], kind="train_classifier", collection=collection,
-                           params=train_params(tiny_bert, base_dir=str(base_dir)))
+            analysis_start(
+                investigation=investigation,
+                user=users["bob"],
+                kind="train_classifier",
+                collection=collection,
+                params=train_params(tiny_bert, base_dir=str(base_dir)),
+            )
         assert message in caught.value.message_dict["base_dir"][0]
     with pytest.raises(ValidationError) as caught:
-        analysis_start(investigation=investigation, user=users["bob"], kind="train_classifier", collection=collection,
-                       params=train_params(tiny_bert, model="gpt2"))
+        analysis_start(
+            investigation=investigation,
+            user=users["bob"],
+            kind="train_classifier",
+            collection=collection,
+            params=train_params(tiny_bert, model="gpt2"),
+        )
     assert "not a GPT-2" in caught.value.message_dict["base_dir"][0]
 
 
@@ -158,8 +204,13 @@ def test_a_model_of_another_investigation_cannot_score(trained, users):
     their_collection = store_labelled_collection(theirs, name="theirs", accounts=2, posts=2)
     for model_id in (trained.pk, 999_999):
         with pytest.raises(ValidationError) as caught:
-            analysis_start(investigation=theirs, user=users["mallory"], kind="score", collection=their_collection,
-                           params={"model": model_id})
+            analysis_start(
+                investigation=theirs,
+                user=users["mallory"],
+                kind="score",
+                collection=their_collection,
+                params={"model": model_id},
+            )
         assert caught.value.message_dict["model"] == ["No such model in this investigation."]
 
 
@@ -180,8 +231,13 @@ def test_the_command_trains_and_scores_through_the_same_service(investigation, u
 def test_a_base_model_outside_the_allowed_directories_is_refused(settings, collection, users, tiny_bert):
     settings.MURMURATION = {**settings.MURMURATION, "BASE_MODEL_DIRS": ["/nonexistent-models-root"]}
     with pytest.raises(ValidationError) as caught:
-        analysis_start(investigation=collection.investigation, user=users["alice"], kind="train_classifier",
-                       collection=collection, params=train_params(tiny_bert))
+        analysis_start(
+            investigation=collection.investigation,
+            user=users["alice"],
+            kind="train_classifier",
+            collection=collection,
+            params=train_params(tiny_bert),
+        )
     assert "outside the directories this server allows" in caught.value.message_dict["base_dir"][0]
 
 
@@ -197,6 +253,12 @@ def test_scoring_in_int8_says_so_and_carries_the_measured_auc_change(trained, in
     assert exact.keys() == fast.keys()
     assert max(abs(exact[k] - fast[k]) for k in exact) < 0.2  # int8 moves scores a little, not arbitrarily
     with pytest.raises(ValidationError) as refused:
-        analysis_start(investigation=investigation, user=users["bob"], kind="score", collection=collection,
-                       params={"model": trained.pk, "mode": "fp16"}, enqueue=False)
+        analysis_start(
+            investigation=investigation,
+            user=users["bob"],
+            kind="score",
+            collection=collection,
+            params={"model": trained.pk, "mode": "fp16"},
+            enqueue=False,
+        )
     assert refused.value.message_dict["mode"] == ["mode must be one of fp32, int8; got 'fp16'."]

@@ -7,14 +7,21 @@ import random
 from apps.collections.models import Account, Collection, Post
 
 TROLL = ["maga border wall now", "patriots vote fraud election", "build the wall patriots", "rigged election maga"]
-CONTROL = ["sunny garden tomatoes today", "rain and weather forecast", "my garden roses bloom", "cooking soup recipe tonight"]
+CONTROL = [
+    "sunny garden tomatoes today",
+    "rain and weather forecast",
+    "my garden roses bloom",
+    "cooking soup recipe tonight",
+]
 
 
 def texts() -> list[str]:
     return TROLL + CONTROL
 
 
-def store_labelled_collection(investigation, name: str = "ira-sample", *, accounts: int = 8, posts: int = 12) -> Collection:
+def store_labelled_collection(
+    investigation, name: str = "ira-sample", *, accounts: int = 8, posts: int = 12
+) -> Collection:
     """``accounts`` troll accounts (RightTroll and LeftTroll alternately) and ``accounts`` Commercial ones,
     ``posts`` posts each; every post also has a veracity label (false for the trolls')."""
     rng = random.Random(0)
@@ -23,11 +30,20 @@ def store_labelled_collection(investigation, name: str = "ira-sample", *, accoun
     for i in range(2 * accounts):
         troll = i < accounts
         category = ("RightTroll" if i % 2 else "LeftTroll") if troll else "Commercial"
-        account = Account.objects.create(collection=collection, platform_id=f"{name}-{i}", handle=f"user{i}",
-                                         labels={"account_category": category})
+        account = Account.objects.create(
+            collection=collection, platform_id=f"{name}-{i}", handle=f"user{i}", labels={"account_category": category}
+        )
         for j in range(posts):
             text = f"{rng.choice(TROLL if troll else CONTROL)} {rng.choice(TROLL if troll else CONTROL)} {j}"
-            rows.append(Post(collection=collection, platform_id=f"{name}-{i}-{j}", account=account, text=text,
-                             time="2016-10-01T00:00:00Z", labels={"veracity": "false" if troll else "true"}))
+            rows.append(
+                Post(
+                    collection=collection,
+                    platform_id=f"{name}-{i}-{j}",
+                    account=account,
+                    text=text,
+                    time="2016-10-01T00:00:00Z",
+                    labels={"veracity": "false" if troll else "true"},
+                )
+            )
     Post.objects.bulk_create(rows)
     return collection

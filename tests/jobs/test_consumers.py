@@ -23,7 +23,9 @@ def communicator(job_id: int, user) -> WebsocketCommunicator:
 
 @pytest.fixture
 def job(investigation):
-    return Job.objects.create(investigation=investigation, kind="import", status="running", progress=0.25, stage="Importing a.csv")
+    return Job.objects.create(
+        investigation=investigation, kind="import", status="running", progress=0.25, stage="Importing a.csv"
+    )
 
 
 def test_a_member_gets_the_state_then_each_change_until_it_finishes(job, users):
@@ -34,7 +36,9 @@ def test_a_member_gets_the_state_then_each_change_until_it_finishes(job, users):
         first = await comm.receive_json_from(timeout=5)
         await database_sync_to_async(Job.objects.filter(pk=job.pk).update)(progress=0.75, stage="Importing b.csv")
         second = await comm.receive_json_from(timeout=5)
-        await database_sync_to_async(Job.objects.filter(pk=job.pk).update)(progress=1.0, status="succeeded", stage="Done")
+        await database_sync_to_async(Job.objects.filter(pk=job.pk).update)(
+            progress=1.0, status="succeeded", stage="Done"
+        )
         third = await comm.receive_json_from(timeout=5)
         await comm.disconnect()
         return first, second, third

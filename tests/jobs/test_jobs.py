@@ -9,7 +9,12 @@ from django.utils import timezone
 from apps.jobs.models import Job
 from apps.jobs.registry import job_kind_register
 from apps.jobs.services import (
-    JobError, job_cancel, job_create, job_execute, job_reap_stale, job_retry,
+    JobError,
+    job_cancel,
+    job_create,
+    job_execute,
+    job_reap_stale,
+    job_retry,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
@@ -40,7 +45,12 @@ def cleanup(job):
     CALLS.append(job.pk)
 
 
-for name, fn in [("t-ok", run_ok), ("t-crash", run_crash), ("t-refuse", run_refuse), ("t-cancel", run_cancelled_midway)]:
+for name, fn in [
+    ("t-ok", run_ok),
+    ("t-crash", run_crash),
+    ("t-refuse", run_refuse),
+    ("t-cancel", run_cancelled_midway),
+]:
     job_kind_register(name=name, run=fn, cleanup=cleanup)
 
 
@@ -104,8 +114,9 @@ def test_a_succeeded_job_cannot_be_retried(investigation):
 def test_the_reaper_fails_jobs_whose_worker_stopped_reporting(investigation):
     CALLS.clear()
     stale = make(investigation, "t-ok")
-    Job.objects.filter(pk=stale.pk).update(status="running", stage="Importing", worker="host:123",
-                                           heartbeat_at=timezone.now() - timedelta(seconds=300))
+    Job.objects.filter(pk=stale.pk).update(
+        status="running", stage="Importing", worker="host:123", heartbeat_at=timezone.now() - timedelta(seconds=300)
+    )
     fresh = make(investigation, "t-ok")
     Job.objects.filter(pk=fresh.pk).update(status="running", heartbeat_at=timezone.now())
     assert job_reap_stale(stale_after_s=120) == [stale.pk]

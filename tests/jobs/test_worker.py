@@ -23,7 +23,9 @@ def wait_for(predicate, timeout: float = 120, every: float = 0.2):
 
 
 def setup_user(stack):
-    stack.shell("from django.contrib.auth.models import User; User.objects.create_superuser('ops', password='ops-pass-123')")
+    stack.shell(
+        "from django.contrib.auth.models import User; User.objects.create_superuser('ops', password='ops-pass-123')"
+    )
 
 
 def job_row(stack, job_id):
@@ -38,7 +40,9 @@ def test_a_queued_import_runs_on_the_worker_and_accounts_for_every_row(tmp_path)
         job_id = last_json_line(out.stdout)["job"]
         wait_for(lambda: job_row(stack, job_id)[0] in ("succeeded", "failed"))
         assert job_row(stack, job_id)[:2] == ("succeeded", 1.0)
-        rows_read, stored, dup, rejected = stack.query("SELECT rows_read, stored, duplicates, rejected FROM collections_importfile")[0]
+        rows_read, stored, dup, rejected = stack.query(
+            "SELECT rows_read, stored, duplicates, rejected FROM collections_importfile"
+        )[0]
         assert (rows_read, stored, dup, rejected) == (3000, 3000, 0, 0)
         assert stack.query("SELECT COUNT(*) FROM collections_post")[0][0] == 3000
 

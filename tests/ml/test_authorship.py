@@ -12,8 +12,16 @@ import pytest
 from sklearn.base import clone
 
 from ml.authorship import (
-    CHARS, SEED, AuthorshipError, AuthorshipModel, account_set, authorship_report, make_vectorizer, own_posts,
-    posts_frame, stem_analyzer,
+    CHARS,
+    SEED,
+    AuthorshipError,
+    AuthorshipModel,
+    account_set,
+    authorship_report,
+    make_vectorizer,
+    own_posts,
+    posts_frame,
+    stem_analyzer,
 )
 from ml.authorship.model import make_classifier
 

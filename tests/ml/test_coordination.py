@@ -10,12 +10,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.coordination.stats import bh_qvalues
 from ml.coordination import (
-    CoactionConfig, InfluenceConfig, InfluenceModel, InfluenceModelConfig, before_after, coaction_network,
-    coaction_pairs, coaction_report, directed_weights, edge_evidence, influence_network, influence_report,
-    near_duplicate_clusters, normalise_url, transition_matrices,
+    CoactionConfig,
+    InfluenceConfig,
+    InfluenceModel,
+    InfluenceModelConfig,
+    before_after,
+    coaction_network,
+    coaction_pairs,
+    coaction_report,
+    directed_weights,
+    edge_evidence,
+    influence_network,
+    influence_report,
+    near_duplicate_clusters,
+    normalise_url,
+    transition_matrices,
 )
+from ml.coordination.stats import bh_qvalues
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 HOUR = 3600.0
@@ -111,7 +123,9 @@ def dense_reference(X_by_entity: dict, n: int, alpha: float = 0.05):
     return mean_all, type_m, (mean_all < 1) & (q <= alpha), count
 
 
-@pytest.mark.parametrize("entities", [("hashtag:x",), ("hashtag:x", "hashtag:y", "url:a.com/1", "url:b.org/2", "mention:z")])
+@pytest.mark.parametrize(
+    "entities", [("hashtag:x",), ("hashtag:x", "hashtag:y", "url:a.com/1", "url:b.org/2", "mention:z")]
+)
 def test_the_blocked_path_equals_the_dense_reference_on_random_data(entities):
     rng = np.random.default_rng(7)
     n, T = 45, 240
@@ -125,7 +139,10 @@ def test_the_blocked_path_equals_the_dense_reference_on_random_data(entities):
     # small uneven blocks on two threads: 45 rows in blocks of 4
     config = InfluenceConfig(rule="paper", block_cells=4 * n, n_jobs=2, start=0.0, end=(T - 1) * HOUR)
     result = influence_network(events, config, accounts=np.arange(n))
-    for name, edges, reference in [("all", result.edges, mean_all), *[(t, result.type_edges[t], type_m[t]) for t in type_m]]:
+    for name, edges, reference in [
+        ("all", result.edges, mean_all),
+        *[(t, result.type_edges[t], type_m[t]) for t in type_m],
+    ]:
         paper = set(zip(*np.nonzero(reference < 1)))
         assert set(zip(edges["source"], edges["target"])) == paper, name
         assert result.counts[name]["paper"] == len(paper) and result.counts[name]["pairs"] == n * (n - 1)
@@ -133,9 +150,13 @@ def test_the_blocked_path_equals_the_dense_reference_on_random_data(entities):
         assert np.allclose(edges["M"], reference[pairs], rtol=0, atol=1e-12), name
     pairs = result.edges["source"].to_numpy(int), result.edges["target"].to_numpy(int)
     assert np.array_equal(result.edges["count"], count[pairs])
-    assert set(zip(*np.nonzero(significant))) == set(zip(*result.edges.query("significant")[["source", "target"]].to_numpy().T))
+    assert set(zip(*np.nonzero(significant))) == set(
+        zip(*result.edges.query("significant")[["source", "target"]].to_numpy().T)
+    )
     assert {(0, 1), (0, 2), (0, 3)} <= set(zip(*np.nonzero(significant)))
-    default = influence_network(events, InfluenceConfig(block_cells=4 * n, start=0.0, end=(T - 1) * HOUR), accounts=np.arange(n))
+    default = influence_network(
+        events, InfluenceConfig(block_cells=4 * n, start=0.0, end=(T - 1) * HOUR), accounts=np.arange(n)
+    )
     assert set(zip(default.edges["source"], default.edges["target"])) == set(zip(*np.nonzero(significant)))
 
 
@@ -174,10 +195,19 @@ def test_the_full_model_finds_the_leader_in_D():
 
 def planted_reposts(seed=1, groups=30, members=10, noise=5000):
     rng = np.random.default_rng(seed)
-    posts = pd.DataFrame({"account": rng.integers(0, 300, noise), "time": rng.uniform(0, 3 * 86400, noise).round(),
-                          "action": "repost", "target": rng.integers(0, 400, noise).astype(str)})
-    planted = [(a, round(t0 + rng.uniform(0, 5)), "repost", f"g{g}")
-               for g, t0 in enumerate(rng.uniform(0, 3 * 86400, groups)) for a in range(members)]
+    posts = pd.DataFrame(
+        {
+            "account": rng.integers(0, 300, noise),
+            "time": rng.uniform(0, 3 * 86400, noise).round(),
+            "action": "repost",
+            "target": rng.integers(0, 400, noise).astype(str),
+        }
+    )
+    planted = [
+        (a, round(t0 + rng.uniform(0, 5)), "repost", f"g{g}")
+        for g, t0 in enumerate(rng.uniform(0, 3 * 86400, groups))
+        for a in range(members)
+    ]
     posts = pd.concat([posts, pd.DataFrame(planted, columns=posts.columns)], ignore_index=True)
     return posts.assign(post_id=np.arange(len(posts)))
 
@@ -186,26 +216,41 @@ def test_coretweet_edges_equal_the_toolkit(tmp_path):
     pytest.importorskip("coordination_network_toolkit")
     from coordination_network_toolkit.compute_networks import compute_co_retweet_parallel
     from coordination_network_toolkit.preprocess import preprocess_data
+
     posts = planted_reposts()
     db = str(tmp_path / "cnt.db")
-    preprocess_data(db, ((str(p), str(a), str(a), t, None, "", s, [])
-                         for p, a, t, s in zip(posts.post_id, posts.account, posts.target, posts.time)))
+    preprocess_data(
+        db,
+        (
+            (str(p), str(a), str(a), t, None, "", s, [])
+            for p, a, t, s in zip(posts.post_id, posts.account, posts.target, posts.time)
+        ),
+    )
     compute_co_retweet_parallel(db, 60, n_threads=1)
-    theirs = pd.read_sql("select user_1, user_2, weight from co_retweet_network where user_1 != user_2",
-                         sqlite3.connect(db))
+    theirs = pd.read_sql(
+        "select user_1, user_2, weight from co_retweet_network where user_1 != user_2", sqlite3.connect(db)
+    )
     ours = directed_weights(coaction_network(posts, CoactionConfig(actions=("repost",))).pairs["repost"], 60)
     ours = ours.astype({"user_1": str, "user_2": str})
     key = ["user_1", "user_2"]
-    assert ours.sort_values(key).reset_index(drop=True).equals(
-        theirs.astype({"weight": ours["weight"].dtype}).sort_values(key).reset_index(drop=True))
+    assert (
+        ours.sort_values(key)
+        .reset_index(drop=True)
+        .equals(theirs.astype({"weight": ours["weight"].dtype}).sort_values(key).reset_index(drop=True))
+    )
 
 
 def test_coaction_weights_equal_a_brute_force_count_with_posts_on_several_targets():
     """weight(i→j) = i's posts with at least one post by j on the same target within the window, each post once,
     however many targets (hashtags) it shares with j: a merge of every pair of rows, then distinct posts."""
     rng = np.random.default_rng(4)
-    base = pd.DataFrame({"account": rng.integers(0, 25, 600), "time": rng.integers(0, 3000, 600).astype(float),
-                         "post_id": np.arange(600)})
+    base = pd.DataFrame(
+        {
+            "account": rng.integers(0, 25, 600),
+            "time": rng.integers(0, 3000, 600).astype(float),
+            "post_id": np.arange(600),
+        }
+    )
     posts = base.loc[base.index.repeat(rng.integers(1, 4, 600))].reset_index(drop=True)
     posts = posts.assign(action="hashtag", target=rng.integers(0, 15, len(posts)).astype(str))
     pairs = coaction_pairs(posts, "hashtag", (10.0, 60.0, 600.0))
@@ -226,32 +271,56 @@ def test_significance_keeps_the_planted_group_at_every_window():
 
 
 def test_empty_urls_create_no_edges():
-    posts = pd.DataFrame({"account": [1, 2, 3, 4], "time": [0, 1, 2, 3], "action": "url",
-                          "target": [None, "", np.nan, "a.com"], "post_id": [1, 2, 3, 4]})
+    posts = pd.DataFrame(
+        {
+            "account": [1, 2, 3, 4],
+            "time": [0, 1, 2, 3],
+            "action": "url",
+            "target": [None, "", np.nan, "a.com"],
+            "post_id": [1, 2, 3, 4],
+        }
+    )
     result = coaction_network(posts, CoactionConfig(actions=("url",), rule="raw"))
     assert result.edges.empty and result.counts["raw"] == 0
 
 
 def test_near_duplicate_texts_share_a_cluster_and_co_act():
     base = "the glorious harvest in the region proves the happy productive lives of the people"
-    texts = [base, base + " !", base.replace("glorious", "great"), "something else entirely about cats and dogs here", ""]
+    texts = [
+        base,
+        base + " !",
+        base.replace("glorious", "great"),
+        "something else entirely about cats and dogs here",
+        "",
+    ]
     labels = near_duplicate_clusters(texts, threshold=0.5)
     assert labels[0] == labels[1] and labels[3] not in (labels[0], -1) and labels[4] == -1
-    posts = pd.DataFrame({"account": [1, 2, 3], "time": [0, 5, 9], "action": "text", "target": None,
-                          "text": [base, base + " !", "unrelated words about the weather today"], "post_id": [1, 2, 3]})
+    posts = pd.DataFrame(
+        {
+            "account": [1, 2, 3],
+            "time": [0, 5, 9],
+            "action": "text",
+            "target": None,
+            "text": [base, base + " !", "unrelated words about the weather today"],
+            "post_id": [1, 2, 3],
+        }
+    )
     edges = coaction_network(posts, CoactionConfig(actions=("text",), rule="raw", text_threshold=0.5)).edges
     assert list(zip(edges["source"], edges["target"])) == [(1, 2)]
 
 
-@pytest.mark.parametrize("make, name", [
-    (lambda: InfluenceConfig(bin_seconds=0), "bin_seconds"),
-    (lambda: InfluenceConfig(alpha=1.5), "alpha"),
-    (lambda: InfluenceConfig(min_posts=0), "min_posts"),
-    (lambda: InfluenceConfig(rule="loose"), "rule"),
-    (lambda: CoactionConfig(window=-1), "window"),
-    (lambda: CoactionConfig(actions=("like",)), "actions"),
-    (lambda: InfluenceModelConfig(max_iter=0), "max_iter"),
-])
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: InfluenceConfig(bin_seconds=0), "bin_seconds"),
+        (lambda: InfluenceConfig(alpha=1.5), "alpha"),
+        (lambda: InfluenceConfig(min_posts=0), "min_posts"),
+        (lambda: InfluenceConfig(rule="loose"), "rule"),
+        (lambda: CoactionConfig(window=-1), "window"),
+        (lambda: CoactionConfig(actions=("like",)), "actions"),
+        (lambda: InfluenceModelConfig(max_iter=0), "max_iter"),
+    ],
+)
 def test_out_of_range_parameters_name_the_parameter_and_range(make, name):
     with pytest.raises(ValueError, match=rf"^{name} must be"):
         make()
@@ -262,8 +331,9 @@ def test_before_after_reports_the_change_per_entity_type():
     X[1:6, 400:] = np.roll(X[0:1, 400:], 1, axis=1)  # after the event the followers copy exactly
     out = before_after(as_events(X), 400 * HOUR)
     assert out["change"]["hashtag"]["ratio"] > 1.1
-    assert {n["id"]: (n["x"], n["y"]) for n in out["before"]["nodes"]}[0] == \
-           {n["id"]: (n["x"], n["y"]) for n in out["after"]["nodes"]}[0]
+    assert {n["id"]: (n["x"], n["y"]) for n in out["before"]["nodes"]}[0] == {
+        n["id"]: (n["x"], n["y"]) for n in out["after"]["nodes"]
+    }[0]
 
 
 def test_edge_evidence_lists_the_lagged_posts_behind_an_edge():
@@ -278,8 +348,9 @@ def test_it_normalises_urls_as_the_paper_does():
 
 def test_progress_rises_to_one_and_results_are_json():
     seen = []
-    report = coaction_report(planted_reposts(), CoactionConfig(actions=("repost",)),
-                             on_progress=lambda f, s: seen.append(f))
+    report = coaction_report(
+        planted_reposts(), CoactionConfig(actions=("repost",)), on_progress=lambda f, s: seen.append(f)
+    )
     json.dumps(report)
     assert seen == sorted(seen) and seen[-1] == 1.0
 
@@ -289,6 +360,7 @@ def test_it_runs_on_the_ira_sample():
     if not path.exists():
         pytest.skip(f"no IRA sample at {path}")
     from ml.coordination import events_from_posts
+
     posts = pd.read_csv(path, nrows=10000).rename(columns={"author_id": "account", "publish_date": "time"})
     events = events_from_posts(posts.assign(post_id=posts.index), post_id="post_id")
     result = influence_network(events, InfluenceConfig(min_posts=20))
@@ -301,8 +373,12 @@ def test_it_runs_on_the_german_elections_co_shares():
     if not path.exists():
         pytest.skip(f"no CooRTweet data at {path}")
     table = pd.read_csv(path, nrows=20000)
-    posts = table.melt(id_vars=["account_id", "post_id", "timestamp"], value_vars=["url_id", "hashtag_id"],
-                       var_name="action", value_name="target")
+    posts = table.melt(
+        id_vars=["account_id", "post_id", "timestamp"],
+        value_vars=["url_id", "hashtag_id"],
+        var_name="action",
+        value_name="target",
+    )
     posts = posts.rename(columns={"account_id": "account", "timestamp": "time"})
     posts["action"] = posts["action"].map({"url_id": "url", "hashtag_id": "hashtag"})
     result = coaction_network(posts, CoactionConfig(actions=("url", "hashtag")))

@@ -13,9 +13,28 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from ml.graphs import (INFOMAP_MISSING, BurstConfig, CascadeConfig, HashtagConfig, InfomapUnavailable, LayoutConfig,
-                       build_cascades, cascade_figure, cascade_metrics, cascade_time_axes, detect, fruchterman_reingold, hashtag_network, layout,
-                       log_time, louvain, network_report, propagation_report, retweet_network, structural_virality, timeline)
+from ml.graphs import (
+    INFOMAP_MISSING,
+    BurstConfig,
+    CascadeConfig,
+    HashtagConfig,
+    InfomapUnavailable,
+    LayoutConfig,
+    build_cascades,
+    cascade_figure,
+    cascade_time_axes,
+    detect,
+    fruchterman_reingold,
+    hashtag_network,
+    layout,
+    log_time,
+    louvain,
+    network_report,
+    propagation_report,
+    retweet_network,
+    structural_virality,
+    timeline,
+)
 
 T0 = 1_400_000_000.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,20 +47,29 @@ def table(rows):
 
 # A (source, t=0) <- B (60 s) <- D (180 s) <- E (240 s); A <- C (120 s). Levels 1, 2, 1, 1.
 # Pairwise distances: AB 1, AC 1, AD 2, AE 3, BC 2, BD 1, BE 2, CD 3, CE 4, DE 1: sum 20 over 10 pairs.
-HAND = table([
-    (1, "s1", "A", "post", "", None, T0, "false"),
-    (2, "s1/B", "B", "repost", "s1", "A", T0 + 60, "false"),
-    (3, "s1/C", "C", "repost", "s1", "A", T0 + 120, "false"),
-    (4, "s1/D", "D", "repost", "s1", "B", T0 + 180, "false"),
-    (5, "s1/E", "E", "repost", "s1", "D", T0 + 240, "false"),
-])
+HAND = table(
+    [
+        (1, "s1", "A", "post", "", None, T0, "false"),
+        (2, "s1/B", "B", "repost", "s1", "A", T0 + 60, "false"),
+        (3, "s1/C", "C", "repost", "s1", "A", T0 + 120, "false"),
+        (4, "s1/D", "D", "repost", "s1", "B", T0 + 180, "false"),
+        (5, "s1/E", "E", "repost", "s1", "D", T0 + 240, "false"),
+    ]
+)
 
 
 def test_it_measures_a_hand_checked_cascade():
     (cascade,), counts = build_cascades(HAND)
     assert set(cascade.graph.edges()) == {(1, 2), (1, 3), (2, 4), (4, 5)}
     assert cascade.graph.edges[2, 4]["delay"] == 120.0 and cascade.label == "false"
-    assert cascade.metrics == {"size": 5, "depth": 3, "max_breadth": 2, "structural_virality": 2.0, "t50_s": 120.0, "t90_s": 240.0}
+    assert cascade.metrics == {
+        "size": 5,
+        "depth": 3,
+        "max_breadth": 2,
+        "structural_virality": 2.0,
+        "t50_s": 120.0,
+        "t90_s": 240.0,
+    }
     assert counts == {"orphans": 0, "sources": 1, "kept": 1}
 
 
@@ -54,13 +82,15 @@ def test_structural_virality_of_a_star_and_a_chain():
 
 
 def test_plain_retweets_give_a_star_and_quotes_and_replies_hang_under_what_they_name():
-    posts = table([
-        (1, "s", "A", "post", "", None, T0, None),
-        (2, "r1", "B", "repost", "s", "A", T0 + 5, None),
-        (3, "q1", "C", "quote", "s", "A", T0 + 9, None),
-        (4, "rp", "D", "reply", "q1", "C", T0 + 20, None),
-        (5, "lost", "E", "repost", "not-here", "Z", T0 + 1, None),
-    ])
+    posts = table(
+        [
+            (1, "s", "A", "post", "", None, T0, None),
+            (2, "r1", "B", "repost", "s", "A", T0 + 5, None),
+            (3, "q1", "C", "quote", "s", "A", T0 + 9, None),
+            (4, "rp", "D", "reply", "q1", "C", T0 + 20, None),
+            (5, "lost", "E", "repost", "not-here", "Z", T0 + 1, None),
+        ]
+    )
     (cascade,), counts = build_cascades(posts)
     assert set(cascade.graph.edges()) == {(1, 2), (1, 3), (3, 4)} and counts["orphans"] == 1
     only_reposts, _ = build_cascades(posts, CascadeConfig(kinds=("repost",)))
@@ -92,7 +122,9 @@ def test_it_rebuilds_a_real_twitter15_tree_from_what_the_importer_stores(shared_
 
 def test_the_propagation_report_splits_the_metrics_by_label():
     rows = list(zip(*HAND.values()))
-    star = [(10, "s2", "F", "post", "", None, T0, "true")] + [(10 + i, f"s2/{i}", f"G{i}", "repost", "s2", "F", T0 + i, "true") for i in range(1, 6)]
+    star = [(10, "s2", "F", "post", "", None, T0, "true")] + [
+        (10 + i, f"s2/{i}", f"G{i}", "repost", "s2", "F", T0 + i, "true") for i in range(1, 6)
+    ]
     report = propagation_report(table(rows + star), drawings=5)
     assert report["labels"] == ["false", "true"]
     by_label = {r["label"]: r for r in report["by_label"]}
@@ -112,7 +144,11 @@ def test_the_cascade_view_has_a_log_time_axis_naming_real_delays():
     axes = cascade_time_axes()
     assert figure["layout"]["xaxis"] == axes["linear"] and figure["data"][1]["x"] == [0.0, 0.0167, 0.0333, 0.05, 0.0667]
     ticks = dict(zip(axes["log"]["ticktext"], axes["log"]["tickvals"]))
-    assert ticks["0"] == 0 and ticks["1 min"] == pytest.approx(math.log10(2), abs=1e-4) and ticks["1 h"] == pytest.approx(math.log10(61), abs=1e-4)
+    assert (
+        ticks["0"] == 0
+        and ticks["1 min"] == pytest.approx(math.log10(2), abs=1e-4)
+        and ticks["1 h"] == pytest.approx(math.log10(61), abs=1e-4)
+    )
     logged = [log_time(h) for h in figure["data"][1]["x"]]
     assert logged == pytest.approx([0, math.log10(2), math.log10(3), math.log10(4), math.log10(5)], abs=2e-3)
     assert ticks["1 min"] <= logged[1] < logged[-1] < ticks["10 min"]
@@ -137,14 +173,18 @@ def test_infomap_absent_is_a_clear_message_not_a_crash(monkeypatch):
         detect(planted(), "infomap")
     assert "pip install -r requirements-extra.txt" in INFOMAP_MISSING
     with open(ROOT / "requirements-extra.txt") as extra, open(ROOT / "requirements.txt") as main:
-        assert re.search(r"^infomap==[\d.]+$", extra.read(), re.M) and "infomap" not in main.read()  # pinned, and only there
+        assert (
+            re.search(r"^infomap==[\d.]+$", extra.read(), re.M) and "infomap" not in main.read()
+        )  # pinned, and only there
     with pytest.raises(ValueError, match="method must be one of"):
         detect(planted(), "walktrap")
 
 
 def test_infomap_finds_planted_communities_when_installed():
     """Runs where someone installed the AGPL extra (pip install -r requirements-extra.txt)."""
-    pytest.importorskip("infomap", reason="InfoMap is an optional AGPL-3.0 extra: pip install -r requirements-extra.txt")
+    pytest.importorskip(
+        "infomap", reason="InfoMap is an optional AGPL-3.0 extra: pip install -r requirements-extra.txt"
+    )
     graph = planted()
     partition, modularity = detect(graph, "infomap")
     found = {frozenset(n for n, c in partition.items() if c == k) for k in set(partition.values())}
@@ -197,7 +237,9 @@ def test_large_graphs_are_laid_out_by_community_and_small_ones_by_spring():
 def test_fruchterman_reingold_pulls_each_planted_community_together():
     graph = planted(groups=2, size=30)
     pos = fruchterman_reingold(graph, seed=3)
-    assert pos == fruchterman_reingold(graph, seed=3) and max(max(abs(x), abs(y)) for x, y in pos.values()) == pytest.approx(1.0)
+    assert pos == fruchterman_reingold(graph, seed=3) and max(
+        max(abs(x), abs(y)) for x, y in pos.values()
+    ) == pytest.approx(1.0)
     groups = [[pos[n] for n in range(i * 30, (i + 1) * 30)] for i in range(2)]
     centres = [tuple(sum(c) / 30 for c in zip(*g)) for g in groups]
     spread = max(math.dist(p, centres[i]) for i, g in enumerate(groups) for p in g)

@@ -15,11 +15,23 @@ import pytest
 from sklearn import metrics as skm
 
 from ml.text import (
-    TINY_GPT2, ClassifierConfig, EncoderClassifier, GPT2Classifier, TextModelError, TrainConfig, aggregate_by_account,
-    check_labels, classification_metrics, head_view_html, load_text_model, model_view_html, save_tiny_bert,
-    score_sorted, split_indices,
+    TINY_GPT2,
+    ClassifierConfig,
+    EncoderClassifier,
+    GPT2Classifier,
+    TextModelError,
+    TrainConfig,
+    aggregate_by_account,
+    charts,
+    check_labels,
+    classification_metrics,
+    head_view_html,
+    load_text_model,
+    model_view_html,
+    save_tiny_bert,
+    score_sorted,
+    split_indices,
 )
-from ml.text import charts
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SLOGANS = ["the deep state lies again #maga", "wake up america, they are lying to you",
@@ -247,7 +259,8 @@ def test_it_fine_tunes_a_local_gpt2_directory_that_lacks_bos_and_cls(posts, tmp_
     bpe.train_from_iterator(posts[0], trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
                                                           initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
-    GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=1, n_head=2)).save_pretrained(tmp_path)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=1, n_head=2)
+    GPT2LMHeadModel(config).save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
     config = ClassifierConfig(max_length=32, train=TrainConfig(learning_rate=1e-3, epochs=1))
     model = GPT2Classifier(tmp_path, config).fit(*posts)
@@ -343,8 +356,11 @@ def ira_and_airline():
 def test_a_tiny_gpt2_separates_ira_trolls_from_airline_passengers(ira_and_airline):
     config = ClassifierConfig(max_length=48, train=TrainConfig(learning_rate=1e-3, epochs=2, batch_size=32))
     model = GPT2Classifier(config=config).fit(*ira_and_airline)
-    print("IRA vs airline, tiny GPT-2:", {k: round(model.metrics_[k], 3) for k in ("auc", "average_precision", "f1", "mcc")},
-          model.split_)
+    print(
+        "IRA vs airline, tiny GPT-2:",
+        {k: round(model.metrics_[k], 3) for k in ("auc", "average_precision", "f1", "mcc")},
+        model.split_,
+    )
     assert model.split_["account_disjoint"] and model.metrics_["auc"] > 0.7
 
 

@@ -8,13 +8,30 @@ import random
 
 import pytest
 
-from ml.text import CollectionLM, LMConfig, TextModelError, TrainConfig, attribute, cross_perplexity, load_text_model
-from ml.text import charts, train_bpe_tokenizer
+from ml.text import (
+    CollectionLM,
+    LMConfig,
+    TextModelError,
+    TrainConfig,
+    attribute,
+    charts,
+    cross_perplexity,
+    load_text_model,
+    train_bpe_tokenizer,
+)
 
 CONFIG = LMConfig(train=TrainConfig(learning_rate=3e-3, epochs=4, batch_size=16, patience=1))
 TEMPLATES = {
-    "ira": ["the deep state lies again {n} #maga", "wake up america they are lying {n}", "share this before they delete it {n}"],
-    "airline": ["my flight {n} was delayed again @united", "lost my bag on flight {n}", "great crew on flight {n} today"],
+    "ira": [
+        "the deep state lies again {n} #maga",
+        "wake up america they are lying {n}",
+        "share this before they delete it {n}",
+    ],
+    "airline": [
+        "my flight {n} was delayed again @united",
+        "lost my bag on flight {n}",
+        "great crew on flight {n} today",
+    ],
     "election": ["polls open at {n} am, go vote", "count every vote in district {n}", "volunteers needed at booth {n}"],
 }
 
@@ -43,8 +60,10 @@ def shared_vocabulary():
 
 @pytest.fixture(scope="module")
 def lms(shared_vocabulary):
-    return {name: CollectionLM(config=CONFIG, tokenizer=shared_vocabulary, name=name).fit(collection(name))
-            for name in ("ira", "airline")}
+    return {
+        name: CollectionLM(config=CONFIG, tokenizer=shared_vocabulary, name=name).fit(collection(name))
+        for name in ("ira", "airline")
+    }
 
 
 def test_it_holds_out_a_third_of_the_posts(lms):
@@ -67,8 +86,11 @@ def test_each_model_finds_its_own_collection_least_surprising(lms):
 
 def test_the_untuned_base_is_a_row(lms, tmp_path):
     # A fresh tiny GPT-2 saved to disk stands in for a base checkpoint: it knows no collection.
-    untrained = CollectionLM(config=LMConfig(train=TrainConfig(epochs=1, learning_rate=1e-9)),
-                             tokenizer=lms["ira"].tokenizer_, name="untrained").fit(collection("ira", 12))
+    untrained = CollectionLM(
+        config=LMConfig(train=TrainConfig(epochs=1, learning_rate=1e-9)),
+        tokenizer=lms["ira"].tokenizer_,
+        name="untrained",
+    ).fit(collection("ira", 12))
     untrained.save(tmp_path / "base")
     base = CollectionLM.base(tmp_path / "base")
     matrix = cross_perplexity(lms, {"ira": lms["ira"].held_out_}, base=base)

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from ml.text import (
-    ClassifierConfig, EncoderClassifier, TextModelError, TrainConfig, save_tiny_bert, score_distinct, score_sorted,
+    ClassifierConfig,
+    EncoderClassifier,
+    TextModelError,
+    TrainConfig,
+    save_tiny_bert,
+    score_distinct,
+    score_sorted,
 )
 from tests.ml.test_text import COMPLAINTS, SLOGANS, troll_farm_and_passengers
 
@@ -129,7 +135,8 @@ def test_it_refuses_to_train_on_one_class(encoder):
 def test_the_benchmark_names_the_file_row_and_field_of_a_bad_label(tmp_path, monkeypatch):
     bench = load_bench("quality_content")
     (tmp_path / "constraint").mkdir()
-    (tmp_path / "constraint" / "Constraint_Val.csv").write_text("id,tweet,label\n1,masks work,real\n2,5g spreads it,fkae\n")
+    rows = "id,tweet,label\n1,masks work,real\n2,5g spreads it,fkae\n"
+    (tmp_path / "constraint" / "Constraint_Val.csv").write_text(rows)
     monkeypatch.setattr(bench, "DATA", tmp_path)
     with pytest.raises(bench.DataError, match=r"Constraint_Val.csv, data row 2, field label: unknown label 'fkae'"):
         bench.constraint("Val")
@@ -170,6 +177,6 @@ def test_bucketed_training_batches_cover_every_post_once_with_similar_lengths():
     lengths = [i % 17 for i in range(200)]
     order = bucketed_order(list(range(200)), lengths, 10, torch.Generator().manual_seed(0), chunk_batches=20)
     assert sorted(order) == list(range(200))
-    batches = [order[s:s + 10] for s in range(0, 200, 10)]
+    batches = [order[s : s + 10] for s in range(0, 200, 10)]
     assert max(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) <= 1
     assert [lengths[b[0]] for b in batches] != sorted(lengths[b[0]] for b in batches)  # batches are shuffled

@@ -1,4 +1,4 @@
-"""Authorship (issue #6, seed 001): does each post fit the account it was posted from?
+"""Authorship (docs/methods.md, authorship): does each post fit the account it was posted from?
 
 Inputs come from the database through ``authorship_posts``: all of the account's posts and a bounded,
 deterministic sample of other accounts' original posts as negatives. ``ml.authorship`` is imported
@@ -29,15 +29,22 @@ MODEL_LABELS = {"linear_svm": "linear SVM", "rbf_svm": "Gaussian SVM", "logistic
 def methods(params: dict) -> dict:
     from ml.authorship import METHODS
 
-    return {name: replace(config, max_posts=params["max_posts"], cv_folds=params["cv_folds"]) for name, config in METHODS.items()}
+    return {
+        name: replace(config, max_posts=params["max_posts"], cv_folds=params["cv_folds"])
+        for name, config in METHODS.items()
+    }
 
 
 def summary(report: dict) -> dict:
     chosen = report["methods"][report["chosen"]]
     posts = report["posts"]
     return {
-        "account": report["account"], "own_posts": report["own_posts"], "negatives": report["negatives"],
-        "chosen": report["chosen"], "cv_accuracy": chosen["cv_accuracy"], "test_accuracy": chosen["test_accuracy"],
+        "account": report["account"],
+        "own_posts": report["own_posts"],
+        "negatives": report["negatives"],
+        "chosen": report["chosen"],
+        "cv_accuracy": chosen["cv_accuracy"],
+        "test_accuracy": chosen["test_accuracy"],
         "least_like_probability": posts[0]["probability"] if posts else None,
     }
 
@@ -57,15 +64,27 @@ def score(analysis, texts: list[str]) -> list[dict]:
         raise ValidationError({"text": "The account is no longer in the collection."})
     config = methods(analysis.params)[analysis.result["chosen"]]
     try:
-        aset = account_set(posts_frame(authorship_posts(collection=analysis.collection, account=account)), account_key(account), config)
+        aset = account_set(
+            posts_frame(authorship_posts(collection=analysis.collection, account=account)), account_key(account), config
+        )
     except AuthorshipError as exc:
         raise ValidationError({"text": str(exc)}) from None
     texts_, labels = aset.posts["text"], aset.posts["label"]
     model = AuthorshipModel(config).fit(texts_, labels)
-    words = model if config.features == "words" else AuthorshipModel(replace(SEED, cv_folds=config.cv_folds)).fit(texts_, labels)
-    return [{"text": row["text"], "probability": row["probability"], "stems_for": why["for"], "stems_against": why["against"]}
-            for row, why in zip(score_texts(model, texts), words.explain(texts))]
-
+    words = (
+        model
+        if config.features == "words"
+        else AuthorshipModel(replace(SEED, cv_folds=config.cv_folds)).fit(texts_, labels)
+    )
+    return [
+        {
+            "text": row["text"],
+            "probability": row["probability"],
+            "stems_for": why["for"],
+            "stems_against": why["against"],
+        }
+        for row, why in zip(score_texts(model, texts), words.explain(texts))
+    ]
 
 
 class Authorship(Kind):
@@ -107,14 +126,26 @@ class Authorship(Kind):
         posts = authorship_posts(collection=collection, account=account)
         own = posts["account"].count(account_key(account))
         progress.provenance(
-            inputs=[{"collection": collection.pk, "name": collection.name, "posts": len(posts["text"]),
-                     "account_posts": own, "other_posts_sampled": len(posts["text"]) - own}],
+            inputs=[
+                {
+                    "collection": collection.pk,
+                    "name": collection.name,
+                    "posts": len(posts["text"]),
+                    "account_posts": own,
+                    "other_posts_sampled": len(posts["text"]) - own,
+                }
+            ],
             model={name: config.as_dict() for name, config in methods(params).items()},
         )
         try:
             report = authorship_report(
-                posts, account=account_key(account), methods=methods(params), pasted=params["pasted"],
-                limit=params["limit"], curves=params["curves"], on_progress=lambda f, stage: progress(0.05 + 0.95 * f, stage),
+                posts,
+                account=account_key(account),
+                methods=methods(params),
+                pasted=params["pasted"],
+                limit=params["limit"],
+                curves=params["curves"],
+                on_progress=lambda f, stage: progress(0.05 + 0.95 * f, stage),
             )
         except AuthorshipError as exc:
             raise JobError(str(exc)) from None
@@ -127,9 +158,15 @@ class Authorship(Kind):
 
         result = analysis.result
         has_curves = any(m.get("learning_curve") for m in result.get("methods", {}).values())
-        methods_rows = [{"name": name, "chosen": name == result.get("chosen"), "model": MODEL_LABELS.get(m["config"]["model"], m["config"]["model"]),
-                         **{k: v for k, v in m.items() if k != "learning_curve"}}
-                        for name, m in result.get("methods", {}).items()]
+        methods_rows = [
+            {
+                "name": name,
+                "chosen": name == result.get("chosen"),
+                "model": MODEL_LABELS.get(m["config"]["model"], m["config"]["model"]),
+                **{k: v for k, v in m.items() if k != "learning_curve"},
+            }
+            for name, m in result.get("methods", {}).items()
+        ]
         return {
             "report": result,
             "methods_rows": methods_rows,

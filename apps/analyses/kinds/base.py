@@ -76,7 +76,8 @@ class Param:
         return value
 
     def _type_error(self, raw) -> str:
-        return f"{self.name} must be a {'whole ' if self.type == INT or self.item == INT else ''}number; got {_shown(raw)}."
+        whole = "whole " if INT in (self.type, self.item) else ""
+        return f"{self.name} must be a {whole}number; got {_shown(raw)}."
 
     def _in_range(self, value, raw) -> None:
         low_ok = self.low is None or (value > self.low if self.open_low else value >= self.low)
@@ -147,7 +148,9 @@ class Param:
         if len(items) > self.max_items:
             raise ValueError(f"{self.name} takes at most {self.max_items:,} items; got {len(items):,}.")
         if any(isinstance(v, (list, dict, bool)) or v is None for v in items):
-            raise ValueError(f"{self.name} must be a list of {'numbers' if self.item != TEXT else 'words'}; got {_shown(raw)}.")
+            raise ValueError(
+                f"{self.name} must be a list of {'numbers' if self.item != TEXT else 'words'}; got {_shown(raw)}."
+            )
         values = list(dict.fromkeys(s for s in (str(v).strip() for v in items) if s))
         if any("\x00" in v for v in values):
             raise ValueError(f"{self.name} must not hold a NUL character.")
@@ -157,7 +160,9 @@ class Param:
         if self.choices:
             unknown = [v for v in values if v not in self.choices]
             if unknown:
-                raise ValueError(f"{self.name}: unknown {', '.join(map(str, unknown))}; choose from {', '.join(self.choices)}.")
+                raise ValueError(
+                    f"{self.name}: unknown {', '.join(map(str, unknown))}; choose from {', '.join(self.choices)}."
+                )
             if not values:
                 raise ValueError(f"{self.name}: choose at least one of {', '.join(self.choices)}.")
         return values
@@ -167,7 +172,9 @@ class Param:
         default = self.default_value()
         what = {LIST: "list", FLAG: "true/false", CHOICE: "|".join(self.choices)}.get(self.type, self.type)
         shown = ",".join(map(str, default)) if isinstance(default, list) else default
-        return f"{self.name} ({what}{'' if shown in (None, '', []) else f', default {shown}'}): {self.help}".rstrip(": ")
+        return f"{self.name} ({what}{'' if shown in (None, '', []) else f', default {shown}'}): {self.help}".rstrip(
+            ": "
+        )
 
 
 class Outcome(NamedTuple):
@@ -196,10 +203,10 @@ class Kind:
     name: str = ""
     label: str = ""
     params: tuple[Param, ...] = ()
-    internal: frozenset = frozenset()   # keys the service itself adds (never typed by a person)
-    exports: tuple[str, ...] = ()       # file formats of ``export`` ("gexf", "graphml", "csv")
-    has_evidence: bool = False          # ``evidence`` answers for an edge source→target
-    has_timeline: bool = False          # ``timeline`` answers for a hashtag or domain
+    internal: frozenset = frozenset()  # keys the service itself adds (never typed by a person)
+    exports: tuple[str, ...] = ()  # file formats of ``export`` ("gexf", "graphml", "csv")
+    has_evidence: bool = False  # ``evidence`` answers for an edge source→target
+    has_timeline: bool = False  # ``timeline`` answers for a hashtag or domain
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -213,8 +220,9 @@ class Kind:
         known = {p.name for p in self.params}
         unknown = sorted(set(raw) - known - self.internal, key=str)
         if unknown:
-            errors["params"] = (f"Unknown parameter(s) {', '.join(map(str, unknown))}; "
-                                f"{self.name} takes {', '.join(sorted(known))}.")
+            errors["params"] = (
+                f"Unknown parameter(s) {', '.join(map(str, unknown))}; {self.name} takes {', '.join(sorted(known))}."
+            )
         clean = {p.name: p.clean(raw.get(p.name), errors) for p in self.params}
         # A value that failed its own check stands at its default here, so ``validate`` still runs and every
         # problem is reported at once; the first sentence about a field wins.
@@ -279,7 +287,9 @@ def kind_get(name: str) -> Kind:
     try:
         return _KINDS[name]
     except (KeyError, TypeError):
-        raise ValidationError({"kind": f"Unknown analysis {_shown(name)}; choose one of {', '.join(kind_names())}."}) from None
+        raise ValidationError(
+            {"kind": f"Unknown analysis {_shown(name)}; choose one of {', '.join(kind_names())}."}
+        ) from None
 
 
 def kind_names() -> list[str]:
@@ -315,4 +325,3 @@ def errors_to_sentence(exc: ValidationError) -> str:
     if not hasattr(exc, "error_dict"):
         return " ".join(exc.messages)
     return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-

@@ -1,4 +1,4 @@
-"""Co-action networks (issue #4): accounts that act on the same target within a time window
+"""Co-action networks : accounts that act on the same target within a time window
 (co-retweet, co-link, co-hashtag, co-mention, co-reply, near-duplicate text), with the window sweep.
 
 Inputs: Interaction rows (repost/reply target: the original post's id, else its account; url,
@@ -48,15 +48,44 @@ class Coaction(network.NetworkKind):
     name, label = "coaction", "Co-action"
     has_evidence = True
     params = (
-        Param("actions", LIST, COACTION_ACTIONS, "What two accounts co-act on.", choices=COACTION_ACTIONS,
-              choice_labels=ACTION_LABELS),
-        Param("window", FLOAT, 60.0, "Seconds: two accounts co-act when they hit one target this close in time.",
-              low=0.0, high=WINDOW_MAX, open_low=True),
-        Param("windows", LIST, DEFAULT_WINDOWS, "The sweep: comma-separated windows in seconds.", item=FLOAT, max_items=12),
-        Param("rule", CHOICE, "significant", "Which pairs are edges.", choices=RULES,
-              choice_labels={"significant": "significant (Poisson test, FDR)", "raw": "raw: weight ≥ min weight"}),
-        Param("alpha", FLOAT, 0.05, "False-discovery rate of the significant edges, in (0, 1).", low=0.0, high=1.0,
-              open_low=True, open_high=True),
+        Param(
+            "actions",
+            LIST,
+            COACTION_ACTIONS,
+            "What two accounts co-act on.",
+            choices=COACTION_ACTIONS,
+            choice_labels=ACTION_LABELS,
+        ),
+        Param(
+            "window",
+            FLOAT,
+            60.0,
+            "Seconds: two accounts co-act when they hit one target this close in time.",
+            low=0.0,
+            high=WINDOW_MAX,
+            open_low=True,
+        ),
+        Param(
+            "windows", LIST, DEFAULT_WINDOWS, "The sweep: comma-separated windows in seconds.", item=FLOAT, max_items=12
+        ),
+        Param(
+            "rule",
+            CHOICE,
+            "significant",
+            "Which pairs are edges.",
+            choices=RULES,
+            choice_labels={"significant": "significant (Poisson test, FDR)", "raw": "raw: weight ≥ min weight"},
+        ),
+        Param(
+            "alpha",
+            FLOAT,
+            0.05,
+            "False-discovery rate of the significant edges, in (0, 1).",
+            low=0.0,
+            high=1.0,
+            open_low=True,
+            open_high=True,
+        ),
         Param("min_weight", INT, 1, "Fewest co-actions an edge needs.", low=1, high=100_000),
     )
 
@@ -72,37 +101,60 @@ class Coaction(network.NetworkKind):
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
         """1. read the co-action table; 2. ``coaction_report`` (every action, the sweep); 3. name and trim."""
         import pandas as pd
+
         from ml.coordination import coaction_report
 
         params, collection = analysis_input.params, analysis_input.collection
         progress(0.0, "Reading the posts and interactions", force=True)
         posts = pd.DataFrame(coaction_posts(collection=collection, actions=params["actions"]))
         if posts.empty:
-            raise JobError(f"The collection “{collection.name}” has nothing to co-act on for {', '.join(params['actions'])}.")
+            raise JobError(
+                f"The collection “{collection.name}” has nothing to co-act on for {', '.join(params['actions'])}."
+            )
         posts["time"] = pd.to_datetime(posts["time"], utc=True)
-        inputs = {"rows_read": len(posts), "truncated": bool((posts.groupby(posts["action"] == "text").size() >= EVENTS_CAP).any()),
-                  "accounts": int(posts["account"].nunique())}
-        progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"coaction": params})
+        inputs = {
+            "rows_read": len(posts),
+            "truncated": bool((posts.groupby(posts["action"] == "text").size() >= EVENTS_CAP).any()),
+            "accounts": int(posts["account"].nunique()),
+        }
+        progress.provenance(
+            inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"coaction": params}
+        )
         try:
-            report = coaction_report(posts, config(params), on_progress=lambda f, stage: progress(0.1 + 0.85 * f, stage))
+            report = coaction_report(
+                posts, config(params), on_progress=lambda f, stage: progress(0.1 + 0.85 * f, stage)
+            )
         except ValueError as exc:
             raise JobError(f"The co-action analysis could not run: {exc}") from None
-        result = {**network.described_network(collection, report), "sweep": network.compact(report["sweep"]),
-                  "sweep_figure": report["sweep_figure"], "window": params["window"], "inputs": inputs,
-                  # each action's own network (its own test), for the page's action filter
-                  "type_edges": {a: network.compact(e[:network.TYPE_EDGES_CAP]) for a, e in report["type_edges"].items()},
-                  "type_edges_total": {a: len(e) for a, e in report["type_edges"].items()}, "type_counts": report["type_counts"]}
+        result = {
+            **network.described_network(collection, report),
+            "sweep": network.compact(report["sweep"]),
+            "sweep_figure": report["sweep_figure"],
+            "window": params["window"],
+            "inputs": inputs,
+            # each action's own network (its own test), for the page's action filter
+            "type_edges": {a: network.compact(e[: network.TYPE_EDGES_CAP]) for a, e in report["type_edges"].items()},
+            "type_edges_total": {a: len(e) for a, e in report["type_edges"].items()},
+            "type_counts": report["type_counts"],
+        }
         return result, summary(result)
 
     def evidence(self, analysis, source: int, target: int) -> dict:
         """The pairs of posts by the two accounts on one target within the analysis's window."""
         import pandas as pd
+
         from ml.coordination import coaction_evidence
         from ml.coordination.coaction import with_text_targets
 
         params = analysis.params
-        posts = pd.DataFrame(coaction_posts(collection=analysis.collection, actions=params["actions"],
-                                            account_ids=[source, target], cap=PAIR_EVENTS_CAP))
+        posts = pd.DataFrame(
+            coaction_posts(
+                collection=analysis.collection,
+                actions=params["actions"],
+                account_ids=[source, target],
+                cap=PAIR_EVENTS_CAP,
+            )
+        )
         if posts.empty:
             return {"rows": [], "total": 0}
         posts["time"] = pd.to_datetime(posts["time"], utc=True)
@@ -111,17 +163,44 @@ class Coaction(network.NetworkKind):
         rows = coaction_evidence(posts, source, target, window=float(params["window"]))
         total = len(rows)
         rows = rows.head(EVIDENCE_ROWS)
-        described = posts_described(collection=analysis.collection, post_ids=set(rows["post_id_first"]) | set(rows["post_id_second"]))
-        return {"total": total, "rows": [
-            {"entity": r.target, "entity_type": ACTION_LABELS.get(r.action, r.action), "source_time": _iso(r.seconds_first),
-             "target_time": _iso(r.seconds_second), "lag_s": float(r.lag_s), "source_post": described.get(r.post_id_first),
-             "target_post": described.get(r.post_id_second)} for r in rows.itertuples()]}
+        described = posts_described(
+            collection=analysis.collection, post_ids=set(rows["post_id_first"]) | set(rows["post_id_second"])
+        )
+        return {
+            "total": total,
+            "rows": [
+                {
+                    "entity": r.target,
+                    "entity_type": ACTION_LABELS.get(r.action, r.action),
+                    "source_time": _iso(r.seconds_first),
+                    "target_time": _iso(r.seconds_second),
+                    "lag_s": float(r.lag_s),
+                    "source_post": described.get(r.post_id_first),
+                    "target_post": described.get(r.post_id_second),
+                }
+                for r in rows.itertuples()
+            ],
+        }
 
     def page_context(self, analysis) -> dict:
         result = analysis.result
-        return {"report": result, "top_influencers": network.top_influencers(result),
-                "figures": {"sweep": result["sweep_figure"]}, "action_labels": ACTION_LABELS,
-                "network_data": {"kind": "coaction", "nodes": result["nodes"], "edges": result["edges"],
-                                 "type_edges": result.get("type_edges", {}), "type_counts": result.get("type_counts", {}), "type_labels": ACTION_LABELS,
-                                 "counts": result["counts"], "rule": analysis.params["rule"], "label_keys": result["label_keys"], "timelines": [c.get("timeline", []) for c in result["communities"]],
-                                 "actions": analysis.params["actions"], "before_after": None}}
+        return {
+            "report": result,
+            "top_influencers": network.top_influencers(result),
+            "figures": {"sweep": result["sweep_figure"]},
+            "action_labels": ACTION_LABELS,
+            "network_data": {
+                "kind": "coaction",
+                "nodes": result["nodes"],
+                "edges": result["edges"],
+                "type_edges": result.get("type_edges", {}),
+                "type_counts": result.get("type_counts", {}),
+                "type_labels": ACTION_LABELS,
+                "counts": result["counts"],
+                "rule": analysis.params["rule"],
+                "label_keys": result["label_keys"],
+                "timelines": [c.get("timeline", []) for c in result["communities"]],
+                "actions": analysis.params["actions"],
+                "before_after": None,
+            },
+        }

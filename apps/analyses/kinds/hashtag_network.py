@@ -1,11 +1,12 @@
-"""The hashtag co-occurrence network (issue #5, seed 004 §5.2 figure 6): hashtags sized by the posts
-using them, an edge weighted by the posts using both; pruned by minimum count, minimum edge weight and
+"""The hashtag co-occurrence network (Trivedi et al., 2021, §5.2, figure 6; docs/methods.md): hashtags sized by the
+posts using them, an edge weighted by the posts using both; pruned by minimum count, minimum edge weight and
 the top-k hashtags; Louvain communities (InfoMap where installed) with the modularity; and, picked on
 the page, a hashtag's (or a domain's) virality timeline with its bursts.
 
 Inputs: at most ``spread.INTERACTIONS_CAP`` hashtag interactions, the latest. At most
 ``spread.NODES_CAP`` hashtags are drawn (top_k ≤ that).
 """
+
 from __future__ import annotations
 
 import time
@@ -21,15 +22,23 @@ TOP_PICKS = 60
 def config(params: dict):
     from ml.graphs import HashtagConfig
 
-    return HashtagConfig(min_count=params["min_count"], min_weight=params["min_weight"], top_k=params["top_k"],
-                         exclude=tuple(params["exclude"]))
+    return HashtagConfig(
+        min_count=params["min_count"],
+        min_weight=params["min_weight"],
+        top_k=params["top_k"],
+        exclude=tuple(params["exclude"]),
+    )
 
 
 def summary(result: dict) -> dict:
-    return {"hashtags": len(result["nodes"]), "edges": result["edges_total"], "communities": result["communities_total"],
-            "modularity": result["modularity"], "method": result["method"],
-            "top_hashtag": result["top_hashtags"][0] if result["top_hashtags"] else None}
-
+    return {
+        "hashtags": len(result["nodes"]),
+        "edges": result["edges_total"],
+        "communities": result["communities_total"],
+        "modularity": result["modularity"],
+        "method": result["method"],
+        "top_hashtag": result["top_hashtags"][0] if result["top_hashtags"] else None,
+    }
 
 
 class HashtagNetwork(network.NetworkKind):
@@ -38,8 +47,14 @@ class HashtagNetwork(network.NetworkKind):
     params = (
         Param("min_count", INT, 2, "A hashtag needs this many posts.", low=1, high=1_000_000),
         Param("min_weight", INT, 1, "An edge needs this many posts with both hashtags.", low=1, high=1_000_000),
-        Param("top_k", INT, 500, f"Then keep the k most used hashtags (at most {spread.NODES_CAP:,}).", low=2,
-              high=spread.NODES_CAP),
+        Param(
+            "top_k",
+            INT,
+            500,
+            f"Then keep the k most used hashtags (at most {spread.NODES_CAP:,}).",
+            low=2,
+            high=spread.NODES_CAP,
+        ),
         Param("exclude", LIST, (), "Comma-separated hashtags to leave out (e.g. the search term)."),
         spread.METHOD,
         Param("giant_only", FLAG, False, "Keep only the largest connected component."),
@@ -55,8 +70,13 @@ class HashtagNetwork(network.NetworkKind):
         return clean
 
     def timeline(self, analysis, *, kind: str, value: str, freq: str) -> dict:
-        return spread.entity_timeline(collection=analysis.collection, kind=kind, value=value,
-                                      label_key=analysis.result.get("label_key"), freq=freq)
+        return spread.entity_timeline(
+            collection=analysis.collection,
+            kind=kind,
+            value=value,
+            label_key=analysis.result.get("label_key"),
+            freq=freq,
+        )
 
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
         """1. read (post, hashtag); 2. the co-occurrence network, pruned; 3. communities and layout;
@@ -77,18 +97,29 @@ class HashtagNetwork(network.NetworkKind):
             raise JobError(f"Fewer than two hashtags are used in {params['min_count']} or more posts; lower min_count.")
         label_key = params["label_key"] or spread.label_key_pick(collection)
         inputs = {"interactions_read": read, "interactions_truncated": read >= spread.INTERACTIONS_CAP, **pruning}
-        progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"hashtag_network": params})
+        progress.provenance(
+            inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"hashtag_network": params}
+        )
         try:
-            report = network_report(graph, method=params["method"], giant_only=params["giant_only"], edges_cap=spread.EDGES_CAP,
-                                    on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage))
+            report = network_report(
+                graph,
+                method=params["method"],
+                giant_only=params["giant_only"],
+                edges_cap=spread.EDGES_CAP,
+                on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage),
+            )
         except InfomapUnavailable as exc:
             raise JobError(str(exc)) from None
         labels = {n: {} for n in graph.nodes}
         if label_key:
-            for tag, value in spread.majority_post_label(collection=collection, label_key=label_key, hashtags=list(graph.nodes)).items():
+            for tag, value in spread.majority_post_label(
+                collection=collection, label_key=label_key, hashtags=list(graph.nodes)
+            ).items():
                 labels.setdefault(tag, {})[f"posts_{label_key}"] = value
         report["timings"] = {**timings, **report["timings"]}
-        result = spread.network_result(report, names={n: n for n in graph.nodes}, labels=labels, prefix="#", label_key=label_key, inputs=inputs)
+        result = spread.network_result(
+            report, names={n: n for n in graph.nodes}, labels=labels, prefix="#", label_key=label_key, inputs=inputs
+        )
         result["top_hashtags"] = [n["id"] for n in sorted(result["nodes"], key=lambda n: -n["count"])[:TOP_PICKS]]
         result["top_domains"] = spread.top_domains(collection=collection)
         return result, summary(result)
@@ -96,5 +127,10 @@ class HashtagNetwork(network.NetworkKind):
     def page_context(self, analysis) -> dict:
         result = analysis.result
         data = spread.network_data(analysis, prefix="#", noun="hashtags", size_keys=SIZE_KEYS)
-        return {"report": result, "network_plain": True, "network_noun": "hashtags", "network_data": data,
-                "method_label": spread.METHOD_LABELS.get(result["method"], result["method"])}
+        return {
+            "report": result,
+            "network_plain": True,
+            "network_noun": "hashtags",
+            "network_data": data,
+            "method_label": spread.METHOD_LABELS.get(result["method"], result["method"]),
+        }

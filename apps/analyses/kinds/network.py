@@ -41,19 +41,36 @@ def described_network(collection, report: dict, *, edges_cap: int = EDGES_CAP) -
     nodes = [{**n, "handle": accounts.get(n["id"], {}).get("handle", str(n["id"])),
               "labels": accounts.get(n["id"], {}).get("labels", {})} for n in report["nodes"]]
     by_id = {n["id"]: n for n in nodes}
-    label_keys = sorted({k for n in nodes for k, v in n["labels"].items() if isinstance(v, (str, int, bool)) and v != ""})
+    label_keys = sorted(
+        {k for n in nodes for k, v in n["labels"].items() if isinstance(v, (str, int, bool)) and v != ""}
+    )
     communities = []
     for c in report["communities"][:COMMUNITIES_CAP]:
         members = [by_id[a] for a in c["accounts"] if a in by_id]
         members.sort(key=lambda n: -n["influence"])
-        make_up = {key: dict(Counter(str(n["labels"].get(key, "—")) for n in members).most_common()) for key in label_keys}
-        communities.append({**c, "accounts": [{"id": n["id"], "handle": n["handle"]} for n in members[:COMMUNITY_ACCOUNTS_CAP]],
-                            "make_up": make_up})
+        make_up = {
+            key: dict(Counter(str(n["labels"].get(key, "—")) for n in members).most_common()) for key in label_keys
+        }
+        communities.append(
+            {
+                **c,
+                "accounts": [{"id": n["id"], "handle": n["handle"]} for n in members[:COMMUNITY_ACCOUNTS_CAP]],
+                "make_up": make_up,
+            }
+        )
     top = report.get("top_influencer")
-    return {"nodes": compact(nodes), "edges": compact(report["edges"][:edges_cap]), "edges_stored": min(len(report["edges"]), edges_cap),
-            "edges_total": len(report["edges"]), "communities": compact(communities), "communities_total": len(report["communities"]),
-            "top_influencer": top, "top_influencer_handle": by_id[top]["handle"] if top in by_id else None,
-            "label_keys": label_keys, "counts": report.get("counts", {})}
+    return {
+        "nodes": compact(nodes),
+        "edges": compact(report["edges"][:edges_cap]),
+        "edges_stored": min(len(report["edges"]), edges_cap),
+        "edges_total": len(report["edges"]),
+        "communities": compact(communities),
+        "communities_total": len(report["communities"]),
+        "top_influencer": top,
+        "top_influencer_handle": by_id[top]["handle"] if top in by_id else None,
+        "label_keys": label_keys,
+        "counts": report.get("counts", {}),
+    }
 
 
 def top_influencers(result: dict, limit: int = 20) -> list[dict]:
@@ -80,7 +97,11 @@ def network_graph(analysis):
         attrs.update({f"label_{k}": str(v) for k, v in node.get("labels", {}).items() if v is not None})
         graph.add_node(str(node["id"]), **attrs)
     for edge in result.get("edges", []):
-        attrs = {k: v for k, v in edge.items() if k not in ("source", "target") and v is not None and not isinstance(v, (list, dict))}
+        attrs = {
+            k: v
+            for k, v in edge.items()
+            if k not in ("source", "target") and v is not None and not isinstance(v, (list, dict))
+        }
         graph.add_edge(str(edge["source"]), str(edge["target"]), **attrs)
     return graph
 
@@ -93,8 +114,13 @@ def edges_rows(analysis):
     columns = [c for c in EDGE_COLUMNS if any(c in e for e in result.get("edges", [])[:1])] + extra
     yield ["source", "target", "source_handle", "target_handle", *columns[2:]]
     for e in result.get("edges", []):
-        yield [e["source"], e["target"], handles.get(e["source"], ""), handles.get(e["target"], ""),
-               *("" if e.get(c) is None else e.get(c) for c in columns[2:])]
+        yield [
+            e["source"],
+            e["target"],
+            handles.get(e["source"], ""),
+            handles.get(e["target"], ""),
+            *("" if e.get(c) is None else e.get(c) for c in columns[2:]),
+        ]
 
 
 class NetworkKind(Kind):

@@ -1,4 +1,4 @@
-"""The cross-perplexity matrix and attribution (issue #3 item 3; seed 000 fig. 4).
+"""The cross-perplexity matrix and attribution (docs/methods.md, language models; figure 4 there).
 
 Rows: the chosen language models (TextModels of kind "lm"), plus the untuned base model of those
 fine-tuned from a local GPT-2 (a tiny GPT-2 trained from scratch has none: the result says so).
@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from apps.analyses import selectors
 from apps.analyses.kinds.base import FLAG, INT, LIST, TEXT, Kind, Param
+from apps.analyses.kinds.train_lm import collection_texts, tiny, torch_threads
+from apps.analyses.models import TextModel
+from apps.collections.models import Collection
 from apps.common.ids import as_id
 from apps.jobs.services import JobError
 
@@ -25,8 +28,6 @@ NO_BASE = "no untuned base row: a tiny GPT-2 trained from scratch has no base mo
 
 
 def _models_check(investigation, items: list[str], errors: dict) -> list:
-    from apps.analyses.models import TextModel
-
     lms = TextModel.objects.filter(investigation=investigation, kind=TextModel.Kind.LM)
     found = []
     for item in items:
@@ -55,8 +56,6 @@ def _collections_check(investigation, items: list[str], errors: dict) -> list:
 
 
 def _collection_find(investigation, item):
-    from apps.collections.models import Collection
-
     rows = Collection.objects.filter(investigation=investigation)
     item = str(item).strip()
     pk = as_id(item)
@@ -73,8 +72,6 @@ def summary(result: dict) -> dict:
 
 
 def _model_rows(investigation, ids: list[int]) -> list:
-    from apps.analyses.models import TextModel
-
     found = {m.pk: m for m in TextModel.objects.filter(investigation=investigation, kind=TextModel.Kind.LM, pk__in=ids)}
     missing = [pk for pk in ids if pk not in found or not found[pk].weights_dir.is_dir()]
     if missing:
@@ -124,8 +121,6 @@ def _bases(models, include: bool) -> tuple[dict, list[str]]:
 
 
 def _collection(investigation, pk: int):
-    from apps.collections.models import Collection
-
     found = Collection.objects.filter(investigation=investigation, pk=pk).first()
     if found is None:
         raise JobError(f"Collection #{pk} was deleted before the matrix ran.")
@@ -136,8 +131,6 @@ def _unseen(collection, models, cap: int, seed: int) -> dict:
     """Posts of ``collection`` no chosen LM trained on: the held-out posts of the LMs trained on it (those
     held out by all of them), else every k-th post by id; at most ``cap``, picked with a seeded generator."""
     import numpy as np
-
-    from apps.analyses.kinds.train_lm import collection_texts
 
     trained = [m for m in models if any(t["id"] == collection.pk for t in m.training)]
     if not trained:
@@ -152,7 +145,9 @@ def _unseen(collection, models, cap: int, seed: int) -> dict:
         posts = {"post_id": texts["post_id"], "text": texts["text"]}
         source = f"held out by {', '.join(m.name for m in trained)}"
     if not posts["post_id"]:
-        raise JobError(f"The collection “{collection.name}” has no post that every language model trained on it held out.")
+        raise JobError(
+            f"The collection “{collection.name}” has no post that every language model trained on it held out."
+        )
     return {**posts, "source": source}
 
 
@@ -167,8 +162,15 @@ def _attribution(investigation, params, models, lms, attribute, progress) -> dic
     for row in ranking:
         model = by_name[row["model"]]
         row.update(model_id=model.pk, trained_on=[t["name"] for t in model.training])
-    return {"target": {"collection_id": target.pk, "name": target.name, "posts": len(posts["post_id"]), "source": posts["source"]},
-            "ranking": ranking}
+    return {
+        "target": {
+            "collection_id": target.pk,
+            "name": target.name,
+            "posts": len(posts["post_id"]),
+            "source": posts["source"],
+        },
+        "ranking": ranking,
+    }
 
 
 def _own_lowest(matrix: dict, models, collections) -> list[dict]:
@@ -183,22 +185,44 @@ def _own_lowest(matrix: dict, models, collections) -> list[dict]:
 
 def attribution_figure(attribution: dict) -> dict:
     ranking = attribution["ranking"]
-    return {"data": [{"type": "bar", "orientation": "h", "x": [r["perplexity"] for r in ranking], "y": [r["model"] for r in ranking],
-                      "text": [f"{r['perplexity']:.2f}" for r in ranking], "textposition": "auto", "name": "perplexity"}],
-            "layout": {"title": {"text": f"Attribution of “{attribution['target']['name']}”: lowest perplexity first"},
-                       "yaxis": {"autorange": "reversed", "automargin": True},
-                       "xaxis": {"title": {"text": f"perplexity per {ranking[0]['unit']} (lower: more alike)"}}}}
-
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": [r["perplexity"] for r in ranking],
+                "y": [r["model"] for r in ranking],
+                "text": [f"{r['perplexity']:.2f}" for r in ranking],
+                "textposition": "auto",
+                "name": "perplexity",
+            }
+        ],
+        "layout": {
+            "title": {"text": f"Attribution of “{attribution['target']['name']}”: lowest perplexity first"},
+            "yaxis": {"autorange": "reversed", "automargin": True},
+            "xaxis": {"title": {"text": f"perplexity per {ranking[0]['unit']} (lower: more alike)"}},
+        },
+    }
 
 
 class PerplexityMatrix(Kind):
     name, label = "perplexity_matrix", "Cross-perplexity matrix"
     params = (
         Param("models", LIST, (), "The rows: language models of this investigation (ids or names)."),
-        Param("collections", LIST, (), "The columns besides this collection, at least two in all: each scored on posts "
-              "no chosen model trained on (ids or names)."),
-        Param("target", TEXT, "", "Optional: a collection to attribute — the models ranked by perplexity on it.",
-              max_length=200),
+        Param(
+            "collections",
+            LIST,
+            (),
+            "The columns besides this collection, at least two in all: each scored on posts "
+            "no chosen model trained on (ids or names).",
+        ),
+        Param(
+            "target",
+            TEXT,
+            "",
+            "Optional: a collection to attribute — the models ranked by perplexity on it.",
+            max_length=200,
+        ),
         Param("sample_posts", INT, SAMPLE_DEFAULT, "At most this many posts per collection.", low=10, high=SAMPLE_MAX),
         Param("include_base", FLAG, True, "Add the untuned base model as a row, where there is one."),
         Param("seed", INT, 0, "The sample's seed.", low=0, high=2**31 - 1, form=False),
@@ -225,7 +249,6 @@ class PerplexityMatrix(Kind):
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
         """1. load the LMs and the base models; 2. each collection's unseen posts; 3. the matrix, row by row;
         4. attribution of the target; 5. the result."""
-        from apps.analyses.kinds.train_lm import tiny, torch_threads
         from ml.text import TextModelError, attribute, cross_perplexity
 
         params, investigation = analysis_input.params, analysis_input.investigation
@@ -235,23 +258,43 @@ class PerplexityMatrix(Kind):
         bases, notes = _bases(models, params["include_base"])
         collections = [_collection(investigation, pk) for pk in params["collections"]]
         columns = {c.name: _unseen(c, models, params["sample_posts"], params["seed"]) for c in collections}
-        progress.provenance(inputs=[{**selectors.collection_fingerprint(c), "posts_scored": len(columns[c.name]["post_id"])} for c in collections],
-                            model={"text_models": [m.pk for m in models]})
+        progress.provenance(
+            inputs=[
+                {**selectors.collection_fingerprint(c), "posts_scored": len(columns[c.name]["post_id"])}
+                for c in collections
+            ],
+            model={"text_models": [m.pk for m in models]},
+        )
         progress(0.1, f"Perplexity of {len(lms) + len(bases)} model(s) on {len(columns)} collection(s)", force=True)
         small = all(tiny(m.params.get("base_dir", "")) for m in models)
         try:
             with torch_threads(1 if small else None):
-                on_row = lambda done, total: progress(0.1 + 0.7 * done / total, f"Perplexity: row {done} of {total}")
-                matrix = cross_perplexity({**lms, **bases}, {name: col["text"] for name, col in columns.items()}, on_row=on_row)
+                def on_row(done, total):
+                    return progress(0.1 + 0.7 * done / total, f"Perplexity: row {done} of {total}")
+
+                matrix = cross_perplexity(
+                    {**lms, **bases}, {name: col["text"] for name, col in columns.items()}, on_row=on_row
+                )
                 attribution = _attribution(investigation, params, models, lms, attribute, progress)
         except TextModelError as exc:
             raise JobError(f"The perplexity cannot be computed: {exc}.") from None
         result = {
-            "matrix": matrix, "notes": notes,
-            "rows": [{"name": _row_name(m), "model_id": m.pk, "trained_on": [t["name"] for t in m.training], "base": False} for m in models]
-                    + [{"name": name, "model_id": None, "trained_on": [], "base": True} for name in bases],
-            "columns": [{"collection_id": c.pk, "name": c.name, "posts": len(columns[c.name]["post_id"]), "source": columns[c.name]["source"]}
-                        for c in collections],
+            "matrix": matrix,
+            "notes": notes,
+            "rows": [
+                {"name": _row_name(m), "model_id": m.pk, "trained_on": [t["name"] for t in m.training], "base": False}
+                for m in models
+            ]
+            + [{"name": name, "model_id": None, "trained_on": [], "base": True} for name in bases],
+            "columns": [
+                {
+                    "collection_id": c.pk,
+                    "name": c.name,
+                    "posts": len(columns[c.name]["post_id"]),
+                    "source": columns[c.name]["source"],
+                }
+                for c in collections
+            ],
             "own_lowest": _own_lowest(matrix, models, collections),
             "attribution": attribution,
         }
@@ -266,5 +309,8 @@ class PerplexityMatrix(Kind):
         figures = {"perplexity-matrix": heatmap}
         if result.get("attribution"):
             figures["attribution"] = attribution_figure(result["attribution"])
-        cells = [{"row": row, "values": values} for row, values in zip(result["matrix"]["rows"], result["matrix"]["perplexity"])]
+        cells = [
+            {"row": row, "values": values}
+            for row, values in zip(result["matrix"]["rows"], result["matrix"]["perplexity"])
+        ]
         return {"report": result, "figures": figures, "cells": cells}

@@ -1,5 +1,5 @@
-"""Propagation cascades (issue #5, seed 004 §4.2): each source post's tree of reposts (and quotes and
-replies), edges weighted by the delay; per cascade its size, depth, maximum breadth, structural
+"""Propagation cascades (Trivedi et al., 2021, §4.2; docs/methods.md): each source post's tree of reposts (and
+quotes and replies), edges weighted by the delay; per cascade its size, depth, maximum breadth, structural
 virality and time to 50 % / 90 % of its final size; their distributions split by a post label (e.g.
 Twitter15's veracity: true / false / unverified / non-rumor).
 
@@ -8,6 +8,7 @@ trees keep their structure: the importer stores a repost's parent account as its
 ``ml.graphs`` follows. The row stores every cascade's metrics (at most ``CASCADES_CAP``, the largest),
 the distributions, and tree figures for the largest cascades of each label.
 """
+
 from __future__ import annotations
 
 from apps.analyses.kinds import network, spread
@@ -15,7 +16,7 @@ from apps.analyses.kinds.base import INT, LIST, TEXT, Param, config_or_errors
 from apps.jobs.services import JobError
 
 KINDS = ("repost", "quote", "reply")
-CASCADES_CAP = 5_000        # rows of the metric table kept on the row (the distributions use every cascade)
+CASCADES_CAP = 5_000  # rows of the metric table kept on the row (the distributions use every cascade)
 MAX_DRAWN_NODES = 3_000
 
 
@@ -27,22 +28,38 @@ def config(params: dict):
 
 def summary(result: dict) -> dict:
     largest = result["cascades"][0] if result["cascades"] else {}
-    return {"cascades": result["cascades_total"], "largest": largest.get("size"), "deepest": max((c["depth"] for c in result["cascades"]), default=None),
-            "labels": result["labels"], "label_key": result["label_key"], "orphans": result["counts"]["orphans"]}
+    return {
+        "cascades": result["cascades_total"],
+        "largest": largest.get("size"),
+        "deepest": max((c["depth"] for c in result["cascades"]), default=None),
+        "labels": result["labels"],
+        "label_key": result["label_key"],
+        "orphans": result["counts"]["orphans"],
+    }
 
 
 # Exports: the drawn cascades as one forest, edges parent -> child weighted by the delay ------------
 
 
-
 class Propagation(network.NetworkKind):
     name, label = "propagation", "Propagation"
     params = (
-        Param("kinds", LIST, KINDS, "What counts as a descendant of a source post.", choices=KINDS,
-              choice_labels={"repost": "reposts", "quote": "quotes", "reply": "replies"}),
+        Param(
+            "kinds",
+            LIST,
+            KINDS,
+            "What counts as a descendant of a source post.",
+            choices=KINDS,
+            choice_labels={"repost": "reposts", "quote": "quotes", "reply": "replies"},
+        ),
         Param("min_size", INT, 2, "Smallest cascade measured, in posts (the source included).", low=1, high=1_000_000),
-        Param("label_key", TEXT, "", "Post label to split the metrics by (blank: the most common, e.g. veracity).",
-              max_length=60),
+        Param(
+            "label_key",
+            TEXT,
+            "",
+            "Post label to split the metrics by (blank: the most common, e.g. veracity).",
+            max_length=60,
+        ),
         Param("drawings", INT, 24, "Cascades drawn as trees.", low=1, high=100, form=False),
     )
 
@@ -63,15 +80,32 @@ class Propagation(network.NetworkKind):
         if not read:
             raise JobError(f"The collection “{collection.name}” has no posts.")
         inputs = {"posts_read": read, "posts_truncated": read >= spread.POSTS_CAP, "label_key": label_key}
-        progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"propagation": params})
-        names = lambda ids: {pk: f["handle"] for pk, f in spread.accounts_facts(collection=collection, account_ids=ids).items()}  # noqa: E731
-        report = propagation_report(posts, config(params), drawings=params["drawings"], max_drawn_nodes=MAX_DRAWN_NODES, names=names,
-                                    on_progress=lambda f, stage: progress(0.1 + 0.85 * f, stage))
+        progress.provenance(
+            inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"propagation": params}
+        )
+        def names(ids):
+            return {pk: f["handle"] for pk, f in spread.accounts_facts(collection=collection, account_ids=ids).items()}
+
+        report = propagation_report(
+            posts,
+            config(params),
+            drawings=params["drawings"],
+            max_drawn_nodes=MAX_DRAWN_NODES,
+            names=names,
+            on_progress=lambda f, stage: progress(0.1 + 0.85 * f, stage),
+        )
         if not report["cascades"]:
-            raise JobError(f"No post of “{collection.name}” has {params['min_size'] - 1} or more "
-                           f"{'/'.join(params['kinds'])} descendants in the collection: there is no cascade to measure.")
-        result = {**report, "cascades": report["cascades"][:CASCADES_CAP], "cascades_total": len(report["cascades"]),
-                  "label_key": label_key, "inputs": inputs}
+            raise JobError(
+                f"No post of “{collection.name}” has {params['min_size'] - 1} or more "
+                f"{'/'.join(params['kinds'])} descendants in the collection: there is no cascade to measure."
+            )
+        result = {
+            **report,
+            "cascades": report["cascades"][:CASCADES_CAP],
+            "cascades_total": len(report["cascades"]),
+            "label_key": label_key,
+            "inputs": inputs,
+        }
         return result, summary(result)
 
     def page_context(self, analysis) -> dict:
@@ -79,9 +113,17 @@ class Propagation(network.NetworkKind):
 
         result = analysis.result
         figures = {f"dist-{m}": fig for m, fig in result["distributions"].items()}
-        return {"report": result, "figures": figures, "metric_names": list(result["distributions"]),
-                "drawings": [{"index": i, "label": d["label"], "size": d["size"], "platform_id": d["platform_id"]} for i, d in enumerate(result["drawings"])],
-                "cascade_figures": [d["figure"] for d in result["drawings"]], "cascade_axes": cascade_time_axes()}
+        return {
+            "report": result,
+            "figures": figures,
+            "metric_names": list(result["distributions"]),
+            "drawings": [
+                {"index": i, "label": d["label"], "size": d["size"], "platform_id": d["platform_id"]}
+                for i, d in enumerate(result["drawings"])
+            ],
+            "cascade_figures": [d["figure"] for d in result["drawings"]],
+            "cascade_axes": cascade_time_axes(),
+        }
 
     def export_graph(self, analysis):
         """Nodes are Post pks with their account and cascade; edges carry ``delay_s``."""
@@ -89,7 +131,9 @@ class Propagation(network.NetworkKind):
 
         graph = nx.DiGraph()
         for d in analysis.result.get("drawings", []):
-            graph.add_node(str(d["root"]), account=str(d["root_account"]), cascade=str(d["platform_id"]), label=d["label"], depth=0)
+            graph.add_node(
+                str(d["root"]), account=str(d["root_account"]), cascade=str(d["platform_id"]), label=d["label"], depth=0
+            )
             for parent, child, delay, account in d["edges"]:
                 graph.add_node(str(child), account=str(account), cascade=str(d["platform_id"]), label=d["label"])
                 graph.add_edge(str(parent), str(child), delay_s=float(delay), weight=float(delay))

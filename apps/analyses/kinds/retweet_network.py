@@ -1,4 +1,4 @@
-"""The retweet (amplification) network of accounts (issue #5, seed 004 §5.2 figure 5): an edge from
+"""The retweet (amplification) network of accounts (Trivedi et al., 2021, §5.2, figure 5; docs/methods.md): an edge from
 the retweeter to the retweeted account, weighted by how often; Louvain communities (InfoMap where
 installed) with the modularity; node size by in-degree (amplified), out-degree or followers; colour
 by community, an account label, or the majority label of the posts the account shared.
@@ -22,21 +22,37 @@ SIZE_KEYS = {"in_weight": "amplified (in-degree)", "out_weight": "retweets made 
 
 def summary(result: dict) -> dict:
     top = max(result["nodes"], key=lambda n: n.get("in_weight", 0), default=None)
-    return {"accounts": len(result["nodes"]), "edges": result["edges_total"], "communities": result["communities_total"],
-            "modularity": result["modularity"], "method": result["method"], "most_amplified": top and top["handle"]}
-
+    return {
+        "accounts": len(result["nodes"]),
+        "edges": result["edges_total"],
+        "communities": result["communities_total"],
+        "modularity": result["modularity"],
+        "method": result["method"],
+        "most_amplified": top and top["handle"],
+    }
 
 
 class RetweetNetwork(network.NetworkKind):
     name, label = "retweet_network", "Retweet network"
     params = (
-        Param("actions", LIST, ("repost",), "An edge from the account that acted to the account it took from.",
-              choices=ACTIONS, choice_labels={"repost": "reposts", "quote": "quotes", "reply": "replies"}),
+        Param(
+            "actions",
+            LIST,
+            ("repost",),
+            "An edge from the account that acted to the account it took from.",
+            choices=ACTIONS,
+            choice_labels={"repost": "reposts", "quote": "quotes", "reply": "replies"},
+        ),
         Param("min_weight", INT, 1, "Fewest retweets an edge needs.", low=1, high=100_000),
         spread.METHOD,
         Param("giant_only", FLAG, False, "Keep only the largest connected component."),
-        Param("label_key", TEXT, "", "Post label to colour accounts by what they shared (blank: the most common).",
-              max_length=60),
+        Param(
+            "label_key",
+            TEXT,
+            "",
+            "Post label to colour accounts by what they shared (blank: the most common).",
+            max_length=60,
+        ),
     )
 
     def validate(self, collection, clean: dict, errors: dict) -> dict:
@@ -58,33 +74,60 @@ class RetweetNetwork(network.NetworkKind):
         graph = retweet_network(sources, targets, min_weight=params["min_weight"], max_nodes=spread.NODES_CAP)
         timings["build_s"] = time.perf_counter() - started
         if graph.graph["nodes_total"] == 0:
-            raise JobError(f"The collection “{collection.name}” has no {'/'.join(params['actions'])} of another account"
-                           f"{' repeated ' + str(params['min_weight']) + ' times' if params['min_weight'] > 1 else ''}: there is no retweet network.")
+            raise JobError(
+                f"The collection “{collection.name}” has no {'/'.join(params['actions'])} of another account"
+                f"{' repeated ' + str(params['min_weight']) + ' times' if params['min_weight'] > 1 else ''}: "
+                "there is no retweet network."
+            )
         total_nodes = graph.graph["nodes_total"]
         label_key = params["label_key"] or spread.label_key_pick(collection)
-        inputs = {"interactions_read": read, "interactions_truncated": read >= spread.INTERACTIONS_CAP, "accounts": total_nodes,
-                  "accounts_capped": total_nodes > spread.NODES_CAP}
-        progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"retweet_network": params})
+        inputs = {
+            "interactions_read": read,
+            "interactions_truncated": read >= spread.INTERACTIONS_CAP,
+            "accounts": total_nodes,
+            "accounts_capped": total_nodes > spread.NODES_CAP,
+        }
+        progress.provenance(
+            inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"retweet_network": params}
+        )
         facts = spread.accounts_facts(collection=collection, account_ids=list(graph.nodes))
         for node in graph.nodes:
             graph.nodes[node]["followers"] = facts.get(node, {}).get("followers")
         try:
-            report = network_report(graph, method=params["method"], giant_only=params["giant_only"], edges_cap=spread.EDGES_CAP,
-                                    on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage))
+            report = network_report(
+                graph,
+                method=params["method"],
+                giant_only=params["giant_only"],
+                edges_cap=spread.EDGES_CAP,
+                on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage),
+            )
         except InfomapUnavailable as exc:
             raise JobError(str(exc)) from None
         labels = {pk: dict(f["labels"]) for pk, f in facts.items()}
         if label_key:
-            shared = spread.majority_post_label(collection=collection, label_key=label_key, account_ids=list(graph.nodes))
+            shared = spread.majority_post_label(
+                collection=collection, label_key=label_key, account_ids=list(graph.nodes)
+            )
             for pk, value in shared.items():
                 labels.setdefault(pk, {})[f"posts_{label_key}"] = value
         report["timings"] = {**timings, **report["timings"]}
-        result = spread.network_result(report, names={pk: f["handle"] for pk, f in facts.items()}, labels=labels, prefix="@",
-                                       label_key=label_key, inputs=inputs)
+        result = spread.network_result(
+            report,
+            names={pk: f["handle"] for pk, f in facts.items()},
+            labels=labels,
+            prefix="@",
+            label_key=label_key,
+            inputs=inputs,
+        )
         return result, summary(result)
 
     def page_context(self, analysis) -> dict:
         result = analysis.result
         data = spread.network_data(analysis, prefix="@", noun="accounts", size_keys=SIZE_KEYS)
-        return {"report": result, "network_plain": True, "network_noun": "accounts", "network_data": data,
-                "method_label": spread.METHOD_LABELS.get(result["method"], result["method"])}
+        return {
+            "report": result,
+            "network_plain": True,
+            "network_noun": "accounts",
+            "network_data": data,
+            "method_label": spread.METHOD_LABELS.get(result["method"], result["method"]),
+        }

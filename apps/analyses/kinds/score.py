@@ -1,4 +1,4 @@
-"""Score a collection's posts with a stored text model (issue #3): every scored post's score is stored
+"""Score a collection's posts with a stored text model : every scored post's score is stored
 (``PostScore``, written by ``after_create`` in batches inside the transaction that writes the Analysis),
 and the result keeps the bounded part: per-account aggregates (mean, max, share above the threshold) and
 the score distribution. The page reads the posts from ``PostScore``: sorted, filtered, paginated.
@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 
 from apps.analyses import selectors
 from apps.analyses.kinds.base import CHOICE, FLOAT, INT, Kind, Param
+from apps.analyses.models import PostScore
 from apps.common.ids import as_id
 from apps.jobs.services import JobError
 
@@ -35,7 +36,9 @@ def _posts(collection, cap: int) -> dict[str, list]:
     if step > 1:
         rows = rows.annotate(pick=Mod("id", step)).filter(pick=0)
     columns: dict[str, list] = {"post_id": [], "text": [], "account": []}
-    for pk, text, account in rows.order_by("id").values_list("id", "text", "account_id")[:cap].iterator(chunk_size=selectors.BATCH_ROWS):
+    for pk, text, account in (
+        rows.order_by("id").values_list("id", "text", "account_id")[:cap].iterator(chunk_size=selectors.BATCH_ROWS)
+    ):
         columns["post_id"].append(pk)
         columns["text"].append(text)
         columns["account"].append(account)
@@ -45,35 +48,70 @@ def _posts(collection, cap: int) -> dict[str, list]:
 def _result(collection, model_row, scored, params) -> dict:
     scores, accounts = scored["scores"], scored["accounts"]
     limit = params["limit"]
-    described = selectors.accounts_described(collection=collection, account_ids=[int(a["account"]) for a in accounts[:limit]])
-    top = [{**a, "account_id": int(a["account"]), "account": described.get(int(a["account"]), {}).get("handle", a["account"]),
-            "labels": described.get(int(a["account"]), {}).get("labels", {})} for a in accounts[:limit]]
+    described = selectors.accounts_described(
+        collection=collection, account_ids=[int(a["account"]) for a in accounts[:limit]]
+    )
+    top = [
+        {
+            **a,
+            "account_id": int(a["account"]),
+            "account": described.get(int(a["account"]), {}).get("handle", a["account"]),
+            "labels": described.get(int(a["account"]), {}).get("labels", {}),
+        }
+        for a in accounts[:limit]
+    ]
     counts = [0] * BINS
     for s in scores:
         counts[min(int(s * BINS), BINS - 1)] += 1
     return {
-        "model": model_row.pk, "model_name": model_row.name, "threshold": scored["threshold"],
-        "posts": len(scores), "accounts_scored": len(accounts), "above_threshold": sum(s >= scored["threshold"] for s in scores),
-        "accounts": top, "distribution": {"edges": [i / BINS for i in range(BINS + 1)], "counts": counts},
+        "model": model_row.pk,
+        "model_name": model_row.name,
+        "threshold": scored["threshold"],
+        "posts": len(scores),
+        "accounts_scored": len(accounts),
+        "above_threshold": sum(s >= scored["threshold"] for s in scores),
+        "accounts": top,
+        "distribution": {"edges": [i / BINS for i in range(BINS + 1)], "counts": counts},
         "per_post_stored": "all",
         # int8 scores differ from fp32: what that cost on the model's held-out posts goes with them
-        "mode": scored["mode"], "mode_report": model_row.metrics.get("int8") if scored["mode"] == "int8" else None,
+        "mode": scored["mode"],
+        "mode_report": model_row.metrics.get("int8") if scored["mode"] == "int8" else None,
     }
 
 
 def summary(result: dict) -> dict:
-    return {"model": result["model_name"], "posts": result["posts"], "accounts": result["accounts_scored"],
-            "above_threshold": result["above_threshold"]}
+    return {
+        "model": result["model_name"],
+        "posts": result["posts"],
+        "accounts": result["accounts_scored"],
+        "above_threshold": result["above_threshold"],
+    }
 
 
 def distribution_figure(distribution: dict, threshold: float) -> dict:
     edges = distribution["edges"]
     centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
-    return {"data": [{"type": "bar", "x": centres, "y": distribution["counts"], "width": 1 / len(centres), "name": "posts"}],
-            "layout": {"title": {"text": "Score distribution"}, "xaxis": {"title": {"text": "P(IO)"}, "range": [0, 1]},
-                       "yaxis": {"title": {"text": "posts"}},
-                       "shapes": [{"type": "line", "x0": threshold, "x1": threshold, "y0": 0, "y1": 1, "yref": "paper",
-                                   "line": {"dash": "dot"}}]}}
+    return {
+        "data": [
+            {"type": "bar", "x": centres, "y": distribution["counts"], "width": 1 / len(centres), "name": "posts"}
+        ],
+        "layout": {
+            "title": {"text": "Score distribution"},
+            "xaxis": {"title": {"text": "P(IO)"}, "range": [0, 1]},
+            "yaxis": {"title": {"text": "posts"}},
+            "shapes": [
+                {
+                    "type": "line",
+                    "x0": threshold,
+                    "x1": threshold,
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": "paper",
+                    "line": {"dash": "dot"},
+                }
+            ],
+        },
+    }
 
 
 def _account_of(collection, value: str):
@@ -83,18 +121,33 @@ def _account_of(collection, value: str):
     return by_id or selectors.account_find(collection=collection, account=value)
 
 
-
 class Score(Kind):
     name, label = "score", "Text model scores"
     internal = frozenset({"model_name"})
     params = (
         Param("model", INT, None, "The text classifier (its id).", low=1, high=2**63 - 1, form=False),
         Param("max_posts", INT, MAX_POSTS_DEFAULT, "Over this, every k-th post by id.", low=1, high=MAX_POSTS_MAX),
-        Param("limit", INT, ACCOUNTS_DEFAULT, "Accounts listed, highest mean score first.", low=1, high=ACCOUNTS_MAX,
-              form=False),
+        Param(
+            "limit",
+            INT,
+            ACCOUNTS_DEFAULT,
+            "Accounts listed, highest mean score first.",
+            low=1,
+            high=ACCOUNTS_MAX,
+            form=False,
+        ),
         Param("threshold", FLOAT, None, "Blank: the model's own (0.5).", low=0.0, high=1.0),
-        Param("mode", CHOICE, "fp32", "fp32 is exact; int8 is faster and moves single scores.", choices=MODES,
-              choice_labels={"fp32": "fp32 (exact)", "int8": "int8 (faster; single scores can move, the AUC change below)"}),
+        Param(
+            "mode",
+            CHOICE,
+            "fp32",
+            "fp32 is exact; int8 is faster and moves single scores.",
+            choices=MODES,
+            choice_labels={
+                "fp32": "fp32 (exact)",
+                "int8": "int8 (faster; single scores can move, the AUC change below)",
+            },
+        ),
     )
 
     def validate(self, collection, clean: dict, errors: dict) -> dict:
@@ -111,8 +164,14 @@ class Score(Kind):
         threshold = clean["threshold"]
         if threshold is None:
             threshold = float(model.params.get("threshold") or model.metrics.get("threshold") or 0.5)
-        return {"model": model.pk, "model_name": model.name, "max_posts": clean["max_posts"], "limit": clean["limit"],
-                "threshold": threshold, "mode": clean["mode"]}
+        return {
+            "model": model.pk,
+            "model_name": model.name,
+            "max_posts": clean["max_posts"],
+            "limit": clean["limit"],
+            "threshold": threshold,
+            "mode": clean["mode"],
+        }
 
     def run(self, analysis_input, progress) -> tuple[dict, dict, dict]:
         """1. load the model; 2. read the posts (every k-th over the cap); 3. score in length-sorted batches;
@@ -129,13 +188,22 @@ class Score(Kind):
         except TextModelError as exc:
             raise JobError(f"The stored model cannot be loaded: {exc}.") from None
         posts = _posts(collection, params["max_posts"])
-        progress.provenance(inputs=[{**selectors.collection_fingerprint(collection), "posts_scored": len(posts["post_id"])}],
-                            model={"text_model": model_row.pk, "name": model_row.name, "kind": model_row.kind})
+        progress.provenance(
+            inputs=[{**selectors.collection_fingerprint(collection), "posts_scored": len(posts["post_id"])}],
+            model={"text_model": model_row.pk, "name": model_row.name, "kind": model_row.kind},
+        )
         if not posts["post_id"]:
             raise JobError(f"The collection “{collection.name}” has no posts with text to score.")
-        on_step = lambda s: progress(0.05 + 0.9 * s["fraction"], f"Scoring: {s['scored']:,} of {len(posts['post_id']):,} posts")
-        scored = classifier.score_accounts(posts["text"], posts["account"], threshold=params["threshold"], on_step=on_step,
-                                           mode=params.get("mode", "fp32"))
+        def on_step(s):
+            return progress(0.05 + 0.9 * s["fraction"], f"Scoring: {s['scored']:,} of {len(posts['post_id']):,} posts")
+
+        scored = classifier.score_accounts(
+            posts["text"],
+            posts["account"],
+            threshold=params["threshold"],
+            on_step=on_step,
+            mode=params.get("mode", "fp32"),
+        )
         result = _result(collection, model_row, scored, params)
         rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"]}
         return result, summary(result), rows
@@ -143,12 +211,14 @@ class Score(Kind):
     def after_create(self, analysis, rows: dict) -> dict:
         """Inside the Analysis's transaction: one ``PostScore`` per scored post, in batches (a failure rolls
         the Analysis back too, so a stored analysis always has all its posts)."""
-        from apps.analyses.models import PostScore
-
         columns = zip(rows["post_id"], rows["account"], rows["score"], strict=True)
         while batch := list(itertools.islice(columns, POST_SCORE_BATCH)):
-            PostScore.objects.bulk_create([PostScore(analysis_id=analysis.pk, post_id=post, account_id=account, score=score)
-                                           for post, account, score in batch])
+            PostScore.objects.bulk_create(
+                [
+                    PostScore(analysis_id=analysis.pk, post_id=post, account_id=account, score=score)
+                    for post, account, score in batch
+                ]
+            )
         return analysis.summary
 
     def page_context(self, analysis) -> dict:
@@ -156,10 +226,13 @@ class Score(Kind):
 
         result = analysis.result
         return {
-            "report": result, "posts_stored": result.get("per_post_stored") == "all",
+            "report": result,
+            "posts_stored": result.get("per_post_stored") == "all",
             "text_model": selectors.text_model_of(investigation=analysis.investigation, model_id=result["model"]),
-            "figures": {"account-scores": account_scores_figure(result["accounts"]),
-                        "score-distribution": distribution_figure(result["distribution"], result["threshold"])},
+            "figures": {
+                "account-scores": account_scores_figure(result["accounts"]),
+                "score-distribution": distribution_figure(result["distribution"], result["threshold"]),
+            },
         }
 
     def page_query(self, analysis, query) -> dict:
@@ -173,5 +246,10 @@ class Score(Kind):
             rows = rows.none()
         page = Paginator(rows, POSTS_PER_PAGE).get_page(query.get("page"))
         keep = urlencode({k: v for k, v in (("order", order), ("account", account_query)) if v})
-        return {"posts_page": page, "posts_order": order, "posts_account": account, "posts_account_query": account_query,
-                "posts_query": keep}
+        return {
+            "posts_page": page,
+            "posts_order": order,
+            "posts_account": account,
+            "posts_account_query": account_query,
+            "posts_query": keep,
+        }

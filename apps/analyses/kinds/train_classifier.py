@@ -1,4 +1,4 @@
-"""Train a text classifier (issue #3; seeds 000 and 004): labelled posts in, a ``TextModel`` out.
+"""Train a text classifier (docs/methods.md: language models, spread): labelled posts in, a ``TextModel`` out.
 
 Labels come from an account label (e.g. account_category in RightTroll, LeftTroll → 1, other values → 0),
 a post label (veracity = false → 1), or two collections (positive vs negative). At most ``max_posts``
@@ -21,6 +21,8 @@ from django.conf import settings
 
 from apps.analyses import selectors
 from apps.analyses.kinds.base import CHOICE, FLOAT, INT, LIST, TEXT, Kind, Param
+from apps.analyses.models import TextModel
+from apps.collections.models import Collection
 from apps.jobs.services import JobError
 
 SOURCES = ("account_label", "post_label", "collections")
@@ -37,7 +39,9 @@ def _labels_check(collection, clean: dict, errors: dict) -> dict:
     source, key, positive = clean["label_source"], clean["label_key"], clean["positive_values"]
     what = "account" if source == "account_label" else "post"
     if not key:
-        errors["label_key"] = f"Name the {what} label to learn, e.g. {'account_category' if what == 'account' else 'veracity'}."
+        errors["label_key"] = (
+            f"Name the {what} label to learn, e.g. {'account_category' if what == 'account' else 'veracity'}."
+        )
         return {}
     if not KEY_RE.match(key):
         errors["label_key"] = f"{key!r} is not a label name (letters, digits, _ . - and spaces)."
@@ -50,16 +54,18 @@ def _labels_check(collection, clean: dict, errors: dict) -> dict:
     if not positive:
         errors["positive_values"] = f"Choose the positive value(s) of {key!r}, among: {', '.join(known[:20])}."
     elif missing:
-        errors["positive_values"] = f"{key!r} never takes the value(s) {', '.join(map(repr, missing))}; it takes: {', '.join(known[:20])}."
+        errors["positive_values"] = (
+            f"{key!r} never takes the value(s) {', '.join(map(repr, missing))}; it takes: {', '.join(known[:20])}."
+        )
     elif set(known) <= set(positive):
-        errors["positive_values"] = (f"Every {what} with {key!r} would be positive, so there is one class only: "
-                                     f"leave at least one of {', '.join(known[:20])} out.")
+        errors["positive_values"] = (
+            f"Every {what} with {key!r} would be positive, so there is one class only: "
+            f"leave at least one of {', '.join(known[:20])} out."
+        )
     return {"label_key": key, "positive_values": positive}
 
 
 def _collections_check(collection, clean: dict, errors: dict) -> dict:
-    from apps.collections.models import Collection
-
     ids = {}
     for field, default in (("positive_collection", collection.pk), ("negative_collection", None)):
         pk = clean[field] or default
@@ -81,8 +87,9 @@ def base_dir_check(value: str, model: str, errors: dict) -> str:
     if not value:
         return ""
     if not _allowed_base_dir(value):
-        errors["base_dir"] = (f"{value!r} is outside the directories this server allows for base models "
-                              "(MURMURATION_BASE_MODEL_DIRS).")
+        errors["base_dir"] = (
+            f"{value!r} is outside the directories this server allows for base models (MURMURATION_BASE_MODEL_DIRS)."
+        )
         return value
     try:
         path = check_model_directory(value)
@@ -94,7 +101,9 @@ def base_dir_check(value: str, model: str, errors: dict) -> str:
         errors["base_dir"] = f"{value!r} has a config.json that cannot be read."
         return value
     if (model == "gpt2") != (model_type == "gpt2"):
-        errors["base_dir"] = f"{value!r} holds a {model_type or 'unknown'} model, not {'a GPT-2' if model == 'gpt2' else 'an encoder'}."
+        errors["base_dir"] = (
+            f"{value!r} holds a {model_type or 'unknown'} model, not {'a GPT-2' if model == 'gpt2' else 'an encoder'}."
+        )
     return str(path.resolve())
 
 
@@ -113,7 +122,7 @@ def _default_name(collection, clean: dict) -> str:
 
 
 def _int8_report(classifier, texts: list[str], labels: list[int]) -> dict:
-    """What scoring in int8 costs on this model's held-out posts (issue #3 item 6): the AUC change and the
+    """What scoring in int8 costs on this model's held-out posts: the AUC change and the
     share of flipped predictions, shown where the analyst picks the mode. Needs both classes held out."""
     from ml.text import TextModelError
 
@@ -127,21 +136,31 @@ def _int8_report(classifier, texts: list[str], labels: list[int]) -> dict:
 
 def summary(result: dict) -> dict:
     m = result["metrics"]
-    return {"model": result["model"], "posts": result["posts"], "positives": result["positives"],
-            "auc": m.get("auc"), "f1": m.get("f1"), "account_disjoint": result["split"]["account_disjoint"]}
+    return {
+        "model": result["model"],
+        "posts": result["posts"],
+        "positives": result["positives"],
+        "auc": m.get("auc"),
+        "f1": m.get("f1"),
+        "account_disjoint": result["split"]["account_disjoint"],
+    }
 
 
 def _labelled(analysis_input) -> tuple[list[tuple[int, int]], list[tuple[str, dict]]]:
-    from apps.collections.models import Collection
-
     params, collection = analysis_input.params, analysis_input.collection
     if params["label_source"] != "collections":
-        rows = selectors.labelled_post_ids(collection=collection, source=params["label_source"], key=params["label_key"],
-                                           positive=params["positive_values"])
+        rows = selectors.labelled_post_ids(
+            collection=collection,
+            source=params["label_source"],
+            key=params["label_key"],
+            positive=params["positive_values"],
+        )
         return rows, [("labelled", selectors.collection_fingerprint(collection))]
     rows, used = [], []
     for role, label in (("positive", 1), ("negative", 0)):
-        other = Collection.objects.filter(pk=params[f"{role}_collection"], investigation=analysis_input.investigation).first()
+        other = Collection.objects.filter(
+            pk=params[f"{role}_collection"], investigation=analysis_input.investigation
+        ).first()
         if other is None:
             raise JobError(f"The {role} collection was deleted before the training ran.")
         rows += selectors.labelled_post_ids(collection=other, source="collections", label=label)
@@ -173,9 +192,15 @@ def _classifier(params: dict):
     from ml.text.config import TrainConfig
 
     base = TINY_GPT2 if params["model"] == "gpt2" else CPU
-    train = TrainConfig(learning_rate=params["learning_rate"], epochs=params["epochs"], batch_size=params["batch_size"],
-                        weight_decay=base.train.weight_decay, grad_clip=base.train.grad_clip, patience=base.train.patience,
-                        seed=params["seed"])
+    train = TrainConfig(
+        learning_rate=params["learning_rate"],
+        epochs=params["epochs"],
+        batch_size=params["batch_size"],
+        weight_decay=base.train.weight_decay,
+        grad_clip=base.train.grad_clip,
+        patience=base.train.patience,
+        seed=params["seed"],
+    )
     config = type(base).from_dict({**base.as_dict(), "max_length": params["max_length"], "train": train.__dict__})
     cls = GPT2Classifier if params["model"] == "gpt2" else EncoderClassifier
     return cls(model_dir=params["base_dir"] or None, config=config)
@@ -183,8 +208,6 @@ def _classifier(params: dict):
 
 def staged_cleanup(job) -> None:
     """A failed training job's staged weights, and its TextModel row if the worker died after writing it."""
-    from apps.analyses.models import TextModel
-
     shutil.rmtree(staging_dir(job), ignore_errors=True)
     for model in TextModel.objects.filter(job=job):
         shutil.rmtree(model.weights_dir, ignore_errors=True)
@@ -192,8 +215,6 @@ def staged_cleanup(job) -> None:
 
 
 def text_model_context(analysis) -> dict:
-    from apps.analyses.models import TextModel
-
     return {"text_model": TextModel.objects.filter(pk=analysis.result.get("text_model_id")).first()}
 
 
@@ -201,28 +222,65 @@ def staging_dir(job) -> Path:
     return Path(settings.MEDIA_ROOT) / "models" / f"staging-job-{job.pk}"
 
 
-
 class TrainClassifier(Kind):
     name, label = "train_classifier", "Text classifier training"
     params = (
         Param("name", TEXT, "", "Blank: named after its labels and collection.", max_length=200),
-        Param("label_source", CHOICE, "account_label", "Where the labels come from.", choices=SOURCES,
-              choice_labels={"account_label": "an account label", "post_label": "a post label",
-                             "collections": "two collections (positive vs negative)"}),
+        Param(
+            "label_source",
+            CHOICE,
+            "account_label",
+            "Where the labels come from.",
+            choices=SOURCES,
+            choice_labels={
+                "account_label": "an account label",
+                "post_label": "a post label",
+                "collections": "two collections (positive vs negative)",
+            },
+        ),
         Param("label_key", TEXT, "", "e.g. account_category (account label) or veracity (post label).", max_length=100),
-        Param("positive_values", LIST, (), "Comma-separated values that mean IO, e.g. RightTroll,LeftTroll; the other "
-              "values are the control class.", max_items=200),
-        Param("positive_collection", INT, None, "For two collections: the positive one (blank: this one).", low=1,
-              high=2**63 - 1),
+        Param(
+            "positive_values",
+            LIST,
+            (),
+            "Comma-separated values that mean IO, e.g. RightTroll,LeftTroll; the other values are the control class.",
+            max_items=200,
+        ),
+        Param(
+            "positive_collection",
+            INT,
+            None,
+            "For two collections: the positive one (blank: this one).",
+            low=1,
+            high=2**63 - 1,
+        ),
         Param("negative_collection", INT, None, "For two collections: the negative one.", low=1, high=2**63 - 1),
-        Param("model", CHOICE, "encoder", "The model trained.", choices=tuple(MODELS),
-              choice_labels={"encoder": "encoder (bundled MiniLM-L6, fine-tuned)", "gpt2": "tiny GPT-2 trained from scratch"}),
+        Param(
+            "model",
+            CHOICE,
+            "encoder",
+            "The model trained.",
+            choices=tuple(MODELS),
+            choice_labels={
+                "encoder": "encoder (bundled MiniLM-L6, fine-tuned)",
+                "gpt2": "tiny GPT-2 trained from scratch",
+            },
+        ),
         Param("base_dir", TEXT, "", "Optional: a local model directory on the server (config.json inside)."),
-        Param("max_posts", INT, MAX_POSTS_DEFAULT, "Posts read, at most half a class, sampled with a fixed seed. 2,000 "
-              "with MiniLM: about a minute on 2 CPU cores.", low=20, high=MAX_POSTS_MAX),
+        Param(
+            "max_posts",
+            INT,
+            MAX_POSTS_DEFAULT,
+            "Posts read, at most half a class, sampled with a fixed seed. 2,000 "
+            "with MiniLM: about a minute on 2 CPU cores.",
+            low=20,
+            high=MAX_POSTS_MAX,
+        ),
         Param("epochs", INT, None, "Blank: 1 for the encoder, 5 for the tiny GPT-2.", low=1, high=100),
         Param("batch_size", INT, None, "Blank: 16.", low=1, high=512),
-        Param("learning_rate", FLOAT, None, "Blank: 5e-5 for the encoder, 1e-3 for the tiny GPT-2.", low=1e-7, high=1.0),
+        Param(
+            "learning_rate", FLOAT, None, "Blank: 5e-5 for the encoder, 1e-3 for the tiny GPT-2.", low=1e-7, high=1.0
+        ),
         Param("max_length", INT, 64, "Tokens per post.", low=8, high=512),
         Param("seed", INT, SEED, "The sample's and the training's seed.", low=0, high=2**31 - 1, form=False),
     )
@@ -234,10 +292,16 @@ class TrainClassifier(Kind):
         else:
             labels = _labels_check(collection, clean, errors)
         model, defaults = clean["model"], DEFAULTS[clean["model"]]
-        out = {"label_source": clean["label_source"], **labels, "model": model,
-               "base_dir": base_dir_check(clean["base_dir"], model, errors),
-               **{k: defaults[k] if clean[k] is None else clean[k] for k in ("epochs", "batch_size", "learning_rate")},
-               "max_length": clean["max_length"], "max_posts": clean["max_posts"], "seed": clean["seed"]}
+        out = {
+            "label_source": clean["label_source"],
+            **labels,
+            "model": model,
+            "base_dir": base_dir_check(clean["base_dir"], model, errors),
+            **{k: defaults[k] if clean[k] is None else clean[k] for k in ("epochs", "batch_size", "learning_rate")},
+            "max_length": clean["max_length"],
+            "max_posts": clean["max_posts"],
+            "seed": clean["seed"],
+        }
         if not errors:
             out["name"] = clean["name"] or _default_name(collection, out)
         return out
@@ -254,11 +318,18 @@ class TrainClassifier(Kind):
         data = selectors.post_texts(post_ids=[pk for pk, _ in picked])
         label_of = dict(picked)
         labels = [label_of[pk] for pk in data["post_id"]]
-        progress.provenance(inputs=[{**c, "role": role} for role, c in collections],
-                            model={"kind": params["model"], "base": params["base_dir"] or MODELS[params["model"]]})
+        progress.provenance(
+            inputs=[{**c, "role": role} for role, c in collections],
+            model={"kind": params["model"], "base": params["base_dir"] or MODELS[params["model"]]},
+        )
         classifier = _classifier(params)
         progress(0.02, f"Training on {len(labels):,} posts ({sum(labels):,} positive)", force=True)
-        on_step = lambda s: progress(0.02 + 0.9 * s["fraction"], f"Training: epoch {s['epoch']}, step {s['step']}/{s['total_steps']}, loss {s['train_loss']:.3f}")
+        def on_step(s):
+            return progress(
+                0.02 + 0.9 * s["fraction"],
+                f"Training: epoch {s['epoch']}, step {s['step']}/{s['total_steps']}, loss {s['train_loss']:.3f}",
+            )
+
         try:
             classifier.fit(data["text"], labels, groups=data["group"], on_step=on_step)
         except TextModelError as exc:
@@ -271,26 +342,42 @@ class TrainClassifier(Kind):
         shutil.rmtree(staging, ignore_errors=True)
         classifier.save(staging)
         result = {
-            "staging_dir": str(staging), "model": params["model"], "base_model": params["base_dir"] or MODELS[params["model"]],
-            "training": [c for _, c in collections], "posts": len(labels), "positives": int(sum(labels)),
-            "rows_labelled": len(rows), "sampled": len(rows) > len(picked),
-            "metrics": classifier.metrics_, "split": classifier.split_,
+            "staging_dir": str(staging),
+            "model": params["model"],
+            "base_model": params["base_dir"] or MODELS[params["model"]],
+            "training": [c for _, c in collections],
+            "posts": len(labels),
+            "positives": int(sum(labels)),
+            "rows_labelled": len(rows),
+            "sampled": len(rows) > len(picked),
+            "metrics": classifier.metrics_,
+            "split": classifier.split_,
             "history": classifier.history_,
             # The held-out posts and their scores: the metrics can be recomputed from these.
-            "test": {"post_id": [data["post_id"][i] for i in test["index"]], "labels": test["labels"], "scores": test["scores"]},
+            "test": {
+                "post_id": [data["post_id"][i] for i in test["index"]],
+                "labels": test["labels"],
+                "scores": test["scores"],
+            },
         }
         return result, summary(result)
 
     def after_create(self, analysis, rows=None) -> dict:
         """Inside the Analysis's transaction: the TextModel row, then its weights moved into place (a failure
         here rolls both back). The staging path and the test scores' bulk stay out of the summary."""
-        from apps.analyses.models import TextModel
-
         result, params = analysis.result, analysis.params
         model = TextModel.objects.create(
-            investigation=analysis.investigation, name=params["name"], kind=params["model"], base_model=result["base_model"],
-            params=params, training=result["training"], metrics=result["metrics"], split=result["split"],
-            history=result["history"], job=analysis.job, created_by=analysis.created_by,
+            investigation=analysis.investigation,
+            name=params["name"],
+            kind=params["model"],
+            base_model=result["base_model"],
+            params=params,
+            training=result["training"],
+            metrics=result["metrics"],
+            split=result["split"],
+            history=result["history"],
+            job=analysis.job,
+            created_by=analysis.created_by,
         )
         model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(result.pop("staging_dir"), model.weights_dir)

@@ -1,4 +1,4 @@
-"""Train a language model of one collection (issue #3 item 3; seed 000): a causal LM with
+"""Train a language model of one collection (docs/methods.md, language models): a causal LM with
 `<|endoftext|>` after each post and a third of the posts held out, stored as a ``TextModel`` of kind "lm".
 
 Two ways: a tiny GPT-2 built from a config with a byte-level BPE trained on the collection (the CPU
@@ -21,6 +21,7 @@ from pathlib import Path
 from apps.analyses import selectors
 from apps.analyses.kinds import train_classifier
 from apps.analyses.kinds.base import FLOAT, INT, TEXT, Kind, Param
+from apps.analyses.models import TextModel
 from apps.jobs.services import JobError
 
 TINY = "tiny GPT-2 (trained from scratch)"
@@ -94,29 +95,50 @@ def _metrics(lm, params: dict) -> dict:
     """Held-out perplexity per token and per byte; and the untuned base's where there is one, on the same posts."""
     from ml.text import CollectionLM
 
-    metrics = {"held_out_perplexity": lm.held_out_perplexity_, "held_out_perplexity_per_byte": lm.perplexity(lm.held_out_, "byte"),
-               "held_out_posts": len(lm.held_out_), "unit": "token"}
+    metrics = {
+        "held_out_perplexity": lm.held_out_perplexity_,
+        "held_out_perplexity_per_byte": lm.perplexity(lm.held_out_, "byte"),
+        "held_out_posts": len(lm.held_out_),
+        "unit": "token",
+    }
     if params["base_dir"]:
         base = CollectionLM.base(params["base_dir"])
         metrics["base_perplexity"] = base.perplexity(lm.held_out_)
     return metrics
 
 
-
 class TrainLM(Kind):
     name, label = "train_lm", "Language model training"
     params = (
         Param("name", TEXT, "", "Blank: “LM · <collection>”.", max_length=200),
-        Param("base_dir", TEXT, "", "Optional: a local GPT-2 directory on the server to fine-tune. Blank: a tiny GPT-2 "
-              "trained from scratch with a tokenizer learnt from this collection (the CPU default)."),
-        Param("max_posts", INT, MAX_POSTS_DEFAULT, "Posts read (every k-th by id over this); a third are held out.",
-              low=MIN_POSTS, high=MAX_POSTS_MAX),
+        Param(
+            "base_dir",
+            TEXT,
+            "",
+            "Optional: a local GPT-2 directory on the server to fine-tune. Blank: a tiny GPT-2 "
+            "trained from scratch with a tokenizer learnt from this collection (the CPU default).",
+        ),
+        Param(
+            "max_posts",
+            INT,
+            MAX_POSTS_DEFAULT,
+            "Posts read (every k-th by id over this); a third are held out.",
+            low=MIN_POSTS,
+            high=MAX_POSTS_MAX,
+        ),
         Param("epochs", INT, None, "Blank: 3 from scratch, 1 fine-tuning.", low=1, high=100),
         Param("batch_size", INT, None, "Blank: 16 from scratch, 8 fine-tuning.", low=1, high=512),
         Param("learning_rate", FLOAT, None, "Blank: 1e-3 from scratch, 5e-5 fine-tuning.", low=1e-7, high=1.0),
         Param("max_length", INT, 64, "Tokens per post.", low=8, high=1024),
-        Param("vocab_size", INT, 2000, "The tokenizer's vocabulary, learnt from the collection.", low=300, high=50_000,
-              form=False),
+        Param(
+            "vocab_size",
+            INT,
+            2000,
+            "The tokenizer's vocabulary, learnt from the collection.",
+            low=300,
+            high=50_000,
+            form=False,
+        ),
         Param("seed", INT, train_classifier.SEED, "The training's seed.", low=0, high=2**31 - 1, form=False),
     )
 
@@ -125,13 +147,17 @@ class TrainLM(Kind):
         enough posts to hold a third out."""
         base_dir = train_classifier.base_dir_check(clean["base_dir"], "gpt2", errors)
         defaults = DEFAULTS["base" if base_dir else "tiny"]
-        out = {"base_dir": base_dir,
-               **{k: defaults[k] if clean[k] is None else clean[k] for k in ("epochs", "batch_size", "learning_rate")},
-               **{k: clean[k] for k in ("max_length", "max_posts", "vocab_size", "seed")}}
+        out = {
+            "base_dir": base_dir,
+            **{k: defaults[k] if clean[k] is None else clean[k] for k in ("epochs", "batch_size", "learning_rate")},
+            **{k: clean[k] for k in ("max_length", "max_posts", "vocab_size", "seed")},
+        }
         posts = selectors.text_posts(collection).count()
         if posts < MIN_POSTS:
-            errors["collection"] = (f"The collection “{collection.name}” has {posts} post(s) with text (reposts left out): "
-                                    f"a language model needs at least {MIN_POSTS}, a third of them held out.")
+            errors["collection"] = (
+                f"The collection “{collection.name}” has {posts} post(s) with text (reposts left out): "
+                f"a language model needs at least {MIN_POSTS}, a third of them held out."
+            )
         if not errors:
             out["name"] = clean["name"] or f"LM · {collection.name}"[:200]
         return out
@@ -146,13 +172,25 @@ class TrainLM(Kind):
         progress(0.0, f"Reading the posts of “{collection.name}”", force=True)
         posts = collection_texts(collection, params["max_posts"])
         if len(posts["post_id"]) < MIN_POSTS:
-            raise JobError(f"The collection “{collection.name}” has {len(posts['post_id'])} post(s) with text: too few to hold a third out.")
+            raise JobError(
+                f"The collection “{collection.name}” has {len(posts['post_id'])} post(s) with text: "
+                "too few to hold a third out."
+            )
         fingerprint = selectors.collection_fingerprint(collection)
-        progress.provenance(inputs=[{**fingerprint, "posts_read": len(posts["post_id"])}],
-                            model={"kind": "lm", "base": params["base_dir"] or TINY})
+        progress.provenance(
+            inputs=[{**fingerprint, "posts_read": len(posts["post_id"])}],
+            model={"kind": "lm", "base": params["base_dir"] or TINY},
+        )
         lm = _lm(params)
-        progress(0.02, f"Training on {len(posts['post_id']) - round(len(posts['post_id']) * HELD_OUT):,} posts", force=True)
-        on_step = lambda s: progress(0.02 + 0.85 * s["fraction"], f"Training: epoch {s['epoch']}, step {s['step']}/{s['total_steps']}, loss {s['train_loss']:.3f}")
+        progress(
+            0.02, f"Training on {len(posts['post_id']) - round(len(posts['post_id']) * HELD_OUT):,} posts", force=True
+        )
+        def on_step(s):
+            return progress(
+                0.02 + 0.85 * s["fraction"],
+                f"Training: epoch {s['epoch']}, step {s['step']}/{s['total_steps']}, loss {s['train_loss']:.3f}",
+            )
+
         with torch_threads(1 if tiny(params["base_dir"]) else None):
             try:
                 lm.fit(posts["text"], on_step=on_step)
@@ -166,23 +204,37 @@ class TrainLM(Kind):
         lm.save(staging)
         held_ids = [posts["post_id"][i] for i in lm.held_out_index_]
         result = {
-            "staging_dir": str(staging), "base_model": params["base_dir"] or TINY, "training": [fingerprint],
-            "posts": len(posts["post_id"]), "sampled": posts["sampled"], "metrics": metrics,
-            "split": {"held_out": HELD_OUT, "train_posts": len(posts["post_id"]) - len(held_ids), "held_out_posts": len(held_ids),
-                      "held_out_post_ids": held_ids},
+            "staging_dir": str(staging),
+            "base_model": params["base_dir"] or TINY,
+            "training": [fingerprint],
+            "posts": len(posts["post_id"]),
+            "sampled": posts["sampled"],
+            "metrics": metrics,
+            "split": {
+                "held_out": HELD_OUT,
+                "train_posts": len(posts["post_id"]) - len(held_ids),
+                "held_out_posts": len(held_ids),
+                "held_out_post_ids": held_ids,
+            },
             "history": lm.history_,
         }
         return result, summary(result)
 
     def after_create(self, analysis, rows=None) -> dict:
         """Inside the Analysis's transaction: the TextModel row, then its weights moved into place."""
-        from apps.analyses.models import TextModel
-
         result, params = analysis.result, analysis.params
         model = TextModel.objects.create(
-            investigation=analysis.investigation, name=params["name"], kind=TextModel.Kind.LM, base_model=result["base_model"],
-            params=params, training=result["training"], metrics=result["metrics"], split=result["split"],
-            history=result["history"], job=analysis.job, created_by=analysis.created_by,
+            investigation=analysis.investigation,
+            name=params["name"],
+            kind=TextModel.Kind.LM,
+            base_model=result["base_model"],
+            params=params,
+            training=result["training"],
+            metrics=result["metrics"],
+            split=result["split"],
+            history=result["history"],
+            job=analysis.job,
+            created_by=analysis.created_by,
         )
         model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(result.pop("staging_dir"), model.weights_dir)

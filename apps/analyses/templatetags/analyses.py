@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django import template
 
-from apps.analyses.selectors import analysis_list
+from apps.analyses.selectors import analysis_list, text_model_list
 from apps.investigations.models import ROLE_RANK
 from apps.investigations.selectors import role_of
 
@@ -26,7 +26,5 @@ def role_allows(user, investigation, role: str) -> bool:
 @register.inclusion_tag("analyses/_text_models_card.html")
 def text_models_card(investigation, limit: int = 10):
     """The investigation's text models (the calling page has checked membership)."""
-    from apps.analyses.selectors import text_model_list
-
     models = list(text_model_list(investigation=investigation)[:limit + 1])
     return {"text_models": models[:limit], "more": len(models) > limit, "investigation": investigation}

@@ -41,31 +41,48 @@ class Command(BaseCommand):
         parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="a parameter of the analysis")
         parser.add_argument("--account", help="the account to analyse (handle or platform id): --param account=...")
         parser.add_argument("--user", help="acting user (default: the first superuser)")
-        parser.add_argument("--queue", action="store_true", help="queue the job for a worker instead of running it here")
+        parser.add_argument(
+            "--queue", action="store_true", help="queue the job for a worker instead of running it here"
+        )
 
     def handle(self, *args, **opts):
         user = cli_user(opts["user"])
         investigation = cli_investigation(opts["investigation"], user)
         collection = Collection.objects.filter(investigation=investigation, name=opts["collection"]).first()
         if collection is None:
-            raise CommandError(f"No collection named {opts['collection']!r} in the investigation {investigation.name!r}")
+            raise CommandError(
+                f"No collection named {opts['collection']!r} in the investigation {investigation.name!r}"
+            )
         params = key_values(opts["param"], "--param")
         if opts["account"]:
             params["account"] = opts["account"]
         started = time.monotonic()
         try:
-            job = analysis_start(investigation=investigation, user=user, kind=opts["kind"], collection=collection,
-                                 params=params, enqueue=opts["queue"])
+            job = analysis_start(
+                investigation=investigation,
+                user=user,
+                kind=opts["kind"],
+                collection=collection,
+                params=params,
+                enqueue=opts["queue"],
+            )
         except ValidationError as exc:
             raise CommandError(errors_to_sentence(exc)) from None
         if not opts["queue"]:
             job = job_execute(job_id=job.pk)
         result = {k: v for k, v in (job.result or {}).items() if k not in ("analysis_id", "kind")}
-        print_summary(self.stdout, {
-            "command": "run_analysis", "kind": opts["kind"], "job": job.pk, "status": job.status,
-            "analysis": (job.result or {}).get("analysis_id"), **result,
-            "error": job.error.splitlines()[0] if job.error else "",
-            "seconds": round(time.monotonic() - started, 2),
-        })
+        print_summary(
+            self.stdout,
+            {
+                "command": "run_analysis",
+                "kind": opts["kind"],
+                "job": job.pk,
+                "status": job.status,
+                "analysis": (job.result or {}).get("analysis_id"),
+                **result,
+                "error": job.error.splitlines()[0] if job.error else "",
+                "seconds": round(time.monotonic() - started, 2),
+            },
+        )
         if job.status == "failed":
             raise SystemExit(1)

@@ -34,8 +34,11 @@ class Command(BaseCommand):
         investigation = Investigation.objects.filter(name=DEMO_INVESTIGATION, memberships__user=user).first()
         if investigation is None:
             investigation = investigation_create(
-                user=user, name=DEMO_INVESTIGATION,
-                description="Generated data: organic accounts and a coordinated operation amplifying a few seed accounts.",
+                user=user,
+                name=DEMO_INVESTIGATION,
+                description=(
+                    "Generated data: organic accounts and a coordinated operation amplifying a few seed accounts."
+                ),
             )
         collection = Collection.objects.filter(investigation=investigation, name=DEMO_COLLECTION).first()
         job = None
@@ -43,14 +46,23 @@ class Command(BaseCommand):
             job = job_execute(job_id=self._import(investigation, user, opts["seed"]).pk)
             collection = Collection.objects.get(investigation=investigation, name=DEMO_COLLECTION)
         self.stdout.write(f"Log in at http://127.0.0.1:8000/ as {DEMO_USER} / {DEMO_PASSWORD}")
-        print_summary(self.stdout, {
-            "command": "demo_setup", "user": DEMO_USER, "investigation": investigation.pk, "collection": collection.pk,
-            "posts": collection.stats.get("posts"), "import_job": job.pk if job else None,
-        })
+        print_summary(
+            self.stdout,
+            {
+                "command": "demo_setup",
+                "user": DEMO_USER,
+                "investigation": investigation.pk,
+                "collection": collection.pk,
+                "posts": collection.stats.get("posts"),
+                "import_job": job.pk if job else None,
+            },
+        )
 
     def _user(self):
         User = get_user_model()
-        user, created = User.objects.get_or_create(username=DEMO_USER, defaults={"is_staff": True, "is_superuser": True})
+        user, created = User.objects.get_or_create(
+            username=DEMO_USER, defaults={"is_staff": True, "is_superuser": True}
+        )
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
@@ -63,6 +75,10 @@ class Command(BaseCommand):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_operation_csv(path, OperationConfig(seed=seed))
         return import_start(
-            investigation=investigation, user=user, collection_name=DEMO_COLLECTION,
-            files=[{"path": str(path), "name": path.name}], labels={"source": "simulation"}, enqueue=False,
+            investigation=investigation,
+            user=user,
+            collection_name=DEMO_COLLECTION,
+            files=[{"path": str(path), "name": path.name}],
+            labels={"source": "simulation"},
+            enqueue=False,
         )
