@@ -110,6 +110,11 @@ def _placeholders(collection: Collection) -> QuerySet:
     return Account.objects.filter(collection=collection, placeholder=True).values("id")
 
 
+def placeholder_ids(*, collection: Collection) -> set[int]:
+    """The stand-in authors of a text-only import's posts (an empty set for most collections)."""
+    return set(_placeholders(collection).values_list("id", flat=True))
+
+
 def account_key(account: Account) -> str:
     """How an account is named inside ``ml.authorship`` (and so in its messages): its handle."""
     return account.handle or account.platform_id

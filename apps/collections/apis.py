@@ -49,7 +49,7 @@ class PostOutput(serializers.Serializer):
     account = serializers.IntegerField(source="account_id")
     handle = serializers.CharField(source="account.handle")
     text = serializers.CharField()
-    time = serializers.DateTimeField()
+    time = serializers.DateTimeField(allow_null=True)  # null: the file gave no time
     language = serializers.CharField()
     kind = serializers.CharField()
     ref_post_id = serializers.CharField()
@@ -127,7 +127,13 @@ class ImportStartInput(serializers.Serializer):
         max_length=200, required=False, allow_blank=True, default="", help_text="default: the first file's name"
     )
     format = serializers.CharField(required=False, allow_blank=True, default="")
-    mapping = serializers.CharField(required=False, allow_blank=True, default="", help_text="JSON {field: column}")
+    mapping = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="JSON {field: column}; a column by header name or by position (col1 is the first)",
+    )
+    no_header = serializers.BooleanField(
+        required=False, default=False, help_text="the files' first row is data: map columns by position (col1, col2, ...)"
+    )
     labels = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="key=value, one per line (as on the upload page)"
     )
@@ -156,5 +162,6 @@ class ImportStartApi(APIView):
         job = services.upload_import_start(
             investigation=investigation, user=request.user, files=values["files"], collection_name=values["collection"],
             format=values["format"] or None, mapping=values["mapping"], labels=values["labels"],
+            no_header=values["no_header"],
         )
         return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)

@@ -28,6 +28,10 @@ class UploadForm(forms.Form):
     collection = forms.CharField(max_length=200, required=False)
     format = forms.ChoiceField(required=False)
     mapping = forms.CharField(required=False, widget=forms.HiddenInput)
+    no_header = forms.BooleanField(
+        required=False, label="The first row is data (no header row)",
+        help_text="Columns are then named by position: col1, col2, …",
+    )
     labels = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "source=twitter\nrelease=2018-10"}),

@@ -42,7 +42,7 @@ ENTITY_CACHE_MAX = 200_000
 
 ACCOUNT_COLUMNS = [
     "id", "collection_id", "platform_id", "handle", "display_name", "followers", "following", "created", "labels",
-    "observed", "import_file_id",
+    "placeholder", "observed", "import_file_id",
 ]
 POST_COLUMNS = [
     "id", "collection_id", "platform_id", "account_id", "text", "time", "language", "kind", "ref_post_id",
@@ -164,10 +164,12 @@ class PostgresStore(Store):
 
 # -- encoded batches ---------------------------------------------------------------------------------
 # An encoded post: (platform_id, account_id, text, time, language, kind, ref_post_id, ref_account_id,
-# labels, links, acts): account ids are platform ids, time is the backend's text, labels are JSON,
-# links are the (kind, value) entities the post names, once each, and `acts` says whether the post
-# also has an account interaction (repost, quote, reply) with its original.
-# An encoded account: (handle, display_name, followers, following, created, labels).
+# labels, links, acts): account ids are platform ids, time is the backend's text (None: no time), labels
+# are JSON, links are the (kind, value) entities the post names, once each, and `acts` says whether the
+# post also has an account interaction (repost, quote, reply) with its original. A post without a time
+# or with a placeholder author has neither: an interaction is an account's act at a time, and every
+# reader of interactions (coordination, co-action, networks, timelines) takes it as one.
+# An encoded account: (handle, display_name, followers, following, created, labels, placeholder).
 @dataclass(slots=True)
 class EncodedBatch:
     posts: list[tuple]  # the first row of each post in the batch
@@ -238,17 +240,18 @@ class IngestWriter:
         if r.time is not self._last_time:  # an account's posts come in bursts with the same time object
             self._last_time, self._last_text = r.time, self.db_time(r.time)
         ref = r.ref_account
+        acting = r.time is not None and not r.account.placeholder
         return (
             r.platform_id, r.account.platform_id, r.text, self._last_text, r.language[:20], r.kind, r.ref_post_id[:200],
             ref.platform_id if ref is not None else None,
             json.dumps({**r.labels, **self.labels}) if r.labels else self.labels_json,
-            _links(r), r.kind != "post" and (ref is not None or bool(r.ref_post_id)),
+            _links(r) if acting else (), acting and r.kind != "post" and (ref is not None or bool(r.ref_post_id)),
         )
 
     def _account_encoded(self, account: AccountRecord, *, observed: bool) -> tuple:
         labels = json.dumps({**account.labels, **self.labels}) if observed else "{}"
         return (account.handle[:200], account.display_name[:500], account.followers, account.following,
-                self.db_time(account.created), labels)
+                self.db_time(account.created), labels, account.placeholder)
 
     # -- step 2: write (one transaction) --------------------------------------------------------------
     def write(self, batch: EncodedBatch) -> tuple[int, int]:
@@ -311,7 +314,7 @@ class IngestWriter:
             return
         db.execute_many(
             f"UPDATE {Account._meta.db_table} SET handle = %s, display_name = %s, followers = %s, following = %s, "
-            "created = %s, labels = %s, observed = %s WHERE id = %s",
+            "created = %s, labels = %s, placeholder = %s, observed = %s WHERE id = %s",
             [(*account, True, self.account_ids[pid]) for pid, account in accounts.items()],
         )
         self.stub_ids.difference_update(self.account_ids[pid] for pid in accounts)
@@ -423,7 +426,9 @@ def rejected_store(*, import_file: ImportFile, rejected: list[RejectedRecord], k
 
 
 def _no_nul(text: str) -> str:
-    return text.replace("\x00", "\\x00")  # PostgreSQL text cannot hold a NUL; a header may have one
+    """PostgreSQL text cannot hold a NUL, and no database a lone surrogate (an undecodable byte kept by
+    surrogateescape): a header cell naming the field, or a value a reason quotes, may have either."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def bulk_tables_analyze() -> None:

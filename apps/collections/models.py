@@ -90,6 +90,10 @@ class Account(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     # False for accounts known only as the target of a repost, quote, reply or tree edge.
     observed = models.BooleanField(default=True)
+    # True for the stand-in author of a post whose file names none (platform id "row:<post id>", one per
+    # post): no real account, so the overview, the account lists and the account-level detectors leave it
+    # out, and its posts derive no interactions (see ``IngestWriter``).
+    placeholder = models.BooleanField(default=False)
     import_file = models.ForeignKey(ImportFile, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False, related_name="+")
 
     class Meta:
@@ -111,7 +115,9 @@ class Post(models.Model):
     platform_id = models.CharField(max_length=200)
     account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, related_name="posts", db_index=False, db_constraint=False)
     text = models.TextField(blank=True)
-    time = models.DateTimeField()
+    # Null for a post whose file gives no time (labelled text-only sets): it derives no interactions, and
+    # every reader by time (timelines, coordination, authorship, the overview's span) skips it.
+    time = models.DateTimeField(null=True, blank=True)
     language = models.CharField(max_length=20, blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.POST)
     # The original of a repost/quote/reply, by platform id: it may not be in the collection.

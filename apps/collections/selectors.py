@@ -23,7 +23,8 @@ def post_list(*, collection: Collection, account_id: int | None = None) -> Query
 
 
 def account_list(*, collection: Collection) -> QuerySet[Account]:
-    return Account.objects.filter(collection=collection, observed=True).order_by("handle", "id")
+    """The collection's posting accounts (not the placeholder authors of posts whose file named none)."""
+    return Account.objects.filter(collection=collection, observed=True, placeholder=False).order_by("handle", "id")
 
 
 def import_file_list(*, collection: Collection | None = None, job=None) -> QuerySet[ImportFile]:

@@ -16,6 +16,7 @@ from apps.collections import importers
 from apps.collections.ingest import IngestWriter, bulk_tables_analyze, import_file_purge, rejected_store
 from apps.collections.models import Collection, ImportFile
 from apps.collections.pipeline import Parsed, ParsedBatches
+from apps.collections.selectors import import_file_list
 from apps.collections.stats import collection_stats_refresh
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
@@ -23,6 +24,7 @@ from apps.jobs.registry import job_kind_register
 from apps.jobs.services import JobError, Progress, job_create, job_text
 
 IMPORT_KIND = "import"
+GENERIC_FORMAT = "generic_csv"  # the format that reads a column mapping (and files without a header row)
 # What the upload page and the API accept (the page's file chooser and upload.js read this list too).
 UPLOAD_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".gz", ".zip")
 
@@ -64,6 +66,7 @@ def upload_import_start(
     format: str | None = None,
     mapping: dict | None = None,
     labels: dict | None = None,
+    no_header: bool = False,
     enqueue: bool = True,
 ) -> Job:
     """The upload page's and the API's import of uploaded files (Django ``UploadedFile``s):
@@ -81,7 +84,7 @@ def upload_import_start(
         return import_start(
             investigation=investigation, user=user, files=saved,
             collection_name=collection_name or collection_name_from_file(saved[0]["name"]),
-            format=format or None, mapping=mapping, labels=labels, enqueue=enqueue,
+            format=format or None, mapping=mapping, labels=labels, no_header=no_header, enqueue=enqueue,
         )
     except BaseException:
         uploads_remove(files=saved)
@@ -136,9 +139,17 @@ def mapping_parse(raw: str | None) -> dict[str, str]:
     return {k: v for k, v in mapping.items() if v}
 
 
-def import_params_check(*, format: str | None, mapping: dict | None, labels: dict | None) -> None:
+def import_params_check(*, format: str | None, mapping: dict | None, labels: dict | None,
+                        no_header: bool = False) -> None:
     if format and format not in importers.FORMATS:
         raise ValidationError({"format": f"Unknown format {format!r}; choose one of {', '.join(sorted(importers.FORMATS))}."})
+    if no_header and format and format != GENERIC_FORMAT:
+        generic = importers.FORMAT_LABELS[GENERIC_FORMAT]
+        raise ValidationError({"format": f"A file without a header row can only be read as {generic}."})
+    if no_header and not mapping:
+        raise ValidationError(
+            {"mapping": "A file without a header row needs a column mapping by position: col1 is the first column."}
+        )
     for key in mapping or {}:
         if key not in importers.GENERIC_FIELDS and not key.startswith("label:"):
             raise ValidationError({"mapping": f"Unknown field {key!r}; map one of {', '.join(importers.GENERIC_FIELDS)} or label:<key>."})
@@ -156,15 +167,19 @@ def import_start(
     format: str | None = None,
     mapping: dict | None = None,
     labels: dict | None = None,
+    no_header: bool = False,
     enqueue: bool = True,
 ) -> Job:
-    """Start an import job of ``files`` ([{"path", "name"}]) into a collection (created if new)."""
+    """Start an import job of ``files`` ([{"path", "name"}]) into a collection (created if new).
+    ``no_header``: the files' first row is data; the mapping names columns by position (col1, ...)."""
     if not files:
         raise ValidationError({"files": "Choose at least one file."})
     for f in files:
         if not Path(f["path"]).is_file():
             raise ValidationError({"files": f"{f['path']}: no such file."})
-    import_params_check(format=format, mapping=mapping, labels=labels)
+    import_params_check(format=format, mapping=mapping, labels=labels, no_header=no_header)
+    if no_header:
+        format = GENERIC_FORMAT
     with transaction.atomic():
         # A collection this import creates does not outlive the import's failure (see import_cleanup).
         created = not Collection.objects.filter(investigation=investigation, name=collection_name.strip()).exists()
@@ -177,6 +192,7 @@ def import_start(
             "format": format or None,
             "mapping": mapping or {},
             "labels": labels or {},
+            "no_header": bool(no_header),
         }
         return job_create(investigation=investigation, kind=IMPORT_KIND, params=params, user=user, enqueue=enqueue)
 
@@ -198,7 +214,8 @@ def import_run(job: Job, progress: Progress) -> dict:
     summaries = []
     for f, size in zip(files, sizes):
         sources = importers.open_sources(
-            Path(f["path"]), name=f["name"], format=params.get("format"), mapping=params.get("mapping") or None, limits=limits
+            Path(f["path"]), name=f["name"], format=params.get("format"), mapping=params.get("mapping") or None, limits=limits,
+            header=not params.get("no_header"),
         )
         try:
             for source in sources:
@@ -304,7 +321,12 @@ def _created_by_failed_import(job: Job, collection: Collection) -> bool:
     )
 
 
-job_kind_register(name=IMPORT_KIND, run=import_run, cleanup=import_cleanup, label="Import")
+def import_page_context(job) -> dict:
+    """The job page of an import lists its files with their rows read, stored and rejected."""
+    return {"import_files": import_file_list(job=job)}
+
+
+job_kind_register(name=IMPORT_KIND, run=import_run, cleanup=import_cleanup, label="Import", page_context=import_page_context)
 
 
 def collection_delete(*, collection: Collection) -> None:

@@ -24,15 +24,20 @@ from apps.collections.selectors import (
     post_list,
     rejected_row_list,
 )
-from apps.collections.services import UPLOAD_EXTENSIONS, upload_import_start, upload_save, uploads_remove
+from apps.collections.services import (
+    GENERIC_FORMAT,
+    UPLOAD_EXTENSIONS,
+    upload_import_start,
+    upload_save,
+    uploads_remove,
+)
 from apps.common.csvfile import csv_streaming_response
 from apps.common.http import bad_request
 from apps.common.ids import id_param
-from apps.investigations.forms import service_errors_to_form
+from apps.common.forms import service_errors_to_form
 from apps.investigations.models import Role
 from apps.investigations.selectors import investigation_get, membership_get
 
-GENERIC_FORMAT = "generic_csv"  # the format that takes a column mapping
 POSTS_PER_PAGE = 50
 PREVIEW_ROWS = 5
 
@@ -81,7 +86,7 @@ def _upload_start(request, investigation, form: UploadForm):
     try:
         job = upload_import_start(
             investigation=investigation, user=request.user, files=data["files"], collection_name=data["collection"],
-            format=data["format"] or None, mapping=data["mapping"], labels=data["labels"],
+            format=data["format"] or None, mapping=data["mapping"], labels=data["labels"], no_header=data["no_header"],
         )
     except ValidationError as exc:
         service_errors_to_form(form, exc)
@@ -97,9 +102,11 @@ def upload_preview_view(request, pk: int):
     if upload is None:
         return JsonResponse({"error": "Send one file as 'file'."}, status=400)
     name = request.POST.get("name") or upload.name
+    header = request.POST.get("no_header", "") not in ("1", "true", "on")
     saved = upload_save(files=[upload])
     try:
-        result = importers.preview(pathlib.Path(saved[0]["path"]), name=name, rows=PREVIEW_ROWS)  # errors go in "error"
+        # errors go in "error"
+        result = importers.preview(pathlib.Path(saved[0]["path"]), name=name, rows=PREVIEW_ROWS, header=header)
     finally:
         uploads_remove(files=saved)
     return JsonResponse(result)

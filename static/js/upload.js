@@ -21,6 +21,7 @@
   const collectionInput = form.querySelector("#id_collection");
   const formatSelect = form.querySelector("#id_format");
   const labelsInput = form.querySelector("#id_labels");
+  const noHeaderInput = form.querySelector("#id_no_header");
   const csrfToken = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
   const genericFormat = form.dataset.genericFormat || "";
   const mappingSelects = [...form.querySelectorAll("select[data-mapping-field]")];
@@ -154,6 +155,7 @@
     data.append("csrfmiddlewaretoken", csrfToken);
     data.append("file", blob, file.name);
     data.append("name", file.name);
+    if (noHeaderInput.checked) data.append("no_header", "on"); // the columns come back as col1, col2, ...
     let result;
     try {
       const response = await fetch(form.dataset.previewUrl, {
@@ -240,6 +242,7 @@
   }
 
   function mappingNeeded() {
+    if (noHeaderInput.checked) return true;
     if (genericFormat && formatSelect.value === genericFormat) return true;
     return formatSelect.value === "" && preview !== null && !preview.format && (preview.columns || []).length > 0;
   }
@@ -256,9 +259,9 @@
   }
 
   function mappingProblems(chosen) {
-    const missing = ["text", "time"].filter((field) => !chosen[field]);
-    if (!chosen.account_id && !chosen.handle) missing.push("account_id or handle");
-    return missing.length ? [`Choose a column for ${missing.join(", ")}.`] : null;
+    // Only the text is needed: without time the posts have none; without account_id or handle each
+    // post gets a placeholder author of its own (see apps/collections/importers/generic.py).
+    return chosen.text ? null : ["Choose a column for text."];
   }
 
   function hidePreview() {
@@ -267,6 +270,10 @@
   }
 
   formatSelect.addEventListener("change", updateMapping);
+  noHeaderInput.addEventListener("change", () => {
+    if (files.length) requestPreview(files[0]);
+    else updateMapping();
+  });
 
   // ---- errors ---------------------------------------------------------------------------------
   const FIELD_NAMES = { files: "Files", collection: "Collection", format: "Format", mapping: "Mapping", labels: "Labels", __all__: "" };
@@ -328,6 +335,7 @@
     }
     data.append("format", format);
     data.append("labels", labelsInput.value);
+    if (noHeaderInput.checked) data.append("no_header", "on");
 
     const total = files.reduce((sum, f) => sum + f.size, 0);
     const xhr = new XMLHttpRequest();

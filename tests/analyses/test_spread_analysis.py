@@ -342,6 +342,15 @@ def test_a_collection_without_cascades_fails_with_a_sentence(investigation, user
     assert job.status == "failed" and "no cascade to measure" in job.error
 
 
+def test_posts_without_a_time_are_left_out_of_cascades(investigation, users):
+    collection = Collection.objects.create(investigation=investigation, name="text only")
+    account = Account.objects.create(collection=collection, platform_id="row:1", placeholder=True)
+    Post.objects.create(collection=collection, platform_id="a", account=account, time=None, text="a claim")
+    job = job_execute(job_id=analysis_start(investigation=investigation, user=users["bob"], kind="propagation",
+                                            collection=collection, params={}, enqueue=False).pk)
+    assert job.status == "failed" and "has no posts" in job.error
+
+
 def test_the_command_runs_each_kind(investigation, users, twitter15):
     for kind in ("propagation", "retweet_network"):
         out = StringIO()

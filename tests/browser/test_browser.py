@@ -6,6 +6,7 @@ temporary SQLite file); Playwright drives Debian's Chromium (never a Playwright 
 from __future__ import annotations
 
 import csv
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -22,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+EXPECT_TIMEOUT_MS = 20_000
 ROWS = 20_000
 DAYS = 120
 PASSWORD = "correct-horse-battery"
@@ -56,8 +58,12 @@ def ira_csv(path: Path, rows: int) -> Path:
 def chromium():
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run browser tests")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait for a state up to this long (Playwright's default is 5 s). A page's first chart waits
+    # for plotly.js (4.8 MB) to load and be parsed; on a loaded 2-core machine (`make test` beside other work) that
+    # has taken more than 5 s and failed tests whose chart was drawn a moment later.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
@@ -72,18 +78,41 @@ def stack(tmp_path_factory, chromium):
         yield stack
 
 
+# Every frame (the sandboxed bertviz frames too) reports what its Content-Security-Policy blocked through the
+# standard DOM event, so the check below does not hang on the wording of Chromium's own console message
+# ("Refused to ..." in older builds, "... violates the following Content Security Policy directive" now).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  // blockedURI: a URL, or "inline", "eval", "wasm-eval"
+  console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI} in ${e.documentURI}`
+                + (e.sample ? ` (${e.sample})` : ""));
+});
+"""
+CSP_VIOLATION = re.compile(r"CSP violation: |Content Security Policy|Refused to ")
+
+
+def record_csp_violation(page, message) -> None:
+    """Keep a console message that reports a blocked script, style, image, font, frame or connection."""
+    if CSP_VIOLATION.search(message.text):
+        page.csp_violations.append(message.text)
+
+
 @pytest.fixture
 def page(chromium, stack):
-    """A fresh browser context; every request and websocket it opens is recorded to check it stays local."""
+    """A fresh browser context; every request and websocket it opens is recorded to check it stays local, and
+    every uncaught error and Content-Security-Policy violation, in any frame, fails the test."""
     context = chromium.new_context(viewport={"width": 1360, "height": 900})
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
-    page.hosts, page.errors = [], []
+    page.hosts, page.errors, page.csp_violations = [], [], []
     page.on("request", lambda request: page.hosts.append(urlparse(request.url).hostname))
     page.on("websocket", lambda ws: page.hosts.append(urlparse(ws.url).hostname))
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda message: record_csp_violation(page, message))
     yield page
     context.close()
     assert page.errors == [], page.errors
+    assert page.csp_violations == [], "\n".join(page.csp_violations)
     assert set(page.hosts) <= LOCAL_HOSTS, f"requests left the machine: {sorted(set(page.hosts) - LOCAL_HOSTS)}"
 
 
@@ -199,7 +228,7 @@ def test_an_analyst_maps_the_columns_of_an_unknown_csv(tmp_path, stack, page):
     expect(mapping).to_be_visible()
     expect(page.get_by_test_id("mapping-language")).to_have_value("lang")  # guessed from the header
     page.get_by_test_id("upload-submit").click()
-    expect(page.get_by_test_id("upload-errors")).to_contain_text("text, time, account_id or handle")
+    expect(page.get_by_test_id("upload-errors")).to_contain_text("Choose a column for text.")
 
     page.get_by_test_id("mapping-post_id").select_option("msg")
     page.get_by_test_id("mapping-handle").select_option("who")
@@ -220,3 +249,66 @@ def test_an_analyst_maps_the_columns_of_an_unknown_csv(tmp_path, stack, page):
     header, row = response.text().splitlines()
     assert header == "file,line,field,reason"
     assert row.startswith("forum_dump.csv,9,when_utc,")  # row 8 of the data is line 9 of the file
+
+
+def test_a_page_that_breaks_the_content_security_policy_is_caught(stack, page):
+    """The page fixture's own check: an inline script, which the portal's policy refuses, is reported."""
+    page.goto(f"{stack.url}/login/")
+    with page.expect_console_message(lambda message: message.text.startswith("CSP violation: script-src-elem")):
+        page.evaluate("""() => {
+          const script = document.createElement("script");
+          script.textContent = "window.__inlineRan = true";
+          document.body.append(script);
+        }""")
+    assert page.evaluate("window.__inlineRan") is None
+    assert any(f"script-src-elem blocked inline in {stack.url}/login/" in v for v in page.csp_violations), page.csp_violations
+    page.csp_violations.clear()  # expected here; in any other test the fixture fails on it
+
+
+ADD_MEMBER = """
+from django.contrib.auth import get_user_model
+from apps.investigations.models import Investigation
+from apps.investigations.services import member_set
+get_user_model().objects.get_or_create(username=%(user)r)
+member_set(investigation=Investigation.objects.get(pk=%(investigation)d), username=%(user)r, role="viewer")
+"""
+
+
+def test_an_owner_confirms_before_a_member_is_removed(stack, page):
+    """The confirmation is app.js's (data-confirm): no inline handler, which the policy would refuse."""
+    from playwright.sync_api import expect
+
+    investigation_id = investigation_new(stack, "Members")
+    stack.shell(ADD_MEMBER % {"user": "bob", "investigation": investigation_id})
+    log_in(page, stack, f"/investigations/{investigation_id}/")
+    members = page.get_by_test_id("members-panel")
+    bob = members.locator("tr", has_text="bob")
+    asked = []
+
+    # Alice changes her mind: nothing is posted, Bob stays.
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    bob.get_by_role("button", name="Remove").click()
+    expect(bob).to_have_count(1)
+    assert asked == ["Remove bob from this investigation?"]
+    page.reload()
+    expect(bob).to_have_count(1)
+
+    # She confirms: Bob is removed.
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    bob.get_by_role("button", name="Remove").click()
+    expect(page.locator(".messages")).to_contain_text("bob was removed from this investigation.")
+    expect(bob).to_have_count(0)
+    assert len(asked) == 2
+
+
+def test_the_api_docs_and_the_browsable_api_draw_under_the_policy(stack, page):
+    from playwright.sync_api import expect
+
+    investigation_new(stack, "API reader")
+    log_in(page, stack, "/")  # the docs answer 403 to a stranger, not a login form
+    page.goto(f"{stack.url}/api/docs/")
+    # Swagger UI builds the page from the schema: an operation per route once its script has run.
+    expect(page.locator(".swagger-ui .opblock-summary-path").first).to_be_visible(timeout=30_000)
+    expect(page.locator(".swagger-ui .opblock-summary-path", has_text="/api/investigations/").first).to_be_visible()
+    page.goto(f"{stack.url}/api/investigations/")
+    expect(page.locator(".response-info")).to_contain_text("API reader")

@@ -545,14 +545,15 @@ def test_a_tree_rooted_at_an_earlier_tweet_keeps_its_cascade_under_the_file_id(t
 def test_it_needs_a_mapping_for_the_generic_csv(tmp_path):
     (tmp_path / "x.csv").write_text("body,when,who\nhi,2016-01-01 00:00:00,ann\n")
     assert refusal(tmp_path / "x.csv", format="generic_csv") == (
-        "x.csv: the generic CSV format needs a column mapping (text, time and account_id or handle)")
+        "x.csv: the generic CSV format needs a column mapping (at least the text column)")
 
 
 def test_it_refuses_a_mapping_that_names_a_column_the_header_lacks(tmp_path):
     (tmp_path / "x.csv").write_text("body,when,who\nhi,2016-01-01 00:00:00,ann\n")
     mapping = {"text": "text", "time": "when", "handle": "who"}
     assert refusal(tmp_path / "x.csv", format="generic_csv", mapping=mapping) == (
-        "x.csv: the column mapping names column(s) not in the header: 'text'")
+        "x.csv: the column mapping names column(s) not in the header: 'text' "
+        "(name a column by its header, or by its position: col1 to col3)")
 
 
 def test_it_imports_a_generic_csv_with_labels_and_hashed_ids(tmp_path):
@@ -619,6 +620,7 @@ def test_it_previews_a_file_with_a_guessed_mapping(tmp_path):
         "name": "x.csv", "format": None, "format_label": None, "columns": ["tweet_id", "name", "text", "tweet_created"],
         "rows": [["1", "ann", "hi", "2015-02-24 11:35:52 -0800"]], "encoding": "utf-8", "delimiter": ",", "error": None,
         "guessed_mapping": {"post_id": "tweet_id", "handle": "name", "text": "text", "time": "tweet_created"},
+        "quoting": "csv", "header": True,
     }
 
 

@@ -46,8 +46,10 @@ def _posts(collection, cap: int) -> dict[str, list]:
 
 
 def _result(collection, model_row, scored, params) -> dict:
-    scores, accounts = scored["scores"], scored["accounts"]
-    limit = params["limit"]
+    """Per-account aggregates leave out the stand-in authors of text-only imports (one per post: no account)."""
+    scores, limit = scored["scores"], params["limit"]
+    stand_ins = selectors.placeholder_ids(collection=collection)
+    accounts = [a for a in scored["accounts"] if int(a["account"]) not in stand_ins]
     described = selectors.accounts_described(
         collection=collection, account_ids=[int(a["account"]) for a in accounts[:limit]]
     )

@@ -81,9 +81,11 @@ def label_key_pick(collection) -> str | None:
 def cascade_posts(*, collection, kinds, label_key: str | None) -> tuple[dict, int]:
     """The posts table of ``ml.graphs.build_cascades`` (times in seconds) and each original post's
     ``label_key`` label. At most ``POSTS_CAP`` rows, the earliest. Labels are read whole and only for
-    original posts: a JSON key lookup decodes "false" to False on SQLite, and reposts need none."""
+    original posts: a JSON key lookup decodes "false" to False on SQLite, and reposts need none. Posts with no
+    time (text-only imports) have no place in a cascade and are left out."""
     columns = {k: [] for k in ("post", "platform_id", "account", "kind", "ref_post", "ref_account", "time", "label")}
-    rows = Post.objects.filter(collection=collection, kind__in=[Post.Kind.POST, *kinds]).order_by("time", "id")
+    rows = Post.objects.filter(collection=collection, kind__in=[Post.Kind.POST, *kinds], time__isnull=False)
+    rows = rows.order_by("time", "id")
     fields = ["id", "platform_id", "account_id", "kind", "ref_post_id", "ref_account_id", "time"]
     for row in rows.values_list(*fields)[:POSTS_CAP].iterator(chunk_size=BATCH_ROWS):
         for key, value in zip(columns, row):
@@ -91,7 +93,9 @@ def cascade_posts(*, collection, kinds, label_key: str | None) -> tuple[dict, in
     labels = {}
     if label_key:
         originals = (
-            Post.objects.filter(collection=collection, kind=Post.Kind.POST).exclude(labels={}).order_by("time", "id")
+            Post.objects.filter(collection=collection, kind=Post.Kind.POST, time__isnull=False)
+            .exclude(labels={})
+            .order_by("time", "id")
         )
         for pk, own in originals.values_list("id", "labels")[:POSTS_CAP].iterator(chunk_size=BATCH_ROWS):
             labels[pk] = (own or {}).get(label_key)

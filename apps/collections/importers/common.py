@@ -11,10 +11,11 @@ _LIST_SPLIT = re.compile(r"[,;\s]+")
 _INT_LIKE = re.compile(r"^[+-]?\d+(\.0*)?$")
 
 
-def hashed_post_id(account_id: str, time: datetime, text: str, iso_time: str = "") -> str:
+def hashed_post_id(account_id: str, time: datetime | None, text: str, iso_time: str = "") -> str:
     """A deterministic id for a post its source gives none, so that importing a file twice dedupes:
-    "h" + sha1(account id, ISO time, text)[:24]. `iso_time` may pass time.isoformat() already made."""
-    key = f"{account_id}\x1f{iso_time or time.isoformat()}\x1f{text}"
+    "h" + sha1(account id, ISO time, text)[:24]. `iso_time` may pass time.isoformat() already made.
+    Without account and time (a text-only set) the text alone is the key: the same text twice is a duplicate."""
+    key = f"{account_id}\x1f{iso_time or (time.isoformat() if time is not None else '')}\x1f{text}"
     return "h" + hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 

@@ -37,11 +37,40 @@ def detect_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_header(text: str, delimiter: str) -> list[str]:
+def read_header(text: str, delimiter: str, quoting: int = csv.QUOTE_MINIMAL) -> list[str]:
     """The first row of a decoded sample."""
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a sample's field cannot be longer
-    row = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    # newline='': a file whose lines end in CR alone (old Mac exports) is read as lines, not as one bad field
+    row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting), [])
     return [cell.strip().lstrip("\ufeff") for cell in row]
+
+
+def positional_names(n: int) -> list[str]:
+    """The column names of a file without a header row: col1, col2, ... (what a mapping names them by)."""
+    return [f"col{i}" for i in range(1, n + 1)]
+
+
+def detect_quoting(text: str, delimiter: str, final: bool) -> int:
+    """QUOTE_NONE for a tab-separated sample in which a quotation mark is text, else QUOTE_MINIMAL.
+
+    A quotation mark is text when every line of the sample splits on tabs alone into the same number
+    of fields (so no field needs quoting: none holds a tab or a line break) and no field is quoted
+    the way a CSV writer quotes (a doubled quotation mark inside, or every field quoted). LIAR's TSV is
+    such a file: read with CSV quoting, statements that open with a quotation mark lose it, and one
+    that does not close it swallows the lines after it (two of train.tsv's rows in one)."""
+    if delimiter != "\t" or '"' not in text:
+        return csv.QUOTE_MINIMAL
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    if not final:
+        lines = lines[:-1]  # the sample ends mid-line
+    counts = {line.count("\t") for line in lines if line}
+    if len(counts) != 1:
+        return csv.QUOTE_MINIMAL
+    fields = [f for line in lines if line for f in line.split("\t") if f]
+    quoted = [f for f in fields if len(f) > 1 and f[0] == '"' and f[-1] == '"']
+    if (fields and len(quoted) == len(fields)) or any('""' in f[1:-1] for f in quoted):
+        return csv.QUOTE_MINIMAL
+    return csv.QUOTE_NONE
 
 
 def delimiter_name(delimiter: str) -> str:
@@ -60,12 +89,14 @@ def row_delimiter(row: list[str], delimiter: str, n_fields: int) -> str | None:
 class CsvRows:
     """The data rows of a decoded CSV stream as records; the header is read on construction."""
 
-    def __init__(self, text: io.TextIOBase, *, name: str, delimiter: str, encoding: Encoding, limits: Limits) -> None:
+    def __init__(self, text: io.TextIOBase, *, name: str, delimiter: str, encoding: Encoding, limits: Limits,
+                 quoting: int = csv.QUOTE_MINIMAL, names: list[str] | None = None) -> None:
+        """``names``: the column names of a file without a header row (its first line is data)."""
         csv.field_size_limit(limits.csv_field_hard_limit)  # process-wide; every CSV reader here sets its own
         self.name, self.delimiter, self.encoding, self.limits = name, delimiter, encoding, limits
         self._lines = BoundedLines(text, limits.line_limit)
-        self._reader = csv.reader(self._lines, delimiter=delimiter)
-        self.header = [h.strip().lstrip("\ufeff") for h in self._header_row()]
+        self._reader = csv.reader(self._lines, delimiter=delimiter, quoting=quoting)
+        self.header = list(names) if names is not None else [h.strip().lstrip("\ufeff") for h in self._header_row()]
         self._row_delimiters: Counter = Counter()  # what rejected rows seem split by
         self._n_fields, self._max_chars, self._checks_utf8 = len(self.header), limits.max_field_chars, encoding.checks_utf8
 
@@ -75,7 +106,8 @@ class CsvRows:
         1. Until the first row with the header's field count, field-count rejects are held back: if all
            of the first 1,000 rows (or of a file of 20 or more) are such, the delimiter is wrong and the
            file is refused before anything of it is stored.
-        2. Then every row in turn. The line of a row is the physical line where it starts (header = 1).
+        2. Then every row in turn. The line of a row is the physical line where it starts (header = 1;
+           in a file without a header the first row is line 1).
         One loop, no nested generators: this runs 1.35 million times for one IRA file.
         """
         reader, check, n_fields = self._reader, self._check, self._n_fields

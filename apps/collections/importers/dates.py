@@ -51,10 +51,9 @@ def parse_us(value: str) -> datetime | None:
 def parse_iso(value: str) -> datetime | None:
     """ISO 8601 ('2018-10-10T20:19:24.000Z', '+02:00' offsets); naive times are taken as UTC."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return _as_utc(datetime.fromisoformat(value.strip()))
+    except (ValueError, OverflowError):  # OverflowError: an offset moving year 1 or 9999 off the calendar
         return None
-    return _as_utc(parsed)
 
 
 def parse_spaced_offset(value: str) -> datetime | None:

@@ -22,6 +22,7 @@ class AccountRecord:
     following: int | None = None
     created: datetime | None = None
     labels: dict = field(default_factory=dict)
+    placeholder: bool = False  # a stand-in for a post whose file names no author (see generic.placeholder_account)
 
 
 @dataclass(slots=True)
@@ -30,7 +31,7 @@ class PostRecord:
     platform_id: str
     account: AccountRecord
     text: str
-    time: datetime  # timezone-aware, UTC
+    time: datetime | None  # timezone-aware, UTC; None where the file gives no time (a text-only set)
     language: str = ""
     kind: str = "post"  # post | repost | quote | reply
     ref_post_id: str = ""  # the original's platform id, where known
@@ -54,8 +55,11 @@ QUOTE_CHARS = 200  # the most of any input value a message quotes
 
 
 def clip(value: str, limit: int = QUOTE_CHARS) -> str:
-    """A value shortened for a message: a 1 MB header cell must not become a 1 MB job error."""
-    return value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters)"
+    """A value shortened for a message: a 1 MB header cell must not become a 1 MB job error. A lone
+    surrogate (an undecodable byte kept by surrogateescape) is shown escaped: no database could store
+    the message, and the job quoting it would stay "running"."""
+    value = value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters)"
+    return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def nul_field(record: PostRecord) -> str | None:

@@ -21,6 +21,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# What opening or reading a damaged zip member raises besides BadZipFile: zlib's and EOF errors from its
+# data, NotImplementedError for an unknown compression method, OSError for an offset before the file's start.
+MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError)
 
 
 class StreamError(Exception):
@@ -136,9 +139,13 @@ class Unit:
 
     def _open_member(self, budget: Budget) -> MeteredStream:
         archive = zipfile.ZipFile(self.path)
-        with archive.open(self.member) as probe:
-            gzipped = probe.read(2) == GZIP_MAGIC  # a .csv.gz inside the zip
-        member = archive.open(self.member)
+        try:  # a corrupt member fails here already: its local header, or its CRC where the probe reads it all
+            with archive.open(self.member) as probe:
+                gzipped = probe.read(2) == GZIP_MAGIC  # a .csv.gz inside the zip
+            member = archive.open(self.member)
+        except MEMBER_ERRORS as exc:
+            archive.close()
+            raise ImportFileError(StreamError("zip member is corrupt", str(exc)).message(self.name, None)) from exc
         size = max(self.member.file_size, 1)
         self._progress = lambda: 1.0 if member.closed else member.tell() / size
         if gzipped:
@@ -173,7 +180,7 @@ def open_zip(path: Path, name: str, limit: int) -> zipfile.ZipFile:
     """A zip whose member names stay inside it and whose declared sizes fit the limit, or ImportFileError."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: a member name flagged UTF-8 that is not
         raise ImportFileError(f"{name}: not a readable zip archive ({exc})") from exc
     infos = archive.infolist()
     for info in infos:

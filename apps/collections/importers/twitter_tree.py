@@ -7,7 +7,8 @@ source tweet's author), ``label.txt`` (``label:source_id``) and ``source_tweets.
 Every line yields one record: the ROOT edge the source post, each other edge a repost by the child's
 account of the source tweet, from the parent's account. Delays are minutes after the source tweet,
 whose time its snowflake id tells. A node is the triple (uid, tweet, delay): one account retweeting
-twice at different delays is two nodes. A tree file is small, so it is read whole first: the real
+twice at different delays is two nodes. A tree file is small, so it is read whole first (up to
+``Limits.document_limit`` characters, each line up to ``line_limit``: a bomb is refused, not held): the real
 files list some edges before the edge that introduces their parent, which is kept (the parent is in
 the tree); an unknown parent (one that no line of the tree introduces), repeated lines, cycles and
 negative delays are rejected with their reasons, so no stored repost points at a node the tree does
@@ -18,12 +19,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Iterator
 
 from apps.collections.importers.dates import snowflake_time
+from apps.collections.importers.limits import Limits
+from apps.collections.importers.lines import BoundedLines
 from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord
-from apps.collections.importers.streams import Budget, MeteredStream, StreamError
+from apps.collections.importers.streams import MEMBER_ERRORS, Budget, MeteredStream, StreamError
 
 LABEL = "Twitter15/16 propagation trees (zip)"
 TREE_MEMBER = re.compile(r"(?:^|/)tree/(\d+)\.txt$")
@@ -43,11 +46,20 @@ class TwitterTreeImporter:
     kind = "tree_zip"
     merge_rows = False
 
-    def __init__(self, path, *, name: str, limit: int) -> None:
-        self.path, self.name, self.limit = path, name, limit
+    def __init__(self, path, *, name: str, limit: int, limits: Limits = Limits()) -> None:
+        self.path, self.name, self.limit, self.limits = path, name, limit, limits
         self.progress = 0.0
 
     def records(self) -> Iterator[PostRecord | RejectedRecord]:
+        """Every line of every tree; a member that cannot be read (corrupt, truncated) refuses the zip."""
+        try:
+            yield from self._records()
+        except StreamError as exc:
+            raise ImportFileError(exc.message(self.name, None)) from exc
+        except MEMBER_ERRORS as exc:
+            raise ImportFileError(StreamError("zip member is corrupt", str(exc)).message(self.name, None)) from exc
+
+    def _records(self) -> Iterator[PostRecord | RejectedRecord]:
         budget = Budget(self.name, self.limit)
         with zipfile.ZipFile(self.path) as archive:
             infos = archive.infolist()
@@ -65,24 +77,37 @@ class TwitterTreeImporter:
                 self.progress = done / total
 
     def _lines(self, text: io.TextIOBase, tree: "Tree", member: str) -> Iterator[PostRecord | RejectedRecord]:
-        lines: list[tuple[int, str]] = []
+        """The file's lines are held (see the module doc), up to the document limit; a line past the line
+        limit is skipped unread and rejected in its place."""
+        lines: list[tuple[int, str | None, str]] = []  # (line, edge, or None and why it was skipped)
+        bounded, held, limit = BoundedLines(text, self.limits.line_limit), 0, self.limits.document_limit
         try:
-            for number, raw in enumerate(text, start=1):
-                if raw.strip():
-                    lines.append((number, raw.strip()))
+            for raw in bounded:
+                if bounded.overlong:
+                    lines.extend((at, None, bounded.reason(length)) for at, length, _ in bounded.overlong)
+                    bounded.overlong.clear()
+                elif raw.strip():
+                    lines.append((bounded.line, raw.strip(), ""))
+                    held += len(raw)
+                    if held > limit:
+                        raise ImportFileError(f"{self.name}/{member}: a tree file longer than {limit:,} characters cannot be read")
         except StreamError as exc:
-            raise ImportFileError(exc.message(f"{self.name}/{member}", len(lines))) from exc
-        tree.declare(raw for _, raw in lines)
-        for number, raw in lines:
-            yield tree.edge(number, raw)
+            raise ImportFileError(exc.message(f"{self.name}/{member}", bounded.line)) from exc
+        tree.declare(raw for _, raw, _ in lines if raw is not None)
+        for number, raw, skipped in lines:
+            yield tree.edge(number, raw) if raw is not None else tree.reject(number, skipped)
 
-    @staticmethod
-    def _text(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], base: str, budget: Budget) -> str:
+    def _text(self, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], base: str, budget: Budget) -> str:
+        """label.txt or source_tweets.txt, read whole up to the document limit."""
         info = next((i for i in infos if i.filename.rsplit("/", 1)[-1] == base), None)
         if info is None:
             return ""
+        limit = self.limits.document_limit
         with MeteredStream(archive.open(info), budget) as raw:
-            return raw.read().decode("utf-8", "replace")
+            data = raw.read(limit + 1)
+        if len(data) > limit:
+            raise ImportFileError(f"{self.name}: {info.filename} is longer than {limit:,} bytes and cannot be read")
+        return data.decode("utf-8", "replace")
 
 
 class Tree:
@@ -91,7 +116,10 @@ class Tree:
     def __init__(self, source_id: str, field: str, text: str, veracity: str | None) -> None:
         self.source_id, self.field, self.text = source_id, field, text
         self.labels = {"veracity": veracity} if veracity else {}
-        self.source_time = snowflake_time(int(source_id))
+        try:
+            self.source_time: datetime | None = snowflake_time(int(source_id))
+        except OverflowError:  # an id past any snowflake: every line of the tree is rejected
+            self.source_time = None
         self.nodes: dict[tuple, int] = {}  # node -> line where it became a child
         self.parents: dict[tuple, tuple] = {}
         self.lines: dict[str, int] = {}  # edge text -> first line
@@ -118,13 +146,24 @@ class Tree:
         problem = self._problem(line, raw, parent, child, delay)
         if problem:
             return self.reject(line, problem)
+        time = self._time(delay)
+        if time is None:
+            return self.reject(line, f"tree id {self.source_id[:40]} and delay {delay:g} minutes give no date in the calendar")
         self.lines[raw] = line
         self.nodes[child] = line
         if parent[0] == "ROOT":
             self.root = child
-            return self._source_post(line, child, delay)
+            return self._source_post(line, child, time)
         self.parents[child] = parent
-        return self._repost(line, parent, child, delay)
+        return self._repost(line, parent, child, time)
+
+    def _time(self, delay: float) -> datetime | None:
+        if self.source_time is None:
+            return None
+        try:
+            return self.source_time + timedelta(minutes=delay)
+        except OverflowError:
+            return None
 
     def reject(self, line: int, reason: str) -> RejectedRecord:
         return RejectedRecord(line, self.field, reason)
@@ -161,21 +200,21 @@ class Tree:
                 return True
         return False
 
-    def _source_post(self, line: int, node: tuple, delay: float) -> PostRecord:
+    def _source_post(self, line: int, node: tuple, time: datetime) -> PostRecord:
         """Stored under the file's source id, which label.txt, source_tweets.txt and every repost name: in a
         few real trees the ROOT line names another tweet id, kept as the label ``root_tweet``."""
         uid, tweet = node[0], node[1]
         labels = dict(self.labels) | ({"root_tweet": tweet} if tweet and tweet != self.source_id else {})
         return PostRecord(
             line=line, platform_id=self.source_id, account=AccountRecord(platform_id=uid),
-            time=self.source_time + timedelta(minutes=delay), text=self.text, labels=labels,
+            time=time, text=self.text, labels=labels,
         )
 
-    def _repost(self, line: int, parent: tuple, child: tuple, delay: float) -> PostRecord:
+    def _repost(self, line: int, parent: tuple, child: tuple, time: datetime) -> PostRecord:
         uid, tweet, delay_text = child
         return PostRecord(
             line=line, platform_id=f"{self.source_id}/{uid}/{tweet}/{delay_text}", account=AccountRecord(platform_id=uid),
-            text="", time=self.source_time + timedelta(minutes=delay), kind="repost", ref_post_id=self.source_id,
+            text="", time=time, kind="repost", ref_post_id=self.source_id,
             ref_account=AccountRecord(platform_id=parent[0]), labels=dict(self.labels),
         )
 

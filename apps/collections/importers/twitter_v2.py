@@ -24,6 +24,8 @@ from apps.collections.importers.streams import StreamError
 LABEL = "Twitter API v2 JSON"
 _TWEETISH_KEY = re.compile(r'"(?:data|text|full_text)"\s*:')
 REFERENCE_KINDS = (("retweeted", "repost"), ("quoted", "quote"), ("replied_to", "reply"))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_REASON = "not valid UTF-8 (an undecodable byte, or an escaped lone surrogate such as \\ud800)"
 
 
 def json_layout(sample_text: str) -> str | None:
@@ -143,11 +145,13 @@ class TwitterV2Importer:
         kind, ref_post_id, ref_account = _reference(tweet, ref_authors, users)
         hashtags, mentions, urls, domains = _entities(tweet, values["text"])
         author = users.get(values["author_id"]) or inline
-        return PostRecord(
+        record = PostRecord(
             line=line, platform_id=values["id"], account=_account(values["author_id"], author), text=values["text"],
             time=time, language=str(tweet.get("lang") or ""), kind=kind, ref_post_id=ref_post_id, ref_account=ref_account,
             hashtags=hashtags, urls=urls, domains=domains, mentions=mentions,
         )
+        field = _surrogate_field(record)
+        return record if field is None else RejectedRecord(line, field, f"{where}{SURROGATE_REASON}")
 
     def _problem(self, values: dict, line: int, where: str) -> RejectedRecord | None:
         for key, value in values.items():
@@ -159,7 +163,26 @@ class TwitterV2Importer:
         bad = None if text.isascii() else first_bad_byte(text)
         if bad is not None:
             return RejectedRecord(line, "text", f"{where}not valid UTF-8 (byte 0x{bad:02X}); the file was read as UTF-8")
+        for key, value in values.items():  # before a reason quotes one of them
+            if not value.isascii() and _SURROGATE.search(value):
+                return RejectedRecord(line, key, f"{where}{SURROGATE_REASON}")
         return None
+
+
+def _surrogate_field(record: PostRecord) -> str | None:
+    """The first field of a tweet holding a lone surrogate, which no database can store: an undecodable byte
+    kept by surrogateescape, or a JSON escape such as \\ud800. One search for the common tweet."""
+    a, ref = record.account, record.ref_account
+    values = {
+        "id": record.platform_id, "text": record.text, "lang": record.language, "ref_post_id": record.ref_post_id,
+        "author_id": a.platform_id, "username": a.handle, "name": a.display_name,
+        "ref_author_id": ref.platform_id if ref is not None else "",
+        "entities": "".join(record.hashtags + record.urls + record.domains + record.mentions),
+    }
+    joined = "".join(values.values())
+    if joined.isascii() or not _SURROGATE.search(joined):
+        return None
+    return next(name for name, value in values.items() if _SURROGATE.search(value))
 
 
 def _page_tweets(page: dict) -> Iterator[tuple[int, object, dict, dict]]:

@@ -1,5 +1,5 @@
 """manage.py import_collection PATH... --investigation NAME [--collection NAME] [--format F]
-[--map field=column ...] [--label key=value ...] [--user USERNAME] [--queue]
+[--map field=column ...] [--no-header] [--label key=value ...] [--user USERNAME] [--queue]
 
 Runs the same import job the upload page starts (in this process, or on a worker with --queue) and
 ends with one JSON summary line.
@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.collections.services import import_start, labels_parse
-from apps.investigations.cli import cli_investigation, cli_user, key_values, print_summary
+from apps.common.cli import key_values, print_summary
+from apps.investigations.cli import cli_investigation, cli_user
 from apps.jobs.services import job_execute
 
 
@@ -36,7 +37,10 @@ class Command(BaseCommand):
         parser.add_argument("--investigation", required=True)
         parser.add_argument("--collection", help="collection name (default: the first file's name)")
         parser.add_argument("--format", default=None)
-        parser.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="generic CSV column mapping")
+        parser.add_argument("--map", action="append", metavar="FIELD=COLUMN",
+                            help="generic CSV column mapping; a column by header name or by position (col1 is the first)")
+        parser.add_argument("--no-header", action="store_true",
+                            help="the files' first row is data (generic CSV; map columns by position: col1, col2, ...)")
         parser.add_argument("--label", action="append", metavar="KEY=VALUE", help="label every account and post")
         parser.add_argument("--user", help="acting user (default: the first superuser)")
         parser.add_argument("--queue", action="store_true", help="queue the job for a worker instead of running it here")
@@ -54,7 +58,8 @@ class Command(BaseCommand):
         try:
             job = import_start(
                 investigation=investigation, user=user, collection_name=name, files=files, format=opts["format"],
-                mapping=key_values(opts["map"], "--map"), labels=labels, enqueue=opts["queue"],
+                mapping=key_values(opts["map"], "--map"), labels=labels, no_header=opts["no_header"],
+                enqueue=opts["queue"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
