@@ -21,7 +21,7 @@ from joblib import Parallel, delayed
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ml.authorship import METHODS, account_set, authorship_report, evaluate, out_of_fold_probability, posts_frame  # noqa: E402
+from ml.authorship import METHODS, account_set, authorship_report, evaluate, out_of_fold_probability, posts_frame  # noqa: E402  (after sys.path takes the repository)
 
 DATA = ROOT.parent / "shared" / "data" / "ira" / "ira_dev_en.csv.gz"
 COLUMNS = {"author": "account", "content": "text", "publish_date": "time", "retweet": "is_retweet"}
@@ -109,7 +109,7 @@ def quality() -> dict:
 
 def _has_tabulate() -> bool:
     try:
-        import tabulate  # noqa: F401
+        import tabulate  # noqa: F401  (only to tell whether it is installed)
         return True
     except ImportError:
         return False

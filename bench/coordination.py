@@ -29,8 +29,15 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ml.coordination import (CoactionConfig, InfluenceConfig, coaction_network, coaction_pairs, directed_weights,  # noqa: E402
-                             influence_network, transition_matrices)
+from ml.coordination import (  # noqa: E402  (after sys.path takes the repository)
+    CoactionConfig,
+    InfluenceConfig,
+    coaction_network,
+    coaction_pairs,
+    directed_weights,
+    influence_network,
+    transition_matrices,
+)
 
 RUNS = 3
 
@@ -122,10 +129,9 @@ def bench_toolkit(posts, window=60):
         with contextlib.redirect_stdout(io.StringIO()):
             compute_co_retweet_parallel(db, window, n_threads=2)
         times.append(time.perf_counter() - start)
-    edges = pd.read_sql("select user_1, user_2, weight from co_retweet_network where user_1 != user_2", sqlite3.connect(db))
+    query = "select user_1, user_2, weight from co_retweet_network where user_1 != user_2"
+    edges = pd.read_sql(query, sqlite3.connect(db))
     return float(np.median(times)), preprocess_s, edges
-
-
 
 
 def timed(make, runs=RUNS):
@@ -150,8 +156,14 @@ def bench_coaction(posts, truth):
         edges = coaction_network(posts, config).edges
         found = {(min(a, b), max(a, b)) for a, b in zip(edges["source"], edges["target"])}
         hit = len(found & truth)
-        table.append({"window": window, "significant_edges": len(found),
-                      "precision": round(hit / len(found), 4) if found else None, "recall": round(hit / len(truth), 4)})
+        table.append(
+            {
+                "window": window,
+                "significant_edges": len(found),
+                "precision": round(hit / len(found), 4) if found else None,
+                "recall": round(hit / len(truth), 4),
+            }
+        )
     return ours, coaction_s, network_s, sweep_s, swept.sweep, table
 
 
@@ -164,33 +176,74 @@ def main():
     scale_n, n_posts = (2000, 20000) if args.quick else (20000, 200000)
     if args.scale_only:
         scale_s, scale_cpu, scale_mb, counts = bench_scale(scale_n, 17520)
-        print(json.dumps({"bench": "coordination_scale", "scale_accounts": scale_n, "scale_bins": 17520, "scale_s": round(scale_s, 2),
-                          "scale_cpu_s": round(scale_cpu, 1), "scale_peak_mb": round(scale_mb), "scale_paper_edges": counts["paper"],
-                          "scale_significant_edges": counts["significant"], "load_1min": os.getloadavg()[0]}))
+        print(
+            json.dumps(
+                {
+                    "bench": "coordination_scale",
+                    "scale_accounts": scale_n,
+                    "scale_bins": 17520,
+                    "scale_s": round(scale_s, 2),
+                    "scale_cpu_s": round(scale_cpu, 1),
+                    "scale_peak_mb": round(scale_mb),
+                    "scale_paper_edges": counts["paper"],
+                    "scale_significant_edges": counts["significant"],
+                    "load_1min": os.getloadavg()[0],
+                }
+            )
+        )
         return
     identical, package_s, ours_s = bench_package(n, T)
     print(f"A: identical={identical} package {package_s:.2f}s ours {ours_s * 1000:.2f}ms", file=sys.stderr)
     scale_s, scale_cpu, scale_mb, counts = bench_scale(scale_n, 17520)
-    print(f"scale: {scale_n} accounts x 17520 bins {scale_s:.2f}s ({scale_cpu:.1f} CPU s) peak {scale_mb:.0f} MB {counts}", file=sys.stderr)
+    print(
+        f"scale: {scale_n} accounts x 17520 bins {scale_s:.2f}s ({scale_cpu:.1f} CPU s) peak "
+        f"{scale_mb:.0f} MB {counts}",
+        file=sys.stderr,
+    )
     posts, truth = planted_posts(n_posts)
     ours, coaction_s, network_s, sweep_s, sweep, table = bench_coaction(posts, truth)
     cnt_s, preprocess_s, theirs = bench_toolkit(posts)
     ours = ours.astype({"user_1": str, "user_2": str})
     key = ["user_1", "user_2"]
-    same = ours.sort_values(key).reset_index(drop=True).equals(
-        theirs.astype({"weight": ours["weight"].dtype}).sort_values(key).reset_index(drop=True))
+    same = (
+        ours.sort_values(key)
+        .reset_index(drop=True)
+        .equals(theirs.astype({"weight": ours["weight"].dtype}).sort_values(key).reset_index(drop=True))
+    )
     print(sweep.to_string(index=False), file=sys.stderr)
     print(pd.DataFrame(table).to_string(index=False), file=sys.stderr)
-    print(json.dumps({"bench": "coordination", "quick": args.quick, "identical_A": identical,
-                      "N": n, "T": T, "package_s": round(package_s, 3), "ours_s": round(ours_s, 5),
-                      "speedup": round(package_s / ours_s), "scale_accounts": scale_n, "scale_bins": 17520,
-                      "scale_s": round(scale_s, 2), "scale_cpu_s": round(scale_cpu, 1), "scale_peak_mb": round(scale_mb),
-                      "scale_paper_edges": counts["paper"],
-                      "scale_significant_edges": counts["significant"], "posts": len(posts),
-                      "identical_coretweet": bool(same), "coretweet_edges": len(theirs), "cnt_s": round(cnt_s, 3),
-                      "cnt_preprocess_s": round(preprocess_s, 2), "coaction_s": round(coaction_s, 4),
-                      "coaction_speedup": round(cnt_s / coaction_s, 1), "coaction_network_s": round(network_s, 3),
-                      "sweep_s": round(sweep_s, 3), "load_1min": os.getloadavg()[0], "quality": table}))
+    print(
+        json.dumps(
+            {
+                "bench": "coordination",
+                "quick": args.quick,
+                "identical_A": identical,
+                "N": n,
+                "T": T,
+                "package_s": round(package_s, 3),
+                "ours_s": round(ours_s, 5),
+                "speedup": round(package_s / ours_s),
+                "scale_accounts": scale_n,
+                "scale_bins": 17520,
+                "scale_s": round(scale_s, 2),
+                "scale_cpu_s": round(scale_cpu, 1),
+                "scale_peak_mb": round(scale_mb),
+                "scale_paper_edges": counts["paper"],
+                "scale_significant_edges": counts["significant"],
+                "posts": len(posts),
+                "identical_coretweet": bool(same),
+                "coretweet_edges": len(theirs),
+                "cnt_s": round(cnt_s, 3),
+                "cnt_preprocess_s": round(preprocess_s, 2),
+                "coaction_s": round(coaction_s, 4),
+                "coaction_speedup": round(cnt_s / coaction_s, 1),
+                "coaction_network_s": round(network_s, 3),
+                "sweep_s": round(sweep_s, 3),
+                "load_1min": os.getloadavg()[0],
+                "quality": table,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -30,12 +30,9 @@ import json
 import os
 import platform
 import shutil
-import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +60,10 @@ Object.defineProperty(window, "Plotly", { configurable: true, get: () => plotly,
     return react.call(this, gd, ...rest).then((out) => {
       if (gd.dataset && gd.dataset.testid === "network") {
         const draw = { started, afterplot: performance.now() };
-        requestAnimationFrame(() => requestAnimationFrame(() => { draw.painted = performance.now(); window.__draws.push(draw); }));
+        requestAnimationFrame(() => requestAnimationFrame(() => {
+          draw.painted = performance.now();
+          window.__draws.push(draw);
+        }));
       }
       return out;
     });
@@ -83,15 +83,21 @@ ZOOM = """async () => {
   return (performance.now() - started) / 1000;
 }"""
 
-TRACES = """() => document.querySelector('[data-testid=network]').data.map((t) => ({ type: t.type, mode: t.mode, meta: t.meta, points: t.x.length }))"""
+TRACES = """() => document.querySelector('[data-testid=network]').data
+    .map((t) => ({ type: t.type, mode: t.mode, meta: t.meta, points: t.x.length }))"""
 
 
 def ira_head(rows: int, folder: Path) -> Path:
     """The first ``rows`` rows of the IRA dev file, gzipped in a temp folder (never in the repo)."""
     out = folder / f"ira_head_{rows}.csv.gz"
-    with gzip.open(IRA, "rt", newline="", encoding="utf-8") as src, gzip.open(out, "wt", newline="", encoding="utf-8", compresslevel=1) as dst:
+    with (
+        gzip.open(IRA, "rt", newline="", encoding="utf-8") as src,
+        gzip.open(out, "wt", newline="", encoding="utf-8", compresslevel=1) as dst,
+    ):
         writer = csv.writer(dst)
-        writer.writerows(itertools.islice(csv.reader(src), rows + 1))  # the header and ``rows`` rows (a text may hold newlines)
+        writer.writerows(
+            itertools.islice(csv.reader(src), rows + 1)
+        )  # the header and ``rows`` rows (a text may hold newlines)
     return out
 
 
@@ -100,10 +106,20 @@ class Portal:
 
     def __init__(self, work: Path):
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        self.stack = Stack(work, {**env, "DJANGO_SETTINGS_MODULE": "analyst_portal.settings", "MURMURATION_VAR_DIR": str(work),
-                                  "PYTHONUNBUFFERED": "1"})
+        self.stack = Stack(
+            work,
+            {
+                **env,
+                "DJANGO_SETTINGS_MODULE": "analyst_portal.settings",
+                "MURMURATION_VAR_DIR": str(work),
+                "PYTHONUNBUFFERED": "1",
+            },
+        )
         self.stack.manage("migrate", "--no-input", "-v", "0")
-        self.stack.shell(f"from django.contrib.auth.models import User; User.objects.create_superuser('bench', password={PASSWORD!r})")
+        self.stack.shell(
+            "from django.contrib.auth.models import User; User.objects.create_superuser('bench', "
+            f"password={PASSWORD!r})"
+        )
 
     def command(self, *args: str, check: bool = True) -> dict:
         out = self.stack.manage(*args, "--investigation", "bench", "--user", "bench", timeout=3600, check=check)
@@ -112,9 +128,13 @@ class Portal:
         return line
 
     def analyse(self, kind: str, collection: str, *params: str, check: bool = True) -> dict:
-        line = self.command("run_analysis", kind, "--collection", collection, *(a for p in params for a in ("--param", p)), check=check)
+        line = self.command(
+            "run_analysis", kind, "--collection", collection, *(a for p in params for a in ("--param", p)), check=check
+        )
         if line["status"] == "succeeded":
-            result = json.loads(self.stack.query("SELECT result FROM analyses_analysis WHERE id = ?", (line["analysis"],))[0][0])
+            result = json.loads(
+                self.stack.query("SELECT result FROM analyses_analysis WHERE id = ?", (line["analysis"],))[0][0]
+            )
             line["timings"] = result.get("timings", {})
             line["nodes"], line["edges_stored"] = len(result.get("nodes", [])), len(result.get("edges", []))
         return line
@@ -126,7 +146,9 @@ def filter_min_weight(page, value: str) -> float:
     page.fill("[data-testid=filter-min-weight]", value)
     page.dispatch_event("[data-testid=filter-min-weight]", "change")
     page.wait_for_function("(n) => window.__draws.length > n", arg=before, timeout=120_000)
-    return page.evaluate("() => { const d = window.__draws[window.__draws.length - 1]; return (d.painted - d.started) / 1000; }")
+    return page.evaluate(
+        "() => { const d = window.__draws[window.__draws.length - 1]; return (d.painted - d.started) / 1000; }"
+    )
 
 
 def first_paint(portal: Portal, analysis_id: int, runs: int) -> dict:
@@ -163,18 +185,30 @@ def first_paint(portal: Portal, analysis_id: int, runs: int) -> dict:
             filter_min_weight(page, "0")  # every edge again
             # What the edge midpoints (network.js's click targets for an edge's evidence; the spread
             # kinds have none) cost: the same zoom once that trace is gone.
-            page.evaluate("() => { const p = document.querySelector('[data-testid=network]'); "
-                          "return window.Plotly.deleteTraces(p, p.data.findIndex((t) => t.meta === 'mids')); }")
+            page.evaluate(
+                "() => { const p = document.querySelector('[data-testid=network]'); "
+                "return window.Plotly.deleteTraces(p, p.data.findIndex((t) => t.meta === 'mids')); }"
+            )
             zoom_without_mids = page.evaluate(ZOOM)
-            gl = page.evaluate("() => !!document.querySelector('[data-testid=network] canvas.gl-canvas-context, [data-testid=network] canvas')")
+            gl = page.evaluate(
+                "() => !!document.querySelector("
+                "'[data-testid=network] canvas.gl-canvas-context, [data-testid=network] canvas')"
+            )
             context.close()
             browser.close()
     finally:
         stack.stop()
-    return {"first_paint_s": round(statistics.median(paints), 2), "first_paints_s": [round(v, 2) for v in paints],
-            "afterplot_s": round(statistics.median(after), 2), "zoom_s": round(zoom, 3), "redraw_s": round(redraw, 3),
-            "zoom_without_mids_s": round(zoom_without_mids, 3),
-            "traces": traces, "shown": shown, "webgl_canvas": gl}
+    return {
+        "first_paint_s": round(statistics.median(paints), 2),
+        "first_paints_s": [round(v, 2) for v in paints],
+        "afterplot_s": round(statistics.median(after), 2),
+        "zoom_s": round(zoom, 3),
+        "redraw_s": round(redraw, 3),
+        "zoom_without_mids_s": round(zoom_without_mids, 3),
+        "traces": traces,
+        "shown": shown,
+        "webgl_canvas": gl,
+    }
 
 
 def main() -> None:
@@ -198,27 +232,69 @@ def main() -> None:
         hashtag_5k = portal.analyse("hashtag_network", "ira", "top_k=5000")
         paint = first_paint(portal, hashtag_5k["analysis"], args.paints)
         print(json.dumps(paint["traces"]), file=sys.stderr)
-        print(json.dumps({
-            "bench": "graphs",
-            "twitter15_s": round(t15["seconds"] + propagation["seconds"], 2),
-            "retweet_network_s": retweet["seconds"],
-            "hashtag_network_s": hashtag["seconds"],
-            "louvain_s": hashtag_5k["timings"]["communities_s"],
-            "layout_s": hashtag_5k["timings"]["layout_s"],
-            "first_paint_s": paint["first_paint_s"],
-            "twitter15": {"import_s": t15["seconds"], "rows": t15["rows_read"], "stored": t15["stored"], "rejected": t15["rejected"],
-                          "propagation_s": propagation["seconds"], "cascades": propagation["cascades"], "largest": propagation["largest"],
-                          "deepest": propagation["deepest"]},
-            "ira": {"import_s": ira["seconds"], "rows": ira["rows_read"], "stored": ira["stored"]},
-            "retweet_network_ira": retweet_ira["error"] or retweet_ira["status"],
-            "retweet_network": {"on": "twitter15", **{k: retweet[k] for k in ("seconds", "accounts", "edges", "communities", "modularity", "timings")}},
-            "hashtag_network": {k: hashtag[k] for k in ("seconds", "hashtags", "edges", "communities", "modularity", "timings")},
-            "hashtag_network_5k": {k: hashtag_5k[k] for k in ("seconds", "hashtags", "edges", "edges_stored", "communities", "modularity", "timings")},
-            "browser": {k: paint[k] for k in ("first_paints_s", "afterplot_s", "zoom_s", "redraw_s", "zoom_without_mids_s", "shown", "webgl_canvas")},
-            "edge_traces": sum(t["meta"] == "edges" for t in paint["traces"]),
-            "trace_types": sorted({t["type"] for t in paint["traces"]}),
-            "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
-        }))
+        print(
+            json.dumps(
+                {
+                    "bench": "graphs",
+                    "twitter15_s": round(t15["seconds"] + propagation["seconds"], 2),
+                    "retweet_network_s": retweet["seconds"],
+                    "hashtag_network_s": hashtag["seconds"],
+                    "louvain_s": hashtag_5k["timings"]["communities_s"],
+                    "layout_s": hashtag_5k["timings"]["layout_s"],
+                    "first_paint_s": paint["first_paint_s"],
+                    "twitter15": {
+                        "import_s": t15["seconds"],
+                        "rows": t15["rows_read"],
+                        "stored": t15["stored"],
+                        "rejected": t15["rejected"],
+                        "propagation_s": propagation["seconds"],
+                        "cascades": propagation["cascades"],
+                        "largest": propagation["largest"],
+                        "deepest": propagation["deepest"],
+                    },
+                    "ira": {"import_s": ira["seconds"], "rows": ira["rows_read"], "stored": ira["stored"]},
+                    "retweet_network_ira": retweet_ira["error"] or retweet_ira["status"],
+                    "retweet_network": {
+                        "on": "twitter15",
+                        **{
+                            k: retweet[k]
+                            for k in ("seconds", "accounts", "edges", "communities", "modularity", "timings")
+                        },
+                    },
+                    "hashtag_network": {
+                        k: hashtag[k] for k in ("seconds", "hashtags", "edges", "communities", "modularity", "timings")
+                    },
+                    "hashtag_network_5k": {
+                        k: hashtag_5k[k]
+                        for k in (
+                            "seconds",
+                            "hashtags",
+                            "edges",
+                            "edges_stored",
+                            "communities",
+                            "modularity",
+                            "timings",
+                        )
+                    },
+                    "browser": {
+                        k: paint[k]
+                        for k in (
+                            "first_paints_s",
+                            "afterplot_s",
+                            "zoom_s",
+                            "redraw_s",
+                            "zoom_without_mids_s",
+                            "shown",
+                            "webgl_canvas",
+                        )
+                    },
+                    "edge_traces": sum(t["meta"] == "edges" for t in paint["traces"]),
+                    "trace_types": sorted({t["type"] for t in paint["traces"]}),
+                    "machine": f"{platform.machine()} {os.cpu_count()} cores, "
+                            "{platform.python_implementation()} {platform.python_version()}",
+                }
+            )
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

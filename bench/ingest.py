@@ -30,7 +30,10 @@ def head_copy(rows: int, folder: Path) -> Path:
     out = folder / f"ira_head_{rows}.csv.gz"
     import csv
 
-    with gzip.open(DATA, "rt", newline="", encoding="utf-8") as src, gzip.open(out, "wt", newline="", encoding="utf-8", compresslevel=1) as dst:
+    with (
+        gzip.open(DATA, "rt", newline="", encoding="utf-8") as src,
+        gzip.open(out, "wt", newline="", encoding="utf-8", compresslevel=1) as dst,
+    ):
         reader, writer = csv.reader(src), csv.writer(dst)
         writer.writerow(next(reader))
         for i, row in enumerate(reader):
@@ -52,21 +55,31 @@ def pandas_floor(path: Path) -> float:
 
 def run_import(path: Path, env: dict) -> dict:
     def manage(*args):
-        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
 
     manage("migrate", "--no-input", "-v", "0")
-    manage("shell", "-c", "from django.contrib.auth.models import User; User.objects.create_superuser('bench', password='bench-pass-123')")
+    manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        "User.objects.create_superuser('bench', password='bench-pass-123')",
+    )
     out = manage("import_collection", str(path), "--investigation", "bench", "--user", "bench", "--collection", "ira")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def pg_recreate(url: str) -> None:
-    import psycopg
     from urllib.parse import urlparse
+
+    import psycopg
 
     p = urlparse(url)
     name = p.path.lstrip("/")
-    with psycopg.connect(host=p.hostname, port=p.port or 5432, user=p.username, dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=p.hostname, port=p.port or 5432, user=p.username, dbname="postgres", autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -91,17 +104,25 @@ def main() -> None:
             pg_recreate(PG_URL)
             postgres = run_import(path, {**base, "MURMURATION_VAR_DIR": str(work / "pg"), "DATABASE_URL": PG_URL})
             print(f"postgres: {json.dumps(postgres)}", file=sys.stderr)
-        print(json.dumps({
-            "bench": "ingest",
-            "rows": sqlite["rows_read"],
-            "stored": sqlite["stored"], "duplicates": sqlite["duplicates"], "rejected": sqlite["rejected"],
-            "sqlite_rows_per_s": sqlite["rows_per_s"],
-            "postgres_rows_per_s": postgres.get("rows_per_s"),
-            "pandas_rows_per_s": round(floor, 1),
-            "peak_rss_mb": max(sqlite["peak_rss_mb"], postgres.get("peak_rss_mb") or 0),
-            "sqlite_peak_rss_mb": sqlite["peak_rss_mb"], "postgres_peak_rss_mb": postgres.get("peak_rss_mb"),
-            "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
-        }))
+        print(
+            json.dumps(
+                {
+                    "bench": "ingest",
+                    "rows": sqlite["rows_read"],
+                    "stored": sqlite["stored"],
+                    "duplicates": sqlite["duplicates"],
+                    "rejected": sqlite["rejected"],
+                    "sqlite_rows_per_s": sqlite["rows_per_s"],
+                    "postgres_rows_per_s": postgres.get("rows_per_s"),
+                    "pandas_rows_per_s": round(floor, 1),
+                    "peak_rss_mb": max(sqlite["peak_rss_mb"], postgres.get("peak_rss_mb") or 0),
+                    "sqlite_peak_rss_mb": sqlite["peak_rss_mb"],
+                    "postgres_peak_rss_mb": postgres.get("peak_rss_mb"),
+                    "machine": f"{platform.machine()} {os.cpu_count()} cores, "
+                            "{platform.python_implementation()} {platform.python_version()}",
+                }
+            )
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -45,12 +45,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data = sources()
     # train_lm's defaults for a tiny GPT-2 from scratch.
-    config = LMConfig(max_length=64, held_out=0.33, train=TrainConfig(learning_rate=1e-3, epochs=3, batch_size=16, patience=1),
-                      tiny=TinyGPT2(vocab_size=2000))
+    config = LMConfig(
+        max_length=64,
+        held_out=0.33,
+        train=TrainConfig(learning_rate=1e-3, epochs=3, batch_size=16, patience=1),
+        tiny=TinyGPT2(vocab_size=2000),
+    )
     lms, train_s, seen = {}, {}, 0
     for name, texts in data.items():
         start = time.perf_counter()
-        lms[name] = CollectionLM(config=config, name=name).fit(texts[:args.posts])
+        lms[name] = CollectionLM(config=config, name=name).fit(texts[: args.posts])
         train_s[name] = time.perf_counter() - start
         trained = args.posts - len(lms[name].held_out_)
         fit = trained - max(1, trained // 10)  # a tenth of the training posts decides early stopping
@@ -59,19 +63,27 @@ def main() -> None:
     matrix = cross_perplexity(lms, {name: lm.held_out_ for name, lm in lms.items()})
     matrix_s = time.perf_counter() - start
     scored = sum(len(lm.held_out_) for lm in lms.values()) * len(lms)
-    later = data["ira"][args.posts:args.posts + 500]
+    later = data["ira"][args.posts : args.posts + 500]
     ranking = attribute(lms, later)
-    print(json.dumps({
-        "bench": "lm", "posts": args.posts, "threads": args.threads,
-        "train_s": {k: round(v, 1) for k, v in train_s.items()},
-        "epochs_run": {k: lm.history_["train"][-1]["epoch"] for k, lm in lms.items()},
-        "train_posts_per_s": round(seen / sum(train_s.values()), 1),
-        "held_out_perplexity": {k: round(lm.held_out_perplexity_, 1) for k, lm in lms.items()},
-        "matrix_unit": matrix["unit"], "matrix": [[round(v, 2) for v in row] for row in matrix["perplexity"]],
-        "matrix_s": round(matrix_s, 2), "matrix_posts_per_s": round(scored / matrix_s, 1),
-        "diagonal_wins": matrix["lowest_row_per_column"] == list(lms),
-        "attribution_of_500_later_ira_posts": [r["model"] for r in ranking],
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "lm",
+                "posts": args.posts,
+                "threads": args.threads,
+                "train_s": {k: round(v, 1) for k, v in train_s.items()},
+                "epochs_run": {k: lm.history_["train"][-1]["epoch"] for k, lm in lms.items()},
+                "train_posts_per_s": round(seen / sum(train_s.values()), 1),
+                "held_out_perplexity": {k: round(lm.held_out_perplexity_, 1) for k, lm in lms.items()},
+                "matrix_unit": matrix["unit"],
+                "matrix": [[round(v, 2) for v in row] for row in matrix["perplexity"]],
+                "matrix_s": round(matrix_s, 2),
+                "matrix_posts_per_s": round(scored / matrix_s, 1),
+                "diagonal_wins": matrix["lowest_row_per_column"] == list(lms),
+                "attribution_of_500_later_ira_posts": [r["model"] for r in ranking],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

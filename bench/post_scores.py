@@ -77,15 +77,27 @@ def run(posts: int) -> dict:
 
     started = time.perf_counter()
     with transaction.atomic():
-        analysis = Analysis.objects.create(investigation=investigation, job=job, kind="score", collection=collection,
-                                           params={"model": 0}, result={"per_post_stored": "all"}, summary={}, created_by=user)
+        analysis = Analysis.objects.create(
+            investigation=investigation,
+            job=job,
+            kind="score",
+            collection=collection,
+            params={"model": 0},
+            result={"per_post_stored": "all"},
+            summary={},
+            created_by=user,
+        )
         kind_get("score").after_create(analysis, rows)
     write_s = time.perf_counter() - started
     assert PostScore.objects.filter(analysis=analysis).count() == posts
 
     pages = {}
     account = str(ids[0][1])
-    for name, query in (("high", "order=high"), ("low_last_page", "order=low&page=last"), ("account", f"account={account}")):
+    for name, query in (
+        ("high", "order=high"),
+        ("low_last_page", "order=low&page=last"),
+        ("account", f"account={account}"),
+    ):
         started = time.perf_counter()
         page = kind_get("score").page_query(analysis, QueryDict(query))["posts_page"]
         [row.post.text for row in page.object_list]
@@ -94,17 +106,26 @@ def run(posts: int) -> dict:
     request = RequestFactory().get("/")
     request.user = user
     started = time.perf_counter()
-    lines = sum(chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
-                for chunk in score_posts_csv_view(request, pk=analysis.pk).streaming_content)
+    lines = sum(
+        chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
+        for chunk in score_posts_csv_view(request, pk=analysis.pk).streaming_content
+    )
     csv_s = time.perf_counter() - started
     assert lines == posts + 1
 
     started = time.perf_counter()
     analysis.delete()
     delete_s = time.perf_counter() - started
-    return {"bench": "post_scores", "posts": posts, "write_rows_per_s": round(posts / write_s),
-            "write_s": round(write_s, 2), "page_ms": pages, "csv_rows_per_s": round(posts / csv_s),
-            "delete_s": round(delete_s, 2), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "bench": "post_scores",
+        "posts": posts,
+        "write_rows_per_s": round(posts / write_s),
+        "write_s": round(write_s, 2),
+        "page_ms": pages,
+        "csv_rows_per_s": round(posts / csv_s),
+        "delete_s": round(delete_s, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ml.text import ClassifierConfig, EncoderClassifier, TrainConfig, classification_metrics, split_indices  # noqa: E402
+from ml.text import ClassifierConfig, EncoderClassifier, TrainConfig, classification_metrics, split_indices  # noqa: E402  (after sys.path takes the repository)
 
 DATA = ROOT.parent / "shared" / "data"
 IRA_MODEL = ROOT / "var" / "bench" / "ira_control_minilm"
@@ -78,7 +78,9 @@ def ira_vs_control() -> pd.DataFrame:
                          ("realdonaldtrump_tweets.csv", "user")):
         path = DATA / "control" / name
         frame = _texts(_read_csv_any_encoding(path, usecols=["text", author]), "text", path)
-        parts.append(pd.DataFrame({"text": frame["text"], "label": 0, "account": "control:" + frame[author].astype(str)}))
+        parts.append(
+            pd.DataFrame({"text": frame["text"], "label": 0, "account": "control:" + frame[author].astype(str)})
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -88,8 +90,10 @@ def _binary(labels: pd.Series, positive: set, negative: set, path: Path, field: 
     unknown = labels[~labels.isin(known)]
     if len(unknown):
         row = int(unknown.index[0]) + 1
-        raise DataError(f"{path}, data row {row}, field {field}: unknown label {unknown.iloc[0]!r} "
-                        f"(expected one of {', '.join(sorted(known))})")
+        raise DataError(
+            f"{path}, data row {row}, field {field}: unknown label {unknown.iloc[0]!r} "
+            f"(expected one of {', '.join(sorted(known))})"
+        )
     return labels.map(lambda v: 1 if v in positive else 0)
 
 
@@ -104,8 +108,15 @@ LIAR_FAKE, LIAR_REAL, LIAR_DROPPED = {"false", "pants-fire"}, {"true", "mostly-t
 
 def liar(part: str) -> pd.DataFrame:
     path = DATA / "liar" / f"{part}.tsv"
-    frame = pd.read_csv(_require(path), sep="\t", header=None, quoting=csv.QUOTE_NONE, usecols=[1, 2],
-                        names=["label", "text"], dtype=str)
+    frame = pd.read_csv(
+        _require(path),
+        sep="\t",
+        header=None,
+        quoting=csv.QUOTE_NONE,
+        usecols=[1, 2],
+        names=["label", "text"],
+        dtype=str,
+    )
     labels = _binary(frame["label"], LIAR_FAKE, LIAR_REAL | LIAR_DROPPED, path, "2 (label)")
     keep = ~frame["label"].isin(LIAR_DROPPED)
     frame = _texts(frame.assign(label=labels)[keep], "text", path)
@@ -133,12 +144,16 @@ def baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict:
 
     majority = int(train["label"].mean() >= 0.5)
     constant = np.full(len(test), float(majority))
-    tfidf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                          LogisticRegression(max_iter=2000, class_weight="balanced"))
+    tfidf = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(max_iter=2000, class_weight="balanced"),
+    )
     tfidf.fit(train["text"].tolist(), train["label"].to_numpy())
     scores = tfidf.predict_proba(test["text"].tolist())[:, 1]
-    return {"majority": headline(classification_metrics(test["label"], constant)),
-            "tfidf_lr": headline(classification_metrics(test["label"], scores))}
+    return {
+        "majority": headline(classification_metrics(test["label"], constant)),
+        "tfidf_lr": headline(classification_metrics(test["label"], scores)),
+    }
 
 
 def minilm(train: pd.DataFrame, test: pd.DataFrame, save_to: Path | None = None) -> tuple[dict, dict, np.ndarray]:
@@ -160,8 +175,11 @@ def minilm(train: pd.DataFrame, test: pd.DataFrame, save_to: Path | None = None)
     if save_to is not None:
         model.metrics_ = metrics
         model.save(save_to)
-    timing = {"train_examples_per_s": round(len(train) / train_s, 1), "train_s": round(train_s),
-              "score_posts_per_s": round(len(test) / score_s, 1)}
+    timing = {
+        "train_examples_per_s": round(len(train) / train_s, 1),
+        "train_s": round(train_s),
+        "score_posts_per_s": round(len(test) / score_s, 1),
+    }
     return headline(metrics), timing, scores
 
 
@@ -169,28 +187,44 @@ def by_source(test: pd.DataFrame, scores: np.ndarray) -> dict:
     """Where the IRA-vs-control model's calls land, per source of the test posts: the topic confound, shown."""
     source = test["account"].map(lambda a: a.split(":", 1)[1] if a in VERIFIED else a.split(":", 1)[0])
     frame = pd.DataFrame({"source": source.to_numpy(), "score": scores})
-    return {name: {"posts": int(len(part)), "mean_score": round(float(part["score"].mean()), 4),
-                   "called_ira": round(float((part["score"] >= CONFIG.threshold).mean()), 4)}
-            for name, part in frame.groupby("source")}
+    return {
+        name: {
+            "posts": int(len(part)),
+            "mean_score": round(float(part["score"].mean()), 4),
+            "called_ira": round(float((part["score"] >= CONFIG.threshold).mean()), 4),
+        }
+        for name, part in frame.groupby("source")
+    }
 
 
 VERIFIED = {"control:BarackObama", "control:realDonaldTrump"}
 
 
-def run_task(name: str, train: pd.DataFrame, test: pd.DataFrame, train_cap: int, extra: dict,
-             save_to: Path | None = None) -> dict:
+def run_task(
+    name: str, train: pd.DataFrame, test: pd.DataFrame, train_cap: int, extra: dict, save_to: Path | None = None
+) -> dict:
     available = len(train)
     train = cap(train, train_cap)
-    log(f"{name}: train {len(train):,} of {available:,} posts ({train['label'].mean():.1%} positive), "
-        f"test {len(test):,} ({test['label'].mean():.1%} positive)")
+    log(
+        f"{name}: train {len(train):,} of {available:,} posts ({train['label'].mean():.1%} positive), "
+        f"test {len(test):,} ({test['label'].mean():.1%} positive)"
+    )
     seen = set(train["text"])
-    row = {"task": name, "train_posts": len(train), "train_available": available, "test_posts": len(test),
-           "test_positive_share": round(float(test["label"].mean()), 4),
-           "test_texts_also_in_train": round(float(test["text"].isin(seen).mean()), 4), **extra}
+    row = {
+        "task": name,
+        "train_posts": len(train),
+        "train_available": available,
+        "test_posts": len(test),
+        "test_positive_share": round(float(test["label"].mean()), 4),
+        "test_texts_also_in_train": round(float(test["text"].isin(seen).mean()), 4),
+        **extra,
+    }
     row.update(baselines(train, test))
     row["minilm"], row["minilm_timing"], scores = minilm(train, test, save_to)
     if "account" in test:
-        row["minilm_by_source"] = by_source(test, scores)  # "ira", "control" (airline passengers), or the verified account
+        row["minilm_by_source"] = by_source(
+            test, scores
+        )  # "ira", "control" (airline passengers), or the verified account
     log(f"{name}: {json.dumps({k: row[k] for k in ('majority', 'tfidf_lr', 'minilm')})}")
     return row
 
@@ -201,10 +235,16 @@ def task_ira(train_cap: int) -> dict:
     train, test = frame.iloc[split["train"]], frame.iloc[split["test"]]
     overlap = set(train["account"]) & set(test["account"])
     assert not overlap, f"accounts on both sides: {sorted(overlap)[:3]}"
-    controls = {k: sorted({a.split(":", 1)[1] for a in part["account"]} & {"BarackObama", "realDonaldTrump"})
-                for k, part in (("train", train), ("test", test))}
-    extra = {"account_disjoint": True, "train_accounts": int(train["account"].nunique()),
-             "test_accounts": int(test["account"].nunique()), "verified_control_accounts": controls}
+    controls = {
+        k: sorted({a.split(":", 1)[1] for a in part["account"]} & {"BarackObama", "realDonaldTrump"})
+        for k, part in (("train", train), ("test", test))
+    }
+    extra = {
+        "account_disjoint": True,
+        "train_accounts": int(train["account"].nunique()),
+        "test_accounts": int(test["account"].nunique()),
+        "verified_control_accounts": controls,
+    }
     return run_task("ira", train, test, train_cap, extra, save_to=IRA_MODEL)
 
 
@@ -220,13 +260,18 @@ TASKS = {"ira": task_ira, "constraint": task_constraint, "liar": task_liar}
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| task | train / test posts | model | AUC | F1 | precision | recall | MCC | accuracy |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| task | train / test posts | model | AUC | F1 | precision | recall | MCC | accuracy |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         for model in ("majority", "tfidf_lr", "minilm"):
             m = row[model]
-            lines.append(f"| {row['task']} | {row['train_posts']:,} / {row['test_posts']:,} | {model} | "
-                         + " | ".join(f"{m[k]:.3f}" for k in HEADLINE) + " |")
+            lines.append(
+                f"| {row['task']} | {row['train_posts']:,} / {row['test_posts']:,} | {model} | "
+                + " | ".join(f"{m[k]:.3f}" for k in HEADLINE)
+                + " |"
+            )
     return "\n".join(lines)
 
 
@@ -244,8 +289,9 @@ def main() -> None:
             parser.error(f"unknown task {name!r}; choose from {', '.join(TASKS)}")
         rows.append(TASKS[name](args.train_cap))
     log(markdown(rows))
-    print(json.dumps({"bench": "quality_content", "config": CONFIG.as_dict(), "train_cap": args.train_cap,
-                      "tasks": rows}))
+    print(
+        json.dumps({"bench": "quality_content", "config": CONFIG.as_dict(), "train_cap": args.train_cap, "tasks": rows})
+    )
 
 
 if __name__ == "__main__":

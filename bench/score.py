@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ml.text import ClassifierConfig, EncoderClassifier, TrainConfig, load_text_model, split_indices  # noqa: E402
-from quality_content import IRA_MODEL, cap, ira_vs_control  # noqa: E402
+from quality_content import IRA_MODEL, cap, ira_vs_control  # noqa: E402  (after sys.path takes the repository)
+
+from ml.text import ClassifierConfig, EncoderClassifier, TrainConfig, load_text_model, split_indices  # noqa: E402  (after sys.path takes the repository)
 
 POSTS = ROOT.parent / "shared" / "data" / "ira" / "ira_dev_sample_en.csv"
 OWN_MODEL = ROOT / "var" / "bench" / "score_minilm"
@@ -102,20 +103,36 @@ def main() -> None:
     report = model.quantization_report(labelled["text"].tolist(), labelled["label"].to_numpy(), mode="int8")
     log(json.dumps(report))
     distinct = len(set(texts))
-    print(json.dumps({
-        "bench": "score", "posts": len(texts), "posts_per_s": round(len(texts) / ours_s, 1),
-        "pipeline_posts_per_s": round(pipeline_rate, 1), "fast_mode_auc_delta": round(report["auc_change"], 5),
-        "fast_mode": "int8", "fast_mode_posts_per_s": round(len(texts) / fast_s, 1),
-        "pipeline_posts": len(piped_texts), "speedup_vs_pipeline": round(len(texts) / ours_s / pipeline_rate, 2),
-        "fast_speedup_vs_pipeline": round(len(texts) / fast_s / pipeline_rate, 2),
-        "distinct_texts": distinct, "duplicate_share": round(1 - distinct / len(texts), 4),
-        "max_abs_diff_vs_pipeline": float(np.abs(ours[:len(piped)] - piped).max()),
-        "int8_max_abs_diff": float(np.abs(ours - fast).max()), "int8_quantize_s": round(quantize_s, 2),
-        "auc_posts": report["posts"], "auc_fp32": round(report["auc_fp32"], 5), "auc_int8": round(report["auc_int8"], 5),
-        "int8_changed_predictions": round(report["changed_predictions"], 4), "batch_size": args.batch_size,
-        "threads": torch.get_num_threads(), "model": origin, "gpu": None,
-        "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # other work on the 2 cores
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "score",
+                "posts": len(texts),
+                "posts_per_s": round(len(texts) / ours_s, 1),
+                "pipeline_posts_per_s": round(pipeline_rate, 1),
+                "fast_mode_auc_delta": round(report["auc_change"], 5),
+                "fast_mode": "int8",
+                "fast_mode_posts_per_s": round(len(texts) / fast_s, 1),
+                "pipeline_posts": len(piped_texts),
+                "speedup_vs_pipeline": round(len(texts) / ours_s / pipeline_rate, 2),
+                "fast_speedup_vs_pipeline": round(len(texts) / fast_s / pipeline_rate, 2),
+                "distinct_texts": distinct,
+                "duplicate_share": round(1 - distinct / len(texts), 4),
+                "max_abs_diff_vs_pipeline": float(np.abs(ours[: len(piped)] - piped).max()),
+                "int8_max_abs_diff": float(np.abs(ours - fast).max()),
+                "int8_quantize_s": round(quantize_s, 2),
+                "auc_posts": report["posts"],
+                "auc_fp32": round(report["auc_fp32"], 5),
+                "auc_int8": round(report["auc_int8"], 5),
+                "int8_changed_predictions": round(report["changed_predictions"], 4),
+                "batch_size": args.batch_size,
+                "threads": torch.get_num_threads(),
+                "model": origin,
+                "gpu": None,
+                "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # other work on the 2 cores
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

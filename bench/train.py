@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ml.text import ClassifierConfig, EncoderClassifier, Trainer, TrainConfig  # noqa: E402
-from quality_content import cap, ira_vs_control  # noqa: E402
+from quality_content import cap, ira_vs_control  # noqa: E402  (after sys.path takes the repository)
+
+from ml.text import ClassifierConfig, EncoderClassifier, TrainConfig, Trainer  # noqa: E402  (after sys.path takes the repository)
 
 BATCH, LENGTH, WARM_UP = 32, 64, 2
 
@@ -42,8 +43,13 @@ def examples_per_s(classifier: EncoderClassifier, texts: list[str], labels, buck
     train = [(t, int(y)) for t, y in zip(texts, labels)]
     lengths = classifier._token_lengths(texts) if bucketed else None
     marks = {}
-    Trainer(classifier.config.train).fit(classifier.model_, classifier._loss_fn(1.0), train,
-                                         on_step=lambda p: marks.__setitem__(p["step"], p["elapsed_s"]), lengths=lengths)
+    Trainer(classifier.config.train).fit(
+        classifier.model_,
+        classifier._loss_fn(1.0),
+        train,
+        on_step=lambda p: marks.__setitem__(p["step"], p["elapsed_s"]),
+        lengths=lengths,
+    )
     last = max(marks)
     return (last - WARM_UP) * BATCH / (marks[last] - marks[WARM_UP])
 
@@ -59,17 +65,33 @@ def main() -> None:
     texts, labels = sample["text"].tolist(), sample["label"].to_numpy()
     config = ClassifierConfig(max_length=LENGTH, train=TrainConfig(learning_rate=5e-5, epochs=1, batch_size=BATCH))
     figures = {}
-    for name, cls, bucketed in (("padded_64", PaddedTo64, False), ("dynamic", EncoderClassifier, False),
-                                ("bucketed", EncoderClassifier, True)):
+    for name, cls, bucketed in (
+        ("padded_64", PaddedTo64, False),
+        ("dynamic", EncoderClassifier, False),
+        ("bucketed", EncoderClassifier, True),
+    ):
         figures[name] = round(examples_per_s(cls(config=config), texts, labels, bucketed), 1)
         print(f"{name}: {figures[name]} examples/s", file=sys.stderr, flush=True)
     tokens = EncoderClassifier(config=config)
     tokens._build(texts[:1])
     mean_tokens = sum(tokens._token_lengths(texts)) / len(texts)
-    print(json.dumps({"bench": "train", "model": "MiniLM-L6 (bundled)", "batch_size": BATCH, "max_length": LENGTH,
-                      "examples_per_s": figures["dynamic"], "padded_64_examples_per_s": figures["padded_64"],
-                      "bucketed_examples_per_s": figures["bucketed"], "timed_steps": args.steps - WARM_UP,
-                      "mean_tokens": round(mean_tokens, 1), "threads": torch.get_num_threads(), "gpu": None}))
+    print(
+        json.dumps(
+            {
+                "bench": "train",
+                "model": "MiniLM-L6 (bundled)",
+                "batch_size": BATCH,
+                "max_length": LENGTH,
+                "examples_per_s": figures["dynamic"],
+                "padded_64_examples_per_s": figures["padded_64"],
+                "bucketed_examples_per_s": figures["bucketed"],
+                "timed_steps": args.steps - WARM_UP,
+                "mean_tokens": round(mean_tokens, 1),
+                "threads": torch.get_num_threads(),
+                "gpu": None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -132,7 +132,9 @@ class ImportStartInput(serializers.Serializer):
         help_text="JSON {field: column}; a column by header name or by position (col1 is the first)",
     )
     no_header = serializers.BooleanField(
-        required=False, default=False, help_text="the files' first row is data: map columns by position (col1, col2, ...)"
+        required=False,
+        default=False,
+        help_text="the files' first row is data: map columns by position (col1, col2, ...)",
     )
     labels = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="key=value, one per line (as on the upload page)"
@@ -160,8 +162,13 @@ class ImportStartApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         job = services.upload_import_start(
-            investigation=investigation, user=request.user, files=values["files"], collection_name=values["collection"],
-            format=values["format"] or None, mapping=values["mapping"], labels=values["labels"],
+            investigation=investigation,
+            user=request.user,
+            files=values["files"],
+            collection_name=values["collection"],
+            format=values["format"] or None,
+            mapping=values["mapping"],
+            labels=values["labels"],
             no_header=values["no_header"],
         )
         return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)

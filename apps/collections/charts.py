@@ -102,6 +102,8 @@ def label_distribution_figures(labels: dict, *, top: int = 20) -> list[dict]:
     for scope, noun in (("account", "accounts"), ("post", "posts")):
         for key, values in sorted((labels or {}).get(scope, {}).items()):
             pairs = sorted(values.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]
-            figure = top_bar_figure([list(p) for p in pairs], title=f"{scope.capitalize()} label: {key}", value_name=noun)
+            figure = top_bar_figure(
+                [list(p) for p in pairs], title=f"{scope.capitalize()} label: {key}", value_name=noun
+            )
             out.append({"scope": scope, "key": key, "figure": figure})
     return out

@@ -83,8 +83,11 @@ class Store:
     def lock(self, collection_id: int) -> None:
         """Serialise writers of one collection (see the module doc, step 2a)."""
 
-    def ids_by_key(self, model, collection_id: int, column: str, keys: list[str], kind: str | None = None, where: str = "") -> dict:
-        """{key: id} of the rows ``t`` of a collection (and entity kind, and ``where``) whose ``column`` is among ``keys``."""
+    def ids_by_key(
+        self, model, collection_id: int, column: str, keys: list[str], kind: str | None = None, where: str = ""
+    ) -> dict:
+        """{key: id} of the rows ``t`` of a collection (and entity kind, and ``where``) whose ``column`` is among
+        ``keys``."""
         raise NotImplementedError
 
     def ids_allocate(self, model, n: int) -> list[int]:
@@ -138,9 +141,14 @@ class PostgresStore(Store):
             return {}
         kind_test = "AND t.kind = %s" if kind else ""
         params = [collection_id, kind, list(keys)] if kind else [collection_id, list(keys)]
-        probe = f"SELECT t.id FROM {model._meta.db_table} t WHERE t.collection_id = %s {kind_test} {where} AND t.{column} = k.key"
+        probe = (
+            f"SELECT t.id FROM {model._meta.db_table} t WHERE t.collection_id = %s {kind_test} "
+            f"{where} AND t.{column} = k.key"
+        )
         self.cursor.execute(
-            f"SELECT * FROM (SELECT k.key, ({probe}) AS id FROM unnest(%s::text[]) AS k(key)) found WHERE id IS NOT NULL", params
+            f"SELECT * FROM (SELECT k.key, ({probe}) AS id FROM unnest(%s::text[]) AS k(key)) found "
+            "WHERE id IS NOT NULL",
+            params,
         )
         return dict(self.cursor.fetchall())
 
@@ -148,7 +156,8 @@ class PostgresStore(Store):
         # The sequence is looked up once (as nextval's argument, pg_get_serial_sequence would run per id)
         # and the ids come back as one array: a row sent to the client costs more than the nextval in it.
         self.cursor.execute(
-            "SELECT array_agg(nextval(s.seq)) FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) s, generate_series(1, %s)",
+            "SELECT array_agg(nextval(s.seq)) "
+            "FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) s, generate_series(1, %s)",
             [model._meta.db_table, n],
         )
         return self.cursor.fetchone()[0]
@@ -184,7 +193,9 @@ class EncodedBatch:
 class IngestWriter:
     """Writes one import file's records into a collection; keeps id caches across batches."""
 
-    def __init__(self, *, collection: Collection, import_file: ImportFile, merge_rows: bool = False, labels: dict | None = None):
+    def __init__(
+        self, *, collection: Collection, import_file: ImportFile, merge_rows: bool = False, labels: dict | None = None
+    ):
         self.collection_id = collection.pk
         self.file_id = import_file.pk
         self.merge_rows = merge_rows
@@ -242,16 +253,30 @@ class IngestWriter:
         ref = r.ref_account
         acting = r.time is not None and not r.account.placeholder
         return (
-            r.platform_id, r.account.platform_id, r.text, self._last_text, r.language[:20], r.kind, r.ref_post_id[:200],
+            r.platform_id,
+            r.account.platform_id,
+            r.text,
+            self._last_text,
+            r.language[:20],
+            r.kind,
+            r.ref_post_id[:200],
             ref.platform_id if ref is not None else None,
             json.dumps({**r.labels, **self.labels}) if r.labels else self.labels_json,
-            _links(r) if acting else (), acting and r.kind != "post" and (ref is not None or bool(r.ref_post_id)),
+            _links(r) if acting else (),
+            acting and r.kind != "post" and (ref is not None or bool(r.ref_post_id)),
         )
 
     def _account_encoded(self, account: AccountRecord, *, observed: bool) -> tuple:
         labels = json.dumps({**account.labels, **self.labels}) if observed else "{}"
-        return (account.handle[:200], account.display_name[:500], account.followers, account.following,
-                self.db_time(account.created), labels, account.placeholder)
+        return (
+            account.handle[:200],
+            account.display_name[:500],
+            account.followers,
+            account.following,
+            self.db_time(account.created),
+            labels,
+            account.placeholder,
+        )
 
     # -- step 2: write (one transaction) --------------------------------------------------------------
     def write(self, batch: EncodedBatch) -> tuple[int, int]:
@@ -299,9 +324,14 @@ class IngestWriter:
         missing = [pid for pid in unknown if pid not in found]
         if missing:
             ids = db.ids_allocate(Account, len(missing))
-            db.insert(Account, ACCOUNT_COLUMNS, [
-                self._account_row(i, pid, posting.get(pid) or batch.referenced[pid], pid in posting) for i, pid in zip(ids, missing)
-            ])
+            db.insert(
+                Account,
+                ACCOUNT_COLUMNS,
+                [
+                    self._account_row(i, pid, posting.get(pid) or batch.referenced[pid], pid in posting)
+                    for i, pid in zip(ids, missing)
+                ],
+            )
             cache.update(zip(missing, ids))
             self.stub_ids.update(i for i, pid in zip(ids, missing) if pid not in posting)
 
@@ -325,11 +355,29 @@ class IngestWriter:
             return []
         ids = db.ids_allocate(Post, len(posts))
         accounts, coll, file_id = self.account_ids, self.collection_id, self.file_id
-        db.insert(Post, POST_COLUMNS, (
-            (i, coll, pid, accounts[account], text, time, language, kind, ref_post,
-             None if ref_account is None else accounts.get(ref_account), labels, file_id)
-            for i, (pid, account, text, time, language, kind, ref_post, ref_account, labels, _, _) in zip(ids, posts)
-        ))
+        db.insert(
+            Post,
+            POST_COLUMNS,
+            (
+                (
+                    i,
+                    coll,
+                    pid,
+                    accounts[account],
+                    text,
+                    time,
+                    language,
+                    kind,
+                    ref_post,
+                    None if ref_account is None else accounts.get(ref_account),
+                    labels,
+                    file_id,
+                )
+                for i, (pid, account, text, time, language, kind, ref_post, ref_account, labels, _, _) in zip(
+                    ids, posts
+                )
+            ),
+        )
         return ids
 
     # -- entities and interactions --------------------------------------------------------------------
@@ -365,7 +413,9 @@ class IngestWriter:
         for post, post_id in zip(posts, post_ids):
             yield from self._interaction_rows(post, post_id)
 
-    def _merge_interactions(self, db: Store, existing: list[tuple], *, pending: list[tuple]) -> list[tuple[tuple, tuple]]:
+    def _merge_interactions(
+        self, db: Store, existing: list[tuple], *, pending: list[tuple]
+    ) -> list[tuple[tuple, tuple]]:
         """Rows of a co-share table that repeat a post add that post's new entities, once each."""
         ids = db.ids_by_key(Post, self.collection_id, "platform_id", list({p[0] for p in existing}))
         self._entities_resolve(db, existing)
@@ -386,7 +436,9 @@ class IngestWriter:
         for start in range(0, len(post_ids), SQLITE_CHUNK):
             chunk = post_ids[start : start + SQLITE_CHUNK]
             links.update(
-                Interaction.objects.filter(post_id__in=chunk, target_entity__isnull=False).values_list("post_id", "action", "target_entity_id")
+                Interaction.objects.filter(post_id__in=chunk, target_entity__isnull=False).values_list(
+                    "post_id", "action", "target_entity_id"
+                )
             )
         return links
 
@@ -419,8 +471,12 @@ def rejected_store(*, import_file: ImportFile, rejected: list[RejectedRecord], k
     """Keep the first ``limit`` rejected rows of a file (all are counted elsewhere); returns how many kept now."""
     keep = rejected[: max(limit - kept_so_far, 0)]
     RejectedRow.objects.bulk_create(
-        [RejectedRow(import_file=import_file, line=r.line, field=_no_nul(r.field)[:200],
-                     reason=_no_nul(r.reason)[:2000]) for r in keep]
+        [
+            RejectedRow(
+                import_file=import_file, line=r.line, field=_no_nul(r.field)[:200], reason=_no_nul(r.reason)[:2000]
+            )
+            for r in keep
+        ]
     )
     return len(keep)
 
@@ -448,19 +504,25 @@ def import_file_purge(*, import_file: ImportFile) -> None:
     with transaction.atomic():
         post_ids = Post.objects.filter(import_file_id=file_id).values("id")
         Interaction.objects.filter(post_id__in=post_ids)._raw_delete(Interaction.objects.db)
-        Interaction.objects.filter(collection_id=collection_id, import_file_id=file_id)._raw_delete(Interaction.objects.db)
+        Interaction.objects.filter(collection_id=collection_id, import_file_id=file_id)._raw_delete(
+            Interaction.objects.db
+        )
         Post.objects.filter(import_file_id=file_id)._raw_delete(Post.objects.db)
         in_use = (
             Post.objects.filter(collection_id=collection_id).values("account_id"),
             Post.objects.filter(collection_id=collection_id, ref_account__isnull=False).values("ref_account_id"),
-            Interaction.objects.filter(collection_id=collection_id, target_account__isnull=False).values("target_account_id"),
+            Interaction.objects.filter(collection_id=collection_id, target_account__isnull=False).values(
+                "target_account_id"
+            ),
         )
         orphans = Account.objects.filter(collection_id=collection_id, import_file_id=file_id)
         for used in in_use:
             orphans = orphans.exclude(id__in=used)
         orphans._raw_delete(Account.objects.db)
         Entity.objects.filter(collection_id=collection_id).exclude(
-            id__in=Interaction.objects.filter(collection_id=collection_id, target_entity__isnull=False).values("target_entity_id")
+            id__in=Interaction.objects.filter(collection_id=collection_id, target_entity__isnull=False).values(
+                "target_entity_id"
+            )
         )._raw_delete(Entity.objects.db)
 
 

@@ -80,7 +80,9 @@ class RejectedRow(models.Model):
 
 
 class Account(models.Model):
-    collection = models.ForeignKey(Collection, on_delete=models.DO_NOTHING, related_name="accounts", db_index=False, db_constraint=False)
+    collection = models.ForeignKey(
+        Collection, on_delete=models.DO_NOTHING, related_name="accounts", db_index=False, db_constraint=False
+    )
     platform_id = models.CharField(max_length=200)
     handle = models.CharField(max_length=200, blank=True)
     display_name = models.CharField(max_length=500, blank=True)
@@ -94,7 +96,9 @@ class Account(models.Model):
     # post): no real account, so the overview, the account lists and the account-level detectors leave it
     # out, and its posts derive no interactions (see ``IngestWriter``).
     placeholder = models.BooleanField(default=False)
-    import_file = models.ForeignKey(ImportFile, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False, related_name="+")
+    import_file = models.ForeignKey(
+        ImportFile, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["collection", "platform_id"], name="account_platform_id_unique")]
@@ -111,9 +115,13 @@ class Post(models.Model):
         QUOTE = "quote"
         REPLY = "reply"
 
-    collection = models.ForeignKey(Collection, on_delete=models.DO_NOTHING, related_name="posts", db_index=False, db_constraint=False)
+    collection = models.ForeignKey(
+        Collection, on_delete=models.DO_NOTHING, related_name="posts", db_index=False, db_constraint=False
+    )
     platform_id = models.CharField(max_length=200)
-    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, related_name="posts", db_index=False, db_constraint=False)
+    account = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, related_name="posts", db_index=False, db_constraint=False
+    )
     text = models.TextField(blank=True)
     # Null for a post whose file gives no time (labelled text-only sets): it derives no interactions, and
     # every reader by time (timelines, coordination, authorship, the overview's span) skips it.
@@ -123,10 +131,18 @@ class Post(models.Model):
     # The original of a repost/quote/reply, by platform id: it may not be in the collection.
     ref_post_id = models.CharField(max_length=200, blank=True)
     ref_account = models.ForeignKey(
-        Account, on_delete=models.DO_NOTHING, null=True, blank=True, db_index=False, db_constraint=False, related_name="+"
+        Account,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
     )
     labels = models.JSONField(default=dict, blank=True)
-    import_file = models.ForeignKey(ImportFile, on_delete=models.DO_NOTHING, null=True, db_constraint=False, related_name="+")
+    import_file = models.ForeignKey(
+        ImportFile, on_delete=models.DO_NOTHING, null=True, db_constraint=False, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["collection", "platform_id"], name="post_platform_id_unique")]
@@ -149,7 +165,9 @@ class Entity(models.Model):
         MENTION = "mention"
         IMAGE = "image"
 
-    collection = models.ForeignKey(Collection, on_delete=models.DO_NOTHING, related_name="entities", db_index=False, db_constraint=False)
+    collection = models.ForeignKey(
+        Collection, on_delete=models.DO_NOTHING, related_name="entities", db_index=False, db_constraint=False
+    )
     kind = models.CharField(max_length=8, choices=Kind.choices)
     value = models.CharField(max_length=1000)
 
@@ -178,18 +196,26 @@ class Interaction(models.Model):
         QUOTE = "quote"
         REPLY = "reply"
 
-    collection = models.ForeignKey(Collection, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False)
+    collection = models.ForeignKey(
+        Collection, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     post = models.ForeignKey(Post, on_delete=models.DO_NOTHING, related_name="interactions", db_constraint=False)
-    source_account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False)
+    source_account = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     action = models.CharField(max_length=8, choices=Action.choices)
     target_account = models.ForeignKey(
         Account, on_delete=models.DO_NOTHING, null=True, related_name="+", db_index=False, db_constraint=False
     )
-    target_entity = models.ForeignKey(Entity, on_delete=models.DO_NOTHING, null=True, related_name="interactions", db_constraint=False)
+    target_entity = models.ForeignKey(
+        Entity, on_delete=models.DO_NOTHING, null=True, related_name="interactions", db_constraint=False
+    )
     target_post_id = models.CharField(max_length=200, blank=True)
     time = models.DateTimeField()
     # Which import wrote the row: a co-share row can add an entity to a post an earlier file stored.
-    import_file = models.ForeignKey(ImportFile, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False, related_name="+")
+    import_file = models.ForeignKey(
+        ImportFile, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False, related_name="+"
+    )
 
     class Meta:
         indexes = [
@@ -197,5 +223,9 @@ class Interaction(models.Model):
             models.Index(fields=["source_account", "time"], name="interaction_source_time_idx"),
             # Most rows point at an entity: indexing only the account actions spares every entity row an
             # index insert (a tenth of SQLite's ingest time) and still finds who reposted an account.
-            models.Index(fields=["target_account"], name="interaction_target_account_idx", condition=models.Q(target_account__isnull=False)),
+            models.Index(
+                fields=["target_account"],
+                name="interaction_target_account_idx",
+                condition=models.Q(target_account__isnull=False),
+            ),
         ]

@@ -12,7 +12,9 @@ def collection_list(*, investigation: Investigation) -> QuerySet[Collection]:
 
 
 def collection_get(*, user, collection_id: int, role: str = Role.VIEWER) -> Collection:
-    return member_object_get(user=user, queryset=Collection.objects.select_related("investigation"), pk=collection_id, role=role)
+    return member_object_get(
+        user=user, queryset=Collection.objects.select_related("investigation"), pk=collection_id, role=role
+    )
 
 
 def post_list(*, collection: Collection, account_id: int | None = None) -> QuerySet[Post]:
@@ -38,7 +40,9 @@ def import_file_list(*, collection: Collection | None = None, job=None) -> Query
 
 def import_file_get(*, user, import_file_id: int) -> ImportFile:
     return member_object_get(
-        user=user, queryset=ImportFile.objects.select_related("collection__investigation"), pk=import_file_id,
+        user=user,
+        queryset=ImportFile.objects.select_related("collection__investigation"),
+        pk=import_file_id,
         via="collection__investigation",
     )
 

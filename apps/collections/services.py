@@ -33,7 +33,9 @@ def collection_get_or_create(*, investigation: Investigation, name: str, user=No
     name = name.strip()
     if not name:
         raise ValidationError({"collection": "A collection needs a name."})
-    collection, _ = Collection.objects.get_or_create(investigation=investigation, name=name, defaults={"created_by": user})
+    collection, _ = Collection.objects.get_or_create(
+        investigation=investigation, name=name, defaults={"created_by": user}
+    )
     return collection
 
 
@@ -82,9 +84,15 @@ def upload_import_start(
     saved = upload_save(files=files)
     try:
         return import_start(
-            investigation=investigation, user=user, files=saved,
+            investigation=investigation,
+            user=user,
+            files=saved,
             collection_name=collection_name or collection_name_from_file(saved[0]["name"]),
-            format=format or None, mapping=mapping, labels=labels, no_header=no_header, enqueue=enqueue,
+            format=format or None,
+            mapping=mapping,
+            labels=labels,
+            no_header=no_header,
+            enqueue=enqueue,
         )
     except BaseException:
         uploads_remove(files=saved)
@@ -139,10 +147,13 @@ def mapping_parse(raw: str | None) -> dict[str, str]:
     return {k: v for k, v in mapping.items() if v}
 
 
-def import_params_check(*, format: str | None, mapping: dict | None, labels: dict | None,
-                        no_header: bool = False) -> None:
+def import_params_check(
+    *, format: str | None, mapping: dict | None, labels: dict | None, no_header: bool = False
+) -> None:
     if format and format not in importers.FORMATS:
-        raise ValidationError({"format": f"Unknown format {format!r}; choose one of {', '.join(sorted(importers.FORMATS))}."})
+        raise ValidationError(
+            {"format": f"Unknown format {format!r}; choose one of {', '.join(sorted(importers.FORMATS))}."}
+        )
     if no_header and format and format != GENERIC_FORMAT:
         generic = importers.FORMAT_LABELS[GENERIC_FORMAT]
         raise ValidationError({"format": f"A file without a header row can only be read as {generic}."})
@@ -152,7 +163,9 @@ def import_params_check(*, format: str | None, mapping: dict | None, labels: dic
         )
     for key in mapping or {}:
         if key not in importers.GENERIC_FIELDS and not key.startswith("label:"):
-            raise ValidationError({"mapping": f"Unknown field {key!r}; map one of {', '.join(importers.GENERIC_FIELDS)} or label:<key>."})
+            raise ValidationError(
+                {"mapping": f"Unknown field {key!r}; map one of {', '.join(importers.GENERIC_FIELDS)} or label:<key>."}
+            )
     for key in labels or {}:
         if not key or not isinstance(key, str):
             raise ValidationError({"labels": "Label keys must be non-empty text."})
@@ -214,7 +227,11 @@ def import_run(job: Job, progress: Progress) -> dict:
     summaries = []
     for f, size in zip(files, sizes):
         sources = importers.open_sources(
-            Path(f["path"]), name=f["name"], format=params.get("format"), mapping=params.get("mapping") or None, limits=limits,
+            Path(f["path"]),
+            name=f["name"],
+            format=params.get("format"),
+            mapping=params.get("mapping") or None,
+            limits=limits,
             header=not params.get("no_header"),
         )
         try:
@@ -231,14 +248,18 @@ def import_run(job: Job, progress: Progress) -> dict:
     bulk_tables_analyze()
     collection_stats_refresh(collection=collection)
     totals = {k: sum(s[k] for s in summaries) for k in ("rows_read", "stored", "duplicates", "rejected")}
-    progress.provenance(inputs=[{"collection": collection.pk, "name": collection.name, "posts": collection.stats.get("posts", 0)}])
+    progress.provenance(
+        inputs=[{"collection": collection.pk, "name": collection.name, "posts": collection.stats.get("posts", 0)}]
+    )
     return {"collection_id": collection.pk, "collection": collection.name, **totals, "files": summaries}
 
 
 def _limits() -> "importers.Limits":
     conf = settings.MURMURATION
     return importers.Limits(
-        max_field_chars=conf["MAX_FIELD_CHARS"], max_unzipped_bytes=conf["MAX_UNZIPPED_BYTES"], batch_hint=conf["INGEST_BATCH_ROWS"]
+        max_field_chars=conf["MAX_FIELD_CHARS"],
+        max_unzipped_bytes=conf["MAX_UNZIPPED_BYTES"],
+        batch_hint=conf["INGEST_BATCH_ROWS"],
     )
 
 
@@ -246,7 +267,11 @@ def _source_import(job: Job, collection: Collection, source, labels: dict, repor
     """Import one source, parsed in a child process (see ``pipeline``) while this one writes; on an
     unreadable file remove what it wrote and re-raise."""
     import_file = ImportFile.objects.create(
-        collection=collection, job=job, name=source.name, format=source.format, status=ImportFile.Status.IMPORTING,
+        collection=collection,
+        job=job,
+        name=source.name,
+        format=source.format,
+        status=ImportFile.Status.IMPORTING,
         started_at=timezone.now(),
     )
     merge = getattr(importers.FORMATS[source.format], "merge_rows", False)
@@ -269,8 +294,12 @@ def _source_import(job: Job, collection: Collection, source, labels: dict, repor
         raise
     ImportFile.objects.filter(pk=import_file.pk).update(status=ImportFile.Status.DONE, finished_at=timezone.now())
     return {
-        "file": source.name, "format": source.format, "rows_read": batches.rows_read,
-        "stored": counts["stored"], "duplicates": counts["duplicates"], "rejected": counts["rejected"],
+        "file": source.name,
+        "format": source.format,
+        "rows_read": batches.rows_read,
+        "stored": counts["stored"],
+        "duplicates": counts["duplicates"],
+        "rejected": counts["rejected"],
         **({"notes": notes} if notes else {}),
     }
 
@@ -282,7 +311,10 @@ def _flush(writer: IngestWriter, import_file: ImportFile, batch: Parsed, counts:
     counts["rejected"] += len(batch.rejected)
     if batch.rejected:
         counts["kept"] += rejected_store(
-            import_file=import_file, rejected=batch.rejected, kept_so_far=counts["kept"], limit=settings.MURMURATION["MAX_REJECTED_KEPT"]
+            import_file=import_file,
+            rejected=batch.rejected,
+            kept_so_far=counts["kept"],
+            limit=settings.MURMURATION["MAX_REJECTED_KEPT"],
         )
     ImportFile.objects.filter(pk=import_file.pk).update(
         rows_read=batch.rows_read, stored=counts["stored"], duplicates=counts["duplicates"], rejected=counts["rejected"]
@@ -292,7 +324,10 @@ def _flush(writer: IngestWriter, import_file: ImportFile, batch: Parsed, counts:
 def _file_fail(import_file: ImportFile, error: str, rows_read: int) -> None:
     import_file_purge(import_file=import_file)
     ImportFile.objects.filter(pk=import_file.pk).update(
-        status=ImportFile.Status.FAILED, error=job_text(error), stored=0, finished_at=timezone.now(),
+        status=ImportFile.Status.FAILED,
+        error=job_text(error),
+        stored=0,
+        finished_at=timezone.now(),
         rows_read=rows_read,
     )
 
@@ -326,7 +361,9 @@ def import_page_context(job) -> dict:
     return {"import_files": import_file_list(job=job)}
 
 
-job_kind_register(name=IMPORT_KIND, run=import_run, cleanup=import_cleanup, label="Import", page_context=import_page_context)
+job_kind_register(
+    name=IMPORT_KIND, run=import_run, cleanup=import_cleanup, label="Import", page_context=import_page_context
+)
 
 
 def collection_delete(*, collection: Collection) -> None:

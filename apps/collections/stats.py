@@ -27,7 +27,9 @@ def collection_stats_refresh(*, collection: Collection, top: int = 20) -> dict:
         "posts_without_account": Account.objects.filter(collection=collection, placeholder=True).count(),
         "accounts": real.filter(observed=True).count(),
         "referenced_accounts": real.filter(observed=False).count(),
-        "entities": dict(Entity.objects.filter(collection=collection).values_list("kind").annotate(n=Count("id")).order_by()),
+        "entities": dict(
+            Entity.objects.filter(collection=collection).values_list("kind").annotate(n=Count("id")).order_by()
+        ),
         "interactions": dict(
             Interaction.objects.filter(collection=collection).values_list("action").annotate(n=Count("id")).order_by()
         ),
@@ -68,7 +70,9 @@ def _label_distribution(collection: Collection) -> dict:
     accounts = Account.objects.filter(collection=collection, observed=True, placeholder=False)
     for labels in accounts.values_list("labels", flat=True).iterator():
         _count_labels(out["account"], labels or {}, 1)
-    for labels, n in Post.objects.filter(collection=collection).values_list("labels").annotate(n=Count("id")).order_by():
+    for labels, n in (
+        Post.objects.filter(collection=collection).values_list("labels").annotate(n=Count("id")).order_by()
+    ):
         _count_labels(out["post"], labels or {}, n)
     return out
 

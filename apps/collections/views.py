@@ -32,9 +32,9 @@ from apps.collections.services import (
     uploads_remove,
 )
 from apps.common.csvfile import csv_streaming_response
+from apps.common.forms import service_errors_to_form
 from apps.common.http import bad_request
 from apps.common.ids import id_param
-from apps.common.forms import service_errors_to_form
 from apps.investigations.models import Role
 from apps.investigations.selectors import investigation_get, membership_get
 
@@ -136,7 +136,8 @@ def _overview_figures(stats: dict) -> tuple[dict, list]:
         figures["posts-per-day"] = charts.posts_per_day_figure(stats["posts_per_day"])
     if stats.get("top_accounts"):
         figures["top-accounts"] = charts.top_accounts_figure(stats["top_accounts"])
-    for key, title in (("top_hashtags", "Top hashtags"), ("top_domains", "Top domains"), ("top_mentions", "Top mentions")):
+    tops = (("top_hashtags", "Top hashtags"), ("top_domains", "Top domains"), ("top_mentions", "Top mentions"))
+    for key, title in tops:
         if stats.get(key):
             figures[key.replace("_", "-")] = charts.top_bar_figure(stats[key], title=title)
     if stats.get("post_kinds"):
@@ -155,7 +156,9 @@ def collection_posts_view(request, pk: int):
         account_id = id_param(request.GET.get("account"), name="account")
     except ValidationError as exc:
         return bad_request(request, exc)
-    page = Paginator(post_list(collection=collection, account_id=account_id), POSTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(post_list(collection=collection, account_id=account_id), POSTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     context = {
         "collection": collection,
         "investigation": collection.investigation,

@@ -23,7 +23,7 @@ class InfomapUnavailable(RuntimeError):
 
 def infomap_available() -> bool:
     try:
-        import infomap  # noqa: F401
+        import infomap  # noqa: F401  (only to tell whether it is installed)
     except ImportError:
         return False
     return True

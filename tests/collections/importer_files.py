@@ -33,7 +33,9 @@ def ira_rows(n: int, **changes) -> list[list[str]]:
     """n IRA rows, one minute apart, each with its own text; `changes` overrides columns of every row."""
     rows = []
     for i in range(n):
-        row = dict(IRA_ROW, content=f"post {i} #tag{i % 3}", publish_date=f"2016-10-01 {12 + i // 60 % 12:02d}:{i % 60:02d}:00")
+        row = dict(
+            IRA_ROW, content=f"post {i} #tag{i % 3}", publish_date=f"2016-10-01 {12 + i // 60 % 12:02d}:{i % 60:02d}:00"
+        )
         row.update(changes)
         rows.append([row[c] for c in FULL_COLUMNS])
     return rows
@@ -47,10 +49,20 @@ def write_ira(path: Path, rows: list[list[str]], *, delimiter: str = ",", encodi
 
 def xio_row(**values) -> list[str]:
     base = {
-        "tweetid": "900", "userid": "u1", "user_display_name": "Ann", "user_screen_name": "ann", "follower_count": "5",
-        "following_count": "6", "account_creation_date": "2014-03-02", "tweet_language": "en",
-        "tweet_text": "hello #World @Bob http://www.example.com/a?b=1", "tweet_time": "2017-01-02 03:04",
-        "is_retweet": "False", "hashtags": "", "urls": "", "user_mentions": "",
+        "tweetid": "900",
+        "userid": "u1",
+        "user_display_name": "Ann",
+        "user_screen_name": "ann",
+        "follower_count": "5",
+        "following_count": "6",
+        "account_creation_date": "2014-03-02",
+        "tweet_language": "en",
+        "tweet_text": "hello #World @Bob http://www.example.com/a?b=1",
+        "tweet_time": "2017-01-02 03:04",
+        "is_retweet": "False",
+        "hashtags": "",
+        "urls": "",
+        "user_mentions": "",
     }
     base.update(values)
     return [base.get(c, "") for c in XIO_COLUMNS]
@@ -75,7 +87,11 @@ def understate_sizes(path: Path, declared: int) -> None:
 
 
 def v2_page(tweets: list[dict], users: list[dict] | None = None, ref_tweets: list[dict] | None = None) -> dict:
-    return {"data": tweets, "includes": {"users": users or [], "tweets": ref_tweets or []}, "meta": {"result_count": len(tweets)}}
+    return {
+        "data": tweets,
+        "includes": {"users": users or [], "tweets": ref_tweets or []},
+        "meta": {"result_count": len(tweets)},
+    }
 
 
 def write_json(path: Path, document) -> Path:

@@ -60,7 +60,11 @@ def test_label_distributions_give_one_chart_per_key():
         "post": {"language": {"English": 10}, "batch": {"1": 2}},
     }
     figures = charts.label_distribution_figures(labels)
-    assert [(f["scope"], f["key"]) for f in figures] == [("account", "category"), ("post", "batch"), ("post", "language")]
+    assert [(f["scope"], f["key"]) for f in figures] == [
+        ("account", "category"),
+        ("post", "batch"),
+        ("post", "language"),
+    ]
     (trace,) = valid(figures[0]["figure"])["data"]
     assert trace["y"] == ["RightTroll", "LeftTroll"] and trace["x"] == [3, 5]
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,17 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 def run_import(investigation, user, *paths: Path, collection="c", **kw) -> Job:
     files = [{"path": str(p), "name": p.name} for p in paths]
-    job = import_start(investigation=investigation, user=user, collection_name=collection, files=files, enqueue=False, **kw)
+    job = import_start(
+        investigation=investigation, user=user, collection_name=collection, files=files, enqueue=False, **kw
+    )
     return job_execute(job_id=job.pk)
 
 
 def ira_slice(shared_data: Path, out: Path, rows: int) -> Path:
-    with gzip.open(shared_data / "ira" / "ira_dev_en.csv.gz", "rt", newline="", encoding="utf-8") as src, open(out, "w", newline="", encoding="utf-8") as dst:
+    with (
+        gzip.open(shared_data / "ira" / "ira_dev_en.csv.gz", "rt", newline="", encoding="utf-8") as src,
+        open(out, "w", newline="", encoding="utf-8") as dst,
+    ):
         reader, writer = csv.reader(src), csv.writer(dst)
         for i, row in enumerate(reader):
             if i > rows:
@@ -34,7 +38,9 @@ def ira_slice(shared_data: Path, out: Path, rows: int) -> Path:
 
 
 def test_a_real_ira_slice_imports_with_every_row_accounted_for(investigation, users, shared_data, tmp_path):
-    job = run_import(investigation, users["alice"], ira_slice(shared_data, tmp_path / "ira.csv", 2000), collection="IRA")
+    job = run_import(
+        investigation, users["alice"], ira_slice(shared_data, tmp_path / "ira.csv", 2000), collection="IRA"
+    )
     assert job.status == "succeeded", job.error
     r = job.result
     assert r["rows_read"] == 2000 and r["rows_read"] == r["stored"] + r["duplicates"] + r["rejected"]
@@ -84,7 +90,9 @@ def test_an_unreadable_file_fails_the_job_and_leaves_nothing_of_itself(investiga
 
 
 def test_labels_chosen_at_upload_land_on_the_rows(investigation, users, tmp_path):
-    job = run_import(investigation, users["alice"], write_ira_csv(tmp_path / "a.csv", 50), labels={"source": "takedown"})
+    job = run_import(
+        investigation, users["alice"], write_ira_csv(tmp_path / "a.csv", 50), labels={"source": "takedown"}
+    )
     collection = Collection.objects.get(pk=job.result["collection_id"])
     assert collection.stats["labels"]["post"] == {"source": {"takedown": 50}}
 

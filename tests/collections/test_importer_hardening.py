@@ -14,12 +14,12 @@ import pytest
 
 from apps.collections.importers import Limits, open_sources, preview
 from apps.collections.importers.encoding import sniff_encoding
+from apps.collections.importers.ira import FULL_COLUMNS
 from apps.collections.models import Account, Collection, ImportFile, Post
 from apps.collections.services import import_start
 from apps.jobs.models import Job
 from apps.jobs.services import job_execute
-from tests.collections.importer_files import IRA_ROW, drain, ira_rows, write_ira
-from apps.collections.importers.ira import FULL_COLUMNS
+from tests.collections.importer_files import drain, ira_rows
 
 NON_ASCII = ["Peña dice “sí”", "Straße", "café crème", "Ελλάδα", "日本語のツイート", "naïve — résumé"]
 

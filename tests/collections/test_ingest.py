@@ -15,8 +15,14 @@ T0 = datetime(2016, 10, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def post(pid: str, account: str, text: str = "", minutes: int = 0, **kw) -> PostRecord:
-    return PostRecord(line=1, platform_id=pid, account=AccountRecord(platform_id=account, handle=account.lower()), text=text,
-                      time=T0 + timedelta(minutes=minutes), **kw)
+    return PostRecord(
+        line=1,
+        platform_id=pid,
+        account=AccountRecord(platform_id=account, handle=account.lower()),
+        text=text,
+        time=T0 + timedelta(minutes=minutes),
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -31,9 +37,24 @@ def writer_for(collection, name="a.csv", **kw):
 
 def batch():
     return [
-        post("1", "A", "#MAGA rally https://www.example.com/x", hashtags=["maga"], urls=["example.com/x"], domains=["example.com"]),
+        post(
+            "1",
+            "A",
+            "#MAGA rally https://www.example.com/x",
+            hashtags=["maga"],
+            urls=["example.com/x"],
+            domains=["example.com"],
+        ),
         post("2", "A", "#maga again", minutes=5, hashtags=["maga"], mentions=["bob"]),
-        post("3", "B", "RT: rally", minutes=6, kind="repost", ref_post_id="99", ref_account=AccountRecord(platform_id="Z")),
+        post(
+            "3",
+            "B",
+            "RT: rally",
+            minutes=6,
+            kind="repost",
+            ref_post_id="99",
+            ref_account=AccountRecord(platform_id="Z"),
+        ),
     ]
 
 
@@ -42,11 +63,22 @@ def test_it_stores_posts_accounts_entities_and_interactions(collection):
     assert writer.write_batch(batch()) == (3, 0)
     assert Post.objects.filter(collection=collection).count() == 3
     assert sorted(Account.objects.filter(collection=collection).values_list("platform_id", "observed")) == [
-        ("A", True), ("B", True), ("Z", False)]
+        ("A", True),
+        ("B", True),
+        ("Z", False),
+    ]
     assert sorted(Entity.objects.filter(collection=collection).values_list("kind", "value")) == [
-        ("domain", "example.com"), ("hashtag", "maga"), ("mention", "bob"), ("url", "example.com/x")]
+        ("domain", "example.com"),
+        ("hashtag", "maga"),
+        ("mention", "bob"),
+        ("url", "example.com/x"),
+    ]
     repost = Interaction.objects.get(action="repost")
-    assert (repost.source_account.platform_id, repost.target_account.platform_id, repost.target_post_id) == ("B", "Z", "99")
+    assert (repost.source_account.platform_id, repost.target_account.platform_id, repost.target_post_id) == (
+        "B",
+        "Z",
+        "99",
+    )
     assert Interaction.objects.filter(action="hashtag", target_entity__value="maga").count() == 2
     assert Post.objects.get(platform_id="2").time == T0 + timedelta(minutes=5)
 
@@ -68,7 +100,10 @@ def test_merge_rows_add_a_repeated_posts_new_entities_once(collection):
     writer, _ = writer_for(collection, merge_rows=True)
     rows = [post("p1", "fb_1", hashtags=["h1"]), post("p1", "fb_1", urls=["u9"]), post("p1", "fb_1", hashtags=["h1"])]
     assert writer.write_batch(rows) == (2, 1)
-    assert sorted(Interaction.objects.values_list("action", "target_entity__value")) == [("hashtag", "h1"), ("url", "u9")]
+    assert sorted(Interaction.objects.values_list("action", "target_entity__value")) == [
+        ("hashtag", "h1"),
+        ("url", "u9"),
+    ]
     assert writer.write_batch(rows) == (0, 3)
 
 

@@ -50,7 +50,9 @@ def test_it_streams_every_row_in_batches_with_progress(tmp_path):
 def test_rejected_rows_travel_with_their_line_and_reason(tmp_path):
     good = write_ira_csv(tmp_path / "good.csv", 10).read_text().splitlines()
     path = tmp_path / "mixed.csv"
-    path.write_text("\n".join(good[:4] + ["1000,troll_x,text,US,English,not a date,x,1,2,3,,R,0,RightTroll,0"] + good[4:]) + "\n")
+    path.write_text(
+        "\n".join(good[:4] + ["1000,troll_x,text,US,English,not a date,x,1,2,3,,R,0,RightTroll,0"] + good[4:]) + "\n"
+    )
     with ParsedBatches(source_of(path), encode=len, batch_rows=1000) as batches:
         (batch,) = list(batches)
     assert batch.records == 10 and [(r.line, r.field) for r in batch.rejected] == [(5, "publish_date")]
@@ -101,7 +103,9 @@ def test_it_runs_inside_a_daemonic_process_like_a_django_q2_worker(tmp_path):
     """multiprocessing forbids daemonic processes to start children; the parser process is a plain fork."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
-    worker = context.Process(target=_rows_in_a_daemon, args=(str(write_ira_csv(tmp_path / "a.csv", 2500)), results), daemon=True)
+    worker = context.Process(
+        target=_rows_in_a_daemon, args=(str(write_ira_csv(tmp_path / "a.csv", 2500)), results), daemon=True
+    )
     worker.start()
     try:
         assert results.get(timeout=60) == 2500
@@ -111,8 +115,13 @@ def test_it_runs_inside_a_daemonic_process_like_a_django_q2_worker(tmp_path):
 
 
 def run_import(investigation, user, path: Path):
-    job = import_start(investigation=investigation, user=user, collection_name="c", files=[{"path": str(path), "name": path.name}],
-                       enqueue=False)
+    job = import_start(
+        investigation=investigation,
+        user=user,
+        collection_name="c",
+        files=[{"path": str(path), "name": path.name}],
+        enqueue=False,
+    )
     return job_execute(job_id=job.pk)
 
 
@@ -127,13 +136,20 @@ def test_full_id_caches_start_afresh_and_nothing_is_stored_twice(investigation, 
     counts = (Post.objects.count(), Account.objects.count(), Entity.objects.count(), Interaction.objects.count())
     second = run_import(investigation, users["alice"], path)
     assert (first.result["stored"], second.result["stored"], second.result["duplicates"]) == (500, 0, 500)
-    assert (Post.objects.count(), Account.objects.count(), Entity.objects.count(), Interaction.objects.count()) == counts
+    assert (
+        Post.objects.count(),
+        Account.objects.count(),
+        Entity.objects.count(),
+        Interaction.objects.count(),
+    ) == counts
     assert counts[1] == 50 and counts[2] == Entity.objects.values("kind", "value").distinct().count()
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.services
-def test_a_parser_crash_mid_file_fails_the_job_and_keeps_nothing_of_the_file(investigation, users, tmp_path, monkeypatch, settings):
+def test_a_parser_crash_mid_file_fails_the_job_and_keeps_nothing_of_the_file(
+    investigation, users, tmp_path, monkeypatch, settings
+):
     settings.MURMURATION = {**settings.MURMURATION, "INGEST_BATCH_ROWS": 100}
     encode = IngestWriter.encode
 

@@ -8,11 +8,11 @@ A file that cannot be read at all raises ImportFileError (from open_sources, or 
 what only shows mid-file, such as a truncated gzip); a bad row is a RejectedRecord with its line,
 field and reason. See the modules for each format.
 """
-from ml.entities import extract_hashtags, extract_mentions, extract_urls, normalize_url, url_domain
 from apps.collections.importers.generic import GENERIC_FIELDS, guess_mapping
 from apps.collections.importers.limits import Limits
 from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord
 from apps.collections.importers.sources import FORMAT_LABELS, FORMATS, Source, open_sources, preview
+from ml.entities import extract_hashtags, extract_mentions, extract_urls, normalize_url, url_domain
 
 __all__ = [
     "FORMATS", "FORMAT_LABELS", "GENERIC_FIELDS", "AccountRecord", "ImportFileError", "Limits", "PostRecord",

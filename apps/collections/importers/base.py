@@ -17,7 +17,9 @@ class CsvImporter:
     merge_rows: ClassVar[bool] = False  # True: rows repeating a post add entities to it (co-share tables)
     profiles: ClassVar[tuple[Profile, ...]] = ()
 
-    def __init__(self, header: list[str], *, name: str, limits: Limits = Limits(), chosen: bool = False, **_options) -> None:
+    def __init__(
+        self, header: list[str], *, name: str, limits: Limits = Limits(), chosen: bool = False, **_options
+    ) -> None:
         self.name, self.header, self.limits = name, header, limits
         self.profile = (profile_for_chosen if chosen else detect_profile)(header, list(self.profiles), name)
         self._index: dict[str, int] = {}

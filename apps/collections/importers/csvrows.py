@@ -98,9 +98,15 @@ class CsvRows:
         self._reader = csv.reader(self._lines, delimiter=delimiter, quoting=quoting)
         self.header = list(names) if names is not None else [h.strip().lstrip("\ufeff") for h in self._header_row()]
         self._row_delimiters: Counter = Counter()  # what rejected rows seem split by
-        self._n_fields, self._max_chars, self._checks_utf8 = len(self.header), limits.max_field_chars, encoding.checks_utf8
+        self._n_fields, self._max_chars, self._checks_utf8 = (
+            len(self.header),
+            limits.max_field_chars,
+            encoding.checks_utf8,
+        )
 
-    def records(self, parse: Callable[[int, list[str]], PostRecord | RejectedRecord]) -> Iterator[PostRecord | RejectedRecord]:
+    def records(
+        self, parse: Callable[[int, list[str]], PostRecord | RejectedRecord]
+    ) -> Iterator[PostRecord | RejectedRecord]:
         """`parse(line, fields)` for each row that passes the checks, a RejectedRecord for each that fails.
 
         1. Until the first row with the header's field count, field-count rejects are held back: if all
@@ -146,7 +152,9 @@ class CsvRows:
                     yield problem if problem is not None else parse(line, fix(row) if fix else row)
             yield from self._overlong()
         except csv.Error as exc:
-            raise ImportFileError(f"{self.name}: line {start:,}: {exc}; the file cannot be read past this line") from exc
+            raise ImportFileError(
+                f"{self.name}: line {start:,}: {exc}; the file cannot be read past this line"
+            ) from exc
         except StreamError as exc:
             raise ImportFileError(exc.message(self.name, reader.line_num)) from exc
 
@@ -215,5 +223,7 @@ class CsvRows:
         head = f"{self.name}: none of the first {len(held):,} rows has the header's {n} fields"
         if self._row_delimiters:
             guess = delimiter_name(self._row_delimiters.most_common(1)[0][0])
-            return ImportFileError(f"{head}; the rows look {guess}-delimited but the header is {delimiter_name(hd)}-delimited")
+            return ImportFileError(
+                f"{head}; the rows look {guess}-delimited but the header is {delimiter_name(hd)}-delimited"
+            )
         return ImportFileError(f"{head}; check the delimiter and the quoting")

@@ -14,7 +14,9 @@ UTC = timezone.utc
 SNOWFLAKE_EPOCH_MS = 1288834974657  # Twitter's snowflake epoch, 2010-11-04 01:42:54.657 UTC
 
 IRA_EXPECTED = "expected YYYY-MM-DD HH:MM:SS or M/D/YYYY H:MM"
-GENERIC_EXPECTED = "expected ISO 8601, YYYY-MM-DD HH:MM:SS [+HHMM], M/D/YY H:MM, 'Wed Oct 10 20:19:24 +0000 2018' or Unix seconds"
+GENERIC_EXPECTED = (
+    "expected ISO 8601, YYYY-MM-DD HH:MM:SS [+HHMM], M/D/YY H:MM, 'Wed Oct 10 20:19:24 +0000 2018' or Unix seconds"
+)
 
 _US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _SPACED_OFFSET = re.compile(r"^(.+?)\s+([+-]\d{2}:?\d{2}|UTC|GMT|Z)$")
@@ -71,7 +73,11 @@ def parse_twitter_classic(value: str) -> datetime | None:
     parts = value.split()
     if len(parts) != 6 or parts[1][:3].lower() not in _MONTHS:
         return None
-    iso = f"{parts[5]}-{_MONTHS[parts[1][:3].lower()]:02d}-{int(parts[2]):02d}T{parts[3]}{parts[4]}" if parts[2].isdigit() else ""
+    iso = (
+        f"{parts[5]}-{_MONTHS[parts[1][:3].lower()]:02d}-{int(parts[2]):02d}T{parts[3]}{parts[4]}"
+        if parts[2].isdigit()
+        else ""
+    )
     return parse_iso(iso) if iso else None
 
 

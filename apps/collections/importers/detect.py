@@ -53,7 +53,8 @@ def detect_profile(header: list[str], profiles: list[Profile], name: str) -> Pro
     if len(header) > SHOWN_COLUMNS:
         shown += f", … ({len(header):,} columns)"
     raise UnrecognisedHeader(
-        f"{name}: no importer recognises the header (columns: {shown}); choose a format, or the generic CSV with a column mapping"
+        f"{name}: no importer recognises the header (columns: {shown}); choose a format, or the generic "
+        "CSV with a column mapping"
     )
 
 

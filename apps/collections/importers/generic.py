@@ -15,9 +15,9 @@ import re
 from apps.collections.importers.base import CsvImporter
 from apps.collections.importers.common import hashed_post_id, listish_tags, shown, split_listish, text_entities, to_int
 from apps.collections.importers.dates import GENERIC_EXPECTED, TimeParser
-from ml.entities import urls_and_domains
 from apps.collections.importers.limits import Limits
 from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord, clip
+from ml.entities import urls_and_domains
 
 LABEL = "Generic CSV (column mapping)"
 GENERIC_FIELDS = [
@@ -69,7 +69,9 @@ class GenericCsvImporter(CsvImporter):
     format = "generic_csv"
     label = LABEL
 
-    def __init__(self, header: list[str], *, name: str, limits: Limits = Limits(), mapping: dict | None = None, **_options) -> None:
+    def __init__(
+        self, header: list[str], *, name: str, limits: Limits = Limits(), mapping: dict | None = None, **_options
+    ) -> None:
         self.name, self.header, self.limits = name, header, limits
         self._fields, self._labels = _resolve(header, mapping, name)
         # The column a row's author comes from; None: the file names none, so each post gets a placeholder.
@@ -86,17 +88,28 @@ class GenericCsvImporter(CsvImporter):
             return RejectedRecord(line, self._column("text"), "the text is empty")
         time = self._time(get("time")) if "time" in self._fields else None
         if time is None and "time" in self._fields:
-            return RejectedRecord(line, self._column("time"), f"{shown(get('time'))} is not a date ({GENERIC_EXPECTED})")
+            return RejectedRecord(
+                line, self._column("time"), f"{shown(get('time'))} is not a date ({GENERIC_EXPECTED})"
+            )
         platform_id = get("post_id") or hashed_post_id(account_id, time, text)
         account = self._account(get, account_id) if self._account_field else placeholder_account(platform_id)
         hashtags, mentions, urls, domains = self._entities(get, text)
         ref_account = get("ref_account_id")
         return PostRecord(
-            line=line, platform_id=platform_id, account=account, text=text, time=time, language=get("language"),
-            kind=KINDS.get(get("kind").lower(), "post"), ref_post_id=get("ref_post_id"),
+            line=line,
+            platform_id=platform_id,
+            account=account,
+            text=text,
+            time=time,
+            language=get("language"),
+            kind=KINDS.get(get("kind").lower(), "post"),
+            ref_post_id=get("ref_post_id"),
             ref_account=AccountRecord(platform_id=ref_account) if ref_account else None,
             labels={key: row[i].strip() for key, i in self._labels if row[i].strip()},
-            hashtags=hashtags, urls=urls, domains=domains, mentions=mentions,
+            hashtags=hashtags,
+            urls=urls,
+            domains=domains,
+            mentions=mentions,
         )
 
     def _column(self, field: str) -> str:
@@ -105,8 +118,11 @@ class GenericCsvImporter(CsvImporter):
     def _account(self, get, account_id: str) -> AccountRecord:
         created = get("account_created")
         return AccountRecord(
-            platform_id=account_id, handle=get("handle"), display_name=get("display_name"),
-            followers=to_int(get("followers")), following=to_int(get("following")),
+            platform_id=account_id,
+            handle=get("handle"),
+            display_name=get("display_name"),
+            followers=to_int(get("followers")),
+            following=to_int(get("following")),
             created=self._created(created) if created else None,
         )
 
@@ -173,5 +189,9 @@ def _resolve(header: list[str], mapping: dict | None, name: str) -> tuple[dict[s
             f"{name}: the column mapping lacks {', '.join(missing)} (the generic CSV needs at least the text column)"
         )
     fields = {k: i for k, i in positions.items() if not k.startswith(LABEL_PREFIX)}
-    labels = [(k[len(LABEL_PREFIX):], i) for k, i in positions.items() if k.startswith(LABEL_PREFIX) and k[len(LABEL_PREFIX):]]
+    labels = [
+        (k[len(LABEL_PREFIX) :], i)
+        for k, i in positions.items()
+        if k.startswith(LABEL_PREFIX) and k[len(LABEL_PREFIX) :]
+    ]
     return fields, labels

@@ -16,8 +16,8 @@ from apps.collections.importers.base import CsvImporter
 from apps.collections.importers.common import hashed_post_id, listish_tags, shown, text_entities, to_int
 from apps.collections.importers.dates import IRA_EXPECTED, parse_ira
 from apps.collections.importers.detect import Profile
-from ml.entities import urls_and_domains
 from apps.collections.importers.records import AccountRecord, PostRecord, RejectedRecord
+from ml.entities import urls_and_domains
 
 LABEL = "FiveThirtyEight IRA CSV"
 FULL_COLUMNS = (
@@ -79,8 +79,16 @@ class IraImporter(CsvImporter):
         )
         hashtags, mentions, urls, domains = self._entities(row, text)
         return PostRecord(
-            line=line, platform_id=hashed_post_id(account_id, time, text, self._last_iso), account=account, text=text, time=time,
-            language=row[self._language].strip(), kind=self._kind(row), hashtags=hashtags, urls=urls, domains=domains,
+            line=line,
+            platform_id=hashed_post_id(account_id, time, text, self._last_iso),
+            account=account,
+            text=text,
+            time=time,
+            language=row[self._language].strip(),
+            kind=self._kind(row),
+            hashtags=hashtags,
+            urls=urls,
+            domains=domains,
             mentions=mentions,
         )
 

@@ -98,9 +98,16 @@ class _Sniffed:
             self.header = first if header else positional_names(len(first))
 
 
-def open_sources(path: Path, *, name: str | None = None, format: str | None = None, mapping: dict[str, str] | None = None,
-                 labels: dict[str, str] | None = None, limits: Limits = Limits(),
-                 header: bool = True) -> Iterator[Source]:
+def open_sources(
+    path: Path,
+    *,
+    name: str | None = None,
+    format: str | None = None,
+    mapping: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    limits: Limits = Limits(),
+    header: bool = True,
+) -> Iterator[Source]:
     """One Source per importable unit of an uploaded file (see the module docstring).
 
     A plain or gzipped file is one source; a zip of CSV/JSON files one per member
@@ -131,17 +138,29 @@ def _readable(path: Path, name: str) -> None:
         raise ImportFileError(f"{name}: cannot be read ({exc.strerror or exc})") from exc
 
 
-def _zip_sources(path: Path, name: str, format: str | None, mapping, labels, limits: Limits,
-                 header: bool = True) -> list[Source]:
+def _zip_sources(
+    path: Path, name: str, format: str | None, mapping, labels, limits: Limits, header: bool = True
+) -> list[Source]:
     with open_zip(path, name, limits.max_unzipped_bytes) as archive:
         names = archive.namelist()
         members = data_members(archive)
     if format == "twitter_tree_zip" or (format is None and header and is_tree_zip(names)):
         if not is_tree_zip(names):
-            raise ImportFileError(f"{name}: not a Twitter15/16 zip (it needs tree/<id>.txt files and label.txt or source_tweets.txt)")
+            raise ImportFileError(
+                f"{name}: not a Twitter15/16 zip (it needs tree/<id>.txt files and label.txt or source_tweets.txt)"
+            )
         importer = TwitterTreeImporter(path, name=name, limit=limits.max_unzipped_bytes, limits=limits)
-        return [Source(name=name, format=importer.format, size_bytes=path.stat().st_size, produce=importer.records,
-                       progress=lambda: importer.progress, labels=labels, checks_nul=True)]
+        return [
+            Source(
+                name=name,
+                format=importer.format,
+                size_bytes=path.stat().st_size,
+                produce=importer.records,
+                progress=lambda: importer.progress,
+                labels=labels,
+                checks_nul=True,
+            )
+        ]
     if not members:
         raise ImportFileError(f"{name}: the archive holds no CSV or JSON files")
     budget = Budget(name, limits.max_unzipped_bytes)  # the members together expand at most this far
@@ -154,12 +173,21 @@ def _source(unit: Unit, format: str | None, mapping, labels, limits: Limits, hea
         raise ImportFileError(f"{unit.name}: the Twitter15/16 format takes the zip of trees as uploaded")
     sniffed = _Sniffed(unit, limits, header)
     importer = _importer(sniffed, unit.name, format, mapping, limits)
-    produce = (lambda: _json_records(unit, sniffed.encoding, importer, limits)) if importer.kind == "json" else (
-        lambda: _csv_records(unit, sniffed, importer, limits)
+    produce = (
+        (lambda: _json_records(unit, sniffed.encoding, importer, limits))
+        if importer.kind == "json"
+        else (lambda: _csv_records(unit, sniffed, importer, limits))
     )
-    return Source(name=unit.name, format=importer.format, size_bytes=unit.size_bytes, produce=produce,
-                  progress=unit.fraction_done, labels=labels, notes=getattr(importer, "notes", dict),
-                  checks_nul=importer.kind != "csv")
+    return Source(
+        name=unit.name,
+        format=importer.format,
+        size_bytes=unit.size_bytes,
+        produce=produce,
+        progress=unit.fraction_done,
+        labels=labels,
+        notes=getattr(importer, "notes", dict),
+        checks_nul=importer.kind != "csv",
+    )
 
 
 def _nul_checked(record: PostRecord) -> PostRecord | RejectedRecord:
@@ -179,7 +207,8 @@ def _importer(sniffed: _Sniffed, name: str, format: str | None, mapping, limits:
             raise ImportFileError(f"{name}: the file is JSON, not {FORMAT_LABELS[format]}")
         if json_layout(sniffed.text) is None:
             raise ImportFileError(
-                f"{name}: JSON, but not {TwitterV2Importer.label} (expected an object with 'data', or one tweet or page per line)"
+                f"{name}: JSON, but not {TwitterV2Importer.label} (expected an object with 'data', or "
+                "one tweet or page per line)"
             )
         return TwitterV2Importer(sniffed.text, **options)
     if format == "twitter_v2_json":
@@ -196,8 +225,15 @@ def _csv_records(unit: Unit, sniffed: _Sniffed, importer, limits: Limits) -> Ite
     encoding: Encoding = sniffed.encoding
     with unit.open(limits.max_unzipped_bytes) as stream:
         text = io.TextIOWrapper(stream, encoding=encoding.name, errors=encoding.errors, newline="")
-        rows = CsvRows(text, name=unit.name, delimiter=sniffed.delimiter, encoding=encoding, limits=limits,
-                       quoting=sniffed.quoting, names=None if sniffed.has_header else sniffed.header)
+        rows = CsvRows(
+            text,
+            name=unit.name,
+            delimiter=sniffed.delimiter,
+            encoding=encoding,
+            limits=limits,
+            quoting=sniffed.quoting,
+            names=None if sniffed.has_header else sniffed.header,
+        )
         yield from rows.records(importer.parse_row)
 
 
@@ -207,8 +243,9 @@ def _json_records(unit: Unit, encoding: Encoding, importer, limits: Limits) -> I
         yield from importer.records(text)
 
 
-def preview(path: Path, *, name: str | None = None, rows: int = 5, limits: Limits = Limits(),
-            header: bool = True) -> dict:
+def preview(
+    path: Path, *, name: str | None = None, rows: int = 5, limits: Limits = Limits(), header: bool = True
+) -> dict:
     """What the upload page shows: the detected format, the first rows, a guessed generic mapping.
 
     Never raises for bad content: the message goes into "error". A header no format recognises is
@@ -216,10 +253,24 @@ def preview(path: Path, *, name: str | None = None, rows: int = 5, limits: Limit
     row is data and the columns are named col1, col2, ... (the generic CSV is the format).
     """
     name = name or path.name
-    limits = dataclasses.replace(limits, max_line_chars=min(limits.line_limit, PREVIEW_LINE_CHARS),
-                                 max_document_chars=min(limits.document_limit, PREVIEW_DOCUMENT_CHARS))
-    result = {"name": name, "format": None, "format_label": None, "columns": [], "rows": [], "guessed_mapping": {},
-              "encoding": None, "delimiter": None, "quoting": None, "header": header, "error": None}
+    limits = dataclasses.replace(
+        limits,
+        max_line_chars=min(limits.line_limit, PREVIEW_LINE_CHARS),
+        max_document_chars=min(limits.document_limit, PREVIEW_DOCUMENT_CHARS),
+    )
+    result = {
+        "name": name,
+        "format": None,
+        "format_label": None,
+        "columns": [],
+        "rows": [],
+        "guessed_mapping": {},
+        "encoding": None,
+        "delimiter": None,
+        "quoting": None,
+        "header": header,
+        "error": None,
+    }
     try:
         _preview_fill(result, path, name, rows, limits, header)
     except ImportFileError as exc:
@@ -232,15 +283,24 @@ def preview(path: Path, *, name: str | None = None, rows: int = 5, limits: Limit
 def _preview_fill(result: dict, path: Path, name: str, rows: int, limits: Limits, header: bool = True) -> None:
     unit = _first_unit(path, name, limits)
     if unit is None:  # a Twitter15/16 zip: its first records are the preview
-        records_preview(result, next(open_sources(path, name=name, limits=limits)), rows, FORMAT_LABELS["twitter_tree_zip"])
+        records_preview(
+            result, next(open_sources(path, name=name, limits=limits)), rows, FORMAT_LABELS["twitter_tree_zip"]
+        )
         return
     sniffed = _Sniffed(unit, limits, header)
     result.update(name=unit.name, encoding=sniffed.encoding.label)
     if sniffed.is_json:
         records_preview(result, _source(unit, None, None, None, limits), rows, TwitterV2Importer.label)
         return
-    csv_preview(result, sniffed.text, sniffed.delimiter, sniffed.encoding, rows, sniffed.quoting,
-                names=None if header else sniffed.header)
+    csv_preview(
+        result,
+        sniffed.text,
+        sniffed.delimiter,
+        sniffed.encoding,
+        rows,
+        sniffed.quoting,
+        names=None if header else sniffed.header,
+    )
     result["quoting"] = "none" if sniffed.quoting == csv.QUOTE_NONE else "csv"
     if not header:
         result.update(format=GenericCsvImporter.format, format_label=GenericCsvImporter.label)

@@ -36,7 +36,13 @@ class StreamError(Exception):
     def message(self, name: str, line: int | None) -> str:
         """The ImportFileError text: line 0 means within the first line, None a place not known."""
         if self.problem == "truncated":
-            where = "" if line is None else f" (it ends after line {line:,})" if line else " (it ends within the first line)"
+            where = (
+                ""
+                if line is None
+                else f" (it ends after line {line:,})"
+                if line
+                else " (it ends within the first line)"
+            )
             return f"{name}: the gzip stream is truncated{where}; the file is incomplete"
         where = f" after line {line:,}" if line else ""
         return f"{name}: the {self.problem}{where} ({clip(self.detail)}); the file cannot be read"
@@ -178,9 +184,11 @@ def is_zip(path: Path) -> bool:
 
 def open_zip(path: Path, name: str, limit: int) -> zipfile.ZipFile:
     """A zip whose member names stay inside it and whose declared sizes fit the limit, or ImportFileError."""
+    # Besides BadZipFile, zipfile raises ValueError for a member name flagged UTF-8 that is not, and
+    # NotImplementedError for a zip version it cannot read.
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: a member name flagged UTF-8 that is not
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise ImportFileError(f"{name}: not a readable zip archive ({exc})") from exc
     infos = archive.infolist()
     for info in infos:

@@ -30,7 +30,9 @@ from apps.collections.importers.streams import MEMBER_ERRORS, Budget, MeteredStr
 
 LABEL = "Twitter15/16 propagation trees (zip)"
 TREE_MEMBER = re.compile(r"(?:^|/)tree/(\d+)\.txt$")
-_EDGE = re.compile(r"^\[\s*'([^']*)',\s*'([^']*)',\s*'([^']*)'\s*\]\s*->\s*\[\s*'([^']*)',\s*'([^']*)',\s*'([^']*)'\s*\]$")
+_EDGE = re.compile(
+    r"^\[\s*'([^']*)',\s*'([^']*)',\s*'([^']*)'\s*\]\s*->\s*\[\s*'([^']*)',\s*'([^']*)',\s*'([^']*)'\s*\]$"
+)
 _LABEL_LINE = re.compile(r"^\s*([^:\s]+)\s*:\s*(\d+)\s*$")
 
 
@@ -90,7 +92,9 @@ class TwitterTreeImporter:
                     lines.append((bounded.line, raw.strip(), ""))
                     held += len(raw)
                     if held > limit:
-                        raise ImportFileError(f"{self.name}/{member}: a tree file longer than {limit:,} characters cannot be read")
+                        raise ImportFileError(
+                            f"{self.name}/{member}: a tree file longer than {limit:,} characters cannot be read"
+                        )
         except StreamError as exc:
             raise ImportFileError(exc.message(f"{self.name}/{member}", bounded.line)) from exc
         tree.declare(raw for _, raw, _ in lines if raw is not None)
@@ -141,14 +145,18 @@ class Tree:
         m = _EDGE.match(raw)
         delay = _minutes(m.group(6)) if m else None
         if m is None or delay is None:
-            return self.reject(line, f"unparsable line {raw[:80]!r} (expected ['uid', 'tweet', 'delay']->['uid', 'tweet', 'delay'])")
+            return self.reject(
+                line, f"unparsable line {raw[:80]!r} (expected ['uid', 'tweet', 'delay']->['uid', 'tweet', 'delay'])"
+            )
         parent, child = m.group(1, 2, 3), m.group(4, 5, 6)
         problem = self._problem(line, raw, parent, child, delay)
         if problem:
             return self.reject(line, problem)
         time = self._time(delay)
         if time is None:
-            return self.reject(line, f"tree id {self.source_id[:40]} and delay {delay:g} minutes give no date in the calendar")
+            return self.reject(
+                line, f"tree id {self.source_id[:40]} and delay {delay:g} minutes give no date in the calendar"
+            )
         self.lines[raw] = line
         self.nodes[child] = line
         if parent[0] == "ROOT":
@@ -206,16 +214,26 @@ class Tree:
         uid, tweet = node[0], node[1]
         labels = dict(self.labels) | ({"root_tweet": tweet} if tweet and tweet != self.source_id else {})
         return PostRecord(
-            line=line, platform_id=self.source_id, account=AccountRecord(platform_id=uid),
-            time=time, text=self.text, labels=labels,
+            line=line,
+            platform_id=self.source_id,
+            account=AccountRecord(platform_id=uid),
+            time=time,
+            text=self.text,
+            labels=labels,
         )
 
     def _repost(self, line: int, parent: tuple, child: tuple, time: datetime) -> PostRecord:
         uid, tweet, delay_text = child
         return PostRecord(
-            line=line, platform_id=f"{self.source_id}/{uid}/{tweet}/{delay_text}", account=AccountRecord(platform_id=uid),
-            text="", time=time, kind="repost", ref_post_id=self.source_id,
-            ref_account=AccountRecord(platform_id=parent[0]), labels=dict(self.labels),
+            line=line,
+            platform_id=f"{self.source_id}/{uid}/{tweet}/{delay_text}",
+            account=AccountRecord(platform_id=uid),
+            text="",
+            time=time,
+            kind="repost",
+            ref_post_id=self.source_id,
+            ref_account=AccountRecord(platform_id=parent[0]),
+            labels=dict(self.labels),
         )
 
 
@@ -234,4 +252,3 @@ def _labels(text: str) -> dict[str, str]:
 def _source_texts(text: str) -> dict[str, str]:
     pairs = (line.split("\t", 1) for line in text.splitlines() if "\t" in line)
     return {k.strip(): v.strip() for k, v in pairs}
-

@@ -15,11 +15,11 @@ from typing import Iterator
 from apps.collections.importers.common import listish_tags, text_entities, to_int
 from apps.collections.importers.dates import parse_iso
 from apps.collections.importers.encoding import first_bad_byte
-from ml.entities import urls_and_domains
 from apps.collections.importers.limits import Limits
 from apps.collections.importers.lines import BoundedLines
 from apps.collections.importers.records import AccountRecord, ImportFileError, PostRecord, RejectedRecord
 from apps.collections.importers.streams import StreamError
+from ml.entities import urls_and_domains
 
 LABEL = "Twitter API v2 JSON"
 _TWEETISH_KEY = re.compile(r'"(?:data|text|full_text)"\s*:')
@@ -57,7 +57,9 @@ class TwitterV2Importer:
         self.name, self.limits = name, limits
         self.layout = json_layout(sample_text)
         if self.layout is None:
-            raise ImportFileError(f"{name}: not {LABEL} (expected an object with 'data', or one tweet or page per line)")
+            raise ImportFileError(
+                f"{name}: not {LABEL} (expected an object with 'data', or one tweet or page per line)"
+            )
 
     def records(self, text: io.TextIOBase) -> Iterator[PostRecord | RejectedRecord]:
         if self.layout == "document":
@@ -70,7 +72,7 @@ class TwitterV2Importer:
         for raw in self._guarded(lines):
             line = lines.line
             if lines.overlong:
-                (at, length, _head), = lines.overlong
+                ((at, length, _head),) = lines.overlong
                 lines.overlong.clear()
                 yield RejectedRecord(at, "", lines.reason(length))
                 continue
@@ -133,8 +135,10 @@ class TwitterV2Importer:
         inline = tweet.get("author") if isinstance(tweet.get("author"), dict) else tweet.get("user")
         inline = inline if isinstance(inline, dict) else {}
         values = {
-            "id": str(tweet.get("id") or ""), "text": tweet.get("text") or tweet.get("full_text") or "",
-            "author_id": str(tweet.get("author_id") or inline.get("id") or ""), "created_at": str(tweet.get("created_at") or ""),
+            "id": str(tweet.get("id") or ""),
+            "text": tweet.get("text") or tweet.get("full_text") or "",
+            "author_id": str(tweet.get("author_id") or inline.get("id") or ""),
+            "created_at": str(tweet.get("created_at") or ""),
         }
         problem = self._problem(values, line, where)
         if problem is not None:
@@ -146,9 +150,19 @@ class TwitterV2Importer:
         hashtags, mentions, urls, domains = _entities(tweet, values["text"])
         author = users.get(values["author_id"]) or inline
         record = PostRecord(
-            line=line, platform_id=values["id"], account=_account(values["author_id"], author), text=values["text"],
-            time=time, language=str(tweet.get("lang") or ""), kind=kind, ref_post_id=ref_post_id, ref_account=ref_account,
-            hashtags=hashtags, urls=urls, domains=domains, mentions=mentions,
+            line=line,
+            platform_id=values["id"],
+            account=_account(values["author_id"], author),
+            text=values["text"],
+            time=time,
+            language=str(tweet.get("lang") or ""),
+            kind=kind,
+            ref_post_id=ref_post_id,
+            ref_account=ref_account,
+            hashtags=hashtags,
+            urls=urls,
+            domains=domains,
+            mentions=mentions,
         )
         field = _surrogate_field(record)
         return record if field is None else RejectedRecord(line, field, f"{where}{SURROGATE_REASON}")
@@ -159,10 +173,14 @@ class TwitterV2Importer:
                 return RejectedRecord(line, key, f"{where}the {key} is missing")
         text = values["text"]
         if len(text) > self.limits.max_field_chars:
-            return RejectedRecord(line, "text", f"{where}field is {len(text):,} characters; the limit is {self.limits.max_field_chars:,}")
+            return RejectedRecord(
+                line, "text", f"{where}field is {len(text):,} characters; the limit is {self.limits.max_field_chars:,}"
+            )
         bad = None if text.isascii() else first_bad_byte(text)
         if bad is not None:
-            return RejectedRecord(line, "text", f"{where}not valid UTF-8 (byte 0x{bad:02X}); the file was read as UTF-8")
+            return RejectedRecord(
+                line, "text", f"{where}not valid UTF-8 (byte 0x{bad:02X}); the file was read as UTF-8"
+            )
         for key, value in values.items():  # before a reason quotes one of them
             if not value.isascii() and _SURROGATE.search(value):
                 return RejectedRecord(line, key, f"{where}{SURROGATE_REASON}")
@@ -174,8 +192,13 @@ def _surrogate_field(record: PostRecord) -> str | None:
     kept by surrogateescape, or a JSON escape such as \\ud800. One search for the common tweet."""
     a, ref = record.account, record.ref_account
     values = {
-        "id": record.platform_id, "text": record.text, "lang": record.language, "ref_post_id": record.ref_post_id,
-        "author_id": a.platform_id, "username": a.handle, "name": a.display_name,
+        "id": record.platform_id,
+        "text": record.text,
+        "lang": record.language,
+        "ref_post_id": record.ref_post_id,
+        "author_id": a.platform_id,
+        "username": a.handle,
+        "name": a.display_name,
         "ref_author_id": ref.platform_id if ref is not None else "",
         "entities": "".join(record.hashtags + record.urls + record.domains + record.mentions),
     }
@@ -189,7 +212,9 @@ def _page_tweets(page: dict) -> Iterator[tuple[int, object, dict, dict]]:
     """(index, tweet, users by id, author id by referenced tweet id) for the tweets of one response page."""
     includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
     users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
-    ref_authors = {str(t.get("id")): str(t.get("author_id") or "") for t in includes.get("tweets") or [] if isinstance(t, dict)}
+    ref_authors = {
+        str(t.get("id")): str(t.get("author_id") or "") for t in includes.get("tweets") or [] if isinstance(t, dict)
+    }
     data = page.get("data") or []
     for i, tweet in enumerate(data if isinstance(data, list) else [data]):
         yield i, tweet, users, ref_authors
@@ -199,8 +224,10 @@ def _account(author_id: str, user: dict) -> AccountRecord:
     metrics = user.get("public_metrics") or {}
     created = user.get("created_at")
     return AccountRecord(
-        platform_id=author_id, handle=str(user.get("username") or user.get("screen_name") or ""),
-        display_name=str(user.get("name") or ""), followers=_count(metrics.get("followers_count", user.get("followers_count"))),
+        platform_id=author_id,
+        handle=str(user.get("username") or user.get("screen_name") or ""),
+        display_name=str(user.get("name") or ""),
+        followers=_count(metrics.get("followers_count", user.get("followers_count"))),
         following=_count(metrics.get("following_count", user.get("friends_count"))),
         created=parse_iso(created) if isinstance(created, str) else None,
     )
@@ -232,7 +259,9 @@ def _entities(tweet: dict, text: str) -> tuple[list[str], list[str], list[str], 
     tags = " ".join(str(h.get("tag") or "") for h in given.get("hashtags") or [] if isinstance(h, dict))
     names = " ".join(str(m.get("username") or "") for m in given.get("mentions") or [] if isinstance(m, dict))
     links = [
-        str(u.get("unwound_url") or u.get("expanded_url") or u.get("url") or "") for u in given.get("urls") or [] if isinstance(u, dict)
+        str(u.get("unwound_url") or u.get("expanded_url") or u.get("url") or "")
+        for u in given.get("urls") or []
+        if isinstance(u, dict)
     ]
     urls, domains = urls_and_domains([u for u in links if u])
     return listish_tags(tags, "#"), listish_tags(names, "@"), urls, domains

@@ -5,8 +5,8 @@ from apps.collections.importers.base import CsvImporter, cell
 from apps.collections.importers.common import listish_tags, shown, split_listish, text_entities, to_int
 from apps.collections.importers.dates import parse_iso, parse_ymd_hms
 from apps.collections.importers.detect import Profile
-from ml.entities import urls_and_domains
 from apps.collections.importers.records import AccountRecord, PostRecord, RejectedRecord
+from ml.entities import urls_and_domains
 
 LABEL = "X/Twitter information-operations archive CSV"
 COLUMNS = (

@@ -37,13 +37,22 @@ class Command(BaseCommand):
         parser.add_argument("--investigation", required=True)
         parser.add_argument("--collection", help="collection name (default: the first file's name)")
         parser.add_argument("--format", default=None)
-        parser.add_argument("--map", action="append", metavar="FIELD=COLUMN",
-                            help="generic CSV column mapping; a column by header name or by position (col1 is the first)")
-        parser.add_argument("--no-header", action="store_true",
-                            help="the files' first row is data (generic CSV; map columns by position: col1, col2, ...)")
+        parser.add_argument(
+            "--map",
+            action="append",
+            metavar="FIELD=COLUMN",
+            help="generic CSV column mapping; a column by header name or by position (col1 is the first)",
+        )
+        parser.add_argument(
+            "--no-header",
+            action="store_true",
+            help="the files' first row is data (generic CSV; map columns by position: col1, col2, ...)",
+        )
         parser.add_argument("--label", action="append", metavar="KEY=VALUE", help="label every account and post")
         parser.add_argument("--user", help="acting user (default: the first superuser)")
-        parser.add_argument("--queue", action="store_true", help="queue the job for a worker instead of running it here")
+        parser.add_argument(
+            "--queue", action="store_true", help="queue the job for a worker instead of running it here"
+        )
 
     def handle(self, *args, **opts):
         user = cli_user(opts["user"])
@@ -57,8 +66,14 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             job = import_start(
-                investigation=investigation, user=user, collection_name=name, files=files, format=opts["format"],
-                mapping=key_values(opts["map"], "--map"), labels=labels, no_header=opts["no_header"],
+                investigation=investigation,
+                user=user,
+                collection_name=name,
+                files=files,
+                format=opts["format"],
+                mapping=key_values(opts["map"], "--map"),
+                labels=labels,
+                no_header=opts["no_header"],
                 enqueue=opts["queue"],
             )
         except ValidationError as exc:
@@ -68,8 +83,12 @@ class Command(BaseCommand):
         seconds = time.monotonic() - started
         result = job.result or {}
         summary = {
-            "command": "import_collection", "job": job.pk, "status": job.status, "investigation": investigation.pk,
-            "collection": name, **{k: result.get(k) for k in ("collection_id", "rows_read", "stored", "duplicates", "rejected")},
+            "command": "import_collection",
+            "job": job.pk,
+            "status": job.status,
+            "investigation": investigation.pk,
+            "collection": name,
+            **{k: result.get(k) for k in ("collection_id", "rows_read", "stored", "duplicates", "rejected")},
             "seconds": round(seconds, 2),
             "rows_per_s": round((result.get("rows_read") or 0) / seconds, 1) if seconds and not opts["queue"] else None,
             # The writer's own peak (VmHWM: ru_maxrss carries a parent's size over exec) plus the
