@@ -59,7 +59,11 @@ def database_from_url(url: str) -> dict:
             "PASSWORD": parsed.password or "",
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
-            "CONN_MAX_AGE": 60,
+            # No persistent connections (as Django advises under ASGI): daphne runs each request's view in a
+            # thread of its own, and a kept connection outlived its thread, so 50 analysts at once held about
+            # 90 open and PostgreSQL refused the next ("too many clients"; bench/load.py). A worker, too, opens
+            # one per job, so a restarted server only costs the job it cut off (tests/security/test_faults.py).
+            "CONN_MAX_AGE": 0,
             "TEST": {"NAME": f"test_{name}"},
         }
     if parsed.scheme == "sqlite":
@@ -121,6 +125,8 @@ INSTALLED_APPS = [
     "apps.collections",
     "apps.jobs",
     "apps.analyses",
+    "apps.audit",
+    "apps.notes",
 ]
 
 MIDDLEWARE = [
@@ -286,6 +292,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Analysis parameters that share a field name or a set of choices across kinds get one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "SpreadActionEnum": ["repost", "quote", "reply"],
+        "CoactionActionEnum": ["repost", "url", "hashtag", "mention", "reply", "text"],
+    },
     "REDOC_DIST": "SIDECAR",
 }
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -120,9 +123,11 @@ class Stack:
 
 
 @contextmanager
-def portal_stack(tmp_path: Path, *, server: bool = True, worker: bool = True, env: dict | None = None):
+def portal_stack(tmp_path: Path, *, server: bool = True, worker: bool = True, env: dict | None = None,
+                 pg_name: str | None = None):
     """The portal as an analyst runs it. In the services pass (DATABASE_URL and REDIS_URL set) it gets a
-    fresh PostgreSQL database of its own and a flushed Redis database; otherwise a SQLite file in tmp."""
+    fresh PostgreSQL database of its own (named ``pg_name``, dropped first if it exists; a unique name by
+    default), dropped afterwards, and a flushed Redis database; otherwise a SQLite file in tmp."""
     var_dir = tmp_path / "var"
     var_dir.mkdir(parents=True, exist_ok=True)
     full_env = {
@@ -134,7 +139,7 @@ def portal_stack(tmp_path: Path, *, server: bool = True, worker: bool = True, en
     }
     database = None
     if full_env.get("DATABASE_URL"):
-        database = _pg_database_create(full_env["DATABASE_URL"])
+        database = _pg_database_create(full_env["DATABASE_URL"], name=pg_name)
         full_env["DATABASE_URL"] = database
     if full_env.get("REDIS_URL"):
         import redis
@@ -162,9 +167,12 @@ def _pg_admin(url: str):
                            dbname="postgres", autocommit=True)
 
 
-def _pg_database_create(url: str) -> str:
-    name = f"murmuration_e2e_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+def _pg_database_create(url: str, *, name: str | None = None) -> str:
+    """A new database on the server of ``url``: ``name`` (a leftover of that name is dropped first) or a
+    unique one."""
+    name = name or f"murmuration_e2e_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
     with _pg_admin(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunparse(urlparse(url)._replace(path=f"/{name}"))
 
@@ -173,6 +181,143 @@ def _pg_database_drop(url: str) -> None:
     name = urlparse(url).path.lstrip("/")
     with _pg_admin(url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wait_until(predicate, *, timeout: float, every: float = 0.1, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy (returned); AssertionError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"{what}: not met within {timeout} s")
+
+
+# Throwaway servers, for tests that restart PostgreSQL or Redis under a running portal: the machine's own
+# services are shared and never restarted; these live in a temp folder on free loopback ports.
+
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+PG_OS_USER = "postgres"  # PostgreSQL refuses to run as root: as root, its programs run as this OS user
+
+
+def throwaway_postgres_missing() -> str:
+    """Why a throwaway PostgreSQL cluster cannot be started here; '' when it can."""
+    for program in ("initdb", "pg_ctl", "postgres"):
+        if not (PG_BIN / program).is_file():
+            return f"{PG_BIN / program} is absent (PostgreSQL's server programs; set PG_BIN to their folder)"
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            return "running as root without runuser: PostgreSQL refuses to run as root"
+        try:
+            pwd.getpwnam(PG_OS_USER)
+        except KeyError:
+            return f"running as root and there is no OS user {PG_OS_USER!r} to run PostgreSQL as"
+    return ""
+
+
+def throwaway_redis_missing() -> str:
+    return "" if shutil.which("redis-server") else "redis-server is not on PATH"
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of its own: ``initdb`` into a temp folder, trust auth for ``postgres``, on a free
+    loopback port. ``restart()`` is a real server restart: every open connection is cut. fsync is off (a
+    throwaway cluster; a fast or smart restart loses nothing committed even so)."""
+
+    def __init__(self):
+        self.port = free_port()
+        # Under /tmp itself (pytest's tmp_path is private to root): the postgres OS user must reach it.
+        self.folder = Path(tempfile.mkdtemp(prefix="murmuration-pg-"))
+        self.data = self.folder / "data"
+        try:
+            if os.geteuid() == 0:
+                user = pwd.getpwnam(PG_OS_USER)
+                os.chown(self.folder, user.pw_uid, user.pw_gid)
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8",
+                      "--locale=C")
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, program: str, *args: str) -> None:
+        command = [str(PG_BIN / program), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", PG_OS_USER, "--", *command]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if out.returncode != 0:
+            raise AssertionError(f"{program} {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+
+    def _pg_ctl(self, action: str, *args: str) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off"
+        self._run("pg_ctl", action, "-w", "-t", "60", "-D", str(self.data), "-l", str(self.folder / "server.log"),
+                  "-o", options, *args)
+
+    def start(self) -> None:
+        self._pg_ctl("start")
+
+    def restart(self, mode: str = "fast") -> None:
+        """``fast``: what a service restart does (backends are terminated, then a checkpoint);
+        ``immediate``: as a crash (no checkpoint; recovery from the WAL on start)."""
+        self._pg_ctl("restart", "-m", mode)
+
+    def close(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
+                self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", str(self.data))
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class ThrowawayRedis:
+    """A redis-server of its own on a free loopback port, keeping nothing on disk (as the machine's):
+    ``restart()`` loses everything it held, queued tasks included."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redis
+
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder), "--logfile", str(self.folder / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+
+        def answers() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"redis-server exited: {(self.folder / 'redis.log').read_text()}")
+            with contextlib.suppress(redis.ConnectionError):
+                return client.ping()
+            return False
+
+        wait_until(answers, timeout=30, every=0.05, what="redis-server answers")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: redis-server shuts down (saving nothing: --save "")
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
 
 def last_json_line(text: str) -> dict:

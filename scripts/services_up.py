@@ -9,7 +9,9 @@ def main(pg_url: str, redis_url: str) -> int:
         import psycopg
 
         p = urlparse(pg_url)
-        psycopg.connect(host=p.hostname, port=p.port or 5432, user=p.username, dbname="postgres", connect_timeout=3).close()
+        psycopg.connect(
+            host=p.hostname, port=p.port or 5432, user=p.username, dbname="postgres", connect_timeout=3
+        ).close()
     except Exception as exc:  # noqa: BLE001
         print(f"PostgreSQL not reachable at {pg_url}: {exc}")
         ok = False

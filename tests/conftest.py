@@ -38,7 +38,10 @@ def _fresh_cache():
 
 @pytest.fixture
 def users(django_user_model):
-    return {name: django_user_model.objects.create_user(name, password=f"{name}-pass-123") for name in ("alice", "bob", "carol", "mallory")}
+    return {
+        name: django_user_model.objects.create_user(name, password=f"{name}-pass-123")
+        for name in ("alice", "bob", "carol", "mallory")
+    }
 
 
 @pytest.fixture

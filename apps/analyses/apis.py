@@ -166,7 +166,9 @@ class TextModelDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        services.text_model_delete(selectors.text_model_get(user=request.user, model_id=pk, role=Role.EDITOR))
+        services.text_model_delete(
+            selectors.text_model_get(user=request.user, model_id=pk, role=Role.EDITOR), user=request.user
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.analyses.kinds import authorship
-from apps.analyses.kinds.base import AnalysisInput, Kind, Outcome, kind_get
+from apps.analyses.kinds.base import AnalysisInput, Kind, Outcome, kind_get, kind_label
 from apps.analyses.models import Analysis, TextModel
+from apps.audit.services import audit_record
 from apps.collections.models import Collection
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
@@ -37,9 +38,16 @@ def analysis_start(
         raise ValidationError({"collection": "That collection belongs to another investigation."})
     clean = spec.check(collection, {} if params is None else params)
     job_params = {"kind": kind, "collection_id": collection.pk, "params": clean}
-    return job_create(
-        investigation=investigation, kind=job_kind_name(kind), params=job_params, user=user, enqueue=enqueue
-    )
+    with transaction.atomic():
+        job = job_create(
+            investigation=investigation, kind=job_kind_name(kind), params=job_params, user=user, enqueue=enqueue
+        )
+        # Model training and scoring are analysis kinds too: their entries say so by ``detail.kind``.
+        audit_record(investigation=investigation, user=user, action="analysis.start", obj=job,
+                     summary=f"Started a {kind_label(kind)} analysis of the collection “{collection.name}” "
+                             f"(job #{job.pk}).",
+                     detail={"kind": kind, "collection_id": collection.pk})
+    return job
 
 
 def analysis_run(job: Job, progress: Progress) -> dict:
@@ -83,10 +91,12 @@ def analysis_cleanup(job: Job) -> None:
     spec.cleanup(job)
 
 
-def text_model_delete(model: TextModel) -> None:
+def text_model_delete(model: TextModel, *, user=None) -> None:
     """The row, then its weights once the delete has committed (a rolled-back delete keeps them)."""
     path = model.weights_dir
     with transaction.atomic():
+        audit_record(investigation=model.investigation, user=user, action="model.delete", obj=model,
+                     summary=f"Deleted the text model “{model.name}”.", detail={"name": model.name})
         model.delete()
         transaction.on_commit(lambda: shutil.rmtree(path, ignore_errors=True))
 

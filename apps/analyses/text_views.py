@@ -29,6 +29,7 @@ from apps.analyses.selectors import (
 )
 from apps.analyses.services import analysis_start, text_model_delete
 from apps.analyses.views import start_page
+from apps.audit.services import audit_record
 from apps.collections.selectors import collection_get, collection_list
 from apps.common.csvfile import csv_streaming_response
 from apps.common.forms import service_errors_to_form
@@ -71,7 +72,7 @@ def text_model_detail_view(request, pk: int):
 def text_model_delete_view(request, pk: int):
     model = text_model_get(user=request.user, model_id=pk, role=Role.EDITOR)
     investigation_id = model.investigation_id
-    text_model_delete(model)
+    text_model_delete(model, user=request.user)
     return redirect("investigation-detail", pk=investigation_id)
 
 
@@ -193,6 +194,8 @@ def score_posts_csv_view(request, pk: int):
     analysis = analysis_get(user=request.user, analysis_id=pk)
     if analysis.kind != "score":
         raise Http404("This analysis has no post scores.")
+    audit_record(investigation=analysis.investigation, user=request.user, action="export", obj=analysis,
+                 summary=f"Exported the post scores of analysis #{analysis.pk} as CSV.", detail={"format": "csv"})
     rows = post_score_list(analysis=analysis).values_list(
         "post_id", "post__platform_id", "account_id", "account__handle", "score", "post__text"
     )

@@ -13,6 +13,7 @@ from apps.analyses.forms import AuthorshipStartForm, ParamsForm, ScoreForm
 from apps.analyses.kinds.base import kind_get
 from apps.analyses.selectors import account_choices, account_get, accounts_described, analysis_get
 from apps.analyses.services import analysis_start, authorship_score
+from apps.audit.services import audit_record
 from apps.collections.selectors import collection_get
 from apps.common.forms import service_errors_to_form
 from apps.common.ids import id_param
@@ -196,6 +197,8 @@ def analysis_export_view(request, pk: int, fmt: str):
     kind = kind_get(analysis.kind)
     if fmt not in kind.exports or fmt not in EXPORT_TYPES:
         raise Http404("No such export.")
+    audit_record(investigation=analysis.investigation, user=request.user, action="export", obj=analysis,
+                 summary=f"Exported the {kind.label} analysis #{analysis.pk} as {fmt.upper()}.", detail={"format": fmt})
     response = HttpResponse(kind.export(analysis, fmt), content_type=EXPORT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{analysis.kind}-{analysis.pk}.{fmt}"'
     return response

@@ -39,7 +39,7 @@ class CollectionDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
         collection = selectors.collection_get(user=request.user, collection_id=pk, role=Role.OWNER)
-        services.collection_delete(collection=collection)
+        services.collection_delete(collection=collection, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

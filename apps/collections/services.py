@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.services import audit_record
 from apps.collections import importers
 from apps.collections.ingest import IngestWriter, bulk_tables_analyze, import_file_purge, rejected_store
 from apps.collections.models import Collection, ImportFile
@@ -207,7 +208,12 @@ def import_start(
             "labels": labels or {},
             "no_header": bool(no_header),
         }
-        return job_create(investigation=investigation, kind=IMPORT_KIND, params=params, user=user, enqueue=enqueue)
+        job = job_create(investigation=investigation, kind=IMPORT_KIND, params=params, user=user, enqueue=enqueue)
+        names = [PurePath(f.get("name") or f["path"]).name for f in files]
+        audit_record(investigation=investigation, user=user, action="import.start", obj=job,
+                     summary=f"Started importing {len(names)} file(s) into the collection “{collection.name}”.",
+                     detail={"collection_id": collection.pk, "files": names, "format": format or None})
+        return job
 
 
 def import_run(job: Job, progress: Progress) -> dict:
@@ -366,7 +372,10 @@ job_kind_register(
 )
 
 
-def collection_delete(*, collection: Collection) -> None:
+@transaction.atomic
+def collection_delete(*, collection: Collection, user=None) -> None:
+    audit_record(investigation=collection.investigation, user=user, action="collection.delete", obj=collection,
+                 summary=f"Deleted the collection “{collection.name}”.", detail={"name": collection.name})
     collection.delete()
 
 

@@ -81,7 +81,7 @@ class MemberListApi(APIView):
         investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.OWNER)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = services.member_set(investigation=investigation, **data.validated_data)
+        membership = services.member_set(investigation=investigation, by=request.user, **data.validated_data)
         return Response(MemberOutput(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -89,5 +89,5 @@ class MemberDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int, username: str):
         investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.OWNER)
-        services.member_remove(investigation=investigation, username=username)
+        services.member_remove(investigation=investigation, username=username, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -63,7 +63,7 @@ def member_set_view(request, pk: int):
     form = MemberForm(request.POST)
     if form.is_valid():
         try:
-            membership = member_set(investigation=investigation, **form.cleaned_data)
+            membership = member_set(investigation=investigation, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             service_errors_to_form(form, exc)
         else:
@@ -79,7 +79,7 @@ def member_remove_view(request, pk: int):
     form = MemberRemoveForm(request.POST)
     if form.is_valid():
         try:
-            member_remove(investigation=investigation, username=form.cleaned_data["username"])
+            member_remove(investigation=investigation, username=form.cleaned_data["username"], by=request.user)
         except ValidationError as exc:
             service_errors_to_form(form, exc)
         else:

@@ -47,7 +47,7 @@ class JobDetailApi(APIView):
 class JobCancelApi(APIView):
     @extend_schema(request=None, responses=JobOutput)
     def post(self, request, pk: int):
-        job = services.job_cancel(job=job_get(user=request.user, job_id=pk, role=Role.EDITOR))
+        job = services.job_cancel(job=job_get(user=request.user, job_id=pk, role=Role.EDITOR), user=request.user)
         return Response(JobOutput(job).data)
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.services import audit_record
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
 from apps.jobs.push import job_push
@@ -204,24 +205,36 @@ def job_reap_stale(*, stale_after_s: int | None = None) -> list[int]:
     return reaped
 
 
-def job_cancel(*, job: Job) -> Job:
+def job_cancel(*, job: Job, user=None) -> Job:
     """Cancel a queued job at once; ask a running one to stop at its next progress report."""
-    if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.CANCELLED, finished_at=timezone.now(), stage="Cancelled", cancel_requested=True
-    ):
-        job.refresh_from_db()
-        job_push(job)
-        return job
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True, stage="Cancelling")
+    with transaction.atomic():
+        if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+            status=Job.Status.CANCELLED, finished_at=timezone.now(), stage="Cancelled", cancel_requested=True
+        ):
+            _cancel_record(job, user, "cancelled")
+        elif Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            cancel_requested=True, stage="Cancelling"
+        ):
+            _cancel_record(job, user, "asked to stop")
     job.refresh_from_db()
     job_push(job)
     return job
 
 
+def _cancel_record(job: Job, user, what: str) -> None:
+    audit_record(investigation=job.investigation, user=user, action="job.cancel", obj=job,
+                 summary=f"Job #{job.pk} ({job.kind}) was {what}.", detail={"kind": job.kind, "outcome": what})
+
+
 def job_retry(*, job: Job, user=None) -> Job:
     if not job.is_finished or job.status == Job.Status.SUCCEEDED:
         raise JobError(f"Only a failed or cancelled job can be retried; job #{job.pk} is {job.status}.")
-    return job_create(investigation=job.investigation, kind=job.kind, params=job.params, user=user, retried_from=job)
+    with transaction.atomic():
+        new = job_create(investigation=job.investigation, kind=job.kind, params=job.params, user=user, retried_from=job)
+        audit_record(investigation=job.investigation, user=user, action="job.retry", obj=new,
+                     summary=f"Job #{new.pk} retries job #{job.pk} ({job.kind}).",
+                     detail={"kind": job.kind, "retried_from": job.pk})
+    return new
 
 
 def job_wait(*, job: Job, timeout_s: float = 3600, poll_s: float = 0.2) -> Job:

@@ -90,7 +90,7 @@ def _job_collection(job: Job):
 @require_POST
 def job_cancel_view(request, pk: int):
     job = job_get(user=request.user, job_id=pk, role=Role.EDITOR)
-    job = job_cancel(job=job)
+    job = job_cancel(job=job, user=request.user)
     if job.status == Job.Status.CANCELLED:
         messages.info(request, f"Job #{job.pk} was cancelled.")
     elif job.cancel_requested:

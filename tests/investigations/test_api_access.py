@@ -19,7 +19,13 @@ def objects(investigation, users):
     RejectedRow.objects.create(import_file=import_file, line=7, field="publish_date", reason="not a date")
     failed = Job.objects.create(investigation=investigation, kind="import", status="failed", params={})
     running = Job.objects.create(investigation=investigation, kind="import", status="running", params={})
-    return {"inv": investigation.pk, "col": collection.pk, "file": import_file.pk, "failed": failed.pk, "running": running.pk}
+    return {
+        "inv": investigation.pk,
+        "col": collection.pk,
+        "file": import_file.pk,
+        "failed": failed.pk,
+        "running": running.pk,
+    }
 
 
 def read_routes(o):
@@ -97,7 +103,9 @@ def test_an_owner_shares_and_the_new_member_sees_it(api_for, objects):
 
 
 def test_the_last_owner_cannot_be_demoted(api_for, objects):
-    resp = api_for("alice").post(reverse("api-member-list", args=[objects["inv"]]), {"username": "alice", "role": "viewer"})
+    resp = api_for("alice").post(
+        reverse("api-member-list", args=[objects["inv"]]), {"username": "alice", "role": "viewer"}
+    )
     assert resp.status_code == 400 and "at least one owner" in resp.json()["role"][0]
 
 
@@ -105,8 +113,11 @@ def test_an_editor_uploads_and_gets_a_queued_import_job(api_for, objects, django
     upload = io.BytesIO(b"external_author_id,author,content,publish_date\n1,a,hello,2016-01-01 10:00:00\n")
     upload.name = "tiny.csv"
     with django_capture_on_commit_callbacks() as callbacks:
-        resp = api_for("bob").post(reverse("api-import-start", args=[objects["inv"]]), {"files": [upload], "collection": "tiny"},
-                                   format="multipart")
+        resp = api_for("bob").post(
+            reverse("api-import-start", args=[objects["inv"]]),
+            {"files": [upload], "collection": "tiny"},
+            format="multipart",
+        )
     assert resp.status_code == 201, resp.content
     job = Job.objects.get(pk=resp.json()["id"])
     assert (job.kind, job.status, job.params["files"][0]["name"]) == ("import", "queued", "tiny.csv")

@@ -18,12 +18,13 @@ from django.utils import timezone
 from apps.analyses.models import Analysis, TextModel
 from apps.collections.models import Account, Collection, ImportFile, Post, RejectedRow
 from apps.jobs.models import Job
+from apps.notes.models import DisarmTechnique, Note, TechniqueTag
 
 pytestmark = pytest.mark.django_db
 
-V, E, O, PUBLIC = "viewer", "editor", "owner", "public"
-LEVEL = {None: 0, V: 1, E: 2, O: 3}
-PERSONAS = {"anonymous": None, "mallory": None, "carol": V, "bob": E, "alice": O}
+V, E, OWNER, PUBLIC = "viewer", "editor", "owner", "public"
+LEVEL = {None: 0, V: 1, E: 2, OWNER: 3}
+PERSONAS = {"anonymous": None, "mallory": None, "carol": V, "bob": E, "alice": OWNER}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SCHEMA_ONLY = {"HEAD", "OPTIONS", "TRACE"}
 MAY_404 = "may_404"  # a member may also get 404: the object is not of the route's kind, or has no weights
@@ -31,12 +32,12 @@ MAY_404 = "may_404"  # a member may also get 404: the object is not of the route
 # route name: (object for <pk>, {method: least role}, flags). Objects are built in `world` below.
 ROUTES = {
     "api-investigation-list": (None, {"GET": PUBLIC, "POST": PUBLIC}, ()),  # lists and creates the caller's own
-    "api-investigation-detail": ("inv", {"GET": V, "DELETE": O}, ()),
-    "api-member-list": ("inv", {"GET": V, "POST": O}, ()),
-    "api-member-detail": ("inv", {"DELETE": O}, ()),
+    "api-investigation-detail": ("inv", {"GET": V, "DELETE": OWNER}, ()),
+    "api-member-list": ("inv", {"GET": V, "POST": OWNER}, ()),
+    "api-member-detail": ("inv", {"DELETE": OWNER}, ()),
     "api-collection-list": ("inv", {"GET": V}, ()),
     "api-import-start": ("inv", {"POST": E}, ()),
-    "api-collection-detail": ("col", {"GET": V, "DELETE": O}, ()),
+    "api-collection-detail": ("col", {"GET": V, "DELETE": OWNER}, ()),
     "api-post-list": ("col", {"GET": V}, ()),
     "api-account-list": ("col", {"GET": V}, ()),
     "api-import-file-list": ("col", {"GET": V}, ()),
@@ -53,9 +54,9 @@ ROUTES = {
     "api-text-model-detail": ("clf", {"GET": V, "DELETE": E}, ()),
     "investigation-list": (None, {"GET": PUBLIC, "POST": PUBLIC}, ()),  # anyone logged in creates one
     "investigation-detail": ("inv", {"GET": V}, ()),
-    "member-set": ("inv", {"POST": O}, ()),
-    "member-remove": ("inv", {"POST": O}, ()),
-    "investigation-delete": ("inv", {"GET": O, "POST": O}, ()),
+    "member-set": ("inv", {"POST": OWNER}, ()),
+    "member-remove": ("inv", {"POST": OWNER}, ()),
+    "investigation-delete": ("inv", {"GET": OWNER, "POST": OWNER}, ()),
     "collection-upload": ("inv", {"GET": E, "POST": E}, ()),
     "upload-preview": ("inv", {"POST": E}, ()),
     "collection-detail": ("col", {"GET": V}, ()),
@@ -87,6 +88,20 @@ ROUTES = {
     "train-lm-start": ("col", {"GET": E, "POST": E}, ()),
     "perplexity-matrix-start": ("inv", {"GET": E, "POST": E}, ()),
     "lm-detail": ("lm", {"GET": V}, ()),
+    "api-note-list": ("inv", {"GET": V, "POST": E}, ()),
+    "api-note-detail": ("note", {"GET": V, "PATCH": E, "DELETE": E}, ()),
+    "api-tag-list": ("inv", {"GET": V, "POST": E}, ()),
+    "api-tag-detail": ("tag", {"GET": V, "DELETE": E}, ()),
+    "api-disarm": ("inv", {"GET": V}, ()),
+    "note-list": ("inv", {"GET": V, "POST": E}, ()),
+    "note-edit": ("note", {"GET": E, "POST": E}, ()),
+    "note-delete": ("note", {"POST": E}, ()),
+    "tag-add": ("inv", {"POST": E}, ()),
+    "tag-remove": ("tag", {"POST": E}, ()),
+    "disarm": ("inv", {"GET": V}, ()),
+    "audit-list": ("inv", {"GET": V}, ()),
+    "audit-csv": ("inv", {"GET": V}, ()),
+    "api-audit-list": ("inv", {"GET": V}, ()),
 }
 # Not an investigation's: the login pages, the public plotly.js asset, the schema (any logged-in user)
 # and Django's admin (staff only, its own checks).
@@ -132,8 +147,13 @@ def world(investigation, users):
     clf = TextModel.objects.create(investigation=inv, name="clf", kind="encoder", base_model="tiny", job=done)
     lm = TextModel.objects.create(investigation=inv, name="lm", kind="lm", base_model="tiny GPT-2", job=done)
     score = analysis("score", {}, {"model": clf.pk})
+    note = Note.objects.create(investigation=inv, author=users["bob"], body="Seen **twice**.")
+    technique = DisarmTechnique.objects.create(external_id="T0049", name="Flood information space")
+    tag = TechniqueTag.objects.create(investigation=inv, technique=technique, target_type="note",
+                                      target_ref={"note": note.pk}, note=note, created_by=users["bob"])
     return {"inv": inv.pk, "col": col.pk, "file": import_file.pk, "failed": failed.pk, "running": running.pk,
-            "auth": auth.pk, "net": net.pk, "score": score.pk, "clf": clf.pk, "lm": lm.pk, "post": post.pk}
+            "auth": auth.pk, "net": net.pk, "score": score.pk, "clf": clf.pk, "lm": lm.pk, "post": post.pk,
+            "note": note.pk, "tag": tag.pk}
 
 
 def url_of(pattern, route: str, world) -> str:

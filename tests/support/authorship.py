@@ -24,17 +24,32 @@ GARDEN_LINES = [
     "anyone else growing {a} next to {b}? mine are doing brilliantly",
 ]
 OTHERS = {
-    "newsdesk_now": ["BREAKING: {n} injured after explosion in {p}, officials say", "UPDATE: police confirm {n} arrests in {p} #breaking",
-                     "BREAKING: officials report fire near {p}, {n} evacuated"],
-    "match_day": ["GOAL!!! {t} beat {u} {n}-0 tonight #football", "FULL TIME: {t} {n} {u} 1, what a match!!!",
-                  "{t} sign a new striker for {n} million, huge news for the club #transfer"],
-    "senate_watch": ["Senator from {p} votes against the {t} bill, read more", "The {t} bill passed {n} to 40 in the senate today",
-                     "Hearing on the {t} act in {p} postponed again, {n} witnesses waiting"],
-    "crypto_moon": ["$BTC to the moon!!! up {n}% today, {t} holders wagmi", "buy the dip, {t} is going {n}x this week #crypto",
-                    "{t} just broke resistance at {n}k, bullish af"],
+    "newsdesk_now": [
+        "BREAKING: {n} injured after explosion in {p}, officials say",
+        "UPDATE: police confirm {n} arrests in {p} #breaking",
+        "BREAKING: officials report fire near {p}, {n} evacuated",
+    ],
+    "match_day": [
+        "GOAL!!! {t} beat {u} {n}-0 tonight #football",
+        "FULL TIME: {t} {n} {u} 1, what a match!!!",
+        "{t} sign a new striker for {n} million, huge news for the club #transfer",
+    ],
+    "senate_watch": [
+        "Senator from {p} votes against the {t} bill, read more",
+        "The {t} bill passed {n} to 40 in the senate today",
+        "Hearing on the {t} act in {p} postponed again, {n} witnesses waiting",
+    ],
+    "crypto_moon": [
+        "$BTC to the moon!!! up {n}% today, {t} holders wagmi",
+        "buy the dip, {t} is going {n}x this week #crypto",
+        "{t} just broke resistance at {n}k, bullish af",
+    ],
 }
-FILL = {"p": "Ohio Texas Paris London Berlin Boston".split(), "t": "Arsenal Chelsea Leeds Everton Fulham Wolves".split(),
-        "u": "Spurs Villa Forest Brentford".split()}
+FILL = {
+    "p": "Ohio Texas Paris London Berlin Boston".split(),
+    "t": "Arsenal Chelsea Leeds Everton Fulham Wolves".split(),
+    "u": "Spurs Villa Forest Brentford".split(),
+}
 
 
 def authorship_rows(*, own: int = 80, others: int = 60, seed: int = 6) -> list[dict]:
@@ -56,8 +71,7 @@ def authorship_rows(*, own: int = 80, others: int = 60, seed: int = 6) -> list[d
 
 
 def _row(handle: str, account: int, text: str, when: datetime) -> dict:
-    return {"handle": handle, "platform_id": str(1000 + account),
-            "text": text, "time": when, "retweet": False}
+    return {"handle": handle, "platform_id": str(1000 + account), "text": text, "time": when, "retweet": False}
 
 
 def write_authorship_csv(path: Path, rows: list[dict]) -> Path:
@@ -67,8 +81,25 @@ def write_authorship_csv(path: Path, rows: list[dict]) -> Path:
         out.writerow(IRA_HEADER)
         for r in rows:
             when = r["time"].strftime("%Y-%m-%d %H:%M:%S")
-            out.writerow([r["platform_id"], r["handle"], r["text"], "United States", "English", when, when, "10", "20", "30",
-                          "RETWEET" if r["retweet"] else "", "Right", "1" if r["retweet"] else "0", "NewsFeed", "0"])
+            out.writerow(
+                [
+                    r["platform_id"],
+                    r["handle"],
+                    r["text"],
+                    "United States",
+                    "English",
+                    when,
+                    when,
+                    "10",
+                    "20",
+                    "30",
+                    "RETWEET" if r["retweet"] else "",
+                    "Right",
+                    "1" if r["retweet"] else "0",
+                    "NewsFeed",
+                    "0",
+                ]
+            )
     return path
 
 
@@ -79,9 +110,19 @@ def store_authorship_collection(collection, rows: list[dict]) -> None:
     accounts = {}
     for r in rows:
         if r["handle"] not in accounts:
-            accounts[r["handle"]] = Account.objects.create(collection=collection, platform_id=r["platform_id"], handle=r["handle"])
-    Post.objects.bulk_create([
-        Post(collection=collection, platform_id=f"{r['platform_id']}-{i}", account=accounts[r["handle"]], text=r["text"], time=r["time"],
-             kind=Post.Kind.REPOST if r["retweet"] else Post.Kind.POST)
-        for i, r in enumerate(rows)
-    ])
+            accounts[r["handle"]] = Account.objects.create(
+                collection=collection, platform_id=r["platform_id"], handle=r["handle"]
+            )
+    Post.objects.bulk_create(
+        [
+            Post(
+                collection=collection,
+                platform_id=f"{r['platform_id']}-{i}",
+                account=accounts[r["handle"]],
+                text=r["text"],
+                time=r["time"],
+                kind=Post.Kind.REPOST if r["retweet"] else Post.Kind.POST,
+            )
+            for i, r in enumerate(rows)
+        ]
+    )

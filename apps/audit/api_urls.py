@@ -1,0 +1,8 @@
+from django.urls import path
+
+import apps.common.converters  # noqa: F401  (registers <id:...>)
+from apps.audit import apis
+
+urlpatterns = [
+    path("investigations/<id:pk>/audit/", apis.AuditListApi.as_view(), name="api-audit-list"),
+]

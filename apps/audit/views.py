@@ -1,0 +1,66 @@
+"""The audit trail's page and CSV: every member may read them; nothing here writes to the trail but the
+CSV download (an export is itself recorded)."""
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from apps.audit.forms import AuditFilterForm
+from apps.audit.selectors import audit_facets, audit_list
+from apps.audit.services import audit_record
+from apps.common.csvfile import csv_streaming_response
+from apps.common.http import bad_request
+from apps.investigations.selectors import membership_get
+
+ENTRIES_PER_PAGE = 50
+CSV_HEADER = ["id", "at", "actor", "action", "object_type", "object_id", "summary", "detail"]
+
+
+def _filter_form(request, investigation) -> AuditFilterForm:
+    return AuditFilterForm(request.GET, facets=audit_facets(investigation=investigation))
+
+
+@login_required
+@require_GET
+def audit_list_view(request, pk: int):
+    membership = membership_get(user=request.user, investigation_id=pk)
+    form = _filter_form(request, membership.investigation)
+    valid = form.is_valid()
+    rows = audit_list(user=request.user, investigation_id=pk, **form.filters()) if valid else []
+    page = Paginator(rows, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"investigation": membership.investigation, "form": form, "page": page, "filter_query": query.urlencode()}
+    return render(request, "audit/list.html", context, status=200 if valid else 400)
+
+
+@login_required
+@require_GET
+def audit_csv_view(request, pk: int):
+    membership = membership_get(user=request.user, investigation_id=pk)
+    form = _filter_form(request, membership.investigation)
+    if not form.is_valid():
+        messages_ = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        return bad_request(request, ValidationError(messages_))
+    filters = form.filters()
+    audit_record(investigation=membership.investigation, user=request.user, action="export",
+                 summary="Exported the audit trail as CSV.",
+                 detail={"format": "csv", "what": "audit", "filters": {k: str(v) for k, v in filters.items()}})
+    rows = audit_list(user=request.user, investigation_id=pk, **filters)
+
+    def lines():
+        yield CSV_HEADER
+        for entry in rows.iterator(chunk_size=2_000):
+            yield [entry.pk, entry.at.isoformat(), entry.actor_name, entry.action, entry.object_type,
+                   entry.object_id if entry.object_id is not None else "", entry.summary, _json(entry.detail)]
+
+    return csv_streaming_response(lines(), filename=f"audit-{pk}.csv")
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
