@@ -39,7 +39,7 @@ class InvestigationListApi(APIView):
         rows = investigation_list(user=request.user)
         return Response(InvestigationOutput(rows, many=True, context={"request": request}).data)
 
-    @extend_schema(request=Input, responses=InvestigationOutput)
+    @extend_schema(request=Input, responses={201: InvestigationOutput})
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -76,7 +76,7 @@ class MemberListApi(APIView):
         investigation = investigation_get(user=request.user, investigation_id=pk)
         return Response(MemberOutput(members_list(investigation=investigation), many=True).data)
 
-    @extend_schema(request=Input, responses=MemberOutput)
+    @extend_schema(request=Input, responses={201: MemberOutput})
     def post(self, request, pk: int):
         investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.OWNER)
         data = self.Input(data=request.data)

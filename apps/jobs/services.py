@@ -29,8 +29,9 @@ STAGE_MAX_CHARS = 300
 
 def job_text(text: str, limit: int = ERROR_MAX_CHARS) -> str:
     """Text fit to store on a job row: no NUL (PostgreSQL text cannot hold one; a failure message
-    quoting one could not be saved and left its job "running") and at most ``limit`` characters."""
-    text = str(text).replace("\x00", "\\x00")
+    quoting one could not be saved and left its job "running"), no lone surrogate (a byte that was not
+    UTF-8, which no database encodes) and at most ``limit`` characters."""
+    text = str(text).replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
     if len(text) <= limit:
         return text
     keep = max(limit - 60, limit // 2)  # room for the note

@@ -137,3 +137,11 @@ def test_unknown_kinds_are_refused_before_anything_is_queued(investigation):
     with pytest.raises(ValueError, match="unknown job kind 'nope'"):
         job_create(investigation=investigation, kind="nope", params={})
     assert not Job.objects.filter(kind="nope").exists()
+
+
+def test_a_job_error_is_storable_whatever_it_quotes():
+    from apps.jobs.services import ERROR_MAX_CHARS, job_text
+
+    assert job_text("a\x00b\udcffc é") == "a\\x00b\\udcffc é"  # no NUL, no lone surrogate; the rest as it was
+    long = job_text("x" * (ERROR_MAX_CHARS * 3))
+    assert len(long) <= ERROR_MAX_CHARS and long.endswith("more characters cut)")

@@ -73,7 +73,8 @@ class TwitterTreeImporter:
             for info, source_id in trees:
                 with MeteredStream(archive.open(info), budget) as raw:
                     text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
-                    tree = Tree(source_id, f"tree/{source_id}.txt", texts.get(source_id, ""), labels.get(source_id))
+                    tree = Tree(source_id, f"tree/{source_id}.txt", texts.get(source_id, ""), labels.get(source_id),
+                                max_text=self.limits.max_field_chars)
                     yield from self._lines(text, tree, info.filename)
                 done += info.compress_size
                 self.progress = done / total
@@ -117,8 +118,9 @@ class TwitterTreeImporter:
 class Tree:
     """The state of one tree file while its edges are read in order."""
 
-    def __init__(self, source_id: str, field: str, text: str, veracity: str | None) -> None:
-        self.source_id, self.field, self.text = source_id, field, text
+    def __init__(self, source_id: str, field: str, text: str, veracity: str | None,
+                 max_text: int = Limits().max_field_chars) -> None:
+        self.source_id, self.field, self.text, self.max_text = source_id, field, text, max_text
         self.labels = {"veracity": veracity} if veracity else {}
         try:
             self.source_time: datetime | None = snowflake_time(int(source_id))
@@ -180,8 +182,12 @@ class Tree:
         """Why this edge cannot be stored, or None. The order makes each message the most telling one."""
         if raw in self.lines:
             return f"repeats line {self.lines[raw]:,}"
-        if parent[0] == "ROOT":
-            return f"a second ROOT line (the first is line {self.nodes[self.root]:,})" if self.root else None
+        if parent[0] == "ROOT" and self.root:
+            return f"a second ROOT line (the first is line {self.nodes[self.root]:,})"
+        if parent[0] == "ROOT":  # the source post: its text, from source_tweets.txt, is a field like any other
+            if len(self.text) > self.max_text:
+                return f"the source tweet's text is {len(self.text):,} characters; the limit is {self.max_text:,}"
+            return None
         if parent not in self.declared:
             return f"unknown parent {parent[0]} (no line of the tree introduces it)"
         if child == parent:
