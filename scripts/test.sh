@@ -15,7 +15,7 @@ echo "== lint: ruff check"
 lint=$?
 
 echo "== pass 1: embedded default (SQLite, django-q2 ORM broker, in-memory channel layer)"
-env -u DATABASE_URL -u REDIS_URL $PY -m pytest -q "$@"
+env -u DATABASE_URL -u REDIS_URL $PY -m pytest -q --durations=15 "$@"
 first=$?
 
 echo "== pass 2: PostgreSQL ($PG_URL) and Redis ($REDIS), tests marked 'services'"
@@ -24,6 +24,6 @@ if ! $PY scripts/services_up.py "$PG_URL" "$REDIS"; then
   [ $lint -eq 0 ] && exit $first
   exit 1
 fi
-DATABASE_URL=$PG_URL REDIS_URL=$REDIS $PY -m pytest -q -m services "$@"
+DATABASE_URL=$PG_URL REDIS_URL=$REDIS $PY -m pytest -q --durations=10 -m services "$@"
 second=$?
 [ $lint -eq 0 ] && [ $first -eq 0 ] && [ $second -eq 0 ]
