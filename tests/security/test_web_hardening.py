@@ -149,3 +149,20 @@ def test_static_paths_cannot_climb_out(debug, quiet_client):
     with override_settings(DEBUG=debug):
         for url in ["/static/%2e%2e/%2e%2e/var/murmuration.sqlite3", "/static/..%2f..%2fvar/murmuration.sqlite3"]:
             assert quiet_client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["coordination", "coaction", "hashtag_network", "retweet_network"])
+def test_every_network_export_neutralises_formulas(users, investigation, collection, client_for, kind):
+    from apps.analyses.models import Analysis
+
+    account = Account.objects.get(collection=collection)
+    job = Job.objects.create(investigation=investigation, kind=f"analysis:{kind}", status="succeeded", params={})
+    nodes = [{"id": account.pk, "handle": account.handle}, {"id": "=1+1", "handle": "@cmd|' /C calc'!A0"}]
+    edges = [{"source": account.pk, "target": "=1+1", "weight": 3}]
+    analysis = Analysis.objects.create(investigation=investigation, job=job, kind=kind, collection=collection,
+                                       result={"nodes": nodes, "edges": edges}, summary={})
+    answer = client_for("carol").get(reverse("analysis-export", args=[analysis.pk, "csv"]))
+    rows = answer.content.decode().splitlines()
+    assert answer.status_code == 200 and len(rows) == 2
+    assert "'=1+1" in rows[1] and "'=HYPERLINK" in rows[1] and "'@cmd" in rows[1]
+    assert not any(cell.startswith(("=", "@", "+", "-")) for cell in rows[1].replace('"', "").split(","))
