@@ -43,7 +43,8 @@ def test_an_analyst_finds_the_posts_an_account_did_not_write(tmp_path, stack, pa
     assert least_like == set(INJECTED)
 
     # 4. a pasted post is scored on the spot
-    page.get_by_test_id("score-text").fill("UPDATE: officials confirm a fire in Boston, several people injured #breaking")
+    pasted = "UPDATE: officials confirm a fire in Boston, several people injured #breaking"
+    page.get_by_test_id("score-text").fill(pasted)
     page.get_by_test_id("score-form").get_by_role("button", name="Score").click()
     expect(page.get_by_test_id("pasted-scores").get_by_test_id("post-row")).to_have_count(1)
     page.screenshot(path="/tmp/authorship.png", full_page=True)

@@ -27,6 +27,17 @@ from tests.browser.test_browser import (  # noqa: F401
 # spends its time in MiniLM on the CPU, not in the database.
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
+LAYERS, HEADS = 6, 12  # the bundled MiniLM-L6
+# In bertviz's model view, the lines from the first token ([CLS]) of each thumbnail, by "layer_head": their
+# opacities are that head's attention weights from [CLS].
+THUMBNAIL_WEIGHTS = """(svg) => Object.fromEntries([...svg.querySelectorAll("[id^=attn_background_]")].map((rect) => [
+  rect.id.replace("attn_background_", ""),
+  [...rect.parentNode.querySelectorAll("g[source-index='0'] line")]
+    .map((line) => Number(line.getAttribute("stroke-opacity"))),
+]))"""
+# Resolves once the frame has run two animation frames: the first after this call has been painted.
+PAINTED = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
 # The analyst's labels: the simulator's ground truth, written on the accounts as an account label.
 LABEL_ACCOUNTS = """
 import json
@@ -118,18 +129,28 @@ def test_an_analyst_trains_scores_and_reads_a_posts_attention_offline(tmp_path, 
     for frame_id in ("bertviz-head", "bertviz-model"):
         assert page.get_by_test_id(frame_id).get_attribute("sandbox") == "allow-scripts"
     head = page.frame_locator("[data-testid=bertviz-head]")
-    expect(head.locator("#vis svg text").first).to_be_attached(timeout=60_000)
+    expect(head.locator("#vis svg text").first).to_be_attached(timeout=60_000)  # bertviz draws it all in one task
     drawn = head.locator("#vis svg text").all_text_contents()
     assert "[CLS]" in drawn and len(drawn) >= 2 * heatmap.locator(".token").count(), drawn[:10]
     laid_out = head.locator("#vis svg").evaluate(
         "(svg) => [...svg.querySelectorAll('text')].filter((t) => t.getBBox().width > 0).length")
     assert laid_out >= 2 * heatmap.locator(".token").count()  # the tokens have a width: d3 and the fonts drew them
+    assert head.locator("#layer option").all_text_contents() == [str(layer) for layer in range(LAYERS)]
+    # The model view: a thumbnail per layer and head, each drawn from the same weights as the page's heatmap.
+    # The page and its two frames are three concurrent requests on one model (the test once saw 60 of 72 when
+    # one request switched the model back from eager attention under another: ml/text/attention.py).
     page.get_by_test_id("bertviz-model").scroll_into_view_if_needed()
     model_view = page.frame_locator("[data-testid=bertviz-model]")
-    # MiniLM-L6: a thumbnail per layer and head; the server makes the two views one after the other
-    expect(model_view.locator("[id^=attn_background_]")).to_have_count(6 * 12, timeout=120_000)
+    expect(model_view.locator("[id^=attn_background_]").first).to_be_attached(timeout=120_000)  # one task, as above
+    from_source = json.loads(page.locator("#attention-data").text_content())["from_source"]
+    assert [len(heads) for heads in from_source] == [HEADS] * LAYERS
+    assert model_view.locator("#vis svg").evaluate(THUMBNAIL_WEIGHTS) == {
+        f"{layer}_{head}": weights for layer, heads in enumerate(from_source) for head, weights in enumerate(heads)}
     page.screenshot(path="/tmp/content-post.png", full_page=True)
-    page.get_by_test_id("bertviz-head").scroll_into_view_if_needed()
-    page.wait_for_timeout(500)  # Chromium paints an offscreen sandboxed (out-of-process) frame only once it is in view
-    page.get_by_test_id("bertviz-head").screenshot(path="/tmp/content-head-view.png")
+    frame = page.get_by_test_id("bertviz-head")
+    frame.scroll_into_view_if_needed()
+    # Chromium paints an offscreen sandboxed (out-of-process) frame only once it is in view (its animation
+    # frames are held back until then): wait for one painted frame before the picture.
+    head.locator("#vis svg").evaluate(PAINTED)
+    frame.screenshot(path="/tmp/content-head-view.png")
     assert leaving == [], f"requests tried to leave the machine: {leaving}"

@@ -39,9 +39,9 @@ def test_an_analyst_finds_the_planted_operation_in_the_coordination_network(tmp_
     types = page.evaluate("() => [...new Set(document.querySelector('[data-testid=network]').data.map((t) => t.type))]")
     assert types == ["scattergl"]
     top = page.get_by_test_id("top-influencer").inner_text().removeprefix("@")
+    ids = truth["operation_userids"]
     operation = {row[0] for row in stack.query(
-        "SELECT handle FROM collections_account WHERE platform_id IN (%s)" % ",".join("?" * len(truth["operation_userids"])),
-        tuple(truth["operation_userids"]))}
+        "SELECT handle FROM collections_account WHERE platform_id IN (%s)" % ",".join("?" * len(ids)), tuple(ids))}
     assert top in operation, (top, truth["seed_userids"])
     expect(page.get_by_test_id("communities").get_by_test_id("community-row").first).to_be_visible()
     expect(page.get_by_test_id("network-before")).to_have_class("net-plot net-plot-small js-plotly-plot")

@@ -19,7 +19,9 @@ from tests.conftest import SHARED_DATA
 pytestmark = [pytest.mark.browser, pytest.mark.worker]  # the shared stack starts a worker; these pages need no services
 WINDOW = ("2016-10-01", "2016-12-01")
 ELECTION = "2016-11-08"
-CATEGORIES = {"RightTroll", "LeftTroll", "NewsFeed", "HashtagGamer", "Fearmonger", "Commercial", "NonEnglish", "Unknown"}
+CATEGORIES = {
+    "RightTroll", "LeftTroll", "NewsFeed", "HashtagGamer", "Fearmonger", "Commercial", "NonEnglish", "Unknown",
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +45,17 @@ def ira_election(stack, tmp_path_factory):  # noqa: F811
     return {"categories": {r["author_id"]: r["account_category"] for r in rows}}
 
 
+def run_on_election(stack, kind: str, *params: str) -> dict:  # noqa: F811  (the stack fixture's object, passed in)
+    """`manage.py run_analysis` on the election collection (the job the pages start), a --param per item."""
+    where = ["--investigation", "IRA election", "--collection", "ira_2016", "--user", "alice"]
+    each = [arg for param in params for arg in ("--param", param)]
+    return last_json_line(stack.manage("run_analysis", kind, *where, *each).stdout)
+
+
 def test_the_ira_network_around_the_election_renders_with_its_communities_make_up(stack, ira_election, page):  # noqa: F811
     from playwright.sync_api import expect
 
-    line = last_json_line(stack.manage("run_analysis", "coordination", "--investigation", "IRA election", "--collection", "ira_2016",
-                                       "--param", "min_posts=3", "--param", f"event_date={ELECTION}", "--user", "alice").stdout)
+    line = run_on_election(stack, "coordination", "min_posts=3", f"event_date={ELECTION}")
     assert line["status"] == "succeeded" and line["significant_edges"] > 20, line
     (stored,) = stack.query("SELECT result FROM analyses_analysis WHERE id = ?", (line["analysis"],))[0]
     result = stored if isinstance(stored, dict) else json.loads(stored)
@@ -55,7 +63,8 @@ def test_the_ira_network_around_the_election_renders_with_its_communities_make_u
 
     # 1. the network is drawn in WebGL: every stored account a node, coloured by account_category by default
     expect(page.get_by_test_id("network")).to_have_class("net-plot js-plotly-plot")
-    nodes = page.evaluate("() => document.querySelector('[data-testid=network]').data.find((t) => t.meta === 'nodes').customdata.length")
+    nodes = page.evaluate("() => document.querySelector('[data-testid=network]').data"
+                          ".find((t) => t.meta === 'nodes').customdata.length")
     assert nodes == len(result["nodes"]) > 20
     assert page.get_by_test_id("filter-colour").input_value() == "label:account_category"
     legend = page.evaluate("() => document.querySelector('[data-testid=network]').data"
@@ -63,7 +72,8 @@ def test_the_ira_network_around_the_election_renders_with_its_communities_make_u
     assert legend and all(" → " in name for name in legend)  # edges coloured by category pairing
     assert {part for name in legend for part in name.split(" → ")} <= CATEGORIES
     # this run used the significant rule: no paper edges to switch to, and the page says so
-    assert page.get_by_test_id("filter-rule").locator("option").all_inner_texts() == [f"significant ({line['significant_edges']:,} edges)"]
+    rules = page.get_by_test_id("filter-rule").locator("option").all_inner_texts()
+    assert rules == [f"significant ({line['significant_edges']:,} edges)"]
     expect(page.get_by_test_id("rule-counts")).to_contain_text("Only the significant edges were stored")
 
     # 2. each community's make-up by account_category: the real categories of its members, counted
@@ -97,9 +107,7 @@ def test_the_ira_network_around_the_election_renders_with_its_communities_make_u
 def test_the_coaction_page_shows_each_action_network_on_its_own(stack, ira_election, page):  # noqa: F811
     from playwright.sync_api import expect
 
-    line = last_json_line(stack.manage("run_analysis", "coaction", "--investigation", "IRA election", "--collection", "ira_2016",
-                                       "--param", "actions=hashtag,url,mention", "--param", "window=3600", "--param", "rule=raw",
-                                       "--param", "min_weight=2", "--user", "alice").stdout)
+    line = run_on_election(stack, "coaction", "actions=hashtag,url,mention", "window=3600", "rule=raw", "min_weight=2")
     assert line["status"] == "succeeded", line
     (stored,) = stack.query("SELECT result FROM analyses_analysis WHERE id = ?", (line["analysis"],))[0]
     result = stored if isinstance(stored, dict) else json.loads(stored)
@@ -113,8 +121,9 @@ def test_the_coaction_page_shows_each_action_network_on_its_own(stack, ira_elect
     assert options == ["all actions (combined)", "co-hashtag", "co-link", "co-mention"]
     for action in ("hashtag", "url"):
         page.get_by_test_id("filter-type").select_option(action)
-        expect(shown).to_have_text(f"{len(result['type_edges'][action]):,} edges, {len(result['nodes']):,} accounts shown")
-        expect(page.get_by_test_id("rule-counts")).to_contain_text(f"significant keeps {result['type_counts'][action]['significant']:,}")
+        edges, kept = len(result["type_edges"][action]), result["type_counts"][action]["significant"]
+        expect(shown).to_have_text(f"{edges:,} edges, {len(result['nodes']):,} accounts shown")
+        expect(page.get_by_test_id("rule-counts")).to_contain_text(f"significant keeps {kept:,}")
     assert result["type_edges"]["hashtag"] and result["type_edges"]["url"]
     assert result["type_edges"]["hashtag"] != result["type_edges"]["url"]
 
@@ -122,8 +131,7 @@ def test_the_coaction_page_shows_each_action_network_on_its_own(stack, ira_elect
 def test_a_paper_rule_run_switches_between_its_edges_and_the_significant_ones(stack, ira_election, page):  # noqa: F811
     from playwright.sync_api import expect
 
-    line = last_json_line(stack.manage("run_analysis", "coordination", "--investigation", "IRA election", "--collection", "ira_2016",
-                                       "--param", "min_posts=3", "--param", "rule=paper", "--user", "alice").stdout)
+    line = run_on_election(stack, "coordination", "min_posts=3", "rule=paper")
     assert line["status"] == "succeeded" and line["rule"] == "paper", line
     (stored,) = stack.query("SELECT result FROM analyses_analysis WHERE id = ?", (line["analysis"],))[0]
     result = stored if isinstance(stored, dict) else json.loads(stored)
@@ -133,6 +141,7 @@ def test_a_paper_rule_run_switches_between_its_edges_and_the_significant_ones(st
     shown = page.get_by_test_id("network-shown")
     expect(page.get_by_test_id("filter-rule")).to_have_value("paper")  # the view opens on the run's own rule
     expect(shown).to_contain_text(f"{len(result['edges']):,} edges")
-    expect(page.get_by_test_id("rule-counts")).to_contain_text("Stored under the paper rule: each account's 10 strongest")
+    expect(page.get_by_test_id("rule-counts")).to_contain_text(
+        "Stored under the paper rule: each account's 10 strongest")
     page.get_by_test_id("filter-rule").select_option("significant")
     expect(shown).to_contain_text(f"{significant:,} edges")

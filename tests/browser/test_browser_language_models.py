@@ -24,8 +24,9 @@ alice, investigation = get_user_model().objects.get(username="alice"), Investiga
 out = {}
 for name in ("ira", "airline", "liar"):
     collection = store_texts(investigation, name, real_texts(name, 60))
-    job = job_execute(job_id=analysis_start(investigation=investigation, user=alice, kind="train_lm", collection=collection,
-                                            params=TRAIN, enqueue=False).pk)
+    queued = analysis_start(investigation=investigation, user=alice, kind="train_lm", collection=collection,
+                            params=TRAIN, enqueue=False)
+    job = job_execute(job_id=queued.pk)
     out[name] = {"collection": collection.pk, "model": job.result.get("text_model_id"), "error": job.error}
 out["later"] = {"collection": store_texts(investigation, "ira-later", real_texts("ira", 40, skip=3)).pk}
 print(json.dumps(out))
