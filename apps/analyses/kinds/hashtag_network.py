@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from apps.analyses.kinds import network, spread
+from apps.analyses.kinds import spread
 from apps.analyses.kinds.base import FLAG, INT, LIST, TEXT, Param, config_or_errors
 from apps.jobs.services import JobError
 
@@ -41,8 +41,9 @@ def summary(result: dict) -> dict:
     }
 
 
-class HashtagNetwork(network.NetworkKind):
+class HashtagNetwork(spread.SpreadNetworkKind):
     name, label = "hashtag_network", "Hashtag network"
+    prefix, noun, size_keys = "#", "hashtags", SIZE_KEYS
     has_timeline = True
     params = (
         Param("min_count", INT, 2, "A hashtag needs this many posts.", low=1, high=1_000_000),
@@ -63,8 +64,7 @@ class HashtagNetwork(network.NetworkKind):
 
     def validate(self, collection, clean: dict, errors: dict) -> dict:
         clean = {**clean, "exclude": [v.lower().removeprefix("#") for v in clean["exclude"]]}
-        spread.check_method(clean["method"], errors)
-        spread.check_label_key(clean["label_key"], errors)
+        clean = super().validate(collection, clean, errors)
         if not errors:
             config_or_errors(lambda: config(clean), errors)
         return clean
@@ -123,14 +123,3 @@ class HashtagNetwork(network.NetworkKind):
         result["top_hashtags"] = [n["id"] for n in sorted(result["nodes"], key=lambda n: -n["count"])[:TOP_PICKS]]
         result["top_domains"] = spread.top_domains(collection=collection)
         return result, summary(result)
-
-    def page_context(self, analysis) -> dict:
-        result = analysis.result
-        data = spread.network_data(analysis, prefix="#", noun="hashtags", size_keys=SIZE_KEYS)
-        return {
-            "report": result,
-            "network_plain": True,
-            "network_noun": "hashtags",
-            "network_data": data,
-            "method_label": spread.METHOD_LABELS.get(result["method"], result["method"]),
-        }

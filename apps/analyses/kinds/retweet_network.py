@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from apps.analyses.kinds import network, spread
+from apps.analyses.kinds import spread
 from apps.analyses.kinds.base import FLAG, INT, LIST, TEXT, Param
 from apps.jobs.services import JobError
 
@@ -32,8 +32,9 @@ def summary(result: dict) -> dict:
     }
 
 
-class RetweetNetwork(network.NetworkKind):
+class RetweetNetwork(spread.SpreadNetworkKind):
     name, label = "retweet_network", "Retweet network"
+    prefix, noun, size_keys = "@", "accounts", SIZE_KEYS
     params = (
         Param(
             "actions",
@@ -55,10 +56,6 @@ class RetweetNetwork(network.NetworkKind):
         ),
     )
 
-    def validate(self, collection, clean: dict, errors: dict) -> dict:
-        spread.check_method(clean["method"], errors)
-        spread.check_label_key(clean["label_key"], errors)
-        return clean
 
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
         """1. read the (retweeter, retweeted) pairs; 2. count them into a network, keep the strongest
@@ -120,14 +117,3 @@ class RetweetNetwork(network.NetworkKind):
             inputs=inputs,
         )
         return result, summary(result)
-
-    def page_context(self, analysis) -> dict:
-        result = analysis.result
-        data = spread.network_data(analysis, prefix="@", noun="accounts", size_keys=SIZE_KEYS)
-        return {
-            "report": result,
-            "network_plain": True,
-            "network_noun": "accounts",
-            "network_data": data,
-            "method_label": spread.METHOD_LABELS.get(result["method"], result["method"]),
-        }

@@ -34,6 +34,28 @@ METHOD = Param("method", CHOICE, "louvain", "How communities are found.", choice
                choice_labels={"louvain": "Louvain", "infomap": "InfoMap (optional extra, AGPL: only if installed)"})
 
 
+class SpreadNetworkKind(network.NetworkKind):
+    """What the retweet and hashtag networks share: the community method, the label key, and their page."""
+
+    prefix, noun = "", ""
+    size_keys: dict = {}
+
+    def validate(self, collection, clean: dict, errors: dict) -> dict:
+        check_method(clean["method"], errors)
+        check_label_key(clean["label_key"], errors)
+        return clean
+
+    def page_context(self, analysis) -> dict:
+        result = analysis.result
+        return {
+            "report": result,
+            "network_plain": True,
+            "network_noun": self.noun,
+            "network_data": network_data(analysis, prefix=self.prefix, noun=self.noun, size_keys=self.size_keys),
+            "method_label": METHOD_LABELS.get(result["method"], result["method"]),
+        }
+
+
 def check_method(method: str, errors: dict) -> None:
     """Louvain, or InfoMap where someone installed it (AGPL-3.0: the product does not ship it)."""
     from ml.graphs import INFOMAP_MISSING, infomap_available

@@ -206,6 +206,20 @@ def _classifier(params: dict):
     return cls(model_dir=params["base_dir"] or None, config=config)
 
 
+def text_model_store(analysis, *, kind: str) -> TextModel:
+    """The TextModel row of a training analysis, then its staged weights moved into place; inside the
+    Analysis's transaction, so a failure here rolls both back. Pops ``staging_dir`` from the result."""
+    result, params = analysis.result, analysis.params
+    model = TextModel.objects.create(
+        investigation=analysis.investigation, name=params["name"], kind=kind, base_model=result["base_model"],
+        params=params, training=result["training"], metrics=result["metrics"], split=result["split"],
+        history=result["history"], job=analysis.job, created_by=analysis.created_by,
+    )
+    model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(result.pop("staging_dir"), model.weights_dir)
+    return model
+
+
 def staged_cleanup(job) -> None:
     """A failed training job's staged weights, and its TextModel row if the worker died after writing it."""
     shutil.rmtree(staging_dir(job), ignore_errors=True)
@@ -363,25 +377,10 @@ class TrainClassifier(Kind):
         return result, summary(result)
 
     def after_create(self, analysis, rows=None) -> dict:
-        """Inside the Analysis's transaction: the TextModel row, then its weights moved into place (a failure
-        here rolls both back). The staging path and the test scores' bulk stay out of the summary."""
-        result, params = analysis.result, analysis.params
-        model = TextModel.objects.create(
-            investigation=analysis.investigation,
-            name=params["name"],
-            kind=params["model"],
-            base_model=result["base_model"],
-            params=params,
-            training=result["training"],
-            metrics=result["metrics"],
-            split=result["split"],
-            history=result["history"],
-            job=analysis.job,
-            created_by=analysis.created_by,
-        )
-        model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(result.pop("staging_dir"), model.weights_dir)
-        analysis.result = {**result, "text_model_id": model.pk}
+        """Inside the Analysis's transaction: the TextModel row and its weights (``text_model_store``). The
+        staging path and the test scores' bulk stay out of the summary."""
+        model = text_model_store(analysis, kind=analysis.params["model"])
+        analysis.result = {**analysis.result, "text_model_id": model.pk}
         analysis.summary = {**analysis.summary, "text_model_id": model.pk}
         analysis.save(update_fields=["result", "summary"])
         return analysis.summary

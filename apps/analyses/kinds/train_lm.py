@@ -221,26 +221,11 @@ class TrainLM(Kind):
         return result, summary(result)
 
     def after_create(self, analysis, rows=None) -> dict:
-        """Inside the Analysis's transaction: the TextModel row, then its weights moved into place."""
-        result, params = analysis.result, analysis.params
-        model = TextModel.objects.create(
-            investigation=analysis.investigation,
-            name=params["name"],
-            kind=TextModel.Kind.LM,
-            base_model=result["base_model"],
-            params=params,
-            training=result["training"],
-            metrics=result["metrics"],
-            split=result["split"],
-            history=result["history"],
-            job=analysis.job,
-            created_by=analysis.created_by,
-        )
-        model.weights_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(result.pop("staging_dir"), model.weights_dir)
+        """Inside the Analysis's transaction: the TextModel row and its weights."""
+        model = train_classifier.text_model_store(analysis, kind=TextModel.Kind.LM)
         # The held-out ids live on the model; the analysis keeps only their count.
-        split = {k: v for k, v in result["split"].items() if k != "held_out_post_ids"}
-        analysis.result = {**result, "split": split, "text_model_id": model.pk}
+        split = {k: v for k, v in analysis.result["split"].items() if k != "held_out_post_ids"}
+        analysis.result = {**analysis.result, "split": split, "text_model_id": model.pk}
         analysis.summary = {**analysis.summary, "text_model_id": model.pk}
         analysis.save(update_fields=["result", "summary"])
         return analysis.summary
