@@ -138,7 +138,7 @@ class Analyst(HttpUser):
 def setup(stack, clients: int) -> None:
     """The demo collection and ``clients`` analysts (editors; one password hash for all)."""
     started = time.monotonic()
-    demo = last_json_line(stack.manage("demo_setup", timeout=900).stdout)
+    demo = last_json_line(stack.manage("demo_setup", "--no-analyses", timeout=900).stdout)
     Plan.investigation, Plan.collection, Plan.posts = demo["investigation"], demo["collection"], demo["posts"]
     Plan.usernames = [f"analyst{i:03d}" for i in range(clients)]
     stack.shell(f"""

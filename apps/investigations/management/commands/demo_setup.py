@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from apps.analyses.services import analysis_start
 from apps.collections.models import Collection
 from apps.collections.services import import_start
 from apps.common.cli import print_summary
@@ -21,6 +22,13 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "murmuration-demo"
 DEMO_INVESTIGATION = "Demo: simulated operation"
 DEMO_COLLECTION = "Simulated operation (seed 7)"
+# What a newcomer watches finish on a worker, then opens: the operation co-posts within minutes, so the
+# influence model runs on one-minute bins (its one-hour default finds no edge in a burst of seconds).
+DEMO_ANALYSES = (
+    ("coordination", {"bin_seconds": 60}),
+    ("coaction", {}),
+    ("hashtag_network", {}),
+)
 
 
 class Command(BaseCommand):
@@ -28,6 +36,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--no-analyses", action="store_true", help="load the data only; queue no analysis")
 
     def handle(self, *args, **opts):
         user = self._user()
@@ -41,10 +50,17 @@ class Command(BaseCommand):
                 ),
             )
         collection = Collection.objects.filter(investigation=investigation, name=DEMO_COLLECTION).first()
-        job = None
+        job, queued = None, []
         if collection is None or not collection.stats.get("posts"):
             job = job_execute(job_id=self._import(investigation, user, opts["seed"]).pk)
             collection = Collection.objects.get(investigation=investigation, name=DEMO_COLLECTION)
+            if not opts["no_analyses"]:
+                queued = [
+                    analysis_start(
+                        investigation=investigation, user=user, kind=kind, collection=collection, params=params
+                    )
+                    for kind, params in DEMO_ANALYSES
+                ]
         self.stdout.write(f"Log in at http://127.0.0.1:8000/ as {DEMO_USER} / {DEMO_PASSWORD}")
         print_summary(
             self.stdout,
@@ -55,6 +71,7 @@ class Command(BaseCommand):
                 "collection": collection.pk,
                 "posts": collection.stats.get("posts"),
                 "import_job": job.pk if job else None,
+                "analysis_jobs": {j.params["kind"]: j.pk for j in queued},
             },
         )
 

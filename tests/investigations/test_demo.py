@@ -1,0 +1,37 @@
+"""`make run`'s first look: demo_setup loads the simulated operation once and queues the demo's analyses, which
+find the operation when a worker runs them."""
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from apps.analyses.models import Analysis
+from apps.collections.models import Account
+from apps.jobs.models import Job
+from apps.jobs.services import job_execute
+
+pytestmark = pytest.mark.django_db
+
+
+def demo(*args) -> dict:
+    out = StringIO()
+    call_command("demo_setup", *args, stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def test_the_demo_queues_its_analyses_once_and_they_find_the_operation(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    first = demo()
+    assert first["posts"] > 10_000 and set(first["analysis_jobs"]) == {"coordination", "coaction", "hashtag_network"}
+    assert Job.objects.filter(kind__startswith="analysis:", status=Job.Status.QUEUED).count() == 3
+    assert demo()["analysis_jobs"] == {}  # loaded already: nothing queued twice
+    for job_id in first["analysis_jobs"].values():
+        assert job_execute(job_id=job_id).status == Job.Status.SUCCEEDED
+    truth = json.loads(next((tmp_path / "demo").glob("*.truth.json")).read_text())
+    coordination = Analysis.objects.get(kind="coordination")
+    assert coordination.params["bin_seconds"] == 60 and coordination.summary["edges"] > 0
+    top = Account.objects.get(collection=coordination.collection, handle=coordination.summary["top_influencer"])
+    assert top.platform_id in set(truth["operation_userids"])  # the most influential account is the operation's
