@@ -10,8 +10,6 @@ two posts are near-duplicates of each other (not merely linked through a third a
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from apps.analyses.kinds import network
 from apps.analyses.kinds.base import CHOICE, FLOAT, INT, LIST, Param, config_or_errors
 from apps.analyses.selectors import COACTION_ACTIONS, EVENTS_CAP, PAIR_EVENTS_CAP, coaction_posts, posts_described
@@ -38,9 +36,6 @@ def summary(result: dict) -> dict:
             "significant_edges": result["counts"].get("significant"), "raw_edges": result["counts"].get("raw"),
             "communities": result["communities_total"], "top_account": result["top_influencer_handle"]}
 
-
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(float(seconds), tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 
@@ -106,7 +101,7 @@ class Coaction(network.NetworkKind):
 
         params, collection = analysis_input.params, analysis_input.collection
         progress(0.0, "Reading the posts and interactions", force=True)
-        posts = pd.DataFrame(coaction_posts(collection=collection, actions=params["actions"]))
+        posts = network.pair_events(coaction_posts(collection=collection, actions=params["actions"]))
         if posts.empty:
             raise JobError(
                 f"The collection “{collection.name}” has nothing to co-act on for {', '.join(params['actions'])}."
@@ -141,13 +136,12 @@ class Coaction(network.NetworkKind):
 
     def evidence(self, analysis, source: int, target: int) -> dict:
         """The pairs of posts by the two accounts on one target within the analysis's window."""
-        import pandas as pd
 
         from ml.coordination import coaction_evidence
         from ml.coordination.coaction import with_text_targets
 
         params = analysis.params
-        posts = pd.DataFrame(
+        posts = network.pair_events(
             coaction_posts(
                 collection=analysis.collection,
                 actions=params["actions"],
@@ -155,9 +149,8 @@ class Coaction(network.NetworkKind):
                 cap=PAIR_EVENTS_CAP,
             )
         )
-        if posts.empty:
+        if posts is None:
             return {"rows": [], "total": 0}
-        posts["time"] = pd.to_datetime(posts["time"], utc=True)
         if "text" in params["actions"]:
             posts = with_text_targets(posts, config(params))
         rows = coaction_evidence(posts, source, target, window=float(params["window"]))
@@ -172,8 +165,8 @@ class Coaction(network.NetworkKind):
                 {
                     "entity": r.target,
                     "entity_type": ACTION_LABELS.get(r.action, r.action),
-                    "source_time": _iso(r.seconds_first),
-                    "target_time": _iso(r.seconds_second),
+                    "source_time": network.iso_time(r.seconds_first),
+                    "target_time": network.iso_time(r.seconds_second),
                     "lag_s": float(r.lag_s),
                     "source_post": described.get(r.post_id_first),
                     "target_post": described.get(r.post_id_second),

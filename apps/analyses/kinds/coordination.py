@@ -138,9 +138,6 @@ def summary(result: dict) -> dict:
     }
 
 
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(float(seconds), tz=timezone.utc).isoformat().replace("+00:00", "Z")
-
 
 class Coordination(network.NetworkKind):
     name, label = "coordination", "Coordination"
@@ -246,12 +243,11 @@ class Coordination(network.NetworkKind):
     def evidence(self, analysis, source: int, target: int) -> dict:
         """source→target: each entity both used in consecutive bins (source first), with times and lags,
         recomputed from the two accounts' interactions on the stored grid."""
-        import pandas as pd
 
         from ml.coordination import edge_evidence
 
         params = analysis.params
-        events = pd.DataFrame(
+        events = network.pair_events(
             coordination_events(
                 collection=analysis.collection,
                 entity_types=params["entity_types"],
@@ -259,9 +255,8 @@ class Coordination(network.NetworkKind):
                 cap=PAIR_EVENTS_CAP,
             )
         )
-        if events.empty:
+        if events is None:
             return {"rows": [], "total": 0}
-        events["time"] = pd.to_datetime(events["time"], utc=True)
         rows = edge_evidence(events, source, target, config(params), start=analysis.result.get("grid_start"))
         total = len(rows)
         rows = rows.head(EVIDENCE_ROWS)
@@ -274,8 +269,8 @@ class Coordination(network.NetworkKind):
                 {
                     "entity": r.entity,
                     "entity_type": r.entity_type,
-                    "source_time": _iso(r.source_time),
-                    "target_time": _iso(r.target_time),
+                    "source_time": network.iso_time(r.source_time),
+                    "target_time": network.iso_time(r.target_time),
                     "lag_s": float(r.lag_s),
                     "source_post": posts.get(r.post_id_source),
                     "target_post": posts.get(r.post_id_target),
@@ -291,7 +286,7 @@ class Coordination(network.NetworkKind):
             "report": result,
             "top_influencers": network.top_influencers(result),
             "change_rows": [{"type": t, **c} for t, c in split["change"].items()] if split else [],
-            "split_date": _iso(split["split"])[:10] if split else None,
+            "split_date": network.iso_time(split["split"])[:10] if split else None,
             "network_data": {
                 "kind": "coordination",
                 "nodes": result["nodes"],

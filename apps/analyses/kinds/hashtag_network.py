@@ -81,7 +81,7 @@ class HashtagNetwork(spread.SpreadNetworkKind):
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
         """1. read (post, hashtag); 2. the co-occurrence network, pruned; 3. communities and layout;
         4. each hashtag's majority post label; the top domains for the timeline picker."""
-        from ml.graphs import InfomapUnavailable, hashtag_network, network_report
+        from ml.graphs import hashtag_network
 
         params, collection = analysis_input.params, analysis_input.collection
         progress(0.0, "Reading the hashtags", force=True)
@@ -100,16 +100,7 @@ class HashtagNetwork(spread.SpreadNetworkKind):
         progress.provenance(
             inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"hashtag_network": params}
         )
-        try:
-            report = network_report(
-                graph,
-                method=params["method"],
-                giant_only=params["giant_only"],
-                edges_cap=spread.EDGES_CAP,
-                on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage),
-            )
-        except InfomapUnavailable as exc:
-            raise JobError(str(exc)) from None
+        report = self.communities(graph, params, progress)
         labels = {n: {} for n in graph.nodes}
         if label_key:
             for tag, value in spread.majority_post_label(

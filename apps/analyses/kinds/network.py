@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from collections import Counter
+from datetime import datetime, timezone
 
 from apps.analyses.kinds.base import Kind
 from apps.analyses.selectors import accounts_described
@@ -71,6 +72,22 @@ def described_network(collection, report: dict, *, edges_cap: int = EDGES_CAP) -
         "label_keys": label_keys,
         "counts": report.get("counts", {}),
     }
+
+
+def iso_time(seconds: float) -> str:
+    """Seconds since the epoch as the pages and exports write times: ISO 8601, UTC, with a Z."""
+    return datetime.fromtimestamp(float(seconds), tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def pair_events(rows: dict):
+    """The two accounts' rows behind an edge as a frame with UTC times, or None when they have none."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return None
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    return frame
 
 
 def top_influencers(result: dict, limit: int = 20) -> list[dict]:

@@ -60,7 +60,7 @@ class RetweetNetwork(spread.SpreadNetworkKind):
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
         """1. read the (retweeter, retweeted) pairs; 2. count them into a network, keep the strongest
         accounts; 3. communities and layout (``network_report``); 4. name and colour the accounts."""
-        from ml.graphs import InfomapUnavailable, network_report, retweet_network
+        from ml.graphs import retweet_network
 
         params, collection = analysis_input.params, analysis_input.collection
         progress(0.0, "Reading the reposts", force=True)
@@ -90,16 +90,7 @@ class RetweetNetwork(spread.SpreadNetworkKind):
         facts = spread.accounts_facts(collection=collection, account_ids=list(graph.nodes))
         for node in graph.nodes:
             graph.nodes[node]["followers"] = facts.get(node, {}).get("followers")
-        try:
-            report = network_report(
-                graph,
-                method=params["method"],
-                giant_only=params["giant_only"],
-                edges_cap=spread.EDGES_CAP,
-                on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage),
-            )
-        except InfomapUnavailable as exc:
-            raise JobError(str(exc)) from None
+        report = self.communities(graph, params, progress)
         labels = {pk: dict(f["labels"]) for pk, f in facts.items()}
         if label_key:
             shared = spread.majority_post_label(

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from apps.analyses.kinds import network
 from apps.analyses.kinds.base import CHOICE, Param
 from apps.collections.models import Account, Interaction, Post
+from apps.jobs.services import JobError
 
 BATCH_ROWS = 5_000
 POSTS_CAP = 600_000
@@ -44,6 +45,17 @@ class SpreadNetworkKind(network.NetworkKind):
         check_method(clean["method"], errors)
         check_label_key(clean["label_key"], errors)
         return clean
+
+    def communities(self, graph, params: dict, progress) -> dict:
+        """Communities, layout and the strongest edges (``ml.graphs.network_report``); InfoMap missing on the
+        worker ends the job with its sentence."""
+        from ml.graphs import InfomapUnavailable, network_report
+
+        try:
+            return network_report(graph, method=params["method"], giant_only=params["giant_only"], edges_cap=EDGES_CAP,
+                                  on_progress=lambda f, stage: progress(0.2 + 0.7 * f, stage))
+        except InfomapUnavailable as exc:
+            raise JobError(str(exc)) from None
 
     def page_context(self, analysis) -> dict:
         result = analysis.result
