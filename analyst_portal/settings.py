@@ -127,6 +127,8 @@ INSTALLED_APPS = [
     "apps.analyses",
     "apps.audit",
     "apps.notes",
+    "apps.workspace",
+    "apps.pins",
 ]
 
 MIDDLEWARE = [
