@@ -1,5 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
 import apps.common.converters  # noqa: F401  (registers <id:...>)
+from apps.workspace import views
 
-urlpatterns = []
+urlpatterns = [
+    path("investigations/<id:pk>/workspace/", views.workspace_view, name="workspace"),
+]
