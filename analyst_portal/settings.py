@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "apps.notes",
     "apps.workspace",
     "apps.pins",
+    "apps.triage",
 ]
 
 MIDDLEWARE = [

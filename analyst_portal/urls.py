@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/", include("apps.notes.api_urls")),
     path("api/", include("apps.workspace.api_urls")),
     path("api/", include("apps.pins.api_urls")),
+    path("api/", include("apps.triage.api_urls")),
     path("", include("apps.investigations.urls")),
     path("", include("apps.collections.urls")),
     path("", include("apps.jobs.urls")),
@@ -26,4 +27,5 @@ urlpatterns = [
     path("", include("apps.notes.urls")),
     path("", include("apps.workspace.urls")),
     path("", include("apps.pins.urls")),
+    path("", include("apps.triage.urls")),
 ]

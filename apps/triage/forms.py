@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django import forms
+
+from apps.triage.models import TriageQueue
+from apps.triage.services import SEED_MAX
+
+
+class AnalysisChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        posts = obj.summary.get("posts")
+        scored = f", {posts:,} posts" if isinstance(posts, int) else ""
+        model = obj.summary.get("model") or "a text model"
+        return f"#{obj.pk} {model} on {obj.collection.name}{scored} ({obj.created_at:%Y-%m-%d %H:%M})"
+
+
+class QueueForm(forms.Form):
+    analysis = AnalysisChoiceField(queryset=None, label="Scores from", empty_label=None,
+                                   help_text="a text model's scoring of a collection: its posts are the items")
+    order = forms.ChoiceField(choices=TriageQueue.Order.choices, initial=TriageQueue.Order.UNCERTAINTY)
+    label_key = forms.CharField(max_length=64, initial="analyst_label",
+                                help_text="the post label the decisions write (Post.labels[key])")
+    label_values = forms.CharField(max_length=1000, initial="operation,organic,unsure", label="Labels",
+                                   help_text="2 to 9, comma-separated: keys 1–9 pick them in this order")
+    seed = forms.IntegerField(min_value=0, max_value=SEED_MAX, initial=0, required=False,
+                              help_text="random order only: the same seed gives the same order")
+
+    def __init__(self, *args, analyses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["analysis"].queryset = analyses

@@ -1,0 +1,201 @@
+"""Reads: queues through an investigation the user belongs to; a queue's items in its order; the item an
+analyst sees next, with its context; progress; agreement between analysts.
+
+Items are the source analysis's ``PostScore`` rows. The next item is one indexed query per key press in
+the uncertainty and score orders (walks of the (analysis, score) index that skip the analyst's decided
+posts); the random order sorts the queue's items by a seeded hash of the post id on every call.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Abs, Mod
+from django.urls import reverse
+
+from apps.analyses.models import Analysis, PostScore
+from apps.analyses.selectors import text_model_of
+from apps.collections.models import Post
+from apps.investigations.models import Investigation, Role
+from apps.investigations.selectors import member_object_get
+from apps.triage.agreement import pairwise_kappa
+from apps.triage.models import TriageDecision, TriageQueue
+
+# A prime: (post id × a seed's multiplier) mod PRIME orders every id below it differently for each seed.
+PRIME = 2_147_483_647
+RECENT_POSTS = 5
+NETWORK_KINDS = ("coordination", "coaction", "retweet_network")  # networks whose nodes are accounts
+NETWORKS_SHOWN = 3
+NEIGHBOURS_SHOWN = 8
+
+
+def queue_list(*, investigation: Investigation) -> QuerySet[TriageQueue]:
+    return TriageQueue.objects.filter(investigation=investigation).select_related("collection", "created_by")
+
+
+def queue_get(*, user, queue_id: int, role: str = Role.VIEWER) -> TriageQueue:
+    queryset = TriageQueue.objects.select_related("investigation", "collection", "analysis", "created_by")
+    return member_object_get(user=user, queryset=queryset, pk=queue_id, role=role)
+
+
+def score_analyses(*, investigation: Investigation) -> QuerySet[Analysis]:
+    """The analyses a queue can draw its items from: scorings of one collection of the investigation."""
+    return (
+        Analysis.objects.filter(investigation=investigation, kind="score", collection__isnull=False)
+        .select_related("collection")
+        .order_by("-created_at", "-id")
+    )
+
+
+def random_multiplier(seed: int) -> int:
+    return 2 + (seed * 2_654_435_761 + 97) % (PRIME - 3)
+
+
+def queue_items(queue: TriageQueue) -> QuerySet[PostScore]:
+    """Every item of the queue in its order; ties go to the lower post id."""
+    rows = PostScore.objects.filter(analysis_id=queue.analysis_id)
+    if queue.order == TriageQueue.Order.SCORE:
+        return rows.order_by("-score", "post_id")
+    if queue.order == TriageQueue.Order.RANDOM:
+        rank = Mod(F("post_id") * random_multiplier(queue.seed), PRIME)
+        return rows.annotate(rank=rank).order_by("rank", "post_id")
+    return rows.annotate(distance=Abs(F("score") - 0.5)).order_by("distance", "post_id")
+
+
+def _undecided(rows: QuerySet[PostScore], *, queue: TriageQueue, user) -> QuerySet[PostScore]:
+    decided = TriageDecision.objects.filter(queue=queue, user=user, post_id=OuterRef("post_id"))
+    return rows.filter(~Exists(decided))
+
+
+def item_next(*, queue: TriageQueue, user) -> PostScore | None:
+    """The first item of the queue's order that ``user`` has not decided (labelled or skipped)."""
+    if queue.order != TriageQueue.Order.UNCERTAINTY:
+        return _undecided(queue_items(queue), queue=queue, user=user).first()
+    # Nearest to 0.5 from above and from below, each a walk of the score index, instead of sorting every
+    # item by its distance: the closer of the two (the lower post id on a tie) is the queue's next.
+    rows = _undecided(PostScore.objects.filter(analysis_id=queue.analysis_id), queue=queue, user=user)
+    above = rows.filter(score__gte=0.5).order_by("score", "post_id").first()
+    below = rows.filter(score__lt=0.5).order_by("-score", "post_id").first()
+    found = [row for row in (above, below) if row is not None]
+    return min(found, key=lambda row: (abs(row.score - 0.5), row.post_id), default=None)
+
+
+def progress(*, queue: TriageQueue, user) -> dict:
+    """The user's items decided (each post's latest decision: a label or a skip) out of the queue's."""
+    latest = (
+        TriageDecision.objects.filter(queue=queue, user=user).values("post_id").annotate(last=Max("id")).values("last")
+    )
+    counts = TriageDecision.objects.filter(pk__in=latest).aggregate(
+        done=Count("id"), skipped=Count("id", filter=Q(value=""))
+    )
+    return {"done": counts["done"], "labelled": counts["done"] - counts["skipped"], "skipped": counts["skipped"],
+            "total": queue.total}
+
+
+def done_counts(*, queues, user) -> dict[int, int]:
+    """{queue id: posts the user has decided} for a list of queues, in one query."""
+    rows = (
+        TriageDecision.objects.filter(queue__in=list(queues), user=user)
+        .values("queue_id")
+        .annotate(done=Count("post_id", distinct=True))
+    )
+    return {row["queue_id"]: row["done"] for row in rows}
+
+
+def agreement(*, queue: TriageQueue) -> list[dict]:
+    """Cohen's κ per pair of analysts over the items both labelled (each one's latest label; skips left out)."""
+    latest = (
+        TriageDecision.objects.filter(queue=queue, user__isnull=False)
+        .values("post_id", "user_id")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    labels: dict[str, dict[int, str]] = defaultdict(dict)
+    rows = TriageDecision.objects.filter(pk__in=latest).exclude(value="").values_list("user__username", "post_id",
+                                                                                       "value")
+    for username, post_id, value in rows:
+        labels[username][post_id] = value
+    return pairwise_kappa(dict(labels), values=queue.label_values)
+
+
+# One item and its context -----------------------------------------------------------------------------
+
+def item_describe(*, queue: TriageQueue, row: PostScore) -> dict | None:
+    """What the page shows of one item: the post, its account with other recent posts, its score, the
+    attention view of the model that scored it, and its neighbours in the collection's stored networks."""
+    post = Post.objects.select_related("account").filter(pk=row.post_id, collection_id=queue.collection_id).first()
+    if post is None:  # scored, then removed from the collection: nothing to show
+        return None
+    account = post.account
+    posts_url = reverse("collection-posts", args=[queue.collection_id])
+    model = text_model_of(investigation=queue.investigation_id, model_id=queue.analysis.params.get("model"))
+    return {
+        "post": {
+            "id": post.pk,
+            "platform_id": post.platform_id,
+            "text": post.text,
+            "time": post.time,
+            "kind": post.kind,
+            "label": (post.labels or {}).get(queue.label_key),
+            "url": f"{posts_url}?account={account.pk}#post-{post.pk}",
+        },
+        "account": {
+            "id": account.pk,
+            "handle": str(account),
+            "display_name": account.display_name,
+            "labels": account.labels or {},
+            "url": f"{posts_url}?account={account.pk}",
+            "recent": _recent_posts(account_id=account.pk, exclude=post.pk),
+        },
+        "score": row.score,
+        "uncertainty": abs(row.score - 0.5),
+        "attention_url": reverse("text-model-post", args=[model.pk, post.pk]) if model else None,
+        "networks": _networks(collection_id=queue.collection_id, account_id=account.pk),
+    }
+
+
+def _recent_posts(*, account_id: int, exclude: int) -> list[dict]:
+    """The account's latest other posts by time (the (account, time) index), topped up with untimed ones."""
+    rows = Post.objects.filter(account_id=account_id).exclude(pk=exclude).only("id", "text", "time")
+    recent = list(rows.filter(time__isnull=False).order_by("-time", "-id")[:RECENT_POSTS])
+    if len(recent) < RECENT_POSTS:
+        recent += list(rows.filter(time__isnull=True).order_by("-id")[: RECENT_POSTS - len(recent)])
+    return [{"id": p.pk, "text": p.text, "time": p.time} for p in recent]
+
+
+def _networks(*, collection_id: int, account_id: int) -> list[dict]:
+    analyses = (
+        Analysis.objects.filter(collection_id=collection_id, kind__in=NETWORK_KINDS)
+        .only("id", "kind", "params", "summary", "created_at")
+        .order_by("-created_at", "-id")[:NETWORKS_SHOWN]
+    )
+    shown = []
+    for analysis in analyses:
+        adjacency = _adjacency(analysis.pk, analysis.created_at.isoformat())
+        if account_id in adjacency:
+            shown.append({
+                "analysis": analysis.pk,
+                "title": analysis.title,
+                "url": reverse("analysis-detail", args=[analysis.pk]),
+                "neighbours": adjacency[account_id],
+            })
+    return shown
+
+
+@lru_cache(maxsize=16)
+def _adjacency(analysis_id: int, created_at: str) -> dict[int, list[dict]]:
+    """{account id: its strongest neighbours} of a stored network, read once per process: an analysis row
+    never changes (``created_at`` in the key keeps a reused id from reading another's network)."""
+    result = Analysis.objects.filter(pk=analysis_id).values_list("result", flat=True).first() or {}
+    handles = {n.get("id"): n.get("handle") or str(n.get("id")) for n in result.get("nodes", [])}
+    links: dict[int, list[tuple[float, int]]] = {node: [] for node in handles}
+    for edge in result.get("edges", []):
+        source, target, weight = edge.get("source"), edge.get("target"), edge.get("weight") or 0
+        links.setdefault(source, []).append((weight, target))
+        links.setdefault(target, []).append((weight, source))
+    return {
+        node: [{"id": other, "handle": handles.get(other, str(other)), "weight": weight}
+               for weight, other in sorted(pairs, key=lambda p: (-p[0], str(p[1])))[:NEIGHBOURS_SHOWN]]
+        for node, pairs in links.items()
+    }

@@ -1,0 +1,191 @@
+/* Triage queue: one item at a time. Keys 1–9 label the item shown, s skips it, u undoes the analyst's
+   latest decision, n opens a note on the post, ? shows the keys. Each key is one request whose answer
+   carries the next item and the progress; keys pressed while one is in flight wait their turn, in order,
+   and each acts on the item shown when its turn comes. The page brings the first item with it. */
+"use strict";
+
+(() => {
+  const root = document.getElementById("triage");
+  if (!root) return;
+  const values = JSON.parse(document.getElementById("triage-values").textContent);
+  const canEdit = root.dataset.canEdit === "1";
+  const csrf = root.querySelector('input[name="csrfmiddlewaretoken"]').value;
+  const help = document.getElementById("triage-help");
+  const noteDialog = document.getElementById("triage-note");
+  const noteForm = noteDialog.querySelector("form");
+  const boxes = Object.fromEntries(
+    ["item", "done", "account", "networks"].map((name) => [name, root.querySelector(`[data-testid="triage-${name}"]`)]),
+  );
+  const status = root.querySelector('[data-testid="triage-status"]');
+  let current = null; // the item shown
+  let turn = Promise.resolve(); // the last key's request
+
+  const fields = (name) => root.querySelectorAll(`[data-f="${name}"]`);
+  const text = (name, value) => fields(name).forEach((el) => { el.textContent = value ?? ""; });
+  const link = (name, url) => fields(name).forEach((el) => {
+    el.hidden = !url;
+    if (url) el.href = url;
+  });
+  const when = (iso) => (iso ? iso.replace("T", " ").slice(0, 16) : "no time");
+
+  function element(tag, content, className) {
+    const el = document.createElement(tag);
+    if (content !== undefined) el.textContent = content;
+    if (className) el.className = className;
+    return el;
+  }
+
+  function say(message, error = false) {
+    status.textContent = message;
+    status.classList.toggle("field-error", error);
+  }
+
+  function showAccount(account) {
+    text("account-handle", account.handle);
+    link("account-link", account.url);
+    text("account-name", account.display_name);
+    const labels = fields("account-labels")[0];
+    labels.replaceChildren(...Object.entries(account.labels).map(([k, v]) => element("span", `${k}: ${v}`, "chip")));
+    const recent = fields("account-recent")[0];
+    recent.replaceChildren(...account.recent.map((post) => {
+      const li = element("li");
+      li.append(element("span", when(post.time), "muted"), " ", element("span", post.text));
+      return li;
+    }));
+    if (!account.recent.length) recent.replaceChildren(element("li", "No other posts.", "muted"));
+  }
+
+  function showNetworks(networks) {
+    boxes.networks.hidden = !networks.length;
+    fields("networks")[0].replaceChildren(...networks.map((network) => {
+      const block = element("div");
+      const title = element("a", network.title);
+      title.href = network.url;
+      const list = element("ul");
+      list.append(...network.neighbours.map((n) => element("li", `${n.handle} (weight ${n.weight})`)));
+      if (!network.neighbours.length) list.append(element("li", "no edges", "muted"));
+      block.append(element("h3"), list);
+      block.firstChild.append(title);
+      return block;
+    }));
+  }
+
+  function show({ item, progress }) {
+    current = item;
+    for (const name of ["done", "total", "labelled", "skipped"]) text(name, progress[name]);
+    root.dataset.state = item ? "item" : "done";
+    boxes.item.hidden = boxes.account.hidden = !item;
+    boxes.done.hidden = Boolean(item);
+    if (!item) {
+      boxes.item.dataset.post = "";
+      boxes.networks.hidden = true;
+      return;
+    }
+    const { post } = item;
+    boxes.item.dataset.post = post.id;
+    text("post-platform-id", post.platform_id);
+    link("post-link", post.url);
+    text("post-text", post.text || "(no text)");
+    text("post-time", when(post.time));
+    text("post-kind", post.kind);
+    text("post-label", post.label ?? "—");
+    text("score", item.score.toFixed(3));
+    link("attention", item.attention_url);
+    showAccount(item.account);
+    showNetworks(item.networks);
+  }
+
+  async function call(url, body) {
+    const response = await fetch(url, {
+      method: body === undefined ? "GET" : "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const detail = data.detail || Object.entries(data).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join("; ");
+      throw new Error(detail || `The server answered ${response.status}.`);
+    }
+    return data;
+  }
+
+  // Run `action` after every earlier key's request, on the item shown then.
+  function inTurn(action) {
+    turn = turn.then(async () => {
+      try {
+        const data = await action(current);
+        if (data) show(data);
+      } catch (error) {
+        say(error.message, true);
+      }
+    });
+  }
+
+  async function decide(item, body) {
+    if (!item) return null;
+    const data = await call(root.dataset.decideUrl, { post: item.post.id, ...body });
+    say(body.skip ? `Skipped post ${item.post.platform_id}.` : `Labelled post ${item.post.platform_id} ${body.value}.`);
+    return data;
+  }
+
+  async function undo() {
+    const data = await call(root.dataset.undoUrl, {});
+    const undone = data.undone;
+    say(undone ? `Undid ${undone.skipped ? "the skip" : undone.value} on post ${undone.post}.` : "Nothing to undo.");
+    return data;
+  }
+
+  function openNote() {
+    if (!current) return;
+    text("note-post", current.post.platform_id);
+    noteForm.dataset.post = current.post.id;
+    noteDialog.showModal();
+    noteForm.elements.body.focus();
+  }
+
+  noteForm.addEventListener("submit", async (event) => {
+    if (event.submitter?.value !== "save") return; // cancel: the dialog closes itself
+    event.preventDefault();
+    const body = noteForm.elements.body.value.trim();
+    if (!body) return;
+    try {
+      await call(root.dataset.notesUrl, { body, target_type: "post", post: Number(noteForm.dataset.post) });
+      noteForm.reset();
+      noteDialog.close();
+      say("Note added to the post.");
+    } catch (error) {
+      say(error.message, true);
+    }
+  });
+
+  function press(key) {
+    if (key === "?") {
+      if (help.open) help.close();
+      else help.showModal();
+      return true;
+    }
+    if (!canEdit) return false;
+    const number = /^[1-9]$/.test(key) ? Number(key) : 0;
+    if (number && number <= values.length) inTurn((item) => decide(item, { value: values[number - 1] }));
+    else if (key === "s") inTurn((item) => decide(item, { skip: true }));
+    else if (key === "u") inTurn(() => undo());
+    else if (key === "n") openNote();
+    else return false;
+    return true;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+    if (noteDialog.open || event.target.closest?.("input, textarea, select, [contenteditable]")) return;
+    if (help.open && event.key !== "?") return; // Esc closes it (the dialog's own)
+    if (press(event.key)) event.preventDefault();
+  });
+
+  root.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-key]");
+    if (button) press(button.dataset.key);
+  });
+
+  show(JSON.parse(document.getElementById("triage-first").textContent));
+})();

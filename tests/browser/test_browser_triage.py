@@ -1,0 +1,115 @@
+"""The triage queue with the keys, end to end: a real server and headless Chromium (Debian's). An analyst makes
+a queue from a scoring (its PostScores written directly: training a model here would take minutes), labels
+posts with 1 and 2, undoes with u, skips with s, writes a note with n, and the labels stored on the posts are
+what the keys said."""
+from __future__ import annotations
+
+import pytest
+
+from devstack.stack import last_json_line, portal_stack
+from tests.browser.test_browser import SETUP_USER, arrived, chromium, log_in, page  # noqa: F401
+
+pytestmark = [pytest.mark.browser]
+
+# platform id → score, in the uncertainty order (|p − 0.5| smallest first); exact binary fractions, no ties.
+SCORES = {"t1": 0.5, "t2": 0.625, "t3": 0.25, "t4": 0.875, "t5": 0.0625}
+
+# Alice (SETUP_USER), her investigation and the scored collection, in one Django start-up.
+SCORED_COLLECTION = SETUP_USER + """
+import json
+from datetime import datetime, timedelta, timezone
+from apps.analyses.models import Analysis, PostScore, TextModel
+from apps.collections.models import Account, Collection, Post
+from apps.investigations.services import investigation_create
+from apps.jobs.models import Job
+
+scores = %r
+alice = get_user_model().objects.get(username="alice")
+investigation_id = investigation_create(user=alice, name="Flagged posts").pk
+collection = Collection.objects.create(investigation_id=investigation_id, name="flagged")
+accounts = [Account.objects.create(collection=collection, platform_id=str(i), handle=f"acct{i}") for i in range(2)]
+start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+posts = {p: Post.objects.create(collection=collection, platform_id=p, account=accounts[i %% 2], text=f"post {p} text",
+                                time=start + timedelta(hours=i)) for i, p in enumerate(scores)}
+model = TextModel.objects.create(investigation_id=investigation_id, name="clf", kind="encoder", base_model="tiny")
+job = Job.objects.create(investigation_id=investigation_id, kind="analysis:score", status="succeeded", params={})
+scoring = Analysis.objects.create(investigation_id=investigation_id, job=job, kind="score", collection=collection,
+                                  params={"model": model.pk}, summary={"model": "clf", "posts": len(scores)})
+PostScore.objects.bulk_create(PostScore(analysis=scoring, post=posts[p], account=posts[p].account, score=s)
+                              for p, s in scores.items())
+print(json.dumps({"investigation": investigation_id, "analysis": scoring.pk,
+                  "posts": {p: post.pk for p, post in posts.items()}}))
+"""
+
+STORED = """
+import json
+from apps.audit.models import AuditEntry
+from apps.collections.models import Post
+from apps.notes.models import Note
+from apps.triage.models import TriageDecision
+print(json.dumps({
+    "labels": {p.platform_id: p.labels.get("analyst_label") for p in Post.objects.filter(collection__name="flagged")},
+    "decisions": list(TriageDecision.objects.order_by("id")
+                      .values_list("post__platform_id", "value", "user__username")),
+    "audit": sorted(AuditEntry.objects.filter(action__in=["label.set", "label.undo", "triage.skip"])
+                    .values_list("action", flat=True)),
+    "notes": list(Note.objects.values_list("body", "target_ref")),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, chromium):  # noqa: F811
+    """One portal for the module, without a worker: nothing here runs a job."""
+    with portal_stack(tmp_path_factory.mktemp("triage"), worker=False) as stack:
+        yield stack
+
+
+def test_an_analyst_labels_undoes_and_skips_with_the_keys(stack, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    made = last_json_line(stack.shell(SCORED_COLLECTION % (SCORES,)))
+    investigation_id = made["investigation"]
+    post = {p: str(pk) for p, pk in made["posts"].items()}
+
+    # 1. make the queue on its page: the scoring, most uncertain first, two labels
+    log_in(page, stack, f"/investigations/{investigation_id}/triage/new/")
+    page.locator("#id_analysis").select_option(str(made["analysis"]))
+    page.locator("#id_order").select_option("uncertainty")
+    page.fill("#id_label_values", "operation,organic")
+    page.get_by_test_id("triage-create-submit").click()
+    arrived(page)
+    triage, item, progress = page.get_by_test_id("triage"), page.get_by_test_id("triage-item"), \
+        page.get_by_test_id("triage-progress")
+    expect(triage).to_have_attribute("data-state", "item")  # triage.js has shown the first item
+    expect(item).to_have_attribute("data-post", post["t1"])
+    expect(page.get_by_test_id("triage-text")).to_have_text("post t1 text")
+    expect(progress).to_have_text("0 / 5")
+
+    # 2. ? shows the keys, Esc closes them; n writes a note on the post shown
+    page.keyboard.press("?")
+    expect(page.get_by_test_id("triage-help")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("triage-help")).to_be_hidden()
+    page.keyboard.press("n")
+    expect(page.get_by_test_id("triage-note")).to_be_visible()
+    page.fill("#triage-note-body", "Same wording as the amplifiers.")
+    page.get_by_test_id("triage-note").get_by_role("button", name="Add note").click()
+    expect(page.get_by_test_id("triage-status")).to_have_text("Note added to the post.")
+    expect(page.get_by_test_id("triage-note")).to_be_hidden()
+
+    # 3. the keys: each waits for the next item the answer brings
+    for key, shown_next, done in (("1", "t2", 1), ("2", "t3", 2), ("1", "t4", 3), ("u", "t3", 2), ("s", "t4", 3),
+                                  ("2", "t5", 4)):
+        page.keyboard.press(key)
+        expect(item).to_have_attribute("data-post", post[shown_next])
+        expect(progress).to_have_text(f"{done} / 5")
+    expect(page.get_by_test_id("triage-status")).to_have_text("Labelled post t4 organic.")
+    page.screenshot(path="/tmp/browser-triage.png", full_page=True)
+
+    stored = last_json_line(stack.shell(STORED))
+    assert stored["labels"] == {"t1": "operation", "t2": "organic", "t3": None, "t4": "organic", "t5": None}
+    assert stored["decisions"] == [["t1", "operation", "alice"], ["t2", "organic", "alice"], ["t3", "", "alice"],
+                                   ["t4", "organic", "alice"]]
+    assert stored["audit"] == ["label.set"] * 4 + ["label.undo", "triage.skip"]
+    assert stored["notes"] == [["Same wording as the amplifiers.", {"post": int(post["t1"])}]]
