@@ -6,27 +6,18 @@ from __future__ import annotations
 
 import plotly
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from apps.analyses.kinds.base import kind_get
-from apps.analyses.kinds.network import NetworkKind
 from apps.analyses.selectors import analysis_list
 from apps.collections.selectors import collection_list
 from apps.investigations.models import Role
 from apps.investigations.selectors import membership_get
 from apps.notes.models import DisarmTechnique
+from apps.workspace.selectors import NETWORK_KINDS
 
 MAP_KIND = "embedding_map"
 SCORE_KIND = "score"
-
-
-def _is_network(kind: str) -> bool:
-    try:
-        return isinstance(kind_get(kind), NetworkKind)
-    except ValidationError:  # a kind no longer registered
-        return False
 
 
 def workspace_config(membership) -> dict:
@@ -45,7 +36,7 @@ def workspace_config(membership) -> dict:
         "can_edit": membership.allows(Role.EDITOR),
         "collections": [{"id": c.pk, "name": c.name, "posts": (c.stats or {}).get("posts", 0)}
                         for c in collection_list(investigation=investigation)],
-        "networks": [listed(a) for a in analyses if _is_network(a.kind)],
+        "networks": [listed(a) for a in analyses if a.kind in NETWORK_KINDS],
         "scores": [listed(a) for a in analyses if a.kind == SCORE_KIND],
         "maps": [listed(a) for a in analyses if a.kind == MAP_KIND],
     }

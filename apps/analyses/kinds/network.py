@@ -146,6 +146,17 @@ class NetworkKind(Kind):
 
     exports = ("gexf", "graphml", "csv")
 
+    def network_data(self, analysis) -> dict | None:
+        """The network as this kind's page draws it (``page_context``'s ``network_data``: nodes with ``x``, ``y``,
+        ``community``; edges with ``source``, ``target``, ``weight``), for the workspace's API; None where the page
+        draws none (propagation's cascades). A row whose result lacks what the page reads (written by hand, or
+        before a field existed) still gives its nodes and edges rather than failing."""
+        try:
+            return self.page_context(analysis).get("network_data")
+        except (KeyError, TypeError, AttributeError):
+            result = analysis.result if isinstance(analysis.result, dict) else {}
+            return {"kind": analysis.kind, "nodes": result.get("nodes") or [], "edges": result.get("edges") or []}
+
     def export_graph(self, analysis):
         return network_graph(analysis)
 
