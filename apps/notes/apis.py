@@ -11,7 +11,7 @@ from apps.notes import services
 from apps.notes.models import NOTE_TARGETS, TAG_TARGETS
 from apps.notes.selectors import disarm_evidence, note_get, note_list, tag_get, tag_list, with_targets
 
-REF_FIELDS = ("account", "post", "entity", "analysis", "community", "source", "target", "note")
+REF_FIELDS = ("account", "post", "entity", "analysis", "community", "source", "target", "note", "pin")
 
 
 class TargetInput(serializers.Serializer):
@@ -29,6 +29,7 @@ class NoteInput(TargetInput):
     community = serializers.IntegerField(required=False, min_value=0)
     source = serializers.IntegerField(required=False, min_value=1)
     target = serializers.IntegerField(required=False, min_value=1)
+    pin = serializers.IntegerField(required=False, min_value=1)
 
 
 class NoteUpdateInput(serializers.Serializer):
@@ -39,6 +40,7 @@ class TagInput(TargetInput):
     technique = serializers.CharField(max_length=20)
     target_type = serializers.ChoiceField(choices=TAG_TARGETS)
     note = serializers.IntegerField(required=False, min_value=1)
+    pin = serializers.IntegerField(required=False, min_value=1)
     account = serializers.IntegerField(required=False, min_value=1)
     analysis = serializers.IntegerField(required=False, min_value=1)
     community = serializers.IntegerField(required=False, min_value=0)

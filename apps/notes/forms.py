@@ -19,6 +19,7 @@ class NoteForm(forms.Form):
     community = forms.IntegerField(required=False, min_value=0, help_text="community number")
     source = forms.IntegerField(required=False, min_value=1, help_text="edge source account id")
     target = forms.IntegerField(required=False, min_value=1, help_text="edge target account id")
+    pin = forms.IntegerField(required=False, min_value=1, help_text="pin id (pin targets)")
 
     def target_ref(self) -> dict:
         return {k: v for k, v in self.cleaned_data.items() if k not in ("body", "target_type") and v is not None}
@@ -32,6 +33,7 @@ class TagForm(forms.Form):
     technique = forms.CharField(max_length=20, help_text="a DISARM technique id, e.g. T0049")
     target_type = forms.ChoiceField(choices=_choices(TAG_TARGETS), label="On")
     note = forms.IntegerField(required=False, min_value=1, help_text="note id (note targets)")
+    pin = forms.IntegerField(required=False, min_value=1, help_text="pin id (pin targets)")
     account = forms.IntegerField(required=False, min_value=1, help_text="account id (account targets)")
     analysis = forms.IntegerField(required=False, min_value=1, help_text="analysis id (community targets)")
     community = forms.IntegerField(required=False, min_value=0, help_text="community number")
@@ -40,5 +42,5 @@ class TagForm(forms.Form):
                                 help_text="how the technique was carried out here")
 
     def target_ref(self) -> dict:
-        fields = ("note", "account", "analysis", "community")
+        fields = ("note", "pin", "account", "analysis", "community")
         return {k: self.cleaned_data[k] for k in fields if self.cleaned_data.get(k) is not None}

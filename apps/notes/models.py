@@ -23,10 +23,11 @@ class TargetType(models.TextChoices):
     COMMUNITY = "community", "Community"
     ANALYSIS = "analysis", "Analysis"
     NOTE = "note", "Note"
+    PIN = "pin", "Pin"
 
 
 NOTE_TARGETS = [t for t in TargetType.values if t != TargetType.NOTE]
-TAG_TARGETS = [TargetType.NOTE, TargetType.ACCOUNT, TargetType.COMMUNITY]
+TAG_TARGETS = [TargetType.NOTE, TargetType.PIN, TargetType.ACCOUNT, TargetType.COMMUNITY]
 
 
 class Note(models.Model):

@@ -6,7 +6,7 @@ A target is ``(target_type, ref)`` with ``ref`` one of::
     account        {"account": id}            post    {"post": id}          entity  {"entity": id}
     analysis       {"analysis": id}           community {"analysis": id, "community": n}
     edge           {"analysis": id, "source": account id, "target": account id}
-    note           {"note": id}               (tags only)
+    note           {"note": id}               (tags only)     pin     {"pin": id}
 
 Errors name the form field that holds the bad id, so a page or an API shows them beside it.
 """
@@ -22,6 +22,7 @@ from apps.collections.models import Account, Entity, Post
 from apps.common.ids import as_id
 from apps.investigations.models import Investigation
 from apps.notes.models import Note, TargetType
+from apps.pins.models import Pin
 
 REF_FIELDS = {
     TargetType.INVESTIGATION: (),
@@ -32,8 +33,9 @@ REF_FIELDS = {
     TargetType.COMMUNITY: ("analysis", "community"),
     TargetType.EDGE: ("analysis", "source", "target"),
     TargetType.NOTE: ("note",),
+    TargetType.PIN: ("pin",),
 }
-ALL_REF_FIELDS = ("account", "post", "entity", "analysis", "community", "source", "target", "note")
+ALL_REF_FIELDS = ("account", "post", "entity", "analysis", "community", "source", "target", "note", "pin")
 
 
 def target_clean(*, investigation: Investigation, target_type: str, ref: dict, allowed: list[str]) -> dict:
@@ -63,6 +65,7 @@ def _check_exists(investigation: Investigation, target_type: str, ref: dict) -> 
         "post": lambda: Post.objects.filter(pk=ref["post"], **in_case).exists(),
         "entity": lambda: Entity.objects.filter(pk=ref["entity"], **in_case).exists(),
         "note": lambda: Note.objects.filter(pk=ref["note"], investigation=investigation).exists(),
+        "pin": lambda: Pin.objects.filter(pk=ref["pin"], investigation=investigation).exists(),
         "analysis": lambda: Analysis.objects.filter(pk=ref["analysis"], investigation=investigation).exists(),
     }
     for field, exists in checks.items():
@@ -101,7 +104,7 @@ class Described:
 
 def targets_describe(*, investigation: Investigation, items: list) -> dict[int, Described]:
     """``{id(item): Described}`` for notes or tags, in one query per kind of row, not one per item."""
-    ids = {f: set() for f in ("account", "post", "entity", "analysis")}
+    ids = {f: set() for f in ("account", "post", "entity", "analysis", "pin")}
     for item in items:
         ref = item.target_ref
         for field in ids:
@@ -116,6 +119,7 @@ def targets_describe(*, investigation: Investigation, items: list) -> dict[int, 
         "analysis": Analysis.objects.filter(pk__in=ids["analysis"], investigation=investigation)
         .only("id", "kind", "params", "summary")
         .in_bulk(),
+        "pin": Pin.objects.filter(pk__in=ids["pin"], investigation=investigation).only("id", "caption").in_bulk(),
     }
     return {id(item): _describe(investigation, item.target_type, item.target_ref, rows) for item in items}
 
@@ -150,6 +154,10 @@ def _analysis(row, ref, rows) -> Described:
     return Described(f"{row.title} #{row.pk}", reverse("analysis-detail", args=[row.pk]))
 
 
+def _pin(row, ref, rows) -> Described:
+    return Described(f"pin “{row.caption}”", reverse("pin-open", args=[row.pk]))
+
+
 def _community(row, ref, rows) -> Described:
     url = reverse("analysis-detail", args=[row.pk]) + f"#community-{ref['community']}"
     return Described(f"community {ref['community']} of {row.title} #{row.pk}", url)
@@ -171,4 +179,5 @@ _DESCRIBERS = {
     TargetType.ANALYSIS: _analysis,
     TargetType.COMMUNITY: _community,
     TargetType.EDGE: _edge,
+    TargetType.PIN: _pin,
 }

@@ -23,8 +23,7 @@ SCORE_KIND = "score"
 def workspace_config(membership) -> dict:
     """What the page needs before its first request: the role, the collections, the analyses each panel can show."""
     investigation = membership.investigation
-    analyses = list(analysis_list(investigation=investigation).only("id", "kind", "collection_id", "summary", "params",
-                                                                      "created_at"))
+    analyses = list(analysis_list(investigation=investigation).defer("result"))
 
     def listed(analysis) -> dict:
         return {"id": analysis.pk, "kind": analysis.kind, "title": analysis.title, "collection": analysis.collection_id,

@@ -399,14 +399,18 @@
     let bin = "day";
     let wired = false;
 
+    // Each bar spans its bin: drawn at the bin's middle, as wide as the bin, so a drag across a day keeps that day.
+    function bars(series, name, color) {
+      const ms = bin === "hour" ? 3600e3 : 86400e3;
+      const middle = (iso) => new Date(Date.parse(iso) + ms / 2).toISOString().replace("T", " ").slice(0, 19);
+      return { type: "bar", name, x: series.map((b) => middle(b[0])), y: series.map((b) => b[1]), width: ms * 0.9,
+        customdata: series.map((b) => b[0]), marker: { color }, hovertemplate: `%{customdata}: %{y} posts<extra>${name}</extra>` };
+    }
+
     function draw(data) {
       bin = data.bin;
-      const traces = [{ type: "bar", name: "all posts", x: data.all.map((b) => plotTime(b[0])), y: data.all.map((b) => b[1]),
-        marker: { color: data.selected ? "#cbd5e1" : "#64748b" }, hovertemplate: "%{x}: %{y} posts<extra>all</extra>" }];
-      if (data.selected) {
-        traces.push({ type: "bar", name: "selection", x: data.selected.map((b) => plotTime(b[0])), y: data.selected.map((b) => b[1]),
-          marker: { color: "#2563eb" }, hovertemplate: "%{x}: %{y} posts<extra>selection</extra>" });
-      }
+      const traces = [bars(data.all, "all posts", data.selected ? "#cbd5e1" : "#64748b")];
+      if (data.selected) traces.push(bars(data.selected, "selection", "#2563eb"));
       const shapes = state.from || state.to ? [{ type: "rect", xref: "x", yref: "paper", y0: 0, y1: 1,
         x0: plotTime(state.from || data.all[0]?.[0] || ""), x1: plotTime(state.to || data.all.at(-1)?.[0] || ""),
         fillcolor: "rgba(37,99,235,0.12)", line: { width: 1, color: "#2563eb" } }] : [];
@@ -423,9 +427,9 @@
           if (range) update({ from: apiTime(range[0]), to: apiTime(range[1]) });
         });
         plot.on("plotly_click", (event) => {
-          const x = event.points?.[0]?.x;
-          if (!x) return;
-          const start = new Date(`${String(x).replace(" ", "T")}Z`);
+          const first = event.points?.[0]?.customdata;
+          if (!first) return;
+          const start = new Date(first);
           const end = new Date(start.getTime() + (bin === "hour" ? 3600e3 : 86400e3));
           update({ from: start.toISOString().slice(0, 19), to: end.toISOString().slice(0, 19) });
         });
@@ -482,7 +486,8 @@
         return { type: "scattergl", mode: "lines", x, y, hoverinfo: "skip", showlegend: false, line: { width, color } };
       };
       const anySelection = Boolean(chosen) || inCommunity !== null;
-      const colour = (n) => (anySelection && !on(n) ? FADED : PALETTE[Math.abs(n.community ?? 0) % PALETTE.length]);
+      // With a selection, its nodes are drawn in one strong colour and everything else fades; without, by community.
+      const colour = (n) => (anySelection ? (on(n) ? "#1d4ed8" : FADED) : PALETTE[Math.abs(n.community ?? 0) % PALETTE.length]);
       const maxStrength = net.nodes.reduce((m, n) => Math.max(m, Number(n.strength ?? n.count ?? n.influence ?? 1) || 0), 1e-9);
       const nodes = { type: "scattergl", mode: "markers", meta: "nodes", showlegend: false,
         x: net.nodes.map((n) => n.x), y: net.nodes.map((n) => n.y), customdata: net.nodes.map((n) => n.id),

@@ -12,7 +12,7 @@ from devstack.stack import last_json_line
 from tests.browser.test_browser import PASSWORD, arrived, chromium, page, stack  # noqa: F401  (shared fixtures)
 from tests.conftest import SHARED_DATA
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.services]
+pytestmark = [pytest.mark.browser, pytest.mark.worker]  # pass 1 only: tests/workspace runs the queries on PostgreSQL
 
 DEMO_PASSWORD = "murmuration-demo"
 
@@ -127,6 +127,9 @@ def test_an_analyst_works_the_demo_case_in_the_workspace(stack, page, chromium):
     assert brushed and all(start <= datetime.fromisoformat(r["time"]) < start + timedelta(days=1) for r in brushed)
     assert {r["account"] for r in brushed} <= set(planted["members"])
     view = page.url.split("?", 1)[1]
+    page.set_viewport_size({"width": 1360, "height": 2100})
+    page.screenshot(path="/tmp/workspace.png")
+    page.set_viewport_size({"width": 1360, "height": 900})
 
     # 5. pin the view
     page.get_by_test_id("ws-pin").click()
@@ -172,3 +175,30 @@ def test_an_analyst_works_the_demo_case_in_the_workspace(stack, page, chromium):
         assert action in actions, (action, actions)
     assert actions.index("tag.add") < actions.index("note.create") < actions.index("pin.create") < actions.index(
         "analysis.start")
+
+    # 9. keys: ? lists the shortcuts; / searches; j/k walk the table into the post panel, whose hashtag then fills
+    #    the table with that hashtag's posts
+    page.keyboard.press("?")
+    expect(page.get_by_test_id("ws-help")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("ws-help")).to_be_hidden()
+    drawn = ready(page)
+    page.keyboard.press("/")
+    expect(page.get_by_test_id("ws-search")).to_be_focused()
+    page.keyboard.type("WakeUpRiverton")
+    drawn = ready(page, drawn)
+    page.keyboard.press("Escape")
+    for key in ("j", "j", "k"):
+        page.keyboard.press(key)
+    first = table_rows(page)[0]
+    expect(page.locator("[data-testid=ws-row].ws-active")).to_have_attribute("data-post", str(first["post"]))
+    text = stack.query("SELECT text FROM collections_post WHERE id = ?", (first["post"],))[0][0]
+    expect(page.get_by_test_id("ws-post-text")).to_have_text(text)
+    drawn = ready(page)
+    page.get_by_test_id("ws-entity").filter(has_text="wakeupriverton").click()
+    drawn = ready(page, drawn)
+    page.get_by_test_id("ws-search").fill("")
+    ready(page, drawn)
+    expect(page.get_by_test_id("ws-chip-entity")).to_be_visible()
+    tagged = page.evaluate("() => [...document.querySelectorAll('[data-testid=ws-row]')].map((r) => r.cells[2].textContent)")
+    assert tagged and all("#wakeupriverton" in t.lower() for t in tagged), tagged[:3]

@@ -168,3 +168,23 @@ def test_an_editor_edits_and_deletes_a_note_with_an_audit_trail(case, users, cli
     assert not Note.objects.exists()
     actions = list(AuditEntry.objects.filter(investigation=case["inv"]).values_list("action", flat=True))
     assert sorted(a for a in actions if a.startswith("note.")) == ["note.create", "note.delete", "note.edit"]
+
+
+def test_a_pin_takes_a_technique_tag_that_links_back_to_the_view_and_refuses_a_foreign_pin(
+        case, users, api_for, t0049):
+    from apps.investigations.services import investigation_create
+    from apps.pins.services import pin_create
+
+    pin = pin_create(investigation=case["inv"], user=users["bob"], caption="the burst", state="c=1&from=2016-10-01")
+    inv = case["inv"].pk
+    api = api_for("bob")
+    made = api.post(reverse("api-tag-list", args=[inv]), {"technique": "T0049", "target_type": "pin", "pin": pin.pk},
+                    format="json")
+    assert made.status_code == 201, made.json()
+    assert made.json()["target_label"] == "pin “the burst”"
+    assert made.json()["target_url"] == reverse("pin-open", args=[pin.pk])
+    other = investigation_create(user=users["bob"], name="Elsewhere")
+    foreign = pin_create(investigation=other, user=users["bob"], caption="theirs", state="c=2")
+    refused = api.post(reverse("api-tag-list", args=[inv]), {"technique": "T0049", "target_type": "pin",
+                                                              "pin": foreign.pk}, format="json")
+    assert refused.status_code == 400 and "pin" in refused.json()
