@@ -200,5 +200,6 @@ def test_an_analyst_works_the_demo_case_in_the_workspace(stack, page, chromium):
     page.get_by_test_id("ws-search").fill("")
     ready(page, drawn)
     expect(page.get_by_test_id("ws-chip-entity")).to_be_visible()
-    tagged = page.evaluate("() => [...document.querySelectorAll('[data-testid=ws-row]')].map((r) => r.cells[2].textContent)")
+    tagged = page.evaluate("() => [...document.querySelectorAll('[data-testid=ws-row]')]"
+                           ".map((r) => r.cells[2].textContent)")
     assert tagged and all("#wakeupriverton" in t.lower() for t in tagged), tagged[:3]

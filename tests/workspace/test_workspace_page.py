@@ -11,8 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 def config_of(response) -> dict:
-    found = re.search(r'<script id="workspace-config" type="application/json">(.*?)</script>', response.content.decode(),
-                      re.S)
+    found = re.search(
+        r'<script id="workspace-config" type="application/json">(.*?)</script>', response.content.decode(), re.S
+    )
     return json.loads(found.group(1))
 
 
