@@ -5,4 +5,5 @@ from apps.audit import apis
 
 urlpatterns = [
     path("investigations/<id:pk>/audit/", apis.AuditListApi.as_view(), name="api-audit-list"),
+    path("investigations/<id:pk>/timeline/", apis.CaseTimelineApi.as_view(), name="api-case-timeline"),
 ]

@@ -6,4 +6,5 @@ from apps.audit import views
 urlpatterns = [
     path("investigations/<id:pk>/audit/", views.audit_list_view, name="audit-list"),
     path("investigations/<id:pk>/audit.csv", views.audit_csv_view, name="audit-csv"),
+    path("investigations/<id:pk>/timeline/", views.case_timeline_view, name="case-timeline"),
 ]
