@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "apps.workspace",
     "apps.pins",
     "apps.triage",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [
@@ -259,6 +260,9 @@ STATICFILES_DIRS += [
     ("vendor/d3", package_static_dir("mpld3", "js")),
 ]
 WHITENOISE_MANIFEST_STRICT = False
+# Serve static files straight from the apps and packages, without `collectstatic` (about four minutes here, most of
+# it compressing vendor files): for a benchmark or a trial of the production settings, not for production.
+WHITENOISE_USE_FINDERS = env_bool("STATIC_FROM_FINDERS", False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Without `manage.py collectstatic` there is no manifest: pages still render (unhashed names) rather
