@@ -212,8 +212,11 @@ class WorkspacePostRowOutput(serializers.Serializer):
 class WorkspacePostPageOutput(serializers.Serializer):
     results = WorkspacePostRowOutput(many=True)
     next = serializers.CharField(allow_null=True, help_text="the cursor of the next page; null on the last")
-    count = serializers.IntegerField(help_text=f"exact up to {selectors.COUNT_CAP:,}")
-    count_capped = serializers.BooleanField(help_text=f"true when more than {selectors.COUNT_CAP:,} posts match")
+    count = serializers.IntegerField(
+        allow_null=True, help_text=f"exact up to {selectors.COUNT_CAP:,}; first page only (null after a cursor)"
+    )
+    count_capped = serializers.BooleanField(allow_null=True,
+                                            help_text=f"true when more than {selectors.COUNT_CAP:,} posts match")
 
 
 class WorkspaceTimelineOutput(serializers.Serializer):

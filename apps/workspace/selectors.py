@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Avg, CharField, Count, Exists, Func, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
@@ -39,6 +40,7 @@ SCORE_KIND = "score"
 SORTS = ("time", "-time", "score", "-score")
 PAGE_DEFAULT, PAGE_MAX = 50, 200
 COUNT_CAP = 10_000
+COMMUNITY_CACHE_S = 3600
 IDS_MAX = 5_000
 MERGED_ACCOUNTS_MAX = 10  # up to this many accounts, a time page is read account by account and merged
 HOUR_BINS_UP_TO = timedelta(days=3)  # a collection spanning at most this is binned by hour
@@ -112,7 +114,20 @@ def network_of(*, investigation: Investigation, analysis_id: int) -> Analysis | 
 def community_members(*, analysis: Analysis, community: int) -> tuple[str, tuple[int, ...]]:
     """("account", account ids) or ("entity", entity ids) of community ``community`` of a stored network: every
     node with that community number (the result's community list is capped; its nodes are not). A ValidationError
-    on ``community`` when no node has it."""
+    on ``community`` when no node has it.
+
+    Cached (Django's cache: Redis in production): an analysis is written once and never changed, and reading its
+    nodes makes the database unpack the whole stored network (megabytes on a large one) for every table page.
+    The key holds the creation time too, so an id SQLite hands out again after a delete cannot meet old members."""
+    key = f"workspace:community:{analysis.pk}:{analysis.created_at.timestamp()}:{community}"
+    found = cache.get(key)
+    if found is None:
+        found = _community_members(analysis, community)
+        cache.set(key, found, COMMUNITY_CACHE_S)
+    return found
+
+
+def _community_members(analysis: Analysis, community: int) -> tuple[str, tuple[int, ...]]:
     nodes = _stored_nodes(analysis)
     members = [n["id"] for n in nodes if isinstance(n, dict) and n.get("community") == community]
     if not members:
@@ -220,8 +235,9 @@ def post_page(
     *, filters: PostFilters, sort: str = "time", cursor: str | None = None, limit: int = PAGE_DEFAULT
 ) -> dict:
     """One page of the table: ``{"results", "next", "count", "count_capped"}``. ``count`` is exact up to
-    ``COUNT_CAP``, then ``COUNT_CAP`` with ``count_capped``. A bad cursor is a ValidationError on ``cursor``;
-    score sorts need ``filters.score`` (the API checks it)."""
+    ``COUNT_CAP``, then ``COUNT_CAP`` with ``count_capped``; it is counted for the first page only (None on the
+    pages after a cursor: the table keeps the first page's, and counting is most of a page's cost). A bad cursor
+    is a ValidationError on ``cursor``; score sorts need ``filters.score`` (the API checks it)."""
     after = cursor_decode(cursor, sort=sort) if cursor else None
     if sort in ("score", "-score"):
         rows = _score_page(filters, desc=sort == "-score", after=after, limit=limit)
@@ -238,12 +254,12 @@ def post_page(
         account_id = row.pop("account_id")
         row["account"] = {"id": account_id, "handle": handles.get(account_id, "")}
         row.setdefault("score", None)
-    count = _countable(filters)[: COUNT_CAP + 1].count()
+    count = _countable(filters)[: COUNT_CAP + 1].count() if after is None else None
     return {
         "results": rows,
         "next": _cursor_after(rows[-1], sort) if more else None,
-        "count": min(count, COUNT_CAP),
-        "count_capped": count > COUNT_CAP,
+        "count": min(count, COUNT_CAP) if count is not None else None,
+        "count_capped": count > COUNT_CAP if count is not None else None,
     }
 
 

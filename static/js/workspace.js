@@ -293,6 +293,7 @@
     const more = panel.body.querySelector('[data-action="more"]');
     const control = (name) => panel.body.querySelector(`[data-control="${name}"]`);
     let next = null;
+    let total = "";
 
     const scoreSelect = control("score");
     function scoreChoices() {
@@ -344,7 +345,8 @@
         page.results.forEach((post) => { tableRows.push(post); tbody.append(row(post, tableRows.length - 1)); });
         next = page.next;
         more.hidden = !next;
-        const total = page.count_capped ? `more than ${page.count.toLocaleString()}` : page.count.toLocaleString();
+        // The API counts on the first page only; the pages after it keep that count.
+        if (page.count !== null) total = page.count_capped ? `more than ${page.count.toLocaleString()}` : page.count.toLocaleString();
         count.textContent = `${total} posts${describeFilters()} · ${tableRows.length.toLocaleString()} listed`;
         markActive();
       });
