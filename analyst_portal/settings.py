@@ -260,9 +260,10 @@ STATICFILES_DIRS += [
     ("vendor/d3", package_static_dir("mpld3", "js")),
 ]
 WHITENOISE_MANIFEST_STRICT = False
-# Serve static files straight from the apps and packages, without `collectstatic` (about four minutes here, most of
-# it compressing vendor files): for a benchmark or a trial of the production settings, not for production.
-WHITENOISE_USE_FINDERS = env_bool("STATIC_FROM_FINDERS", False)
+# Static files straight from the apps and packages, without `collectstatic` (about four minutes here, most of it
+# compressing vendor files): whitenoise's own default in DEBUG; with DEBUG off only for a benchmark or a trial of the
+# production settings, never in production.
+WHITENOISE_USE_FINDERS = env_bool("STATIC_FROM_FINDERS", DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Without `manage.py collectstatic` there is no manifest: pages still render (unhashed names) rather
