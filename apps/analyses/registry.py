@@ -6,6 +6,7 @@ from apps.analyses.kinds.authorship import Authorship
 from apps.analyses.kinds.base import register
 from apps.analyses.kinds.coaction import Coaction
 from apps.analyses.kinds.coordination import Coordination
+from apps.analyses.kinds.embedding_map import EmbeddingMap
 from apps.analyses.kinds.hashtag_network import HashtagNetwork
 from apps.analyses.kinds.perplexity_matrix import PerplexityMatrix
 from apps.analyses.kinds.propagation import Propagation
@@ -15,6 +16,6 @@ from apps.analyses.kinds.train_classifier import TrainClassifier
 from apps.analyses.kinds.train_lm import TrainLM
 
 KINDS = (Authorship(), Coordination(), Coaction(), Propagation(), RetweetNetwork(), HashtagNetwork(), TrainClassifier(),
-         Score(), TrainLM(), PerplexityMatrix())
+         Score(), TrainLM(), PerplexityMatrix(), EmbeddingMap())
 
 register(*KINDS)

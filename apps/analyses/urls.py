@@ -28,6 +28,12 @@ urlpatterns = [
     ),
     path("analyses/<id:pk>/timeline/", views.analysis_timeline_view, name="analysis-timeline"),
     path(
+        "collections/<id:pk>/embedding-map/",
+        views.kind_start_view,
+        {"kind": "embedding_map"},
+        name="embedding-map-start",
+    ),
+    path(
         "collections/<id:pk>/train-classifier/", text_views.train_classifier_start_view, name="train-classifier-start"
     ),
     path("models/<id:pk>/", text_views.text_model_detail_view, name="text-model-detail"),

@@ -125,6 +125,7 @@ START_TEMPLATES = {
     "propagation": "analyses/spread_start.html",
     "retweet_network": "analyses/spread_start.html",
     "hashtag_network": "analyses/spread_start.html",
+    "embedding_map": "analyses/embedding_map_start.html",
 }
 EXPORT_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+xml", "csv": "text/csv"}
 
