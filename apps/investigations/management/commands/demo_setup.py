@@ -4,6 +4,7 @@ Prints the credentials, then one JSON summary line.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from apps.analyses.services import analysis_start
-from apps.collections.models import Collection
+from apps.collections.models import Account, Collection
 from apps.collections.services import import_start
 from apps.common.cli import print_summary
 from apps.investigations.models import Investigation
@@ -24,10 +25,15 @@ DEMO_INVESTIGATION = "Demo: simulated operation"
 DEMO_COLLECTION = "Simulated operation (seed 7)"
 # What a newcomer watches finish on a worker, then opens: the operation co-posts within minutes, so the
 # influence model runs on one-minute bins (its one-hour default finds no edge in a burst of seconds).
+# The platform's takedown list, as an analyst receives one: the operation's accounts are labelled
+# takedown=operation, every other account takedown=not listed (the map is coloured by it).
+TAKEDOWN_KEY = "takedown"
 DEMO_ANALYSES = (
     ("coordination", {"bin_seconds": 60}),
     ("coaction", {}),
     ("hashtag_network", {}),
+    # A sample of 3,000 posts: MiniLM embeds about 100 posts a second on two cores.
+    ("embedding_map", {"unit": "post", "max_points": 3000, "colour_by": TAKEDOWN_KEY}),
 )
 
 
@@ -54,6 +60,7 @@ class Command(BaseCommand):
         if collection is None or not collection.stats.get("posts"):
             job = job_execute(job_id=self._import(investigation, user, opts["seed"]).pk)
             collection = Collection.objects.get(investigation=investigation, name=DEMO_COLLECTION)
+            self._takedown_labels(collection, opts["seed"])
             if not opts["no_analyses"]:
                 queued = [
                     analysis_start(
@@ -85,10 +92,23 @@ class Command(BaseCommand):
             user.save()
         return user
 
+    def _takedown_labels(self, collection, seed: int) -> None:
+        from ml.simulation.operation import truth_path
+
+        truth = json.loads(truth_path(self._path(seed)).read_text(encoding="utf-8"))
+        accounts = Account.objects.filter(collection=collection)
+        listed = accounts.filter(platform_id__in=truth["operation_userids"])
+        listed.update(labels={TAKEDOWN_KEY: "operation"})
+        accounts.exclude(pk__in=listed.values("pk")).update(labels={TAKEDOWN_KEY: "not listed"})
+
+    @staticmethod
+    def _path(seed: int) -> Path:
+        return Path(settings.VAR_DIR) / "demo" / f"operation-seed{seed}.csv.gz"
+
     def _import(self, investigation, user, seed: int):
         from ml.simulation.operation import OperationConfig, write_operation_csv
 
-        path = Path(settings.VAR_DIR) / "demo" / f"operation-seed{seed}.csv.gz"
+        path = self._path(seed)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_operation_csv(path, OperationConfig(seed=seed))
         return import_start(
