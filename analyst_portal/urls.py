@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include("apps.workspace.api_urls")),
     path("api/", include("apps.pins.api_urls")),
     path("api/", include("apps.triage.api_urls")),
+    path("api/", include("apps.reports.api_urls")),
     path("", include("apps.investigations.urls")),
     path("", include("apps.collections.urls")),
     path("", include("apps.jobs.urls")),
@@ -28,4 +29,5 @@ urlpatterns = [
     path("", include("apps.workspace.urls")),
     path("", include("apps.pins.urls")),
     path("", include("apps.triage.urls")),
+    path("", include("apps.reports.urls")),
 ]

@@ -19,6 +19,10 @@ from apps.analyses.models import Analysis, TextModel
 from apps.collections.models import Account, Collection, ImportFile, Post, RejectedRow
 from apps.jobs.models import Job
 from apps.notes.models import DisarmTechnique, Note, TechniqueTag
+from apps.pins.services import pin_create
+from apps.triage.models import TriageQueue
+from tests.pins.conftest import png
+from tests.reports.conftest import stored_report
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +54,7 @@ ROUTES = {
     "api-analysis-start": ("inv", {"POST": E}, ()),
     "api-analysis-detail": ("auth", {"GET": V}, ()),
     "api-analysis-post-scores": ("score", {"GET": V}, ()),
+    "api-analysis-points": ("auth", {"GET": V}, (MAY_404,)),  # an embedding map's points: 404 for other kinds
     "api-text-model-list": ("inv", {"GET": V}, ()),
     "api-text-model-detail": ("clf", {"GET": V, "DELETE": E}, ()),
     "investigation-list": (None, {"GET": PUBLIC, "POST": PUBLIC}, ()),  # anyone logged in creates one
@@ -76,6 +81,7 @@ ROUTES = {
     "propagation-start": ("col", {"GET": E, "POST": E}, ()),
     "retweet-network-start": ("col", {"GET": E, "POST": E}, ()),
     "hashtag-network-start": ("col", {"GET": E, "POST": E}, ()),
+    "embedding-map-start": ("col", {"GET": E, "POST": E}, ()),
     "analysis-timeline": ("net", {"GET": V}, (MAY_404,)),
     "train-classifier-start": ("col", {"GET": E, "POST": E}, ()),
     "text-model-detail": ("clf", {"GET": V}, ()),
@@ -102,11 +108,40 @@ ROUTES = {
     "audit-list": ("inv", {"GET": V}, ()),
     "audit-csv": ("inv", {"GET": V}, ()),
     "api-audit-list": ("inv", {"GET": V}, ()),
+    "case-timeline": ("inv", {"GET": V}, ()),
+    "api-case-timeline": ("inv", {"GET": V}, ()),
+    "api-workspace-posts": ("inv", {"GET": V}, ()),  # 400 without ?collection=: still past the access check
+    "api-workspace-post": ("inv", {"GET": V}, ()),
+    "api-workspace-timeline": ("inv", {"GET": V}, ()),
+    "api-workspace-account": ("inv", {"GET": V}, ()),
+    "api-workspace-networks": ("inv", {"GET": V}, ()),
+    "api-analysis-network": ("net", {"GET": V}, ()),
+    "api-analysis-network-active": ("net", {"GET": V}, ()),
+    "workspace": ("inv", {"GET": V}, ()),
+    "api-pin-list": ("inv", {"GET": V, "POST": E}, ()),
+    "api-pin-detail": ("pin", {"GET": V, "PATCH": E, "DELETE": E}, ()),
+    "api-storyline": ("inv", {"GET": V, "PUT": E}, ()),
+    "api-workspace-layout": ("inv", {"GET": V, "PUT": V}, ()),  # each member's own view, not case data
+    "storyline": ("inv", {"GET": V, "POST": E}, ()),
+    "pin-open": ("pin", {"GET": V}, ()),
+    "pin-thumbnail": ("pin", {"GET": V}, ()),
+    "pin-edit": ("pin", {"POST": E}, ()),
+    "pin-delete": ("pin", {"POST": E}, ()),
+    "api-triage-next": ("triage", {"GET": V}, ()),
+    "api-triage-decisions": ("triage", {"POST": E}, ()),
+    "api-triage-undo": ("triage", {"POST": E}, ()),
+    "triage-list": ("inv", {"GET": V}, ()),
+    "triage-create": ("inv", {"GET": E, "POST": E}, ()),
+    "triage-queue": ("triage", {"GET": V}, ()),
+    "report-list": ("inv", {"GET": V, "POST": E}, ()),
+    "report-download": ("report", {"GET": V}, ()),
+    "api-report-list": ("inv", {"GET": V, "POST": E}, ()),
+    "api-report-detail": ("report", {"GET": V}, ()),
 }
 # Not an investigation's: the login pages, the public plotly.js asset, the schema (any logged-in user)
 # and Django's admin (staff only, its own checks).
 OUTSIDE = {"login", "logout", "plotly-js", "api-schema", "api-docs"}
-EXTRA_KWARGS = {"username": "carol", "post_pk": "post", "fmt": "csv", "view": "head"}
+EXTRA_KWARGS = {"username": "carol", "post_pk": "post", "account_pk": "account", "fmt": "csv", "view": "head"}
 
 
 def walk(patterns, prefix=""):
@@ -151,9 +186,14 @@ def world(investigation, users):
     technique = DisarmTechnique.objects.create(external_id="T0049", name="Flood information space")
     tag = TechniqueTag.objects.create(investigation=inv, technique=technique, target_type="note",
                                       target_ref={"note": note.pk}, note=note, created_by=users["bob"])
+    pin = pin_create(investigation=inv, user=users["bob"], caption="c", state="a=1", thumbnail_png=png())
+    triage = TriageQueue.objects.create(investigation=inv, collection=col, analysis=score, label_key="analyst_label",
+                                        label_values=["operation", "organic"])
+    report = stored_report(inv, users["bob"])
     return {"inv": inv.pk, "col": col.pk, "file": import_file.pk, "failed": failed.pk, "running": running.pk,
             "auth": auth.pk, "net": net.pk, "score": score.pk, "clf": clf.pk, "lm": lm.pk, "post": post.pk,
-            "note": note.pk, "tag": tag.pk}
+            "note": note.pk, "tag": tag.pk, "account": account.pk, "pin": pin.pk, "triage": triage.pk,
+            "report": report.pk}
 
 
 def url_of(pattern, route: str, world) -> str:
@@ -161,8 +201,8 @@ def url_of(pattern, route: str, world) -> str:
     kwargs = {}
     for name in pattern.pattern.converters:
         kwargs[name] = world[obj] if name == "pk" else EXTRA_KWARGS[name]
-        if kwargs[name] == "post":
-            kwargs[name] = world["post"]
+        if kwargs[name] in ("post", "account"):
+            kwargs[name] = world[kwargs[name]]
     from django.urls import reverse
 
     return reverse(pattern.name, kwargs=kwargs)
