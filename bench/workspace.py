@@ -84,26 +84,32 @@ def session(url: str) -> requests.Session:
     return s
 
 
-def queries(collection: int, communities: list[str], accounts: list[int], span: tuple[str, str], rng) -> dict:
-    """One table request as the page makes it: a selection (community, accounts, a week, a word), a sort."""
+def queries(collection: int, communities: list[str], accounts: list[int], span: tuple[str, str], rng) -> tuple:
+    """One table request as the page makes it: a selection (community, accounts, a week, a word), a sort; returns
+    (what was selected, the parameters)."""
     params = {"collection": collection, "limit": 50, "sort": rng.choice(["time", "-time"])}
     pick = rng.random()
     if pick < 0.4 and communities:
         params["community"] = rng.choice(communities)
+        what = "community"
     elif pick < 0.6:
         params["accounts"] = ",".join(map(str, rng.sample(accounts, min(5, len(accounts)))))
+        what = "5 accounts"
     elif pick < 0.85:
         first, last = (time.mktime(time.strptime(t[:10], "%Y-%m-%d")) for t in span)
         start = first + rng.random() * max(0, last - first - 7 * 86400)
         params["from"] = time.strftime("%Y-%m-%dT00:00:00", time.gmtime(start))
         params["to"] = time.strftime("%Y-%m-%dT00:00:00", time.gmtime(start + 7 * 86400))
+        what = "a week"
     else:
         params["q"] = rng.choice(WORDS)
-    return params
+        what = "a word"
+    return what, params
 
 
 def load(url: str, investigation: int, collection: int, communities, accounts, span, clients: int, seconds: int):
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -114,8 +120,8 @@ def load(url: str, investigation: int, collection: int, communities, accounts, s
         rng = random.Random(i)
         s = sessions[i]
         while time.monotonic() < stop_at:
-            params = queries(collection, communities, accounts, span, rng)
-            for _ in range(rng.randint(1, 3)):
+            what, params = queries(collection, communities, accounts, span, rng)
+            for page in range(rng.randint(1, 3)):
                 t0 = time.perf_counter()
                 try:
                     r = s.get(api, params=params, timeout=30)
@@ -128,6 +134,7 @@ def load(url: str, investigation: int, collection: int, communities, accounts, s
                 elapsed = time.perf_counter() - t0
                 with lock:
                     latencies.append(elapsed)
+                    by_kind.setdefault(f"{what}, {'first page' if page == 0 else 'next page'}", []).append(elapsed)
                     if not ok and body is None and len(errors) < 1000:
                         errors.append(f"{getattr(r, 'status_code', '?')} {params}")
                 if not body or not body.get("next"):
@@ -139,6 +146,10 @@ def load(url: str, investigation: int, collection: int, communities, accounts, s
         t.start()
     for t in threads:
         t.join()
+    for kind, values in sorted(by_kind.items()):
+        ms = [v * 1000 for v in values]
+        p50, p95 = percentile(ms, 0.5), percentile(ms, 0.95)
+        print(f"  {kind:28s} {len(ms):5d} requests  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
     return latencies, errors
 
 
