@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.analyses.forms import ParamsForm, ScoreStartForm
 from apps.analyses.inference import text_classifier
 from apps.analyses.kinds.base import kind_get
+from apps.analyses.kinds.train_classifier import calibration_summary, split_type
 from apps.analyses.selectors import (
     analysis_get,
     post_of_investigation,
@@ -41,7 +42,7 @@ ATTENTION_TOKENS = 40
 
 @login_required
 def text_model_detail_view(request, pk: int):
-    from ml.text.charts import confusion_figure, loss_figure, precision_recall_figure, roc_figure
+    from ml.text.charts import confusion_figure, loss_figure, precision_recall_figure, reliability_figure, roc_figure
 
     model = text_model_get(user=request.user, model_id=pk)
     if model.kind == "lm":  # a language model has its own page (apps/analyses/lm_views.py)
@@ -52,11 +53,15 @@ def text_model_detail_view(request, pk: int):
         if m.get("roc")
         else {}
     )
+    if (m.get("calibration") or {}).get("fitted"):
+        figures["reliability"] = reliability_figure(m["calibration"])
     if model.history.get("train"):
         figures["loss"] = loss_figure(model.history)
     context = {
         "model": model,
         "investigation": model.investigation,
+        "split_type": split_type(model.split),
+        "calibration": calibration_summary(m),
         "figures": figures,
         "plotly_version": plotly.__version__,
         "can_edit": membership_get(user=request.user, investigation_id=model.investigation_id).allows(Role.EDITOR),
@@ -108,7 +113,12 @@ def text_model_score_start_view(request, pk: int):
             service_errors_to_form(form, exc)
         else:
             return redirect("job-detail", pk=job.pk)
-    context = {"model": model, "investigation": model.investigation, "form": form}
+    context = {
+        "model": model,
+        "investigation": model.investigation,
+        "form": form,
+        "calibration": calibration_summary(model.metrics),
+    }
     return render(request, "analyses/score_start.html", context, status=400 if form.errors else 200)
 
 
@@ -148,7 +158,7 @@ def text_model_post_view(request, pk: int, post_pk: int):
         attention = classifier.attention(post.text, max_tokens=ATTENTION_TOKENS)
         context.update(
             score=float(classifier.probabilities([post.text])[0]),
-            threshold=classifier.config.threshold,
+            threshold=classifier.decision_threshold,
             tokens=_token_cells(attention),
             layers=range(attention["layers"]),
             heads=range(attention["heads"]),

@@ -1,7 +1,8 @@
 """Text models for information operations (docs/methods.md §language models, §spread), pure ML, no Django.
 
 Classifiers in the scikit-learn shape (`fit(texts, labels, groups)` → self, then `probabilities`,
-`score_accounts`, `attention`, `save`/`load`), per-collection language models with the cross-perplexity
+`score_accounts`, `attention`, `save`/`load`; `fit` also fits a temperature and the threshold on its validation
+split: `calibration`), per-collection language models with the cross-perplexity
 matrix and attribution, held-out metrics, and Plotly figures as dicts. torch and transformers are
 imported inside the functions that need them, so importing this package is cheap.
 """

@@ -191,3 +191,47 @@ def account_scores_figure(accounts: list[dict], limit: int = 30) -> dict:
             "xaxis": {"title": {"text": "mean P(IO)"}, "range": [0, 1]},
         },
     }
+
+
+def reliability_figure(calibration: dict) -> dict:
+    """The reliability diagram (ml.text.calibration): per bin of P(IO), the share of IO posts against the
+    mean score, before and after temperature scaling, on the held-out test split when it was measured
+    (T was fitted on validation), else on validation. A calibrated model lies on the diagonal."""
+    held_out = calibration.get("test")
+    source, where = (held_out, "held-out test") if held_out else (calibration, "validation")
+
+    def trace(bins, name, color, dash=None):
+        kept = [b for b in bins if b["count"]]
+        return {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": name,
+            "x": [b["confidence"] for b in kept],
+            "y": [b["accuracy"] for b in kept],
+            "customdata": [[b["count"], b["low"], b["high"]] for b in kept],
+            "hovertemplate": "score %{customdata[1]:.1f}–%{customdata[2]:.1f}: %{customdata[0]} posts<br>"
+            "mean P(IO) %{x:.3f}, share IO %{y:.3f}<extra>%{fullData.name}</extra>",
+            "line": {"color": color, **({"dash": dash} if dash else {})},
+        }
+
+    t = calibration["temperature"]
+    return {
+        "data": [
+            trace(source["bins_before"], f"before (ECE {source['ece_before']:.3f})", "#7f7f7f", "dot"),
+            trace(source["bins_after"], f"after T = {t:.2f} (ECE {source['ece_after']:.3f})", "#d62728"),
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "calibrated",
+                "x": [0, 1],
+                "y": [0, 1],
+                "line": {"dash": "dash", "color": "#bbbbbb"},
+                "hoverinfo": "skip",
+            },
+        ],
+        "layout": {
+            "title": {"text": f"Reliability on the {where} split"},
+            "xaxis": {"title": {"text": "mean P(IO) in the bin"}, "range": [0, 1]},
+            "yaxis": {"title": {"text": "share of IO posts in the bin"}, "range": [0, 1]},
+        },
+    }

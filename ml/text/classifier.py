@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from .calibration import GOALS, calibrate, held_out_reliability, not_calibrated, sigmoid
 from .config import CPU, TINY_GPT2, ClassifierConfig, TextModelError
 from .data import check_groups, check_labels, check_texts, split_indices, split_summary
 from .metrics import classification_metrics
@@ -27,6 +28,7 @@ SCORING_MODES = ("fp32", "int8")
 
 class _TextClassifier:
     kind = ""
+    temperature_ = 1.0  # until `calibrate` fits one; a model saved before calibration loads with T = 1
 
     def __init__(self, model_dir=None, config: ClassifierConfig = CPU):
         self.model_dir = model_dir
@@ -46,12 +48,49 @@ class _TextClassifier:
             return [texts[i] for i in split[part]]
 
         self._train(pick("train"), y[split["train"]], pick("val"), y[split["val"]], on_step)
+        self.calibrate(pick("val"), y[split["val"]])
         test = split["test"]
-        test_scores = self.probabilities([texts[i] for i in test])
+        test_logits = self.logits([texts[i] for i in test])
+        test_scores = sigmoid(test_logits / self.temperature_)
         self.split_ = split_summary(split, y, groups)
-        self.metrics_ = classification_metrics(y[test], test_scores, config.threshold)
+        self.metrics_ = classification_metrics(y[test], test_scores, self.decision_threshold)
+        if self.calibration_["fitted"]:
+            self.calibration_["test"] = held_out_reliability(test_logits, y[test], self.temperature_)
         self.test_ = {"index": test.tolist(), "labels": y[test].tolist(), "scores": test_scores.tolist()}
         return self
+
+    def calibrate(self, texts, labels):
+        """Temperature and threshold from these (validation) posts, as the config asks (``calibrate``,
+        ``threshold_goal``, ``target_precision``): sets ``temperature_``, ``threshold_`` and ``calibration_``
+        (ml.text.calibration). Without both classes, or when the config says no, T = 1 and the config's
+        threshold, and ``calibration_`` says why."""
+        config = self.config
+        texts = check_texts(texts)
+        y = np.asarray(labels, dtype=int)
+        reason = None
+        if not config.calibrate:
+            reason = "calibration was turned off"
+        elif len(texts) == 0:
+            reason = "there is no validation split"
+        elif len(set(y.tolist())) < 2:
+            reason = "the validation split holds one class only"
+        if reason is None:
+            fixed = config.threshold_goal not in GOALS  # "fixed": T is fitted, the threshold stays the config's
+            self.calibration_ = calibrate(self.logits(texts), y, goal="f1" if fixed else config.threshold_goal,
+                                          target_precision=config.target_precision)
+            if fixed:
+                self.calibration_["threshold"] = {"goal": "fixed", "threshold": config.threshold, "reached": True}
+        else:
+            self.calibration_ = not_calibrated(reason, config.threshold)
+        self.temperature_ = float(self.calibration_["temperature"])
+        self.threshold_ = float(self.calibration_["threshold"]["threshold"])
+        return self
+
+    @property
+    def decision_threshold(self) -> float:
+        """The threshold that flags posts: chosen on validation when the model was calibrated, else the
+        config's (0.5 for models made before calibration)."""
+        return float(getattr(self, "threshold_", self.config.threshold))
 
     def fit_split(self, texts, labels, val_texts=(), val_labels=(), on_step: Callable | None = None):
         """Train on exactly these posts (a split the caller made, e.g. a data set's own train file), with
@@ -70,6 +109,9 @@ class _TextClassifier:
         config = self.config
         torch.manual_seed(config.train.seed)
         self._int8_model = None  # a quantised copy of earlier weights would be stale
+        self.temperature_ = 1.0  # and so would an earlier calibration (``calibrate`` sets them again)
+        for stale in ("threshold_", "calibration_"):
+            self.__dict__.pop(stale, None)
         self._build(texts)
         pos_weight = (len(y) - y.sum()) / y.sum() if config.class_weight == "balanced" else 1.0
         self.history_ = Trainer(config.train).fit(
@@ -103,11 +145,18 @@ class _TextClassifier:
     def probabilities(
         self, texts, batch_size: int = 128, on_step: Callable | None = None, *, mode: str = "fp32"
     ) -> np.ndarray:
-        """P(label 1) per text, reporting progress through `on_step`.
+        """P(label 1) per text, calibrated (sigmoid of the logit divided by ``temperature_``), reporting
+        progress through `on_step`.
 
         Each distinct text is scored once, in batches of similar token length (little padding). `mode`:
         "fp32" (exact, the default) or "int8" (Linear layers in dynamic int8: faster on CPU, scores move a
         little; measure the AUC change with `quantization_report` and store it with the scores)."""
+        return sigmoid(self.logits(texts, batch_size, on_step, mode=mode) / self.temperature_)
+
+    def logits(
+        self, texts, batch_size: int = 128, on_step: Callable | None = None, *, mode: str = "fp32"
+    ) -> np.ndarray:
+        """The head's raw logit per text (before the temperature), as `probabilities` computes it."""
         import torch
 
         self._check_fitted()
@@ -117,7 +166,7 @@ class _TextClassifier:
         def score_batch(batch_texts):
             with torch.inference_mode():
                 logits, _ = self._forward(model, self._batch(batch_texts, with_lm_labels=False))
-            return torch.sigmoid(logits).float().numpy()
+            return logits.double().numpy()
 
         return score_distinct(score_batch, texts, batch_size, on_step, self._token_lengths)
 
@@ -136,7 +185,7 @@ class _TextClassifier:
         return np.column_stack([1 - p, p])
 
     def predict(self, texts) -> np.ndarray:
-        return (self.probabilities(texts) >= self.config.threshold).astype(int)
+        return (self.probabilities(texts) >= self.decision_threshold).astype(int)
 
     def score_accounts(
         self,
@@ -148,20 +197,21 @@ class _TextClassifier:
         on_step: Callable | None = None,
         mode: str = "fp32",
     ) -> dict:
-        """Per-post scores and per-account aggregates (mean, max, share above threshold); `mode` as in
-        `probabilities`, and said in the result."""
-        threshold = self.config.threshold if threshold is None else threshold
+        """Per-post scores (calibrated) and per-account aggregates (mean, max, share at or above the
+        threshold: the model's own unless given); `mode` as in `probabilities`, and said in the result."""
+        threshold = self.decision_threshold if threshold is None else threshold
         scores = self.probabilities(texts, batch_size, on_step, mode=mode)
         return {
             "scores": scores.tolist(),
             "threshold": threshold,
+            "temperature": self.temperature_,
             "mode": mode,
             "accounts": aggregate_by_account(scores, check_groups(accounts, len(scores)), threshold),
         }
 
     def evaluate(self, texts, labels, threshold: float | None = None) -> dict:
         y = check_labels(labels, len(list(texts)))
-        threshold = self.config.threshold if threshold is None else threshold
+        threshold = self.decision_threshold if threshold is None else threshold
         return classification_metrics(y, self.probabilities(texts), threshold)
 
     # -- int8 -----------------------------------------------------------------------------------
@@ -195,7 +245,7 @@ class _TextClassifier:
         y = check_labels(labels, len(texts))
         before = self.probabilities(texts)
         after = self.probabilities(texts, mode=mode)
-        t = self.config.threshold
+        t = self.decision_threshold
         auc_fp32, auc_fast = float(roc_auc_score(y, before)), float(roc_auc_score(y, after))
         return {
             "mode": mode,
@@ -230,6 +280,7 @@ class _TextClassifier:
             split=getattr(self, "split_", None),
             history=getattr(self, "history_", None),
             pos_weight=getattr(self, "pos_weight_", None),
+            calibration=getattr(self, "calibration_", None),
         )
 
     @classmethod
@@ -238,9 +289,12 @@ class _TextClassifier:
         model = cls(model_dir=str(directory), config=ClassifierConfig.from_dict(manifest["config"]))
         model._load_weights(Path(directory))
         model.model_.eval()
-        for key in ("metrics", "split", "history", "pos_weight"):
+        for key in ("metrics", "split", "history", "pos_weight", "calibration"):
             if manifest.get(key) is not None:
                 setattr(model, f"{key}_", manifest[key])
+        if manifest.get("calibration") is not None:  # a model saved before calibration keeps T = 1 and 0.5
+            model.temperature_ = float(manifest["calibration"]["temperature"])
+            model.threshold_ = float(manifest["calibration"]["threshold"]["threshold"])
         return model
 
 

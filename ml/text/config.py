@@ -14,6 +14,9 @@ def check_range(name: str, value, low=None, high=None, *, low_open=False, high_o
     checks.check_range(name, value, low, high, low_open=low_open, high_open=high_open, error=TextModelError)
 
 
+THRESHOLD_GOALS = ("f1", "precision", "fixed")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """What the trainer needs; it knows nothing of the model."""
@@ -52,7 +55,10 @@ class ClassifierConfig:
     class_weight: str | None = "balanced"  # "balanced": BCE pos_weight = negatives / positives; None: 1
     test_size: float = 0.2  # held out for metrics
     val_size: float = 0.1  # of what is left, for early stopping
-    threshold: float = 0.5  # for F1, precision, recall, MCC and the confusion matrix
+    threshold: float = 0.5  # flags posts when no threshold was chosen on validation (threshold_goal "fixed")
+    calibrate: bool = True  # fit(): a temperature fitted on the validation split (ml.text.calibration)
+    threshold_goal: str = "f1"  # fit(): the threshold chosen on validation for "f1" or "precision"; "fixed": above
+    target_precision: float = 0.9  # threshold_goal "precision": the lowest threshold whose precision reaches this
     lm_weight: float = 0.5  # GPT-2 only: weight of the auxiliary language-model loss (docs/methods.md §language models)
     account_disjoint: bool = True  # no account in two splits (needs group ids)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -65,6 +71,10 @@ class ClassifierConfig:
         check_range("test_size", self.test_size, 0, 0.9, low_open=True)
         check_range("val_size", self.val_size, 0, 0.9)
         check_range("threshold", self.threshold, 0, 1)
+        if self.threshold_goal not in THRESHOLD_GOALS:
+            goals = ", ".join(THRESHOLD_GOALS)
+            raise TextModelError(f"threshold_goal must be one of {goals}, got {self.threshold_goal!r}")
+        check_range("target_precision", self.target_precision, 0, 1, low_open=True, high_open=True)
         check_range("lm_weight", self.lm_weight, 0)
 
     def as_dict(self) -> dict:

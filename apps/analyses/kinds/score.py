@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 
 from apps.analyses import selectors
 from apps.analyses.kinds.base import CHOICE, FLOAT, INT, Kind, Param
+from apps.analyses.kinds.train_classifier import calibration_summary
 from apps.analyses.models import PostScore
 from apps.common.ids import as_id
 from apps.jobs.services import JobError
@@ -69,6 +70,11 @@ def _result(collection, model_row, scored, params) -> dict:
         "model": model_row.pk,
         "model_name": model_row.name,
         "threshold": scored["threshold"],
+        # Which threshold flags posts: the model's own (chosen on validation for a goal) or the analyst's;
+        # and the temperature the stored scores were calibrated with (1: a model trained before calibration).
+        "threshold_from": params.get("threshold_from", "model"),
+        "temperature": scored["temperature"],
+        "calibration": calibration_summary(model_row.metrics),
         "posts": len(scores),
         "accounts_scored": len(accounts),
         "above_threshold": sum(s >= scored["threshold"] for s in scores),
@@ -87,6 +93,8 @@ def summary(result: dict) -> dict:
         "posts": result["posts"],
         "accounts": result["accounts_scored"],
         "above_threshold": result["above_threshold"],
+        "threshold": result["threshold"],
+        "threshold_from": result["threshold_from"],
     }
 
 
@@ -125,7 +133,7 @@ def _account_of(collection, value: str):
 
 class Score(Kind):
     name, label = "score", "Text model scores"
-    internal = frozenset({"model_name"})
+    internal = frozenset({"model_name", "threshold_from"})
     params = (
         Param("model", INT, None, "The text classifier (its id).", low=1, high=2**63 - 1, form=False),
         Param("max_posts", INT, MAX_POSTS_DEFAULT, "Over this, every k-th post by id.", low=1, high=MAX_POSTS_MAX),
@@ -138,7 +146,14 @@ class Score(Kind):
             high=ACCOUNTS_MAX,
             form=False,
         ),
-        Param("threshold", FLOAT, None, "Blank: the model's own (0.5).", low=0.0, high=1.0),
+        Param(
+            "threshold",
+            FLOAT,
+            None,
+            "Blank: the model's own, chosen on validation (0.5 for a model trained before calibration).",
+            low=0.0,
+            high=1.0,
+        ),
         Param(
             "mode",
             CHOICE,
@@ -163,15 +178,15 @@ class Score(Kind):
             errors["model"] = f"The weights of the model “{model.name}” are missing on disk; train it again."
         if errors:
             return clean
-        threshold = clean["threshold"]
-        if threshold is None:
-            threshold = float(model.params.get("threshold") or model.metrics.get("threshold") or 0.5)
+        given = clean["threshold"]
         return {
             "model": model.pk,
             "model_name": model.name,
             "max_posts": clean["max_posts"],
             "limit": clean["limit"],
-            "threshold": threshold,
+            # Blank: the model's own threshold (chosen on validation; 0.5 for a model trained before calibration).
+            "threshold": calibration_summary(model.metrics)["threshold"] if given is None else given,
+            "threshold_from": "model" if given is None else "analyst",
             "mode": clean["mode"],
         }
 

@@ -4,6 +4,9 @@ Labels come from an account label (e.g. account_category in RightTroll, LeftTrol
 a post label (veracity = false → 1), or two collections (positive vs negative). At most ``max_posts``
 posts are read, half a class at most when both have enough, picked by a seeded generator (the same
 collection gives the same model). The split is account-disjoint: groups are the accounts' platform ids.
+After training, one temperature T is fitted on the validation split and the threshold that flags posts is
+chosen there for the analyst's goal (the best F1, or a precision they set): ``ml.text.calibration``; both
+are stored with the metrics (``calibration``).
 
 ``run`` trains and writes the weights to a staging directory; ``after_create`` (called by
 ``analysis_run`` inside the transaction that writes the Analysis) makes the ``TextModel`` row and moves
@@ -31,6 +34,8 @@ MODELS = {"encoder": "bundled MiniLM", "gpt2": "tiny GPT-2"}
 DEFAULTS = {"encoder": {"epochs": 1, "batch_size": 16, "learning_rate": 5e-5},
             "gpt2": {"epochs": 5, "batch_size": 16, "learning_rate": 1e-3}}
 MAX_POSTS_DEFAULT, MAX_POSTS_MAX = 2_000, 1_000_000
+THRESHOLD_GOALS = ("f1", "precision")  # ml.text.calibration.GOALS
+TARGET_PRECISION_DEFAULT = 0.9
 KEY_RE = re.compile(r"^(?!.*__)[\w.\- ]{1,100}$")
 SEED = 0
 
@@ -134,14 +139,61 @@ def _int8_report(classifier, texts: list[str], labels: list[int]) -> dict:
         return {"error": str(exc)}
 
 
+def split_type(split: dict) -> str:
+    """The held-out split's kind, as the headline states it: "account-disjoint" (no account in two parts) or
+    "random"; an account-disjoint split of posts that each have their own account (text-only imports) is
+    random in effect, and says so."""
+    if not split.get("account_disjoint"):
+        return "random"
+    parts = [split[name] for name in ("train", "val", "test") if isinstance(split.get(name), dict)]
+    if parts and all(part.get("accounts") == part.get("posts") for part in parts if part.get("posts")):
+        return "account-disjoint (one post per account: random in effect)"
+    return "account-disjoint"
+
+
+def calibration_summary(metrics: dict) -> dict:
+    """What the pages say about a model's calibration and threshold, from its stored metrics: T, the
+    threshold and the goal it was chosen for, and the figures on validation and on the held-out test. A
+    model trained before calibration has T = 1 and the fixed threshold (0.5), and ``calibrated`` False."""
+    report = metrics.get("calibration")
+    if not report:
+        threshold = float(metrics.get("threshold", 0.5))
+        return {"calibrated": False, "temperature": 1.0, "threshold": threshold, "goal": "fixed",
+                "reason": "the model was trained before calibration was added"}
+    chosen = report["threshold"]
+    out = {
+        "calibrated": bool(report.get("fitted")),
+        "temperature": float(report["temperature"]),
+        "threshold": float(chosen["threshold"]),
+        "goal": chosen.get("goal", "fixed"),
+        "target_precision": chosen.get("target_precision"),
+        "reached": chosen.get("reached", True),
+        "reason": report.get("reason"),
+    }
+    if report.get("fitted"):
+        test = report.get("test") or {}
+        out.update(
+            {k: chosen.get(k) for k in ("f1", "precision", "recall", "flagged")},
+            validation_posts=report["posts"], ece_before=report["ece_before"], ece_after=report["ece_after"],
+            test_ece_before=test.get("ece_before"), test_ece_after=test.get("ece_after"),
+            separable=report.get("separable", False), clipped=report.get("clipped", False),
+        )
+    return out
+
+
 def summary(result: dict) -> dict:
     m = result["metrics"]
+    calibration = calibration_summary(m)
     return {
         "model": result["model"],
+        "split": split_type(result["split"]),
         "posts": result["posts"],
         "positives": result["positives"],
         "auc": m.get("auc"),
         "f1": m.get("f1"),
+        "threshold": calibration["threshold"],
+        "threshold_goal": calibration["goal"],
+        "temperature": calibration["temperature"],
         "account_disjoint": result["split"]["account_disjoint"],
     }
 
@@ -201,7 +253,15 @@ def _classifier(params: dict):
         patience=base.train.patience,
         seed=params["seed"],
     )
-    config = type(base).from_dict({**base.as_dict(), "max_length": params["max_length"], "train": train.__dict__})
+    config = type(base).from_dict(
+        {
+            **base.as_dict(),
+            "max_length": params["max_length"],
+            "threshold_goal": params.get("threshold_goal", "f1"),
+            "target_precision": params.get("target_precision", TARGET_PRECISION_DEFAULT),
+            "train": train.__dict__,
+        }
+    )
     cls = GPT2Classifier if params["model"] == "gpt2" else EncoderClassifier
     return cls(model_dir=params["base_dir"] or None, config=config)
 
@@ -229,7 +289,8 @@ def staged_cleanup(job) -> None:
 
 
 def text_model_context(analysis) -> dict:
-    return {"text_model": TextModel.objects.filter(pk=analysis.result.get("text_model_id")).first()}
+    model = TextModel.objects.filter(pk=analysis.result.get("text_model_id")).first()
+    return {"text_model": model, "calibration": calibration_summary(model.metrics) if model else {}}
 
 
 def staging_dir(job) -> Path:
@@ -296,6 +357,25 @@ class TrainClassifier(Kind):
             "learning_rate", FLOAT, None, "Blank: 5e-5 for the encoder, 1e-3 for the tiny GPT-2.", low=1e-7, high=1.0
         ),
         Param("max_length", INT, 64, "Tokens per post.", low=8, high=512),
+        Param(
+            "threshold_goal",
+            CHOICE,
+            "f1",
+            "What the threshold that flags posts is chosen for, on the validation split.",
+            choices=THRESHOLD_GOALS,
+            choice_labels={
+                "f1": "the best F1",
+                "precision": "a precision I set (the most posts found at that precision)",
+            },
+        ),
+        Param(
+            "target_precision",
+            FLOAT,
+            TARGET_PRECISION_DEFAULT,
+            "For a precision goal: the share of flagged posts that should be IO on validation.",
+            low=0.5,
+            high=0.999,
+        ),
         Param("seed", INT, SEED, "The sample's and the training's seed.", low=0, high=2**31 - 1, form=False),
     )
 
@@ -313,6 +393,8 @@ class TrainClassifier(Kind):
             "base_dir": base_dir_check(clean["base_dir"], model, errors),
             **{k: defaults[k] if clean[k] is None else clean[k] for k in ("epochs", "batch_size", "learning_rate")},
             "max_length": clean["max_length"],
+            "threshold_goal": clean["threshold_goal"],
+            "target_precision": clean["target_precision"],
             "max_posts": clean["max_posts"],
             "seed": clean["seed"],
         }
@@ -322,7 +404,8 @@ class TrainClassifier(Kind):
 
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
         """1. read the labelled post ids and sample them; 2. read their texts; 3. train (account-disjoint
-        split, progress per step); 4. save the weights to a staging directory; 5. the result."""
+        split, progress per step; then T and the threshold fitted on the validation split); 4. save the weights
+        to a staging directory; 5. the result."""
         from ml.text import TextModelError
 
         params = analysis_input.params
@@ -349,6 +432,8 @@ class TrainClassifier(Kind):
         except TextModelError as exc:
             raise JobError(f"The labelled posts cannot train a model: {exc}.") from None
         test = classifier.test_
+        # Temperature, reliability bins and the chosen threshold (validation), ECE on the held-out test.
+        classifier.metrics_["calibration"] = classifier.calibration_
         progress(0.93, "Measuring the int8 scoring mode on the held-out posts", force=True)
         classifier.metrics_["int8"] = _int8_report(classifier, [data["text"][i] for i in test["index"]], test["labels"])
         progress(0.95, "Saving the weights", force=True)
