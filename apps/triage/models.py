@@ -20,7 +20,7 @@ class TriageQueue(models.Model):
         POST = "post", "posts"  # accounts later
 
     class Order(models.TextChoices):
-        UNCERTAINTY = "uncertainty", "most uncertain first (|p − 0.5| smallest)"
+        UNCERTAINTY = "uncertainty", "most uncertain first (nearest the detector's threshold)"
         SCORE = "score", "highest score first"
         RANDOM = "random", "random (seeded; for calibration)"
 

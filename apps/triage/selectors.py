@@ -60,7 +60,14 @@ def queue_items(queue: TriageQueue) -> QuerySet[PostScore]:
     if queue.order == TriageQueue.Order.RANDOM:
         rank = Mod(F("post_id") * random_multiplier(queue.seed), PRIME)
         return rows.annotate(rank=rank).order_by("rank", "post_id")
-    return rows.annotate(distance=Abs(F("score") - 0.5)).order_by("distance", "post_id")
+    return rows.annotate(distance=Abs(F("score") - boundary(queue))).order_by("distance", "post_id")
+
+
+def boundary(queue: TriageQueue) -> float:
+    """Where the detector is least sure: its threshold (the score analysis's, chosen on validation for a calibrated
+    model; 0.5 for a score analysis from before calibration)."""
+    threshold = (queue.analysis.result or {}).get("threshold") if queue.analysis_id else None
+    return float(threshold) if isinstance(threshold, int | float) and 0.0 <= threshold <= 1.0 else 0.5
 
 
 def _undecided(rows: QuerySet[PostScore], *, queue: TriageQueue, user) -> QuerySet[PostScore]:
@@ -72,13 +79,14 @@ def item_next(*, queue: TriageQueue, user) -> PostScore | None:
     """The first item of the queue's order that ``user`` has not decided (labelled or skipped)."""
     if queue.order != TriageQueue.Order.UNCERTAINTY:
         return _undecided(queue_items(queue), queue=queue, user=user).first()
-    # Nearest to 0.5 from above and from below, each a walk of the score index, instead of sorting every
+    # Nearest to the threshold from above and from below, each a walk of the score index, instead of sorting every
     # item by its distance: the closer of the two (the lower post id on a tie) is the queue's next.
+    cut = boundary(queue)
     rows = _undecided(PostScore.objects.filter(analysis_id=queue.analysis_id), queue=queue, user=user)
-    above = rows.filter(score__gte=0.5).order_by("score", "post_id").first()
-    below = rows.filter(score__lt=0.5).order_by("-score", "post_id").first()
+    above = rows.filter(score__gte=cut).order_by("score", "post_id").first()
+    below = rows.filter(score__lt=cut).order_by("-score", "post_id").first()
     found = [row for row in (above, below) if row is not None]
-    return min(found, key=lambda row: (abs(row.score - 0.5), row.post_id), default=None)
+    return min(found, key=lambda row: (abs(row.score - cut), row.post_id), default=None)
 
 
 def progress(*, queue: TriageQueue, user) -> dict:
@@ -149,7 +157,7 @@ def item_describe(*, queue: TriageQueue, row: PostScore) -> dict | None:
             "recent": _recent_posts(account_id=account.pk, exclude=post.pk),
         },
         "score": row.score,
-        "uncertainty": abs(row.score - 0.5),
+        "uncertainty": abs(row.score - boundary(queue)),
         "attention_url": reverse("text-model-post", args=[model.pk, post.pk]) if model else None,
         "networks": _networks(collection_id=queue.collection_id, account_id=account.pk),
     }

@@ -38,6 +38,17 @@ def test_the_uncertainty_order_puts_scores_nearest_one_half_first(case, users, m
     assert platform_ids(case, walk(queue, users["bob"])) == UNCERTAINTY_ORDER
 
 
+def test_a_calibrated_detectors_uncertainty_centres_on_its_threshold(case, users, make_queue):
+    case["scoring"].result = {"threshold": 0.9}  # chosen on validation for the model's goal
+    case["scoring"].save(update_fields=["result"])
+    queue = make_queue("uncertainty")
+    by_pk = {p.pk: name for name, p in case["posts"].items()}
+    expected = sorted(SCORES, key=lambda name: (abs(SCORES[name] - 0.9), case["posts"][name].pk))
+    assert expected != UNCERTAINTY_ORDER  # the threshold moves the queue
+    assert [by_pk[pk] for pk in queue_items(queue).values_list("post_id", flat=True)] == expected
+    assert platform_ids(case, walk(queue, users["bob"])) == expected
+
+
 def test_the_score_order_puts_the_highest_first(case, users, make_queue):
     queue = make_queue("score")
     assert platform_ids(case, queue_items(queue).values_list("post_id", flat=True)) == SCORE_ORDER
