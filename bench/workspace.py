@@ -11,7 +11,9 @@ Measured:
 1. **posts API**: ``--clients`` threads, each with its own logged-in session, for ``--seconds`` seconds ask for
    filtered and sorted pages of the workspace's posts table as the page does: a random community of the stored
    network, or a random handful of accounts, or a random week, or a text search, sorted by time either way, and
-   follow ``next`` for up to three pages (keyset). p50/p95/p99 of every request; errors (non-2xx, exceptions).
+   follow ``next`` for up to three pages (keyset). Between two requests a client waits ``--think`` seconds on
+   average (uniform from half to one and a half times it: an analyst reads a page before the next; 0 = as fast as
+   the server answers, a saturation test). p50/p95/p99 of every request; errors (non-2xx, exceptions).
 2. **first paint**: headless Chromium (Debian's) opens the workspace; the time from navigation start until every
    panel has drawn (``#workspace[data-state=ready]``), median of 3 loads.
 3. **select → redraw**: a click on a community button until the table, the timeline and the network have all
@@ -107,7 +109,8 @@ def queries(collection: int, communities: list[str], accounts: list[int], span: 
     return what, params
 
 
-def load(url: str, investigation: int, collection: int, communities, accounts, span, clients: int, seconds: int):
+def load(url: str, investigation: int, collection: int, communities, accounts, span, clients: int, seconds: int,
+         think: float):
     latencies: list[float] = []
     by_kind: dict[str, list[float]] = {}
     errors: list[str] = []
@@ -137,6 +140,8 @@ def load(url: str, investigation: int, collection: int, communities, accounts, s
                     by_kind.setdefault(f"{what}, {'first page' if page == 0 else 'next page'}", []).append(elapsed)
                     if not ok and body is None and len(errors) < 1000:
                         errors.append(f"{getattr(r, 'status_code', '?')} {params}")
+                if think:
+                    time.sleep(rng.uniform(0.5 * think, 1.5 * think))
                 if not body or not body.get("next"):
                     break
                 params = {**params, "cursor": body["next"]}
@@ -209,6 +214,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=0, help="use only the file's first N rows (0: all)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds a client waits between requests")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]  # other work on the machine skews every figure: say how much there was
 
@@ -240,7 +246,7 @@ def main() -> int:
             span = stack.query("SELECT min(time)::text, max(time)::text FROM collections_post WHERE collection_id = %s"
                                % int(collection))[0]
             latencies, errors = load(stack.url, investigation, collection, communities, accounts, span,
-                                     args.clients, args.seconds)
+                                     args.clients, args.seconds, args.think)
             firsts, selects = browser(stack.url, investigation, communities)
 
     ms = [v * 1000 for v in latencies]
@@ -249,6 +255,7 @@ def main() -> int:
         "posts": imported.get("stored"),
         "clients": args.clients,
         "seconds": args.seconds,
+        "think_s": args.think,
         "requests": len(ms),
         "posts_p50_ms": round(percentile(ms, 0.50), 1),
         "posts_p95_ms": round(percentile(ms, 0.95), 1),
