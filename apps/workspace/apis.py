@@ -262,6 +262,21 @@ class WorkspaceCollectionRef(serializers.Serializer):
     name = serializers.CharField()
 
 
+class WorkspaceAuthorshipPostOutput(serializers.Serializer):
+    text = serializers.CharField()
+    probability = serializers.FloatField()
+
+
+class WorkspaceAccountAuthorshipOutput(serializers.Serializer):
+    analysis = serializers.IntegerField()
+    title = serializers.CharField()
+    test_accuracy = serializers.FloatField(allow_null=True, help_text="time-ordered held-out accuracy")
+    checked = serializers.IntegerField(help_text="the account's own posts ranked")
+    outliers = serializers.IntegerField(help_text="of those, the ones its model calls unlike the account (p < 0.5)")
+    least_like = WorkspaceAuthorshipPostOutput(many=True)
+    url = serializers.CharField()
+
+
 class WorkspaceAccountOutput(serializers.Serializer):
     id = serializers.IntegerField()
     platform_id = serializers.CharField()
@@ -278,6 +293,7 @@ class WorkspaceAccountOutput(serializers.Serializer):
     last_post = serializers.DateTimeField(allow_null=True)
     scores = WorkspaceAccountScoreOutput(many=True)
     communities = WorkspaceAccountCommunityOutput(many=True)
+    authorship = WorkspaceAccountAuthorshipOutput(many=True)
     notes = WorkspaceNoteRef(many=True)
     tags = WorkspaceAccountTagOutput(many=True)
 

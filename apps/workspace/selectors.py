@@ -491,6 +491,7 @@ def account_detail(*, investigation: Investigation, account_id: int) -> dict | N
         "last_post": span["last"],
         "scores": _account_scores(investigation, account),
         "communities": _account_communities(investigation, account),
+        "authorship": _account_authorship(investigation, account),
         "notes": _notes(investigation, TargetType.ACCOUNT, account.pk),
         "tags": _account_tags(investigation, account),
     }
@@ -515,6 +516,25 @@ def _account_scores(investigation: Investigation, account: Account) -> list[dict
         for pk, a in analyses.items()
         if pk in found
     ]
+
+
+def _account_authorship(investigation: Investigation, account: Account) -> list[dict]:
+    """Each authorship analysis of the account: its time-ordered test accuracy and its outliers, the account's own
+    posts its model calls unlike the account (probability under one half: a hijack or a shared login), least
+    like first."""
+    out = []
+    for analysis in Analysis.objects.filter(investigation=investigation, kind="authorship",
+                                            params__account_id=account.pk).order_by("-created_at", "-id"):
+        result = analysis.result or {}
+        posts = [p for p in result.get("posts", []) if isinstance(p, dict)]
+        outliers = [p for p in posts if isinstance(p.get("probability"), int | float) and p["probability"] < 0.5]
+        out.append({
+            "analysis": analysis.pk, "title": analysis.title, "test_accuracy": analysis.summary.get("test_accuracy"),
+            "checked": len(posts), "outliers": len(outliers),
+            "least_like": [{"text": p.get("text", ""), "probability": p["probability"]} for p in outliers[:3]],
+            "url": reverse("analysis-detail", args=[analysis.pk]),
+        })
+    return out
 
 
 def _account_communities(investigation: Investigation, account: Account) -> list[dict]:

@@ -647,6 +647,13 @@
             () => update({ community: `${c.analysis}:${c.community}`, accounts: null })), "ws-account-community"), " "));
           box.append(p);
         }
+        (a.authorship || []).forEach((au) => {
+          const line = testid(el("p", `${au.title}: ${au.outliers} of ${au.checked} own posts unlike the account` +
+            ` (time-ordered test accuracy ${fmt(au.test_accuracy, 2)}) `), "ws-account-authorship");
+          const link = el("a", "open"); link.href = au.url; line.append(link);
+          box.append(line);
+          au.least_like.forEach((p) => box.append(el("blockquote", `${fmt(p.probability, 2)} · ${p.text}`, "ws-post-text")));
+        });
         if (a.tags?.length) { const p = el("p", "DISARM: "); a.tags.forEach((t) => p.append(el("span", `${t.technique} ${t.name}`, "chip"), " ")); box.append(p); }
         if (a.notes?.length) box.append(el("h4", "Notes"), notesList(a.notes));
       });

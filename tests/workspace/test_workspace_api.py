@@ -206,7 +206,26 @@ def test_the_account_panel(world, api_for, users):
                              "procedure": "bursts"}]
     outside = world["accounts"][15]  # in no stored network
     data = api_for("carol").get(reverse("api-workspace-account", args=[world["inv"].pk, outside.pk])).json()
-    assert data["communities"] == [] and data["notes"] == [] and data["tags"] == []
+    assert data["communities"] == [] and data["notes"] == [] and data["tags"] == [] and data["authorship"] == []
+
+
+def test_the_account_panel_lists_the_authorship_outliers(world, api_for, users):
+    from tests.workspace.conftest import START, _analysis
+
+    acct = world["accounts"][4]
+    ranked = [{"text": "not me", "probability": 0.12}, {"text": "odd", "probability": 0.41},
+              {"text": "mine", "probability": 0.93}]
+    run = _analysis(world["inv"], world["col"], users["alice"], "authorship", result={"posts": ranked},
+                    summary={"account": "acct4", "test_accuracy": 0.81}, params={"account": "acct4",
+                                                                               "account_id": acct.pk}, when=START)
+    _analysis(world["inv"], world["col"], users["alice"], "authorship", result={"posts": ranked},
+              summary={"account": "acct5"}, params={"account": "acct5", "account_id": world["accounts"][5].pk},
+              when=START)
+    data = api_for("carol").get(reverse("api-workspace-account", args=[world["inv"].pk, acct.pk])).json()
+    assert data["authorship"] == [{
+        "analysis": run.pk, "title": "Authorship of @acct4", "test_accuracy": 0.81, "checked": 3, "outliers": 2,
+        "least_like": [{"text": "not me", "probability": 0.12}, {"text": "odd", "probability": 0.41}],
+        "url": reverse("analysis-detail", args=[run.pk])}]
 
 
 def test_the_post_panel(world, api_for, users):
