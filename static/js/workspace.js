@@ -578,12 +578,18 @@
     async function draw() {
       const chosen = await selectedAccounts();
       const keyOf = (p) => (points.unit === "account" ? p.id : p.account);
-      const labels = [...new Set(points.points.map((p) => p.label ?? "unlabelled"))].sort();
-      const colour = (p) => (chosen && !chosen.has(keyOf(p)) ? FADED : PALETTE[labels.indexOf(p.label ?? "unlabelled") % PALETTE.length]);
-      await window.Plotly.react(plot, [{ type: "scattergl", mode: "markers", x: points.points.map((p) => p.x), y: points.points.map((p) => p.y),
-        customdata: points.points.map(keyOf), text: points.points.map((p) => `@${p.handle}<br>${p.label ?? ""}`),
-        hovertemplate: "%{text}<extra></extra>", marker: { size: 5, color: points.points.map(colour) } }],
-      { height: 420, margin: { l: 5, r: 5, t: 5, b: 5 }, dragmode: "lasso", hovermode: "closest",
+      // One trace per label (the legend names the colours); points outside the selection fade.
+      const groups = new Map();
+      points.points.forEach((p) => { const k = p.label ?? "unlabelled"; if (!groups.has(k)) groups.set(k, []); groups.get(k).push(p); });
+      const traces = [...groups.keys()].sort().map((label, i) => {
+        const list = groups.get(label);
+        const colour = PALETTE[i % PALETTE.length];
+        return { type: "scattergl", mode: "markers", name: label, x: list.map((p) => p.x), y: list.map((p) => p.y),
+          customdata: list.map(keyOf), text: list.map((p) => `@${p.handle}<br>${label}`), hovertemplate: "%{text}<extra></extra>",
+          marker: { size: 5, color: list.map((p) => (chosen && !chosen.has(keyOf(p)) ? FADED : colour)) } };
+      });
+      await window.Plotly.react(plot, traces, { height: 420, margin: { l: 5, r: 5, t: 5, b: 5 }, dragmode: "lasso",
+        hovermode: "closest", showlegend: groups.size > 1, legend: { orientation: "h", y: -0.02 },
         xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" } }, PLOT_CONFIG);
       shown.textContent = `${points.points.length.toLocaleString()} ${points.unit}s · lasso points to select their accounts` +
         (chosen ? ` · ${points.points.filter((p) => chosen.has(keyOf(p))).length.toLocaleString()} in the selection` : "");
