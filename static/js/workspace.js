@@ -686,7 +686,19 @@
         if (labels.childNodes.length) box.append(labels);
         (p.scores || []).forEach((s) => {
           const line = el("p", `${s.title} #${s.analysis}: ${fmt(s.score)} `);
-          if (s.attention_url) { const a = el("a", "attention"); a.href = s.attention_url; line.append(a); }
+          if (s.attention_url) {
+            const a = el("a", "the model's page on this post"); a.href = s.attention_url;
+            // bertviz's head view of the post, on demand (the model is loaded to draw it), in a sandboxed frame as on
+            // the model's post page: its require.js must not meet Plotly.
+            const show = testid(button("Attention heatmap", () => {
+              const frame = testid(el("iframe", undefined, "bertviz-frame bertviz-frame-tall"), "ws-attention");
+              frame.setAttribute("sandbox", "allow-scripts");
+              frame.title = "bertviz head view";
+              frame.src = `${s.attention_url}bertviz/head/`;
+              show.replaceWith(frame);
+            }), "ws-attention-button");
+            line.append(a, " ", show);
+          }
           box.append(line);
         });
         if (p.notes?.length) box.append(el("h4", "Notes"), notesList(p.notes));

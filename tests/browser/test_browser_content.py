@@ -8,6 +8,7 @@ sandboxed frames from locally served d3, jQuery and require.js."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlparse
 
 import pytest
@@ -153,4 +154,18 @@ def test_an_analyst_trains_scores_and_reads_a_posts_attention_offline(tmp_path, 
     # frames are held back until then): wait for one painted frame before the picture.
     head.locator("#vis svg").evaluate(PAINTED)
     frame.screenshot(path="/tmp/content-head-view.png")
+    assert leaving == [], f"requests tried to leave the machine: {leaving}"
+
+    # 5. the same post in the workspace's post panel: its stored score, and bertviz's head view on demand
+    model_pk, post_pk = re.search(r"/models/(\d+)/posts/(\d+)/", page.url).groups()
+    investigation = stack.query("SELECT investigation_id FROM collections_collection WHERE id = ?",
+                                (imported["collection_id"],))[0][0]
+    page.goto(f"{stack.url}/investigations/{investigation}/workspace/?c={imported['collection_id']}"
+              f"&panels=post,table&post={post_pk}")
+    expect(page.get_by_test_id("ws-post-text")).to_have_text(top_text)
+    page.get_by_test_id("ws-attention-button").click()
+    assert page.get_by_test_id("ws-attention").get_attribute("sandbox") == "allow-scripts"
+    ws_head = page.frame_locator("[data-testid=ws-attention]")
+    expect(ws_head.locator("#vis svg text").first).to_be_attached(timeout=60_000)
+    assert "[CLS]" in ws_head.locator("#vis svg text").all_text_contents()
     assert leaving == [], f"requests tried to leave the machine: {leaving}"
