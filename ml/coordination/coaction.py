@@ -20,6 +20,7 @@ a group that repeatedly fires on small targets within seconds beats it by orders
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -351,7 +352,9 @@ def near_duplicate_clusters(texts: list, *, threshold: float = 0.8, n_hashes: in
     b = rng.integers(0, 1 << 30, n_hashes, dtype=np.uint64)
     signatures = np.full((len(texts), n_hashes), np.iinfo(np.uint64).max, dtype=np.uint64)
     for row, text in enumerate(texts):
-        shingle = np.array([hash(s) & 0xFFFFFFFF for s in _shingles(text)], dtype=np.uint64)
+        # zlib.crc32, not hash(): Python salts str hashes per process, which made the clusters (and the co-action
+        # text edges) differ from one run, or one worker, to the next.
+        shingle = np.array([zlib.crc32(s.encode("utf-8")) for s in _shingles(text)], dtype=np.uint64)
         if shingle.size:
             signatures[row] = ((np.outer(shingle, a) + b) % prime).min(axis=0)
     empty = np.array([not _shingles(t) for t in texts])

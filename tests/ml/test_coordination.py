@@ -383,3 +383,17 @@ def test_it_runs_on_the_german_elections_co_shares():
     posts["action"] = posts["action"].map({"url_id": "url", "hashtag_id": "hashtag"})
     result = coaction_network(posts, CoactionConfig(actions=("url", "hashtag")))
     assert result.counts["significant"] <= result.counts["raw"]
+
+
+def test_near_duplicate_clusters_are_the_same_in_every_process():
+    """Python salts str hashes per process (PYTHONHASHSEED): the MinHash shingles must not use them, or two
+    workers cluster the same texts differently (the test above once failed under one salt in three)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from ml.coordination.coaction import near_duplicate_clusters as c; "
+            "print(list(c(['a b c d e f g h', 'a b c d e f g x', 'q r s t u v w'] * 20, threshold=0.5)), end='')")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(salt)}).stdout for salt in (1, 2, 3)}
+    assert len(runs) == 1, runs
