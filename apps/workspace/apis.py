@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.analyses.kinds.network import SCALE_MAX, network_at_scale
 from apps.analyses.selectors import analysis_get
 from apps.common.ids import as_id
 from apps.investigations.selectors import investigation_get
@@ -347,6 +348,10 @@ class WorkspaceNetworkOutput(serializers.Serializer):
         child=serializers.JSONField(), help_text='{"id", "handle", "x", "y", "community", ...}; hashtags add "entity"'
     )
     edges = serializers.ListField(child=serializers.JSONField(), help_text='{"source", "target", "weight", ...}')
+    scales = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="coordination: the bin sizes (seconds) it ran"
+    )
+    scale = serializers.IntegerField(required=False, help_text="coordination: the bin size of this network")
 
 
 class WorkspaceNetworkActiveOutput(serializers.Serializer):
@@ -439,12 +444,19 @@ class NetworkListApi(APIView):
 
 
 class NetworkApi(APIView):
-    """A stored network for drawing: what its analysis page draws, plus how to name and select its nodes."""
+    """A stored network for drawing: what its analysis page draws, plus how to name and select its nodes;
+    ``scale`` picks one of a multi-scale coordination's networks (default: the suggested one)."""
 
-    @extend_schema(responses=WorkspaceNetworkOutput)
+    @extend_schema(
+        parameters=[OpenApiParameter("scale", int, description="coordination: a bin size (seconds) the run covered")],
+        responses=WorkspaceNetworkOutput,
+    )
     def get(self, request, pk: int):
         analysis = analysis_get(user=request.user, analysis_id=pk)
-        return Response(selectors.network_drawing(analysis=analysis))
+        query = Query(request.query_params)
+        scale = query.whole("scale", default=0, low=1, high=SCALE_MAX)
+        query.check()
+        return Response(selectors.network_drawing(analysis=network_at_scale(analysis, scale or None)))
 
 
 class NetworkActiveApi(APIView):

@@ -211,7 +211,9 @@
     const response = await fetch(`${evidenceUrl}?source=${encodeURIComponent(source)}&target=${encodeURIComponent(target)}`,
       { headers: { Accept: "application/json" }, credentials: "same-origin" });
     if (!response.ok) { panel.replaceChildren(el("p", `Could not load the evidence (${response.status}).`, "error")); return; }
-    const found = await response.json();
+    const answer = await response.json();
+    // a multi-scale coordination answers for each bin size: show the one drawn
+    const found = { ...answer, ...((answer.scales || {})[String(data.scale)] || {}) };
     const arrow = data.kind === "coordination" ? "→" : "↔";
     panel.replaceChildren(el("h3", `@${found.source.handle} ${arrow} @${found.target.handle}`),
       el("p", `${found.total.toLocaleString()} ${data.kind === "coordination" ? "entity uses in the next bin" : "co-actions within the window"}` +

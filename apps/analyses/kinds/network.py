@@ -12,7 +12,9 @@ import math
 from collections import Counter
 from datetime import datetime, timezone
 
-from apps.analyses.kinds.base import Kind
+from django.core.exceptions import ValidationError
+
+from apps.analyses.kinds.base import Kind, kind_get
 from apps.analyses.selectors import accounts_described
 from apps.common.csvfile import csv_bytes
 
@@ -20,6 +22,7 @@ EDGES_CAP = 5_000        # edges of the drawn network kept on the row (the stron
 TYPE_EDGES_CAP = 2_000   # per entity type, and per half of a before/after split
 COMMUNITIES_CAP = 50     # communities listed (largest first); every node keeps its community number
 COMMUNITY_ACCOUNTS_CAP = 200
+SCALE_MAX = 7 * 86400    # the longest time bin (seconds) a network kind takes
 
 
 # Results ---------------------------------------------------------------------------------------
@@ -140,6 +143,13 @@ def edges_rows(analysis):
         ]
 
 
+def network_at_scale(analysis, scale: int | None):
+    """The analysis as drawn at time scale ``scale`` (seconds; None: its default), where its kind stores networks;
+    other analyses as they are. A ValidationError naming ``scale`` for a scale the analysis has no network of."""
+    kind = kind_get(analysis.kind)
+    return kind.at_scale(analysis, scale) if isinstance(kind, NetworkKind) else analysis
+
+
 class NetworkKind(Kind):
     """A kind whose result is a network (``nodes``, ``edges``): GEXF, GraphML and a CSV edge list, every
     text cell neutralised for spreadsheets (``apps.common.csvfile``)."""
@@ -156,6 +166,15 @@ class NetworkKind(Kind):
         except (KeyError, TypeError, AttributeError):
             result = analysis.result if isinstance(analysis.result, dict) else {}
             return {"kind": analysis.kind, "nodes": result.get("nodes") or [], "edges": result.get("edges") or []}
+
+    def at_scale(self, analysis, scale: int | None):
+        """The analysis as seen at time scale ``scale`` (seconds); kinds that store one network per scale
+        (``coordination``) override it. This one stores a single network, at no scale to choose."""
+        if scale is None:
+            return analysis
+        raise ValidationError(
+            {"scale": [f"Analysis {analysis.pk} ({analysis.kind}) stores one network: it takes no scale."]}
+        )
 
     def export_graph(self, analysis):
         return network_graph(analysis)
