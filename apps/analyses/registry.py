@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from apps.analyses.kinds.authorship import Authorship
 from apps.analyses.kinds.base import register
+from apps.analyses.kinds.behaviour import Behaviour
 from apps.analyses.kinds.coaction import Coaction
 from apps.analyses.kinds.coordination import Coordination
 from apps.analyses.kinds.embedding_map import EmbeddingMap
@@ -16,6 +17,6 @@ from apps.analyses.kinds.train_classifier import TrainClassifier
 from apps.analyses.kinds.train_lm import TrainLM
 
 KINDS = (Authorship(), Coordination(), Coaction(), Propagation(), RetweetNetwork(), HashtagNetwork(), TrainClassifier(),
-         Score(), TrainLM(), PerplexityMatrix(), EmbeddingMap())
+         Score(), TrainLM(), PerplexityMatrix(), EmbeddingMap(), Behaviour())
 
 register(*KINDS)

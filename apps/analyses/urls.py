@@ -33,6 +33,7 @@ urlpatterns = [
         {"kind": "embedding_map"},
         name="embedding-map-start",
     ),
+    path("collections/<id:pk>/behaviour/", views.kind_start_view, {"kind": "behaviour"}, name="behaviour-start"),
     path(
         "collections/<id:pk>/train-classifier/", text_views.train_classifier_start_view, name="train-classifier-start"
     ),

@@ -126,6 +126,7 @@ START_TEMPLATES = {
     "retweet_network": "analyses/spread_start.html",
     "hashtag_network": "analyses/spread_start.html",
     "embedding_map": "analyses/embedding_map_start.html",
+    "behaviour": "analyses/behaviour_start.html",
 }
 EXPORT_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+xml", "csv": "text/csv"}
 
