@@ -82,6 +82,7 @@ ROUTES = {
     "retweet-network-start": ("col", {"GET": E, "POST": E}, ()),
     "hashtag-network-start": ("col", {"GET": E, "POST": E}, ()),
     "embedding-map-start": ("col", {"GET": E, "POST": E}, ()),
+    "behaviour-start": ("col", {"GET": E, "POST": E}, ()),
     "analysis-timeline": ("net", {"GET": V}, (MAY_404,)),
     "train-classifier-start": ("col", {"GET": E, "POST": E}, ()),
     "text-model-detail": ("clf", {"GET": V}, ()),
