@@ -137,22 +137,13 @@ def headline(metrics: dict) -> dict:
 
 
 def baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict:
-    """Majority class (constant score: AUC 0.5) and TF-IDF word 1-2-grams + logistic regression."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
+    """Majority class (constant score: AUC 0.5) and TF-IDF word 1-2-grams + logistic regression: ml.text.baselines,
+    the product's own (trained beside every model)."""
+    from ml.text.baselines import majority, tfidf_lr
 
-    majority = int(train["label"].mean() >= 0.5)
-    constant = np.full(len(test), float(majority))
-    tfidf = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-        LogisticRegression(max_iter=2000, class_weight="balanced"),
-    )
-    tfidf.fit(train["text"].tolist(), train["label"].to_numpy())
-    scores = tfidf.predict_proba(test["text"].tolist())[:, 1]
     return {
-        "majority": headline(classification_metrics(test["label"], constant)),
-        "tfidf_lr": headline(classification_metrics(test["label"], scores)),
+        "majority": headline(majority(train["label"], test["label"])),
+        "tfidf_lr": headline(tfidf_lr(train["text"], train["label"], test["text"], test["label"])),
     }
 
 

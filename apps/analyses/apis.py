@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.analyses import selectors, services
 from apps.analyses.kinds.base import CHOICE, DATE, FLAG, FLOAT, INT, LIST, Kind, Param, kind_get, kind_names
+from apps.analyses.kinds.score import ood_limit
 from apps.collections.selectors import collection_get
 from apps.common.ids import id_param
 from apps.investigations.models import Role
@@ -178,7 +179,13 @@ class PostScoreOutput(serializers.Serializer):
     account = serializers.IntegerField(source="account_id")
     account_handle = serializers.CharField(source="account.handle", default=None)
     score = serializers.FloatField()
+    ood = serializers.FloatField(allow_null=True, help_text="distance to the training posts (null: not measured)")
+    unreliable = serializers.SerializerMethodField(help_text="beyond the training range (null: not measured)")
     text = serializers.CharField(source="post.text", default=None)
+
+    def get_unreliable(self, row) -> bool | None:
+        limit = self.context.get("ood_limit")
+        return None if limit is None or row.ood is None else row.ood > limit
 
 
 class PostScoreListApi(APIView):
@@ -202,4 +209,5 @@ class PostScoreListApi(APIView):
         rows = selectors.post_score_list(analysis=analysis, order=order, account_id=account)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(PostScoreOutput(page, many=True).data)
+        context = {"ood_limit": ood_limit(analysis.result)}
+        return paginator.get_paginated_response(PostScoreOutput(page, many=True, context=context).data)

@@ -110,6 +110,9 @@ class PostScore(models.Model):
         "collections.Account", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
     score = models.FloatField()
+    # The post's distance to the model's training posts (ml.text.ood); null for a model trained before the
+    # out-of-distribution check existed. Unreliable beyond the analysis's ``result["ood"]["p99"]``.
+    ood = models.FloatField(null=True, blank=True)
 
     class Meta:
         indexes = [

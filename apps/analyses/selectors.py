@@ -303,15 +303,17 @@ def labelled_post_ids(
 
 
 def post_texts(*, post_ids) -> dict[str, list]:
-    """Columns post_id, text, group (the account's platform id: one account across collections), in id order."""
-    columns: dict[str, list] = {"post_id": [], "text": [], "group": []}
+    """Columns post_id, text, group (the account's platform id: one account across collections), time (None where
+    unknown), in id order."""
+    columns: dict[str, list] = {"post_id": [], "text": [], "group": [], "time": []}
     ids = sorted(post_ids)
     for start in range(0, len(ids), BATCH_ROWS):
         rows = Post.objects.filter(pk__in=ids[start : start + BATCH_ROWS]).order_by("id")
-        for pk, text, group in rows.values_list("id", "text", "account__platform_id"):
+        for pk, text, group, time in rows.values_list("id", "text", "account__platform_id", "time"):
             columns["post_id"].append(pk)
             columns["text"].append(text)
             columns["group"].append(group)
+            columns["time"].append(time)
     return columns
 
 
@@ -365,15 +367,16 @@ def post_of_investigation(*, investigation_id: int, post_id) -> Post | None:
 
 def post_stored_scores(*, model: TextModel, post: Post) -> list[dict]:
     """The post's stored scores from the model's ``score`` analyses, newest first:
-    [{"analysis", "score", "created_at"}]."""
+    [{"analysis", "score", "ood"}] (``ood``: the post's distance to the training posts, None where not measured)."""
     analyses = {
         a.pk: a
         for a in Analysis.objects.filter(
             investigation=model.investigation_id, kind="score", params__model=model.pk, collection=post.collection_id
         )
     }
-    rows = PostScore.objects.filter(analysis__in=list(analyses), post=post.pk).values_list("analysis_id", "score")
-    found = [{"analysis": analyses[a], "score": s} for a, s in rows]
+    rows = PostScore.objects.filter(analysis__in=list(analyses), post=post.pk)
+    rows = rows.values_list("analysis_id", "score", "ood")
+    found = [{"analysis": analyses[a], "score": s, "ood": d} for a, s, d in rows]
     return sorted(found, key=lambda r: r["analysis"].created_at, reverse=True)
 
 

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.analyses.forms import ParamsForm, ScoreStartForm
 from apps.analyses.inference import text_classifier
 from apps.analyses.kinds.base import kind_get
-from apps.analyses.kinds.train_classifier import calibration_summary, split_type
+from apps.analyses.kinds.score import ood_limit
+from apps.analyses.kinds.train_classifier import calibration_summary, confound_summary, ood_summary, split_type
 from apps.analyses.selectors import (
     analysis_get,
     post_of_investigation,
@@ -62,6 +63,8 @@ def text_model_detail_view(request, pk: int):
         "investigation": model.investigation,
         "split_type": split_type(model.split),
         "calibration": calibration_summary(m),
+        "ood": ood_summary(m),
+        "confounds": confound_summary(m),
         "figures": figures,
         "plotly_version": plotly.__version__,
         "can_edit": membership_get(user=request.user, investigation_id=model.investigation_id).allows(Role.EDITOR),
@@ -139,15 +142,20 @@ def text_model_post_view(request, pk: int, post_pk: int):
     """One post seen by a model: its score now and in the model's stored scorings, the attention from
     [CLS] (encoder) or the last token (GPT-2) as a token heatmap and per layer, and bertviz's head and
     model views in sandboxed frames (their require.js must not meet Plotly)."""
+    from ml.text.calibration import sigmoid
     from ml.text.charts import attention_figure
 
     model, post = _model_and_post(request, pk, post_pk)
+    stored = post_stored_scores(model=model, post=post)
+    for row in stored:  # beyond the training range of the scoring that stored it
+        limit = ood_limit(row["analysis"].result)
+        row["unreliable"] = limit is not None and row["ood"] is not None and row["ood"] > limit
     context = {
         "model": model,
         "investigation": model.investigation,
         "collection": post.collection,
         "post": post,
-        "stored": post_stored_scores(model=model, post=post),
+        "stored": stored,
         "plotly_version": plotly.__version__,
         "figures": {},
         "has_weights": model.weights_dir.is_dir(),
@@ -156,8 +164,13 @@ def text_model_post_view(request, pk: int, post_pk: int):
     if context["has_weights"] and post.text.strip():
         classifier = text_classifier(model)
         attention = classifier.attention(post.text, max_tokens=ATTENTION_TOKENS)
+        logits, distances = classifier.logits_and_distances([post.text])
+        ood = classifier.ood_
         context.update(
-            score=float(classifier.probabilities([post.text])[0]),
+            score=float(sigmoid(logits / classifier.temperature_)[0]),
+            ood_distance=None if distances is None else float(distances[0]),
+            ood_limit=None if ood is None else ood.range_["p99"],
+            unreliable=distances is not None and bool(ood.unreliable(distances)[0]),
             threshold=classifier.decision_threshold,
             tokens=_token_cells(attention),
             layers=range(attention["layers"]),
@@ -200,20 +213,25 @@ def text_model_post_bertviz_view(request, pk: int, post_pk: int, view: str):
 @login_required
 @require_GET
 def score_posts_csv_view(request, pk: int):
-    """Every scored post of a score analysis, highest score first (streamed; spreadsheet-safe cells)."""
+    """Every scored post of a score analysis, highest score first (streamed; spreadsheet-safe cells), with its
+    distance to the model's training posts and whether that is beyond the training range (blank where the model
+    had no out-of-distribution check)."""
     analysis = analysis_get(user=request.user, analysis_id=pk)
     if analysis.kind != "score":
         raise Http404("This analysis has no post scores.")
     audit_record(investigation=analysis.investigation, user=request.user, action="export", obj=analysis,
                  summary=f"Exported the post scores of analysis #{analysis.pk} as CSV.", detail={"format": "csv"})
     rows = post_score_list(analysis=analysis).values_list(
-        "post_id", "post__platform_id", "account_id", "account__handle", "score", "post__text"
+        "post_id", "post__platform_id", "account_id", "account__handle", "score", "ood", "post__text"
     )
+    limit = ood_limit(analysis.result)
 
     def lines():
-        yield ["post_id", "post_platform_id", "account_id", "account", "score", "text"]
-        for post, platform_id, account, handle, score, text in rows.iterator(chunk_size=5_000):
-            yield [post, platform_id, account, handle, repr(score), text]
+        yield ["post_id", "post_platform_id", "account_id", "account", "score", "ood_distance", "unreliable", "text"]
+        for post, platform_id, account, handle, score, ood, text in rows.iterator(chunk_size=5_000):
+            unreliable = "" if limit is None or ood is None else str(ood > limit).lower()
+            yield [post, platform_id, account, handle, repr(score), "" if ood is None else repr(ood), unreliable,
+                   text]
 
     return csv_streaming_response(lines(), filename=f"post-scores-{analysis.pk}.csv")
 

@@ -19,6 +19,7 @@ from .calibration import GOALS, calibrate, held_out_reliability, not_calibrated,
 from .config import CPU, TINY_GPT2, ClassifierConfig, TextModelError
 from .data import check_groups, check_labels, check_texts, split_indices, split_summary
 from .metrics import classification_metrics
+from .ood import MahalanobisOOD
 from .scoring import aggregate_by_account, score_distinct
 from .storage import read_manifest, save_pretrained, write_manifest
 from .trainer import Trainer
@@ -29,6 +30,7 @@ SCORING_MODES = ("fp32", "int8")
 class _TextClassifier:
     kind = ""
     temperature_ = 1.0  # until `calibrate` fits one; a model saved before calibration loads with T = 1
+    ood_ = None  # the training posts' embedding summary (ml.text.ood); None for a model saved before it existed
 
     def __init__(self, model_dir=None, config: ClassifierConfig = CPU):
         self.model_dir = model_dir
@@ -37,7 +39,9 @@ class _TextClassifier:
     # -- training -------------------------------------------------------------------------------
     def fit(self, texts, labels, groups=None, on_step: Callable | None = None):
         """1. Check inputs; 2. split train/validation/test, account-disjoint when `groups` are given;
-        3. build the model; 4. train with early stopping on the validation loss; 5. score the test split."""
+        3. build the model; 4. train with early stopping on the validation loss; 5. calibrate on the validation
+        split; 6. summarise the training posts' embeddings (out-of-distribution check, when the config asks);
+        7. score the test split (and its distances to the training posts)."""
         texts = check_texts(texts)
         y = check_labels(labels, len(texts))
         groups = check_groups(groups, len(texts))
@@ -49,10 +53,15 @@ class _TextClassifier:
 
         self._train(pick("train"), y[split["train"]], pick("val"), y[split["val"]], on_step)
         self.calibrate(pick("val"), y[split["val"]])
+        if config.ood:
+            self.fit_ood(pick("train"), y[split["train"]], None if groups is None else groups[split["train"]])
         test = split["test"]
-        test_logits = self.logits([texts[i] for i in test])
+        test_logits, test_distances = self.logits_and_distances([texts[i] for i in test])
         test_scores = sigmoid(test_logits / self.temperature_)
+        if test_distances is not None:  # how many held-out posts (new accounts, same sources) the range leaves out
+            self.ood_report_["test"] = self.ood_.describe(test_distances)
         self.split_ = split_summary(split, y, groups)
+        self.split_index_ = {part: split[part] for part in ("train", "val", "test")}  # for baselines on this split
         self.metrics_ = classification_metrics(y[test], test_scores, self.decision_threshold)
         if self.calibration_["fitted"]:
             self.calibration_["test"] = held_out_reliability(test_logits, y[test], self.temperature_)
@@ -86,6 +95,20 @@ class _TextClassifier:
         self.threshold_ = float(self.calibration_["threshold"]["threshold"])
         return self
 
+    def fit_ood(self, texts, labels, groups=None):
+        """Summarise these (training) posts' embeddings for the out-of-distribution check: ``ood_`` (a
+        ml.text.ood.MahalanobisOOD) and ``ood_report_`` (its range, JSON). Too few posts: no summary, and the
+        report says why."""
+        texts = check_texts(texts)
+        y = np.asarray(labels, dtype=int)
+        try:
+            self.ood_ = MahalanobisOOD(seed=self.config.train.seed).fit(self.embeddings(texts), y, groups)
+        except TextModelError as exc:
+            self.ood_, self.ood_report_ = None, {"error": str(exc)}
+        else:
+            self.ood_report_ = self.ood_.report()
+        return self
+
     @property
     def decision_threshold(self) -> float:
         """The threshold that flags posts: chosen on validation when the model was calibrated, else the
@@ -110,7 +133,7 @@ class _TextClassifier:
         torch.manual_seed(config.train.seed)
         self._int8_model = None  # a quantised copy of earlier weights would be stale
         self.temperature_ = 1.0  # and so would an earlier calibration (``calibrate`` sets them again)
-        for stale in ("threshold_", "calibration_"):
+        for stale in ("threshold_", "calibration_", "ood_", "ood_report_"):  # and the embeddings' summary
             self.__dict__.pop(stale, None)
         self._build(texts)
         pos_weight = (len(y) - y.sum()) / y.sum() if config.class_weight == "balanced" else 1.0
@@ -157,6 +180,33 @@ class _TextClassifier:
         self, texts, batch_size: int = 128, on_step: Callable | None = None, *, mode: str = "fp32"
     ) -> np.ndarray:
         """The head's raw logit per text (before the temperature), as `probabilities` computes it."""
+        return self._score(texts, batch_size, on_step, mode, None)
+
+    def embeddings(
+        self, texts, batch_size: int = 128, on_step: Callable | None = None, *, mode: str = "fp32"
+    ) -> np.ndarray:
+        """One vector per text, the one the out-of-distribution check compares: the encoder's last hidden states
+        averaged over the post's tokens, or GPT-2's hidden state at the `[CLS]` token its head reads."""
+        return self._score(texts, batch_size, on_step, mode, "embeddings")[1]
+
+    def logits_and_embeddings(
+        self, texts, batch_size: int = 128, on_step: Callable | None = None, *, mode: str = "fp32"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, embeddings as in `embeddings`) in one pass over the texts."""
+        return self._score(texts, batch_size, on_step, mode, "embeddings")
+
+    def logits_and_distances(
+        self, texts, batch_size: int = 128, on_step: Callable | None = None, *, mode: str = "fp32"
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(logits, distances to the training posts) in one pass over the texts; distances are None for a model
+        without an embedding summary (trained before the out-of-distribution check existed)."""
+        if self.ood_ is None:
+            return self.logits(texts, batch_size, on_step, mode=mode), None
+        logits, distances = self._score(texts, batch_size, on_step, mode, "distances")
+        return logits, distances[:, 0]
+
+    def _score(self, texts, batch_size, on_step, mode, extra):
+        """Logits per text; with ``extra`` "embeddings" or "distances", (logits, rows of that) from the same pass."""
         import torch
 
         self._check_fitted()
@@ -164,11 +214,22 @@ class _TextClassifier:
         model = self._scoring_model(mode)
 
         def score_batch(batch_texts):
+            batch = self._batch(batch_texts, with_lm_labels=False)
             with torch.inference_mode():
-                logits, _ = self._forward(model, self._batch(batch_texts, with_lm_labels=False))
-            return logits.double().numpy()
+                if extra is None:
+                    return self._forward(model, batch)[0].double().numpy()
+                logits, vectors = self._embed(model, batch)
+            vectors = vectors.double().numpy()
+            if extra == "distances":
+                vectors = self.ood_.distances(vectors)[:, None]
+            return np.column_stack([logits.double().numpy(), vectors])
 
-        return score_distinct(score_batch, texts, batch_size, on_step, self._token_lengths)
+        out = score_distinct(score_batch, texts, batch_size, on_step, self._token_lengths)
+        if extra is None:
+            return out
+        if not texts:
+            return out, out.reshape(0, 0)
+        return out[:, 0], out[:, 1:]
 
     def _scoring_model(self, mode: str):
         if mode not in SCORING_MODES:
@@ -198,15 +259,25 @@ class _TextClassifier:
         mode: str = "fp32",
     ) -> dict:
         """Per-post scores (calibrated) and per-account aggregates (mean, max, share at or above the
-        threshold: the model's own unless given); `mode` as in `probabilities`, and said in the result."""
+        threshold: the model's own unless given); `mode` as in `probabilities`, and said in the result.
+
+        ``ood``: each post's distance to the training posts, whether it lies beyond the training range
+        (``unreliable``), the range and the share of posts beyond it (ml.text.ood); None for a model trained
+        before the check existed."""
         threshold = self.decision_threshold if threshold is None else threshold
-        scores = self.probabilities(texts, batch_size, on_step, mode=mode)
+        logits, distances = self.logits_and_distances(texts, batch_size, on_step, mode=mode)
+        scores = sigmoid(logits / self.temperature_)
+        ood = None
+        if distances is not None:
+            ood = {"distances": distances.tolist(), "unreliable": self.ood_.unreliable(distances).tolist(),
+                   **self.ood_.describe(distances)}
         return {
             "scores": scores.tolist(),
             "threshold": threshold,
             "temperature": self.temperature_,
             "mode": mode,
             "accounts": aggregate_by_account(scores, check_groups(accounts, len(scores)), threshold),
+            "ood": ood,
         }
 
     def evaluate(self, texts, labels, threshold: float | None = None) -> dict:
@@ -272,6 +343,8 @@ class _TextClassifier:
         self._check_fitted()
         path = Path(directory)
         self._save_weights(path)
+        if self.ood_ is not None:
+            self.ood_.save(path)
         return write_manifest(
             path,
             self.kind,
@@ -281,6 +354,7 @@ class _TextClassifier:
             history=getattr(self, "history_", None),
             pos_weight=getattr(self, "pos_weight_", None),
             calibration=getattr(self, "calibration_", None),
+            ood=getattr(self, "ood_report_", None),
         )
 
     @classmethod
@@ -292,6 +366,9 @@ class _TextClassifier:
         for key in ("metrics", "split", "history", "pos_weight", "calibration"):
             if manifest.get(key) is not None:
                 setattr(model, f"{key}_", manifest[key])
+        model.ood_ = MahalanobisOOD.load(directory, manifest.get("ood"))  # None for a model saved before it existed
+        if model.ood_ is not None:
+            model.ood_report_ = manifest.get("ood") or model.ood_.report()
         if manifest.get("calibration") is not None:  # a model saved before calibration keeps T = 1 and 0.5
             model.temperature_ = float(manifest["calibration"]["temperature"])
             model.threshold_ = float(manifest["calibration"]["threshold"]["threshold"])
@@ -313,6 +390,12 @@ class EncoderClassifier(_TextClassifier):
 
     def _forward(self, model, batch):
         return model(**batch).logits[:, 0], 0.0
+
+    def _embed(self, model, batch):
+        """(logits, the last hidden states averaged over each post's tokens, padding left out)."""
+        out = model(**batch, output_hidden_states=True)
+        mask = batch["attention_mask"].unsqueeze(-1).to(out.hidden_states[-1].dtype)
+        return out.logits[:, 0], (out.hidden_states[-1] * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
 
     def _token_lengths(self, texts):
         ids = self.tokenizer_(list(texts), truncation=True, max_length=self.config.max_length)["input_ids"]
@@ -388,6 +471,14 @@ class GPT2Classifier(_TextClassifier):
         logits, out = model(**batch)
         aux = self.config.lm_weight * out.loss if out.loss is not None else 0.0
         return logits, aux
+
+    def _embed(self, model, batch):
+        """(logits, the final hidden state at `[CLS]`: what the head reads)."""
+        import torch
+
+        logits, out = model(**batch)
+        hidden = out.hidden_states[-1]
+        return logits, hidden[torch.arange(hidden.shape[0]), batch["cls_index"]]
 
     def _attention_inputs(self, text, max_tokens):
         import torch

@@ -59,6 +59,7 @@ class ClassifierConfig:
     calibrate: bool = True  # fit(): a temperature fitted on the validation split (ml.text.calibration)
     threshold_goal: str = "f1"  # fit(): the threshold chosen on validation for "f1" or "precision"; "fixed": above
     target_precision: float = 0.9  # threshold_goal "precision": the lowest threshold whose precision reaches this
+    ood: bool = True  # fit(): summarise the training posts' embeddings for the out-of-distribution check (ml.text.ood)
     lm_weight: float = 0.5  # GPT-2 only: weight of the auxiliary language-model loss (docs/methods.md §language models)
     account_disjoint: bool = True  # no account in two splits (needs group ids)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -10,7 +10,8 @@ import numpy as np
 def score_sorted(score_batch: Callable[[list[str]], np.ndarray], texts: list[str], batch_size: int = 64,
                  on_step: Callable | None = None, lengths=None) -> np.ndarray:
     """Scores in the order of `texts`, computed in batches of posts sorted by length: `lengths` (e.g. token
-    counts, which pad far less than character counts) or else the characters."""
+    counts, which pad far less than character counts) or else the characters. A batch may return one number
+    per text or one row per text (e.g. a logit and a distance): the result then has those rows."""
     texts = list(texts)
     lengths = [len(t) for t in texts] if lengths is None else list(lengths)
     order = sorted(range(len(texts)), key=lambda i: lengths[i])
@@ -18,7 +19,10 @@ def score_sorted(score_batch: Callable[[list[str]], np.ndarray], texts: list[str
     total = max(1, -(-len(texts) // batch_size))
     for step, start in enumerate(range(0, len(texts), batch_size), start=1):
         index = order[start:start + batch_size]
-        scores[index] = np.asarray(score_batch([texts[i] for i in index]), dtype=float)
+        batch = np.asarray(score_batch([texts[i] for i in index]), dtype=float)
+        if start == 0 and batch.ndim > 1:
+            scores = np.empty((len(texts), *batch.shape[1:]), dtype=float)
+        scores[index] = batch
         if on_step is not None:
             on_step(
                 {

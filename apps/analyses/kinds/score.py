@@ -3,6 +3,11 @@
 and the result keeps the bounded part: per-account aggregates (mean, max, share above the threshold) and
 the score distribution. The page reads the posts from ``PostScore``: sorted, filtered, paginated.
 
+Out-of-distribution check (``ml.text.ood``): each post's distance to the model's training posts is stored with its
+score (``PostScore.ood``); a post beyond the training range (the 99th percentile of the training posts' own
+distances, ``result["ood"]["p99"]``) is unreliable, and the result keeps the share of such posts. A model trained
+before the check existed stores no distance (``result["ood"]["available"]`` False).
+
 The model must belong to the collection's investigation: a model of another one is "no such model",
 exactly as a missing one.
 """
@@ -25,6 +30,8 @@ MODES = ("fp32", "int8")  # ml.text.SCORING_MODES; int8 only where its measured 
 MAX_POSTS_DEFAULT, MAX_POSTS_MAX = 20_000, 2_000_000  # MiniLM scores ~150 posts/s on 2 cores: ~2 min
 ACCOUNTS_DEFAULT, ACCOUNTS_MAX = 200, 2_000
 BINS = 20
+OOD_BINS = 30
+MOSTLY_OUTSIDE = 0.5  # a collection with more than this share of posts beyond the training range is "mostly outside"
 POST_SCORE_BATCH = 5_000
 POSTS_PER_PAGE = 50
 
@@ -46,9 +53,68 @@ def _posts(collection, cap: int) -> dict[str, list]:
     return columns
 
 
-def _result(collection, model_row, scored, params) -> dict:
+def _ood_result(scored: dict, accounts: list) -> dict:
+    """The collection against the training range: the share beyond it (posts marked unreliable), the flagged posts
+    among them, a histogram of distances, and per account the share of its posts beyond it."""
+    ood = scored.get("ood")
+    if ood is None:
+        return {"available": False, "reason": "the model was trained before the check existed"}
+    distances, unreliable = ood["distances"], ood["unreliable"]
+    flagged = [u for s, u in zip(scored["scores"], unreliable) if s >= scored["threshold"]]
+    low, high = min(distances), max(max(distances), ood["p99"])
+    width = (high - low) / OOD_BINS or 1.0
+    counts = [0] * OOD_BINS
+    for d in distances:
+        counts[min(int((d - low) / width), OOD_BINS - 1)] += 1
+    by_account: dict = {}
+    for account, u in zip(accounts, unreliable):
+        seen = by_account.setdefault(account, [0, 0])
+        seen[0], seen[1] = seen[0] + 1, seen[1] + int(u)
+    return {
+        "available": True,
+        "p95": ood["p95"],
+        "p99": ood["p99"],
+        "outside_p95": ood["outside_p95"],
+        "share": ood["outside_p99"],
+        "unreliable": sum(unreliable),
+        "flagged": len(flagged),
+        "flagged_unreliable": sum(flagged),
+        "median": ood["median"],
+        "mostly_outside": ood["outside_p99"] > MOSTLY_OUTSIDE,
+        "distribution": {"edges": [low + i * width for i in range(OOD_BINS + 1)], "counts": counts},
+        "by_account": {str(a): u / n for a, (n, u) in by_account.items()},
+    }
+
+
+def ood_figure(ood: dict) -> dict:
+    """Histogram of the posts' distances to the training posts, the training range's 95th and 99th percentiles."""
+    edges = ood["distribution"]["edges"]
+    centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+    lines = [{"type": "line", "x0": ood[k], "x1": ood[k], "y0": 0, "y1": 1, "yref": "paper",
+              "line": {"dash": dash, "color": "#b91c1c"}} for k, dash in (("p95", "dot"), ("p99", "dash"))]
+    return {
+        "data": [{"type": "bar", "x": centres, "y": ood["distribution"]["counts"], "width": edges[1] - edges[0],
+                  "name": "posts"}],
+        "layout": {
+            "title": {"text": "Distance to the training posts (dashed: 99th percentile of training)"},
+            "xaxis": {"title": {"text": "Mahalanobis distance"}},
+            "yaxis": {"title": {"text": "posts"}},
+            "shapes": lines,
+        },
+    }
+
+
+def ood_limit(result: dict) -> float | None:
+    """The distance beyond which a post of this score analysis is unreliable; None where none was measured."""
+    ood = result.get("ood") or {}
+    return ood.get("p99") if ood.get("available") else None
+
+
+def _result(collection, model_row, scored, params, post_accounts=()) -> dict:
     """Per-account aggregates leave out the stand-in authors of text-only imports (one per post: no account)."""
     scores, limit = scored["scores"], params["limit"]
+    ood = _ood_result(scored, post_accounts)
+    unreliable_share = ood.pop("by_account", {})
     stand_ins = selectors.placeholder_ids(collection=collection)
     accounts = [a for a in scored["accounts"] if int(a["account"]) not in stand_ins]
     described = selectors.accounts_described(
@@ -60,6 +126,7 @@ def _result(collection, model_row, scored, params) -> dict:
             "account_id": int(a["account"]),
             "account": described.get(int(a["account"]), {}).get("handle", a["account"]),
             "labels": described.get(int(a["account"]), {}).get("labels", {}),
+            "unreliable": unreliable_share.get(str(a["account"])),
         }
         for a in accounts[:limit]
     ]
@@ -84,6 +151,7 @@ def _result(collection, model_row, scored, params) -> dict:
         # int8 scores differ from fp32: what that cost on the model's held-out posts goes with them
         "mode": scored["mode"],
         "mode_report": model_row.metrics.get("int8") if scored["mode"] == "int8" else None,
+        "ood": ood,
     }
 
 
@@ -95,6 +163,8 @@ def summary(result: dict) -> dict:
         "above_threshold": result["above_threshold"],
         "threshold": result["threshold"],
         "threshold_from": result["threshold_from"],
+        # Posts beyond the model's training range (None: a model trained before the check existed).
+        "unreliable_share": result["ood"]["share"] if result["ood"]["available"] else None,
     }
 
 
@@ -221,19 +291,21 @@ class Score(Kind):
             on_step=on_step,
             mode=params.get("mode", "fp32"),
         )
-        result = _result(collection, model_row, scored, params)
-        rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"]}
+        result = _result(collection, model_row, scored, params, posts["account"])
+        distances = scored["ood"]["distances"] if scored.get("ood") else [None] * len(posts["post_id"])
+        rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"], "ood": distances}
         return result, summary(result), rows
 
     def after_create(self, analysis, rows: dict) -> dict:
         """Inside the Analysis's transaction: one ``PostScore`` per scored post, in batches (a failure rolls
         the Analysis back too, so a stored analysis always has all its posts)."""
-        columns = zip(rows["post_id"], rows["account"], rows["score"], strict=True)
+        distances = rows.get("ood") or [None] * len(rows["post_id"])
+        columns = zip(rows["post_id"], rows["account"], rows["score"], distances, strict=True)
         while batch := list(itertools.islice(columns, POST_SCORE_BATCH)):
             PostScore.objects.bulk_create(
                 [
-                    PostScore(analysis_id=analysis.pk, post_id=post, account_id=account, score=score)
-                    for post, account, score in batch
+                    PostScore(analysis_id=analysis.pk, post_id=post, account_id=account, score=score, ood=ood)
+                    for post, account, score, ood in batch
                 ]
             )
         return analysis.summary
@@ -242,14 +314,20 @@ class Score(Kind):
         from ml.text.charts import account_scores_figure
 
         result = analysis.result
+        ood = result.get("ood")  # absent: scored before the check existed
+        figures = {
+            "account-scores": account_scores_figure(result["accounts"]),
+            "score-distribution": distribution_figure(result["distribution"], result["threshold"]),
+        }
+        if ood and ood.get("available"):
+            figures["ood-distances"] = ood_figure(ood)
         return {
             "report": result,
+            "ood": ood,
+            "ood_limit": ood_limit(result),
             "posts_stored": result.get("per_post_stored") == "all",
             "text_model": selectors.text_model_of(investigation=analysis.investigation, model_id=result["model"]),
-            "figures": {
-                "account-scores": account_scores_figure(result["accounts"]),
-                "score-distribution": distribution_figure(result["distribution"], result["threshold"]),
-            },
+            "figures": figures,
         }
 
     def page_query(self, analysis, query) -> dict:

@@ -6,7 +6,10 @@ posts are read, half a class at most when both have enough, picked by a seeded g
 collection gives the same model). The split is account-disjoint: groups are the accounts' platform ids.
 After training, one temperature T is fitted on the validation split and the threshold that flags posts is
 chosen there for the analyst's goal (the best F1, or a precision they set): ``ml.text.calibration``; both
-are stored with the metrics (``calibration``).
+are stored with the metrics (``calibration``). The training posts' embeddings are summarised for the
+out-of-distribution check of scoring (``ml.text.ood``: saved beside the weights, the range in ``metrics["ood"]``),
+and the cheap baselines and the topic probe are trained on the same split, with the confound check
+(``ml.text.baselines``: ``metrics["baselines"]``, ``metrics["confounds"]``).
 
 ``run`` trains and writes the weights to a staging directory; ``after_create`` (called by
 ``analysis_run`` inside the transaction that writes the Analysis) makes the ``TextModel`` row and moves
@@ -181,9 +184,41 @@ def calibration_summary(metrics: dict) -> dict:
     return out
 
 
+def ood_summary(metrics: dict) -> dict:
+    """What the pages say about a model's out-of-distribution check: ``available`` False (with the reason) for a
+    model trained before it existed or whose training posts were too few; else the range and, on the held-out
+    test posts (new accounts of the same sources), the share beyond it."""
+    report = metrics.get("ood")
+    if not report:
+        return {"available": False, "reason": "trained before it existed"}
+    if report.get("error"):
+        return {"available": False, "reason": report["error"]}
+    test = report.get("test") or {}
+    return {"available": True, "p95": report["p95"], "p99": report["p99"], "posts": report.get("posts"),
+            "dims": report.get("dims"), "range_from": report.get("range_from"),
+            "test_outside": test.get("outside_p99"), "test_posts": test.get("posts")}
+
+
+def confound_summary(metrics: dict) -> dict:
+    """The baselines beside the model (rows for the side-by-side table) and the confound checks; ``available``
+    False for a model trained before they existed."""
+    base, confounds = metrics.get("baselines"), metrics.get("confounds")
+    if not base or not confounds:
+        return {"available": False}
+    model = {k: metrics.get(k) for k in ("auc", "f1", "precision", "recall", "accuracy")}
+    rows = [{"name": "this model", "key": "model", **model},
+            {"name": "topic probe (bag of topic words)", "key": "topic_probe", **base["topic_probe"]},
+            {"name": "TF-IDF + logistic regression", "key": "tfidf_lr", **base["tfidf_lr"]},
+            {"name": "majority class", "key": "majority", **base["majority"]}]
+    fired = [c for c in confounds["checks"] if c["fired"]]
+    return {"available": True, "rows": rows, "probe": base["topic_probe"], "checks": confounds["checks"],
+            "fired": fired, "probe_target": base.get("probe_target", "the label")}
+
+
 def summary(result: dict) -> dict:
     m = result["metrics"]
     calibration = calibration_summary(m)
+    confounds = confound_summary(m)
     return {
         "model": result["model"],
         "split": split_type(result["split"]),
@@ -195,6 +230,9 @@ def summary(result: dict) -> dict:
         "threshold_goal": calibration["goal"],
         "temperature": calibration["temperature"],
         "account_disjoint": result["split"]["account_disjoint"],
+        "probe_auc": confounds["probe"]["auc"] if confounds["available"] else None,
+        "confound_warnings": [c["check"] for c in confounds["fired"]] if confounds["available"] else None,
+        "ood_p99": ood_summary(m).get("p99"),
     }
 
 
@@ -290,7 +328,32 @@ def staged_cleanup(job) -> None:
 
 def text_model_context(analysis) -> dict:
     model = TextModel.objects.filter(pk=analysis.result.get("text_model_id")).first()
-    return {"text_model": model, "calibration": calibration_summary(model.metrics) if model else {}}
+    return {"text_model": model, "calibration": calibration_summary(model.metrics) if model else {},
+            "confounds": confound_summary(model.metrics) if model else {"available": False}}
+
+
+def _epoch_seconds(times: list) -> list:
+    return [t.timestamp() if t is not None else None for t in times]
+
+
+def confound_check(classifier, data: dict, labels: list[int], params: dict, collections: list) -> tuple[dict, dict]:
+    """(baselines, confound checks) on the classifier's own split: majority, TF-IDF + LR and the topic probe
+    trained on its training posts and measured on its test posts; the checks on every post read (ml.text.baselines).
+    The probe predicts the label source: the collection a post came from (two collections) or its label, the
+    same 0/1 either way, since each class is then one collection."""
+    from ml.text.baselines import baselines, confound_checks
+
+    base = baselines(data["text"], labels, classifier.split_index_, groups=data["group"])
+    by_collection = params["label_source"] == "collections"
+    base["probe_target"] = "the collection a post came from" if by_collection else "the label"
+    names = {role: c["name"] for role, c in collections}
+    checks = confound_checks(
+        model_auc=classifier.metrics_.get("auc"), probe=base["topic_probe"], labels=labels, groups=data["group"],
+        times=_epoch_seconds(data["time"]),
+        collections=(names["negative"], names["positive"]) if by_collection else None,
+        class_names=(names["negative"], names["positive"]) if by_collection else ("control", "IO"),
+    )
+    return base, checks
 
 
 def staging_dir(job) -> Path:
@@ -434,6 +497,12 @@ class TrainClassifier(Kind):
         test = classifier.test_
         # Temperature, reliability bins and the chosen threshold (validation), ECE on the held-out test.
         classifier.metrics_["calibration"] = classifier.calibration_
+        # The training posts' range for the out-of-distribution check (the summary itself is saved with the weights).
+        classifier.metrics_["ood"] = getattr(classifier, "ood_report_", None)
+        progress(0.92, "Training the baselines and the topic probe on the same split", force=True)
+        classifier.metrics_["baselines"], classifier.metrics_["confounds"] = confound_check(
+            classifier, data, labels, params, collections
+        )
         progress(0.93, "Measuring the int8 scoring mode on the held-out posts", force=True)
         classifier.metrics_["int8"] = _int8_report(classifier, [data["text"][i] for i in test["index"]], test["labels"])
         progress(0.95, "Saving the weights", force=True)
