@@ -9,15 +9,13 @@ account-disjoint splits and scores every account. Model code: ``ml.behaviour``; 
 """
 from __future__ import annotations
 
-import re
-
 from apps.analyses import behaviour_selectors, selectors
 from apps.analyses.kinds.base import CHOICE, INT, LIST, TEXT, Kind, Param, config_or_errors
+from apps.analyses.kinds.train_classifier import labels_check
 from apps.jobs.services import JobError
 
 ENCODERS = ("cnn", "rnn", "deepset")  # ml.behaviour.ENCODERS
 FINETUNE = ("auto", "yes", "no")
-KEY_RE = re.compile(r"^(?!.*__)[\w.\- ]{1,100}$")
 TOP = 500  # accounts listed in the result, highest score first
 TABLE_CAP = 100_000  # accounts in the compact per-account table
 
@@ -29,32 +27,6 @@ def _configs(params: dict):
     ties = TiesConfig(encoder=params["encoder"], epochs=params["epochs"], finetune=params["finetune"],
                       seed=params["seed"])
     return graph, ties
-
-
-def _labels_check(collection, clean: dict, errors: dict) -> None:
-    key, positive = clean["label_key"], clean["positive_values"]
-    if not key:
-        errors["label_key"] = "Name the account label to learn, e.g. account_category."
-        return
-    if not KEY_RE.match(key):
-        errors["label_key"] = f"{key!r} is not a label name (letters, digits, _ . - and spaces)."
-        return
-    known = selectors.label_values(collection=collection, source="account_label", key=key, limit=200)
-    if not known:
-        errors["label_key"] = f"No account of the collection “{collection.name}” has the label {key!r}."
-        return
-    missing = [v for v in positive if v not in known]
-    if not positive:
-        errors["positive_values"] = f"Choose the positive value(s) of {key!r}, among: {', '.join(known[:20])}."
-    elif missing:
-        errors["positive_values"] = (
-            f"{key!r} never takes the value(s) {', '.join(map(repr, missing))}; it takes: {', '.join(known[:20])}."
-        )
-    elif set(known) <= set(positive):
-        errors["positive_values"] = (
-            f"Every account with {key!r} would be positive, so there is one class only: "
-            f"leave at least one of {', '.join(known[:20])} out."
-        )
 
 
 class Behaviour(Kind):
@@ -76,7 +48,7 @@ class Behaviour(Kind):
     )
 
     def validate(self, collection, clean: dict, errors: dict) -> dict:
-        _labels_check(collection, clean, errors)
+        labels_check(collection, {**clean, "label_source": "account_label"}, errors)
         config_or_errors(lambda: _configs(clean), errors)
         return clean
 

@@ -11,11 +11,11 @@ accounts, so the account map leaves them out, and says so. The stored ``points``
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from apps.analyses import selectors
 from apps.analyses.kinds.base import CHOICE, FLOAT, INT, TEXT, Kind, Param, config_or_errors
+from apps.analyses.kinds.train_classifier import KEY_RE
 from apps.collections.models import Account, Post
 from apps.common.ids import as_id
 from apps.jobs.services import JobError
@@ -30,7 +30,6 @@ MIN_POINTS = 5  # ml.embedding.MIN_POINTS
 POSTS_CAP, POSTS_PER_ACCOUNT = 200_000, 100
 LABELS_SHOWN = 20  # the page colours the commonest labels; the rest are drawn as "other"
 SNIPPET_CHARS = 140
-KEY_RE = re.compile(r"^(?!.*__)[\w.\- ]{1,100}$")
 
 
 def _map_config(params: dict):

@@ -43,7 +43,9 @@ KEY_RE = re.compile(r"^(?!.*__)[\w.\- ]{1,100}$")
 SEED = 0
 
 
-def _labels_check(collection, clean: dict, errors: dict) -> dict:
+def labels_check(collection, clean: dict, errors: dict) -> dict:
+    """The label key and its positive values, checked against the collection's own labels (``label_source``
+    account_label or post_label); the behaviour and embedding-map kinds check theirs here too."""
     source, key, positive = clean["label_source"], clean["label_key"], clean["positive_values"]
     what = "account" if source == "account_label" else "post"
     if not key:
@@ -447,7 +449,7 @@ class TrainClassifier(Kind):
         if clean["label_source"] == "collections":
             labels = _collections_check(collection, clean, errors)
         else:
-            labels = _labels_check(collection, clean, errors)
+            labels = labels_check(collection, clean, errors)
         model, defaults = clean["model"], DEFAULTS[clean["model"]]
         out = {
             "label_source": clean["label_source"],
