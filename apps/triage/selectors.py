@@ -8,8 +8,8 @@ posts); the random order sorts the queue's items by a seeded hash of the post id
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Abs, Mod
 from django.urls import reverse
@@ -172,6 +172,9 @@ def _recent_posts(*, account_id: int, exclude: int) -> list[dict]:
     return [{"id": p.pk, "text": p.text, "time": p.time} for p in recent]
 
 
+ADJACENCY_CACHE_S = 3600
+
+
 def _networks(*, collection_id: int, account_id: int) -> list[dict]:
     analyses = (
         Analysis.objects.filter(collection_id=collection_id, kind__in=NETWORK_KINDS)
@@ -191,10 +194,19 @@ def _networks(*, collection_id: int, account_id: int) -> list[dict]:
     return shown
 
 
-@lru_cache(maxsize=16)
 def _adjacency(analysis_id: int, created_at: str) -> dict[int, list[dict]]:
-    """{account id: its strongest neighbours} of a stored network, read once per process: an analysis row
-    never changes (``created_at`` in the key keeps a reused id from reading another's network)."""
+    """{account id: its strongest neighbours} of a stored network, read once and kept in Django's cache (Redis in
+    production, shared by every web process): an analysis row never changes (``created_at`` in the key keeps an id
+    SQLite hands out again from reading another's network)."""
+    key = f"triage:adjacency:{analysis_id}:{created_at}"
+    found = cache.get(key)
+    if found is None:
+        found = _adjacency_read(analysis_id)
+        cache.set(key, found, ADJACENCY_CACHE_S)
+    return found
+
+
+def _adjacency_read(analysis_id: int) -> dict[int, list[dict]]:
     result = Analysis.objects.filter(pk=analysis_id).values_list("result", flat=True).first() or {}
     handles = {n.get("id"): n.get("handle") or str(n.get("id")) for n in result.get("nodes", [])}
     links: dict[int, list[tuple[float, int]]] = {node: [] for node in handles}
