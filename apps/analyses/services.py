@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.analyses.kinds import authorship
-from apps.analyses.kinds.base import AnalysisInput, Kind, Outcome, kind_get, kind_label
+from apps.analyses.kinds.base import AnalysisInput, Kind, Outcome, errors_to_sentence, kind_get, kind_label
 from apps.analyses.models import Analysis, TextModel
 from apps.audit.services import audit_record
 from apps.collections.models import Collection
@@ -77,7 +77,25 @@ def analysis_run(job: Job, progress: Progress) -> dict:
             created_by=job.created_by,
         )
         summary = spec.after_create(analysis, rows)
-    return {"analysis_id": analysis.pk, "kind": kind, **summary}
+    follow_ups = _follow_ups_start(job, analysis, spec)
+    return {"analysis_id": analysis.pk, "kind": kind, **summary, **({"follow_ups": follow_ups} if follow_ups else {})}
+
+
+def _follow_ups_start(job: Job, analysis: Analysis, spec: Kind) -> list[dict]:
+    """Queue what the kind asks to run next (``Kind.follow_ups``). The analysis itself is stored by now: a
+    follow-up that its own checks refuse is reported in this job's summary, it does not fail this job."""
+    started = []
+    for kind, params in spec.follow_ups(analysis):
+        try:
+            follow = analysis_start(
+                investigation=job.investigation, user=job.created_by, kind=kind, collection=analysis.collection,
+                params=params,
+            )
+        except ValidationError as exc:
+            started.append({"kind": kind, "error": errors_to_sentence(exc)})
+        else:
+            started.append({"kind": kind, "job_id": follow.pk})
+    return started
 
 
 def analysis_cleanup(job: Job) -> None:

@@ -208,6 +208,9 @@ class WorkspacePostRowOutput(serializers.Serializer):
     account = WorkspaceAccountRef()
     labels = serializers.JSONField()
     score = serializers.FloatField(allow_null=True, help_text="with ?score=: the post's score there")
+    unreliable = serializers.BooleanField(
+        allow_null=True, help_text="with ?score=: beyond the model's training range (null: no range measured)"
+    )
 
 
 class WorkspacePostPageOutput(serializers.Serializer):
@@ -309,6 +312,7 @@ class WorkspacePostScoreRef(serializers.Serializer):
     analysis = serializers.IntegerField()
     title = serializers.CharField()
     score = serializers.FloatField()
+    unreliable = serializers.BooleanField(allow_null=True, help_text="beyond the model's training range")
     attention_url = serializers.CharField(allow_null=True, help_text="the text model's page for this post")
 
 

@@ -41,6 +41,12 @@
     return e;
   };
   const testid = (e, id) => { e.dataset.testid = id; return e; };
+  // A score beyond the model's training range (the score page's mark): the number is shown, and doubted.
+  const unreliableBadge = () => {
+    const b = testid(el("span", "unreliable", "badge badge-failed"), "ws-unreliable");
+    b.title = "This post is far from the posts the model was trained on: its score says little.";
+    return b;
+  };
   const button = (text, onClick, cls = "btn btn-small") => {
     const b = el("button", text, cls); b.type = "button"; b.addEventListener("click", onClick); return b;
   };
@@ -333,7 +339,9 @@
       const accountCell = el("td"); accountCell.append(who);
       const text = el("td", post.text, "ws-text");
       Object.entries(post.labels || {}).slice(0, 3).forEach(([k, v]) => text.append(" ", el("span", `${k}: ${v}`, "chip chip-muted")));
-      tr.append(el("td", shortTime(post.time), "nowrap"), accountCell, text, el("td", fmt(post.score), "num"));
+      const scoreCell = el("td", fmt(post.score), "num");
+      if (post.unreliable) scoreCell.append(" ", unreliableBadge());
+      tr.append(el("td", shortTime(post.time), "nowrap"), accountCell, text, scoreCell);
       tr.addEventListener("click", () => activate(index));
       return tr;
     }
@@ -686,6 +694,7 @@
         if (labels.childNodes.length) box.append(labels);
         (p.scores || []).forEach((s) => {
           const line = el("p", `${s.title} #${s.analysis}: ${fmt(s.score)} `);
+          if (s.unreliable) line.append(unreliableBadge(), " ");
           if (s.attention_url) {
             const a = el("a", "the model's page on this post"); a.href = s.attention_url;
             // bertviz's head view of the post, on demand (the model is loaded to draw it), in a sandboxed frame as on

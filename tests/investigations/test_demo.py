@@ -26,10 +26,17 @@ def test_the_demo_queues_its_analyses_once_and_they_find_the_operation(settings,
     settings.VAR_DIR = tmp_path
     first = demo()
     assert first["posts"] > 10_000
-    assert set(first["analysis_jobs"]) == {"coordination", "coaction", "hashtag_network", "embedding_map"}
-    assert Job.objects.filter(kind__startswith="analysis:", status=Job.Status.QUEUED).count() == 4
+    assert set(first["analysis_jobs"]) == {
+        "coordination", "coaction", "hashtag_network", "embedding_map", "train_classifier"
+    }
+    assert Job.objects.filter(kind__startswith="analysis:", status=Job.Status.QUEUED).count() == 5
+    # The classifier scores the collection once trained (tests/analyses/test_follow_ups.py runs that chain).
+    training = Job.objects.get(pk=first["analysis_jobs"]["train_classifier"]).params["params"]
+    assert training["label_key"] == "takedown" and training["positive_values"] == ["operation"]
+    assert training["score_after"] is True
     assert demo()["analysis_jobs"] == {}  # loaded already: nothing queued twice
-    # The networks run here; the map (a minute of MiniLM on two cores) is tested on its own data in tests/analyses.
+    # The networks run here; the map and the classifier (a minute of MiniLM each on two cores) are tested on their own
+    # data in tests/analyses.
     for kind in ("coordination", "coaction", "hashtag_network"):
         assert job_execute(job_id=first["analysis_jobs"][kind]).status == Job.Status.SUCCEEDED
     truth = json.loads(next((tmp_path / "demo").glob("*.truth.json")).read_text())

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.urls import reverse
 
-from apps.analyses.models import Analysis
+from apps.analyses.models import Analysis, PostScore
 from apps.collections.models import Account, Collection, Entity, Post
 from apps.collections.stats import collection_stats_refresh
 from apps.investigations.models import Investigation
@@ -84,7 +84,7 @@ def test_a_page_row_has_the_documented_shape(world, api_for):
     assert row == {"id": first["id"], "platform_id": Post.objects.get(pk=first["id"]).platform_id,
                    "time": first["time"].isoformat().replace("+00:00", "Z"), "text": first["text"], "kind": "post",
                    "account": {"id": account.pk, "handle": account.handle}, "labels": first["labels"],
-                   "score": first["score"]}
+                   "score": first["score"], "unreliable": None}
 
 
 def _community_accounts(world, community: int) -> set[int]:
@@ -239,6 +239,7 @@ def test_the_post_panel(world, api_for, users):
     assert data["entities"] == [{"id": world["entities"][t].pk, "kind": "hashtag", "value": t}
                                 for t in sorted(record["tags"])]
     assert data["scores"] == [{"analysis": world["score"].pk, "title": "Text model scores", "score": record["score"],
+                               "unreliable": None,  # the model measured no training range
                                "attention_url": reverse("text-model-post", args=[world["model"].pk, record["id"]])}]
     assert len(data["notes"]) == 1 and "href" not in data["notes"][0]["html"]  # sanitised: no javascript: link
     untimed = next(r for r in world["posts"] if r["time"] is None and r["score"] is None)
@@ -388,3 +389,54 @@ def test_keyset_pages_timeline_and_labels_agree_with_python_on_this_database(wor
     data = api.get(reverse("api-workspace-timeline", args=[world["inv"].pk]), params).json()
     per_day = Counter(r["time"].strftime("%Y-%m-%dT00:00:00Z") for r in expected if r["time"])
     assert data["selected"] == sorted([d, n] for d, n in per_day.items())
+
+
+@pytest.mark.services
+def test_a_text_search_can_use_the_trigram_index_on_postgresql(world):
+    """The table's ``q`` is ``text__icontains``; migration collections 0003 indexes exactly the expression PostgreSQL
+    compares (``UPPER(text::text)``), so a search need not read every post. With sequential scans priced out the
+    planner must reach for that index: it would not if the indexed expression and Django's SQL differed."""
+    from django.db import connection
+
+    from apps.workspace.selectors import filtered_posts, post_filters_build
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL's; SQLite's search is a scan")
+    posts = filtered_posts(post_filters_build(collection=world["col"], q="vaccine hoax"))
+    assert sorted(posts.values_list("platform_id", flat=True)) == sorted(
+        f"p{i}" for i, r in enumerate(world["posts"]) if "vaccine hoax" in r["text"].lower()
+    )
+    # The search alone (a collection's own index wins on these few rows; on the IRA file the search's does).
+    sql, params = Post.objects.filter(text__icontains="vaccine hoax").values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "post_text_upper_trgm_idx" in plan, plan
+
+
+def test_scores_beyond_the_training_range_are_marked_unreliable_in_the_table_and_the_post_panel(world, api_for):
+    """The score page's out-of-distribution mark (distance beyond the training range's 99th percentile) follows
+    the score into the workspace; a model that measured no range marks nothing (null, not false)."""
+    score, api = world["score"], api_for("carol")
+    score.result = {"ood": {"available": True, "p99": 2.0}}
+    score.save(update_fields=["result"])
+    stored = PostScore.objects.filter(analysis=score)
+    ids = sorted(stored.values_list("post_id", flat=True))
+    far = set(ids[::3])
+    stored.filter(post_id__in=far).update(ood=3.5)
+    stored.exclude(post_id__in=far).update(ood=2.0)  # at the limit: inside
+    for sort in ("time", "-score"):
+        rows, _ = every_page(api, posts_url(world), {"collection": world["col"].pk, "score": score.pk, "sort": sort,
+                                                     "limit": 50})
+        scored = [r for r in rows if r["score"] is not None]
+        assert len(scored) == len(ids)
+        assert {r["id"] for r in scored if r["unreliable"]} == far
+        assert all(r["unreliable"] is None for r in rows if r["score"] is None)
+    post = api.get(reverse("api-workspace-post", args=[world["inv"].pk, min(far)])).json()
+    assert [s["unreliable"] for s in post["scores"]] == [True]
+    score.result = {"ood": {"available": False, "reason": "trained before it existed"}}
+    score.save(update_fields=["result"])
+    rows, _ = every_page(api, posts_url(world), {"collection": world["col"].pk, "score": score.pk, "limit": 200})
+    assert {r["unreliable"] for r in rows} == {None}

@@ -253,6 +253,12 @@ class Kind:
     def cleanup(self, job) -> None:
         """Remove what a failed run left outside the database (staged files)."""
 
+    def follow_ups(self, analysis) -> list[tuple[str, dict]]:
+        """Analyses to start on the same collection once this one is stored, as ``(kind, params)``: a text
+        classifier asked to ``score_after`` scores its collection with the model it made. Each goes through
+        ``analysis_start`` (its checks, its job, its audit entry) after the Analysis row has committed."""
+        return []
+
     def page_context(self, analysis) -> dict:
         """What the kind's template draws."""
         return {}

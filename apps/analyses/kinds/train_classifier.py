@@ -26,7 +26,7 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.analyses import selectors
-from apps.analyses.kinds.base import CHOICE, FLOAT, INT, LIST, TEXT, Kind, Param
+from apps.analyses.kinds.base import CHOICE, FLAG, FLOAT, INT, LIST, TEXT, Kind, Param
 from apps.analyses.models import TextModel
 from apps.collections.models import Collection
 from apps.jobs.services import JobError
@@ -442,6 +442,9 @@ class TrainClassifier(Kind):
             high=0.999,
         ),
         Param("seed", INT, SEED, "The sample's and the training's seed.", low=0, high=2**31 - 1, form=False),
+        Param(
+            "score_after", FLAG, False, "Once trained, score every post of this collection with it (a second job)."
+        ),
     )
 
     def validate(self, collection, clean: dict, errors: dict) -> dict:
@@ -462,6 +465,7 @@ class TrainClassifier(Kind):
             "target_precision": clean["target_precision"],
             "max_posts": clean["max_posts"],
             "seed": clean["seed"],
+            "score_after": clean["score_after"],
         }
         if not errors:
             out["name"] = clean["name"] or _default_name(collection, out)
@@ -543,6 +547,11 @@ class TrainClassifier(Kind):
 
     def cleanup(self, job) -> None:
         staged_cleanup(job)
+
+    def follow_ups(self, analysis) -> list[tuple[str, dict]]:
+        if not analysis.params.get("score_after"):
+            return []
+        return [("score", {"model": analysis.summary["text_model_id"]})]
 
     def page_context(self, analysis) -> dict:
         return text_model_context(analysis)
