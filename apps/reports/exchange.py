@@ -1,6 +1,7 @@
 """The report as files for other tools: a STIX 2.1 bundle (built and checked by the ``stix2`` library, no custom
-property, so ``stix2.parse(..., allow_custom=False)`` and OpenCTI read it), a MISP event (JSON as MISP exports it)
-and a CSV of the flagged posts with every score.
+property, so ``stix2.parse(..., allow_custom=False)`` and OpenCTI read it), a MISP event (JSON as MISP exports it,
+loaded by ``pymisp`` in the tests), and the flagged posts and the flagged accounts with every score as tables, each as
+CSV (for a spreadsheet: formula-looking cells quoted) or Parquet (typed columns, for pandas, DuckDB or Spark).
 
 STIX, what goes where:
 
@@ -19,14 +20,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from apps.analyses.models import PostScore
-from apps.collections.models import Post
+from apps.analyses.selectors import analysis_list
+from apps.collections.models import Account, Post
 from apps.common.csvfile import csv_bytes
-from apps.reports.content import Content
+from apps.common.ids import as_id
+from apps.reports.content import ACCOUNT_NETWORKS, Content
 
 NAMESPACE = uuid.UUID("5b0d2c52-4f1a-4c57-9a55-0c7c3e1f6d10")  # ids derived for this portal's objects
-CSV_POSTS_MAX = 50_000
+TABLE_ROWS_MAX = 50_000  # rows of a CSV or Parquet table
 LOOKUP_BATCH = 900
 ABSTRACT_MAX = 120
 
@@ -184,27 +189,77 @@ def _account_comment(row: dict) -> str:
     return "; ".join(parts)[:2_000]
 
 
-# CSV --------------------------------------------------------------------------------------------
+# Tables: flagged posts and accounts, as CSV or Parquet -------------------------------------------
 
 
-def flagged_posts_csv(content: Content) -> bytes:
-    """Every post at or above the threshold of any score analysis (at most ``CSV_POSTS_MAX``, highest first), with
-    its score from every score analysis of the investigation (blank where one did not score it)."""
+@dataclass
+class Table:
+    """One download's columns, each ``(name, type)`` with a type of ``COLUMN_TYPES``, and its rows; ``about`` (what
+    was read, from which analyses) goes into a Parquet file's metadata."""
+
+    columns: list[tuple[str, str]]
+    rows: list[list]
+    about: dict = field(default_factory=dict)
+
+
+COLUMN_TYPES = ("int", "float", "str", "time")
+
+
+def table_csv(table: Table) -> bytes:
+    """A header line, then the rows: missing values blank, times in ISO 8601, scores to six decimals."""
+    return csv_bytes([[name for name, _ in table.columns], *([_csv_cell(v) for v in row] for row in table.rows)])
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def table_parquet(table: Table) -> bytes:
+    """A Parquet file with typed columns (missing values null, times in UTC microseconds, zstd-compressed); the
+    schema's ``murmuration`` metadata holds ``about`` as JSON."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "time": pa.timestamp("us", tz="UTC")}
+    schema = pa.schema([pa.field(name, types[kind]) for name, kind in table.columns],
+                       metadata={"murmuration": json.dumps(table.about, default=str)})
+    columns = list(zip(*table.rows, strict=True)) if table.rows else [()] * len(table.columns)
+    arrays = [pa.array(list(values), type=column.type) for values, column in zip(columns, schema, strict=True)]
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def _about(content: Content, what: str) -> dict:
+    return {"what": what, "investigation": {"id": content.investigation.pk, "name": content.investigation.name},
+            "generated_at": content.generated_at.isoformat(), "generated_by": content.generated_by,
+            "analyses": [{"id": e["id"], "kind": e["kind"], "model": e["model"]["name"], "threshold": e["threshold"]}
+                         for e in content.flagged]}
+
+
+def flagged_posts_table(content: Content) -> Table:
+    """Every post at or above the threshold of any score analysis (at most ``TABLE_ROWS_MAX``, highest first), with
+    its score from every score analysis of the investigation (missing where one did not score it)."""
     analyses = content.flagged
     picked: dict[int, None] = {}
     for entry in analyses:
         rows = (PostScore.objects.filter(analysis_id=entry["id"], score__gte=entry["threshold"])
-                .order_by("-score", "id").values_list("post_id", flat=True)[:CSV_POSTS_MAX])
+                .order_by("-score", "id").values_list("post_id", flat=True)[:TABLE_ROWS_MAX])
         for post_id in rows:
-            if len(picked) >= CSV_POSTS_MAX:
+            if len(picked) >= TABLE_ROWS_MAX:
                 break
             picked.setdefault(post_id)
-    header = ["post_id", "platform_id", "collection", "account", "account_platform_id", "time", "text", "flagged_by"]
-    header += [f"score_{e['id']} ({e['model']['name']})" for e in analyses]
-    return csv_bytes([header, *_csv_rows(analyses, list(picked))])
+    columns = [("post_id", "int"), ("platform_id", "str"), ("collection", "str"), ("account", "str"),
+               ("account_platform_id", "str"), ("time", "time"), ("text", "str"), ("flagged_by", "str")]
+    columns += [(f"score_{e['id']} ({e['model']['name']})", "float") for e in analyses]
+    return Table(columns, list(_post_rows(analyses, list(picked))), _about(content, "flagged posts"))
 
 
-def _csv_rows(analyses: list[dict], post_ids: list[int]):
+def _post_rows(analyses: list[dict], post_ids: list[int]):
     order = [e["id"] for e in analyses]
     thresholds = {e["id"]: e["threshold"] for e in analyses}
     for start in range(0, len(post_ids), LOOKUP_BATCH):
@@ -220,5 +275,65 @@ def _csv_rows(analyses: list[dict], post_ids: list[int]):
                 continue
             flagged_by = " ".join(f"#{a}" for a in order if own.get(a, -1.0) >= thresholds[a])
             yield [post.pk, post.platform_id, post.collection.name, post.account.handle, post.account.platform_id,
-                   post.time.isoformat() if post.time else "", post.text, flagged_by,
-                   *("" if own.get(a) is None else round(own[a], 6) for a in order)]
+                   post.time, post.text, flagged_by, *(own.get(a) for a in order)]
+
+
+ACCOUNT_MEASURES = (("mean", "float"), ("max", "float"), ("share_above", "float"), ("posts", "int"))
+
+
+def flagged_accounts_table(content: Content) -> Table:
+    """Every account whose mean score is at or above the threshold of any score analysis (at most
+    ``TABLE_ROWS_MAX``, the highest mean first), with its mean, max, share of posts above the threshold and posts
+    scored from every score analysis, and its influence and community in every account network."""
+    analyses = content.flagged
+    measured = {e["id"]: {as_id(a.get("account_id", "")): a for a in e["all_accounts"]} for e in analyses}
+    best: dict[int, float] = {}
+    for entry in analyses:
+        for pk, row in measured[entry["id"]].items():
+            if pk and float(row.get("mean", 0)) >= entry["threshold"]:
+                best[pk] = max(best.get(pk, 0.0), float(row["mean"]))
+    picked = sorted(best, key=lambda pk: (-best[pk], pk))[:TABLE_ROWS_MAX]
+    networks = _account_networks(content, set(picked))
+    columns = [("account_id", "int"), ("platform_id", "str"), ("handle", "str"), ("display_name", "str"),
+               ("collection", "str"), ("flagged_by", "str")]
+    columns += [(f"{m}_{e['id']} ({e['model']['name']})", kind) for e in analyses for m, kind in ACCOUNT_MEASURES]
+    columns += [(f"{m}_{n['id']} ({n['kind']})", "int" if m == "community" else "float")
+                for n in networks for m in ("influence", "community")]
+    about = {**_about(content, "flagged accounts"), "networks": [{k: n[k] for k in ("id", "kind")} for n in networks]}
+    return Table(columns, list(_account_rows_of(content, analyses, measured, networks, picked)), about)
+
+
+def _account_networks(content: Content, account_ids: set[int]) -> list[dict]:
+    """Each account network of the investigation with the influence and community of the accounts asked for."""
+    out = []
+    for analysis in analysis_list(investigation=content.investigation).filter(kind__in=ACCOUNT_NETWORKS):
+        nodes = {as_id(n.get("id")): n for n in (analysis.result or {}).get("nodes") or []}
+        out.append({"id": analysis.pk, "kind": analysis.kind,
+                    "nodes": {pk: nodes[pk] for pk in account_ids if pk in nodes}})
+    return out
+
+
+def _account_rows_of(content: Content, analyses: list[dict], measured: dict, networks: list[dict], picked: list):
+    order = [e["id"] for e in analyses]
+    thresholds = {e["id"]: e["threshold"] for e in analyses}
+    for start in range(0, len(picked), LOOKUP_BATCH):
+        batch = picked[start : start + LOOKUP_BATCH]
+        accounts = (Account.objects.filter(pk__in=batch, collection__investigation=content.investigation)
+                    .select_related("collection").in_bulk())
+        for pk in batch:
+            account = accounts.get(pk)
+            if account is None:
+                continue
+            own = {a: measured[a].get(pk) or {} for a in order}
+            flagged_by = " ".join(f"#{a}" for a in order if float(own[a].get("mean", -1.0)) >= thresholds[a])
+            yield [account.pk, account.platform_id, account.handle, account.display_name, account.collection.name,
+                   flagged_by, *(_number(own[a].get(m), kind) for a in order for m, kind in ACCOUNT_MEASURES),
+                   *(_number(n["nodes"].get(pk, {}).get(m), "int" if m == "community" else "float")
+                     for n in networks for m in ("influence", "community"))]
+
+
+def _number(value, kind: str):
+    """A stored number as its column's type (None where missing or not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if kind == "int" else float(value)

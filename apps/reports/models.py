@@ -1,5 +1,5 @@
-"""Case reports: a document (HTML, PDF, Markdown in a zip) or an exchange file (STIX 2.1, MISP, CSV) built from an
-investigation by a job, stored whole and downloaded by its members.
+"""Case reports: a document (HTML, PDF, Markdown in a zip) or an exchange file (STIX 2.1, MISP, and the flagged posts
+or accounts as CSV or Parquet) built from an investigation by a job, stored whole and downloaded by its members.
 
 The file lives in ``MEDIA_ROOT/reports/<investigation>/``, named by its job, so a run that failed after writing it
 can find and remove it (``apps.reports.services.report_cleanup``); deleting the row (or its investigation) removes
@@ -24,6 +24,9 @@ class Format(models.TextChoices):
     STIX = "stix", "STIX 2.1 bundle (JSON)"
     MISP = "misp", "MISP event (JSON)"
     CSV = "csv", "CSV of flagged posts with every score"
+    ACCOUNTS_CSV = "csv_accounts", "CSV of flagged accounts with every score"
+    PARQUET = "parquet", "Parquet of flagged posts with every score"
+    ACCOUNTS_PARQUET = "parquet_accounts", "Parquet of flagged accounts with every score"
 
 
 class Section(models.TextChoices):
@@ -48,6 +51,9 @@ FILE_TYPES = {
     Format.STIX: ("stix.json", "application/stix+json;version=2.1"),
     Format.MISP: ("misp.json", "application/json"),
     Format.CSV: ("csv", "text/csv; charset=utf-8"),
+    Format.ACCOUNTS_CSV: ("accounts.csv", "text/csv; charset=utf-8"),
+    Format.PARQUET: ("posts.parquet", "application/vnd.apache.parquet"),
+    Format.ACCOUNTS_PARQUET: ("accounts.parquet", "application/vnd.apache.parquet"),
 }
 
 
@@ -57,7 +63,7 @@ def report_upload_to(report: Report, filename: str) -> str:
 
 class Report(models.Model):
     investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="reports")
-    format = models.CharField(max_length=8, choices=Format.choices)
+    format = models.CharField(max_length=16, choices=Format.choices)
     sections = models.JSONField(default=list, blank=True)
     file = models.FileField(upload_to=report_upload_to, max_length=300)
     size = models.PositiveBigIntegerField(default=0)

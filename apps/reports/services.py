@@ -38,13 +38,20 @@ BUILDERS = {
     Format.MD: documents.md_build,
     Format.STIX: lambda content: documents.Built(exchange.stix_bundle(content)),
     Format.MISP: lambda content: documents.Built(exchange.misp_event(content)),
-    Format.CSV: lambda content: documents.Built(exchange.flagged_posts_csv(content)),
+    Format.CSV: lambda content: documents.Built(exchange.table_csv(exchange.flagged_posts_table(content))),
+    Format.ACCOUNTS_CSV: lambda content: documents.Built(exchange.table_csv(exchange.flagged_accounts_table(content))),
+    Format.PARQUET: lambda content: documents.Built(exchange.table_parquet(exchange.flagged_posts_table(content))),
+    Format.ACCOUNTS_PARQUET: lambda content: documents.Built(
+        exchange.table_parquet(exchange.flagged_accounts_table(content))),
 }
 # What each exchange format reads (the documents read the sections the analyst picked).
 EXCHANGE_NEEDS = {
     Format.STIX: (Section.STORYLINE, Section.FLAGGED, Section.COMMUNITIES, Section.DISARM),
     Format.MISP: (Section.STORYLINE, Section.FLAGGED, Section.DISARM),
     Format.CSV: (Section.FLAGGED,),
+    Format.ACCOUNTS_CSV: (Section.FLAGGED,),
+    Format.PARQUET: (Section.FLAGGED,),
+    Format.ACCOUNTS_PARQUET: (Section.FLAGGED,),
 }
 
 

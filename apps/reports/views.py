@@ -1,4 +1,5 @@
-"""Pages: an investigation's reports (every member) with the form that builds one (editors), and the download.
+"""Pages: an investigation's reports (every member) with the form that builds one (editors) and the links to its
+networks' GEXF and GraphML files, and the download.
 
 A download is always an attachment: an HTML report is never shown inside the portal's origin, and opened from
 disk it asks nothing of any server (see ``apps.reports.documents``)."""
@@ -16,7 +17,7 @@ from apps.investigations.models import Role
 from apps.investigations.selectors import investigation_get, membership_get
 from apps.reports import services
 from apps.reports.forms import ReportForm
-from apps.reports.selectors import report_get, report_jobs_open, report_list
+from apps.reports.selectors import network_exports, report_get, report_jobs_open, report_list
 
 
 @login_required
@@ -41,6 +42,7 @@ def report_list_view(request, pk: int):
         "can_edit": membership.allows(Role.EDITOR),
         "reports": report_list(investigation=membership.investigation),
         "jobs": [job.as_state() for job in report_jobs_open(investigation=membership.investigation)],
+        "networks": network_exports(investigation=membership.investigation),
         "form": form,
     }
     return render(request, "reports/list.html", context, status=400 if form.errors else 200)

@@ -22,7 +22,8 @@
       this.delay = 1000;
       this.socket = null;
       this.finished = false;
-      this.firstStatus = null;
+      // The status the server drew (a job that finishes before the socket's first message still reloads the page).
+      this.firstStatus = root.dataset.jobId ? this.part("status")?.textContent.trim() || null : null;
       this.stopped = false;
     }
 

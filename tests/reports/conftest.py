@@ -2,7 +2,8 @@
 scores, a coordination network with two communities, a note that quotes a script, a DISARM tag (T0049) on that note
 and on an account, and a storyline told out of creation order: the second pin, the note, then the first pin.
 
-Analyses are written as rows (no model is trained, no detector runs); ``build`` runs a report's job here."""
+Analyses are written as rows (no model is trained, no detector runs); ``build`` runs a report's job here;
+``case_make`` makes the same case anywhere (the browser test's portal)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -37,7 +38,13 @@ def _analysis(inv, col, user, kind: str, result: dict, params: dict, summary: di
 
 @pytest.fixture
 def case(investigation, users):
-    inv, bob = investigation, users["bob"]
+    return case_make(investigation, users)
+
+
+def case_make(inv, users) -> dict:
+    """The case in ``inv`` (``users``: alice and bob by name); a plain function, so a browser test's portal can make
+    it in its own database (``manage.py shell``)."""
+    bob = users["bob"]
     col = Collection.objects.create(investigation=inv, name="takedown", stats={
         "posts": 6, "accounts": 3, "first_post": T0.isoformat(), "last_post": (T0 + timedelta(hours=2)).isoformat()})
     op1, op2, organic = (Account.objects.create(collection=col, platform_id=pid, handle=h, display_name=h.title())

@@ -1,6 +1,8 @@
-"""Who may build and read reports: Bob (editor) builds, Carol (viewer) reads and downloads but cannot build, Mallory
-(no member) gets 404 from every report URL, as if nothing existed."""
+"""Who may build and read reports: Bob (editor) builds, Carol (viewer) reads and downloads reports and network exports
+but cannot build, Mallory (no member) gets 404 from every report and export URL, as if nothing existed."""
 from __future__ import annotations
+
+import io
 
 import pytest
 from django.urls import reverse
@@ -69,3 +71,44 @@ def test_a_bad_choice_is_a_400_naming_the_field(investigation, client_for, api_f
                               {"format": "html", "sections": ["gossip"]}, format="json")
     assert api.status_code == 400 and "sections" in api.json()
     assert not Job.objects.filter(kind="report").exists()
+
+
+def test_the_page_links_each_network_as_gexf_and_graphml_and_a_viewer_downloads_them(case, client_for):
+    import networkx as nx
+
+    client, network = client_for("carol"), case["network"].pk
+    page = client.get(reverse("report-list", args=[case["inv"].pk]))
+    rows = page.content.decode().count('data-testid="network-export-row"')
+    assert page.status_code == 200 and rows == 1
+    for fmt, read in (("gexf", nx.read_gexf), ("graphml", nx.read_graphml)):
+        url = reverse("analysis-export", args=[network, fmt])
+        assert f'href="{url}" data-testid="network-export-{fmt}"' in page.content.decode()
+        graph = read(io.BytesIO(client.get(url).content))
+        assert graph.number_of_nodes() == 3 and graph.number_of_edges() == 2
+
+
+def test_a_non_member_gets_404_for_every_exchange_file_and_network_export(case, build, client_for, api_for):
+    reports = [build(fmt) for fmt in ("stix", "misp", "csv", "csv_accounts", "parquet", "parquet_accounts")]
+    client, api = client_for("mallory"), api_for("mallory")
+    for report in reports:
+        assert client.get(reverse("report-download", args=[report.pk])).status_code == 404, report.format
+        assert api.get(reverse("api-report-detail", args=[report.pk])).status_code == 404, report.format
+    for fmt in ("gexf", "graphml", "csv"):
+        assert client.get(reverse("analysis-export", args=[case["network"].pk, fmt])).status_code == 404, fmt
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
+def test_a_viewer_downloads_a_parquet_report_but_cannot_build_one(case, build, client_for, api_for):
+    import pyarrow.parquet as pq
+
+    report = build("parquet_accounts")
+    download = client_for("carol").get(reverse("report-download", args=[report.pk]))
+    assert download.status_code == 200 and download["Content-Type"] == "application/vnd.apache.parquet"
+    table = pq.read_table(io.BytesIO(b"".join(download.streaming_content)))
+    assert table.column("handle").to_pylist() == ["dam_truth", "dam_facts"]
+    started = Job.objects.count()
+    assert client_for("carol").post(reverse("report-list", args=[case["inv"].pk]),
+                                    {"format": "parquet", "sections": ["flagged"]}).status_code == 403
+    assert api_for("carol").post(reverse("api-report-list", args=[case["inv"].pk]), {"format": "parquet_accounts"},
+                                 format="json").status_code == 403
+    assert Job.objects.count() == started

@@ -1,6 +1,7 @@
-"""manage.py build_report --investigation NAME [--sections a,b,...] --format html|pdf|md|stix|misp|csv
+"""manage.py build_report --investigation NAME [--sections a,b,...] --format FORMAT
 [--user USERNAME] [--base-url URL] [--min-weight W] [--out PATH] [--queue]
 
+FORMAT: html, pdf, md, stix, misp, csv (flagged posts), csv_accounts, parquet (flagged posts), parquet_accounts.
 Builds the same report the reports page builds (in this process, or on a worker with --queue), through the same
 service, and ends with one JSON summary line. ``--out`` also copies the file there.
 """
