@@ -9,6 +9,7 @@ from apps.analyses.kinds.coaction import Coaction
 from apps.analyses.kinds.coordination import Coordination
 from apps.analyses.kinds.embedding_map import EmbeddingMap
 from apps.analyses.kinds.hashtag_network import HashtagNetwork
+from apps.analyses.kinds.hybrid import Hybrid
 from apps.analyses.kinds.perplexity_matrix import PerplexityMatrix
 from apps.analyses.kinds.propagation import Propagation
 from apps.analyses.kinds.retweet_network import RetweetNetwork
@@ -17,6 +18,6 @@ from apps.analyses.kinds.train_classifier import TrainClassifier
 from apps.analyses.kinds.train_lm import TrainLM
 
 KINDS = (Authorship(), Coordination(), Coaction(), Propagation(), RetweetNetwork(), HashtagNetwork(), TrainClassifier(),
-         Score(), TrainLM(), PerplexityMatrix(), EmbeddingMap(), Behaviour())
+         Score(), TrainLM(), PerplexityMatrix(), EmbeddingMap(), Behaviour(), Hybrid())
 
 register(*KINDS)

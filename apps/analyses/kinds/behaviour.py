@@ -95,7 +95,8 @@ class Behaviour(Kind):
             "accounts_scored": len(accounts), "labelled_without_interactions": labelled_without,
             "interactions_capped": capped, "top": top,
             "table": {"account": [accounts[i] for i in order[:TABLE_CAP]],
-                      "score": [round(float(scores[i]), 4) for i in order[:TABLE_CAP]]},
+                      "score": [round(float(scores[i]), 4) for i in order[:TABLE_CAP]],
+                      "split": [built["split"][i] for i in order[:TABLE_CAP]]},  # the hybrid keeps TIES's splits
             "seconds": built["seconds"],
         }
         summary = {"accounts": len(accounts), "encoder": params["encoder"], "test_auc": round(test["auc"], 4),
