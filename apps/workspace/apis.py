@@ -281,6 +281,22 @@ class WorkspaceAccountAuthorshipOutput(serializers.Serializer):
     url = serializers.CharField()
 
 
+class WorkspaceHybridSignalOutput(serializers.Serializer):
+    signal = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.FloatField(allow_null=True, help_text="the account's value (null: missing, imputed)")
+    contribution = serializers.FloatField(help_text="coefficient × standardised value, in log-odds")
+
+
+class WorkspaceAccountHybridOutput(serializers.Serializer):
+    analysis = serializers.IntegerField()
+    probability = serializers.FloatField()
+    logit = serializers.FloatField(help_text="intercept + the sum of the contributions")
+    intercept = serializers.FloatField()
+    split = serializers.CharField(help_text="the account's split in that analysis (train-1, train-2 or test)")
+    signals = WorkspaceHybridSignalOutput(many=True, help_text="largest effect first")
+
+
 class WorkspaceAccountOutput(serializers.Serializer):
     id = serializers.IntegerField()
     platform_id = serializers.CharField()
@@ -298,6 +314,7 @@ class WorkspaceAccountOutput(serializers.Serializer):
     scores = WorkspaceAccountScoreOutput(many=True)
     communities = WorkspaceAccountCommunityOutput(many=True)
     authorship = WorkspaceAccountAuthorshipOutput(many=True)
+    hybrid = WorkspaceAccountHybridOutput(allow_null=True, help_text="the latest hybrid analysis that scored it")
     notes = WorkspaceNoteRef(many=True)
     tags = WorkspaceAccountTagOutput(many=True)
 

@@ -25,6 +25,7 @@ from django.db.models import Avg, CharField, Count, Exists, Func, Max, Min, Oute
 from django.db.models.fields.json import KeyTransform
 from django.urls import reverse
 
+from apps.analyses.hybrid_selectors import hybrid_for_account
 from apps.analyses.kinds.base import kind_get
 from apps.analyses.models import Analysis, PostScore, TextModel
 from apps.collections.models import Account, Collection, Entity, Interaction, Post
@@ -479,7 +480,8 @@ def _binned(rows: QuerySet, *, hour: bool, n=None) -> list[list]:
 
 def account_detail(*, investigation: Investigation, account_id: int) -> dict | None:
     """The account panel (None when the account is not in the investigation): facts, its posts' count and span,
-    its scores per score analysis, the communities that hold it, its notes and DISARM tags."""
+    its scores per score analysis, the communities that hold it, its hybrid score with each signal's contribution
+    (the latest hybrid analysis that scored it), its notes and DISARM tags."""
     account = Account.objects.select_related("collection").filter(
         pk=account_id, collection__investigation=investigation
     ).first()
@@ -503,6 +505,7 @@ def account_detail(*, investigation: Investigation, account_id: int) -> dict | N
         "scores": _account_scores(investigation, account),
         "communities": _account_communities(investigation, account),
         "authorship": _account_authorship(investigation, account),
+        "hybrid": hybrid_for_account(investigation, account.pk),
         "notes": _notes(investigation, TargetType.ACCOUNT, account.pk),
         "tags": _account_tags(investigation, account),
     }

@@ -668,10 +668,36 @@
           box.append(line);
           au.least_like.forEach((p) => box.append(el("blockquote", `${fmt(p.probability, 2)} · ${p.text}`, "ws-post-text")));
         });
+        if (a.hybrid) box.append(hybridBox(a.hybrid));
         if (a.tags?.length) { const p = el("p", "DISARM: "); a.tags.forEach((t) => p.append(el("span", `${t.technique} ${t.name}`, "chip"), " ")); box.append(p); }
         if (a.notes?.length) box.append(el("h4", "Notes"), notesList(a.notes));
       });
     };
+  }
+
+  // The hybrid score and why: each signal's contribution (coefficient × standardised value, log-odds), largest first,
+  // as a bar left (against) or right (towards) of the intercept's line.
+  function hybridBox(h) {
+    const wrap = testid(el("div", undefined, "ws-hybrid"), "ws-account-hybrid");
+    const head = el("p");
+    const link = el("a", `Hybrid score #${h.analysis}`); link.href = `/analyses/${h.analysis}/`;
+    head.append(link, `: ${fmt(h.probability, 3)} (log-odds ${fmt(h.logit, 2)} = intercept ${fmt(h.intercept, 2)} + signals; ${h.split} split)`);
+    const t = el("table", undefined, "table table-compact");
+    t.innerHTML = "<thead><tr><th>signal</th><th class='num'>value</th><th class='num'>contribution</th><th></th></tr></thead>";
+    const tb = el("tbody");
+    const widest = Math.max(1e-9, ...h.signals.map((s) => Math.abs(s.contribution)));
+    h.signals.forEach((s) => {
+      const r = testid(el("tr"), "ws-hybrid-signal");
+      const bar = el("span", undefined, `ws-contrib ${s.contribution >= 0 ? "ws-contrib-up" : "ws-contrib-down"}`);
+      bar.style.width = `${Math.round(50 * Math.abs(s.contribution) / widest)}%`;
+      const cell = el("td", undefined, "ws-contrib-cell"); cell.append(bar);
+      r.append(el("td", s.label), el("td", s.value === null ? "missing" : fmt(s.value, 3), "num"),
+        el("td", `${s.contribution >= 0 ? "+" : ""}${fmt(s.contribution, 3)}`, "num"), cell);
+      tb.append(r);
+    });
+    t.append(tb);
+    wrap.append(head, t);
+    return wrap;
   }
 
   function postPanel(panel) {

@@ -440,3 +440,28 @@ def test_scores_beyond_the_training_range_are_marked_unreliable_in_the_table_and
     score.save(update_fields=["result"])
     rows, _ = every_page(api, posts_url(world), {"collection": world["col"].pk, "score": score.pk, "limit": 200})
     assert {r["unreliable"] for r in rows} == {None}
+
+
+def test_the_account_panel_shows_the_hybrid_score_and_why(world, api_for):
+    """The latest hybrid analysis that scored the account: its probability and each signal's contribution, largest
+    effect first, adding up with the intercept to the logit; an account no hybrid scored has none."""
+    scored, unscored = world["accounts"][0], world["accounts"][1]
+    result = {
+        "intercept": -1.5,
+        "signal_labels": {"ties": "TIES score", "content": "content score", "degree": "coordination degree"},
+        "table": {
+            "account": [scored.pk], "probability": [0.8176], "logit": [1.5], "split": ["test"], "label": [1],
+            "values": {"ties": [0.91], "content": [None], "degree": [4.0]},
+            "contributions": {"ties": [2.5], "content": [0.0], "degree": [0.5]},
+        },
+    }
+    job = Job.objects.create(investigation=world["inv"], kind="analysis:hybrid", status="succeeded", params={})
+    hybrid = Analysis.objects.create(investigation=world["inv"], job=job, kind="hybrid", collection=world["col"],
+                                     params={}, result=result, summary={})
+    api = api_for("carol")
+    data = api.get(reverse("api-workspace-account", args=[world["inv"].pk, scored.pk])).json()["hybrid"]
+    assert (data["analysis"], data["probability"], data["split"]) == (hybrid.pk, 0.8176, "test")
+    assert [(s["label"], s["value"], s["contribution"]) for s in data["signals"]] == [
+        ("TIES score", 0.91, 2.5), ("coordination degree", 4.0, 0.5), ("content score", None, 0.0)]
+    assert data["intercept"] + sum(s["contribution"] for s in data["signals"]) == pytest.approx(data["logit"])
+    assert api.get(reverse("api-workspace-account", args=[world["inv"].pk, unscored.pk])).json()["hybrid"] is None
