@@ -3,7 +3,9 @@
 Two accounts co-act when they act on the same target (the retweeted post, the URL, ...) within a
 time window. One pass sorts the posts by (target, time) and walks offsets 1, 2, ... until the
 widest window closes, so every same-target pair within the widest window is seen once; each
-window of the sweep is then a mask over the pair lags.
+window of the sweep is then a mask over the pair lags. The network folds each offset's pairs into
+per-window tallies as it walks (`pair_tally`), so the pairs are never all held; past a size the walk
+runs per time partition on a Dask cluster (`dask_engine`) with the same counts.
 
 Weights follow the coordination-network-toolkit: weight(i→j) = how many of i's posts have a post
 by j on the same target within the window (|Δt| ≤ window); the undirected weight adds both ways.
@@ -21,6 +23,7 @@ a group that repeatedly fires on small targets within seconds beats it by orders
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,10 +32,12 @@ import pandas as pd
 from ml.checks import check_choice, check_columns, check_range
 
 from .activity import to_seconds
+from .pair_tally import Tally, seen_pairs, tally_partition
 from .stats import bh_qvalues, poisson_candidates, poisson_pvalues
 
 ACTIONS = ("repost", "url", "hashtag", "mention", "reply", "text")
 DEFAULT_WINDOWS = (1.0, 10.0, 60.0, 600.0, 3600.0)
+CHUNK = 1_000_000  # account pairs per slice of the elementwise passes
 
 
 @dataclass(frozen=True)
@@ -144,11 +149,10 @@ def _pair_offsets(target: np.ndarray, time: np.ndarray, widest: float):
     return (np.concatenate(firsts), np.concatenate(seconds)) if firsts else (empty, empty)
 
 
-def coaction_pairs(posts: pd.DataFrame, action: str, windows, accounts=None) -> CoactionPairs:
-    """One pass over the posts of one action: all co-action pairs within max(windows).
-
-    `accounts` fixes the account codes (every action of a network shares them); without it the
-    accounts are those of this action, in order of appearance."""
+def _action_posts(posts: pd.DataFrame, action: str, accounts=None) -> dict:
+    """The rows of one action in (target, time) order: target, time, acc (account codes), post (post id codes),
+    gap (seconds since the account's previous post on the target), repeated (the post id has other rows here),
+    and the account labels. `accounts` fixes the codes (every action of a network shares them)."""
     check_columns(posts, ("account", "time", "action", "target"), "the co-action table")
     rows = _prepare(posts, action)
     if accounts is None:
@@ -160,6 +164,24 @@ def coaction_pairs(posts: pd.DataFrame, action: str, windows, accounts=None) -> 
     target, time = rows["target"], rows["time"]
     order = _order(target, time)
     target, time, acc, post_codes = target[order], time[order], acc[order], post_codes[order]
+    repeated = np.bincount(post_codes)[post_codes] > 1 if len(post_codes) else np.zeros(0, bool)
+    return {"target": target, "time": time, "acc": acc, "post": post_codes, "gap": _gaps(target, acc, time),
+            "repeated": repeated, "accounts": np.asarray(accounts)}
+
+
+def _posts_per_account(arrays: dict) -> np.ndarray:
+    n = len(arrays["accounts"])
+    return np.bincount(arrays["acc"], minlength=n) if len(arrays["acc"]) else np.zeros(n, int)
+
+
+def coaction_pairs(posts: pd.DataFrame, action: str, windows, accounts=None) -> CoactionPairs:
+    """One pass over the posts of one action: all co-action pairs within max(windows).
+
+    `accounts` fixes the account codes (every action of a network shares them); without it the
+    accounts are those of this action, in order of appearance. `coaction_network` does not hold these
+    pairs (it tallies them as they come, `pair_tally`); this is for the directed table and other windows."""
+    arrays = _action_posts(posts, action, accounts)
+    target, time, acc = arrays["target"], arrays["time"], arrays["acc"]
     windows = np.sort(np.asarray(windows, dtype=float))
     a, b = _pair_offsets(target, time, windows[-1])
     lag = time[b] - time[a]
@@ -168,10 +190,8 @@ def coaction_pairs(posts: pd.DataFrame, action: str, windows, accounts=None) -> 
         close = lag <= w
         density[:, w_index] = np.bincount(a[close], minlength=len(time)) + np.bincount(b[close], minlength=len(time))
     other = acc[a] != acc[b]
-    n_posts = np.bincount(acc, minlength=len(accounts)) if len(acc) else np.zeros(len(accounts), int)
-    repeated = np.bincount(post_codes)[post_codes] > 1 if len(post_codes) else np.zeros(0, bool)
-    return CoactionPairs(np.asarray(accounts), a[other], b[other], lag[other], _gaps(target, acc, time),
-                         acc, post_codes, repeated, density, n_posts, windows)
+    return CoactionPairs(arrays["accounts"], a[other], b[other], lag[other], arrays["gap"], acc, arrays["post"],
+                         arrays["repeated"], density, _posts_per_account(arrays), windows)
 
 
 def _counted(pairs: CoactionPairs, window: float):
@@ -216,36 +236,70 @@ def directed_weights(pairs: CoactionPairs, window: float, min_weight: int = 1) -
     return pd.DataFrame({"user_1": pairs.accounts[i[keep]], "user_2": pairs.accounts[j[keep]], "weight": weight[keep]})
 
 
-def _undirected(pairs: CoactionPairs, w_index: int, window: float):
-    """Undirected weights and null expectations at one window: arrays i < j, weight, expected."""
-    src, dst = _counted(pairs, window)
-    n = len(pairs.accounts)
-    i, j, weight = _summed(np.minimum(src, dst), np.maximum(src, dst), n)
-    total = max(len(pairs.post_account), 1)
-    spread = np.bincount(pairs.post_account, weights=pairs.density[:, w_index] / total, minlength=n)
-    expected = spread[i] * pairs.posts_per_account[j] + spread[j] * pairs.posts_per_account[i]
-    return i, j, weight.astype(float), expected
+def _local_tally(arrays: dict, windows: np.ndarray, n_accounts: int) -> dict:
+    """Every pair of one action tallied in this process: one partition that owns every post."""
+    return tally_partition(arrays, np.arange(len(arrays["time"])), windows, n_accounts)
 
 
-def _tested(i, j, weight, expected, n_active: int, config: CoactionConfig) -> pd.DataFrame:
-    # One co-action shows up in both directions' weights; testing the doubled count against the
-    # doubled expectation would square the evidence, so test one direction's worth.
-    p = poisson_pvalues(np.ceil(weight / 2), expected / 2)
+def _window_pairs(arrays: dict, tally: dict, w_index: int, n: int):
+    """Undirected weights and null expectations at one window: pair keys i·n + j (i < j, sorted), counts, expected.
+
+    The null: for i's post a, g_a = the share of all posts on a's target within the window of a;
+    i expects n_j·Σ_a g_a co-actions with j (and j likewise with i). The window's tally is released here."""
+    keys, counts = tally["keys"][w_index], tally["counts"][w_index]
+    tally["keys"][w_index] = tally["counts"][w_index] = None
+    if len(tally["seen"][w_index]):  # posts with several rows: one count per (post, partner)
+        post_account = np.zeros(int(arrays["post"].max()) + 1, np.int64)
+        post_account[arrays["post"]] = arrays["acc"]
+        merged = Tally()
+        merged.add(keys, counts)
+        merged.add(seen_pairs(tally["seen"][w_index], post_account, n))
+        keys, counts = merged.fold().keys, merged.counts
+    total = max(len(arrays["acc"]), 1)
+    spread = np.bincount(arrays["acc"], weights=tally["density"][:, w_index] / total, minlength=n)
+    per_account = _posts_per_account(arrays)
+    expected = np.empty(len(keys))
+    for lo, hi, i, j in _chunks(keys, n):
+        expected[lo:hi] = spread[i] * per_account[j] + spread[j] * per_account[i]
+    return keys, counts, expected
+
+
+def _chunks(keys: np.ndarray, n: int):
+    """(lo, hi, i, j) over slices of CHUNK pair keys: elementwise work on 10 M pairs without 10 M-long temporaries."""
+    for lo in range(0, len(keys), CHUNK):
+        part = keys[lo:lo + CHUNK]
+        yield lo, lo + len(part), part // n, part % n
+
+
+def _test(counts: np.ndarray, expected: np.ndarray, n_active: int, config: CoactionConfig, everything: bool):
+    """Poisson test of one direction's worth, then BH over all n_active·(n_active−1)/2 pairs.
+
+    One co-action shows up in both directions' weights; testing the doubled count against the doubled
+    expectation would square the evidence. `everything`: p and q of every pair (rows = all); else only of the
+    pairs that can reach p <= alpha (rows = those): q-values at or below alpha are exact over them (bh_qvalues),
+    so the significant pairs and their p and q are those of the full test. Returns rows, p, q, significant."""
+    if everything:
+        rows = np.arange(len(counts))
+    else:
+        rows = np.concatenate([np.zeros(0, np.int64)] + [
+            lo + np.flatnonzero(poisson_candidates(np.ceil(counts[lo:lo + CHUNK] / 2), expected[lo:lo + CHUNK] / 2,
+                                                   config.alpha))
+            for lo in range(0, len(counts), CHUNK)
+        ])
+    p = poisson_pvalues(np.ceil(counts[rows] / 2), expected[rows] / 2)
     q = bh_qvalues(p, max(n_active * (n_active - 1) // 2, 1))
-    frame = pd.DataFrame({"i": i, "j": j, "weight": weight, "expected": expected, "p": p, "q": q})
-    frame["significant"] = (frame["q"] <= config.alpha) & (frame["weight"] >= config.min_weight)
-    return frame
+    return rows, p, q, (q <= config.alpha) & (counts[rows] >= config.min_weight)
 
 
-def _sweep_row(action, window, i, j, weight, expected, n_active: int, config: CoactionConfig) -> dict:
-    """A window of the sweep needs counts only: the exact test runs on the pairs that can reach p <= alpha
-    (q-values at or below alpha are exact over those, see bh_qvalues)."""
-    half, mu = np.ceil(weight / 2), expected / 2
-    hot = np.flatnonzero(poisson_candidates(half, mu, config.alpha))
-    q = bh_qvalues(poisson_pvalues(half[hot], mu[hot]), max(n_active * (n_active - 1) // 2, 1))
-    sig = hot[(q <= config.alpha) & (weight[hot] >= config.min_weight)]
-    return {"action": action, "window": window, "edges": len(i), "accounts": len(np.union1d(i, j)),
-            "significant_edges": len(sig), "significant_accounts": len(np.union1d(i[sig], j[sig]))}
+def _sweep_row(action, window, keys, counts, expected, n_active: int, n: int, config: CoactionConfig) -> dict:
+    """A window of the sweep needs counts only: the exact test runs on the pairs that can reach p <= alpha."""
+    rows, _, _, significant = _test(counts, expected, n_active, config, everything=False)
+    sig = keys[rows[significant]]
+    active = np.zeros(n, bool)
+    for _, _, i, j in _chunks(keys, n):
+        active[i] = active[j] = True
+    return {"action": action, "window": window, "edges": len(keys), "accounts": int(active.sum()),
+            "significant_edges": len(sig), "significant_accounts": len(np.union1d(sig // n, sig % n))}
 
 
 @dataclass
@@ -253,73 +307,146 @@ class CoactionResult:
     accounts: np.ndarray
     edges: pd.DataFrame      # source, target (labels), weight, weight_<action>..., expected, p, q, significant
     sweep: pd.DataFrame      # window, action, edges, accounts, significant_edges, significant_accounts
-    pairs: dict              # action -> CoactionPairs (for the evidence drill-down and other windows)
+    pairs: Mapping           # action -> CoactionPairs, computed on access (for the evidence and other windows)
     counts: dict             # {"raw": k, "significant": k}
     action_edges: dict = None   # action -> that action's own network under the rule (its own test)
     action_counts: dict = None  # action -> {"raw": k, "significant": k}
+    engine: str = "local"       # where the pairs were tallied: "local" or "dask"
 
 
-def coaction_network(posts: pd.DataFrame, config: CoactionConfig = CoactionConfig(),
-                     on_progress=None) -> CoactionResult:
+class LazyPairs(Mapping):
+    """action -> `coaction_pairs` at the network's windows, built when asked for: a network run never holds
+    every pair of the widest window (10 M at 200,000 posts and 1 h), a caller that wants them still can."""
+
+    def __init__(self, posts: pd.DataFrame, actions: tuple, windows: tuple, accounts: np.ndarray):
+        self._posts, self._actions, self._windows, self._accounts = posts, tuple(actions), windows, accounts
+
+    def __getitem__(self, action: str) -> CoactionPairs:
+        if action not in self._actions:
+            raise KeyError(action)
+        return coaction_pairs(self._posts, action, self._windows, self._accounts)
+
+    def __iter__(self):
+        return iter(self._actions)
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+
+def coaction_network(posts: pd.DataFrame, config: CoactionConfig = CoactionConfig(), on_progress=None, *,
+                     dask_threshold: int | None = None, dask_client=None) -> CoactionResult:
     """Co-action edges at config.window for every action (and summed), plus the window sweep.
 
     1. near-duplicate text gets a target: its MinHash cluster;
-    2. per action, one pass yields every pair within the widest window;
+    2. per action, the posts in (target, time) order and one walk over every pair within the widest window,
+       tallied per window as it goes (`pair_tally`): in this process, or partitioned by time on a Dask cluster
+       when the table has more than `dask_threshold` rows (`dask_client`: a distributed.Client, a scheduler
+       address, or None for a 2-worker in-process cluster); both give the same counts;
     3. per window, weights and the null expectation; Poisson test + BH; the sweep table;
     4. the edges at config.window, actions summed (counts and expectations add)."""
     report = on_progress or (lambda fraction, stage: None)
     posts = with_text_targets(posts, config) if "text" in config.actions and "text" in posts.columns else posts
     accounts = np.array(sorted(pd.unique(posts["account"]), key=str), dtype=object)
     windows = tuple(sorted(set(config.windows) | {config.window}))
-    sweep, per_action, all_pairs = [], {}, {}
+    if dask_threshold is not None and len(posts) > dask_threshold:
+        from .dask_engine import dask_session
+
+        with dask_session(dask_client) as tally:
+            return _network(posts, config, accounts, windows, tally, report, "dask")
+    return _network(posts, config, accounts, windows, _local_tally, report, "local")
+
+
+def _network(posts, config: CoactionConfig, accounts, windows: tuple, tally, report, engine: str) -> CoactionResult:
+    sweep, per_action, n = [], {}, len(accounts)
     for step, action in enumerate(config.actions):
-        pairs = coaction_pairs(posts, action, windows, accounts)
-        all_pairs[action] = pairs
-        n_active = int((pairs.posts_per_account > 0).sum())
-        for w_index, window in enumerate(pairs.windows):
-            undirected = _undirected(pairs, w_index, window)
-            sweep.append(_sweep_row(action, window, *undirected, n_active, config))
+        arrays = _action_posts(posts, action, accounts)
+        counted = tally(arrays, np.asarray(windows, dtype=float), n)
+        n_active = int((_posts_per_account(arrays) > 0).sum())
+        for w_index, window in enumerate(windows):
+            pairs = _window_pairs(arrays, counted, w_index, n)
+            sweep.append(_sweep_row(action, float(window), *pairs, n_active, n, config))
             if window == config.window:
-                per_action[action] = _tested(*undirected, n_active, config)
+                per_action[action] = (*pairs, n_active)
+            del pairs
+        del counted
         report(0.9 * (step + 1) / len(config.actions), f"co-{action}")
     edges, counts = _combine(per_action, accounts, config)
     action_edges, action_counts = {}, {}
-    for action, frame in per_action.items():
-        action_edges[action], action_counts[action] = _labelled(frame, accounts, config)
+    for action, (keys, weight, expected, n_active) in per_action.items():
+        action_edges[action], action_counts[action] = _labelled(keys, weight, expected, n_active, accounts, config)
     report(1.0, "done")
-    return CoactionResult(accounts, edges, pd.DataFrame(sweep), all_pairs, counts, action_edges, action_counts)
+    pairs = LazyPairs(posts, config.actions, windows, accounts)
+    return CoactionResult(accounts, edges, pd.DataFrame(sweep), pairs, counts, action_edges, action_counts, engine)
 
 
-def _labelled(frame: pd.DataFrame, accounts, config: CoactionConfig):
-    """One action's tested pairs as edges under the rule (source, target labels; strongest first), and its counts."""
-    counts = {"raw": int((frame["weight"] >= config.min_weight).sum()), "significant": int(frame["significant"].sum())}
-    frame = frame[frame["significant"] if config.rule == "significant" else frame["weight"] >= config.min_weight].copy()
+def _kept(counts, expected, n_active: int, config: CoactionConfig):
+    """The tested rows the rule keeps (in pair order), their p, q and flags, and the network's counts."""
+    rows, p, q, significant = _test(counts, expected, n_active, config, everything=config.rule == "raw")
+    raw = int((counts >= config.min_weight).sum())
+    keep = significant if config.rule == "significant" else counts[rows] >= config.min_weight
+    return rows[keep], {"p": p[keep], "q": q[keep], "significant": significant[keep]}, {
+        "raw": raw, "significant": int(significant.sum())}
+
+
+def _edge_frame(columns: dict, accounts) -> pd.DataFrame:
+    frame = pd.DataFrame(columns)
     frame.insert(0, "target", accounts[frame["j"].to_numpy(int)])
     frame.insert(0, "source", accounts[frame["i"].to_numpy(int)])
-    return frame.sort_values("weight", ascending=False).reset_index(drop=True), counts
+    return frame.sort_values("weight", ascending=False).reset_index(drop=True)
+
+
+def _labelled(keys, counts, expected, n_active: int, accounts, config: CoactionConfig):
+    """One action's tested pairs as edges under the rule (source, target labels; strongest first), and its counts."""
+    rows, tested, network_counts = _kept(counts, expected, n_active, config)
+    n = len(accounts)
+    columns = {"i": keys[rows] // n, "j": keys[rows] % n, "weight": counts[rows].astype(float),
+               "expected": expected[rows], **tested}
+    return _edge_frame(columns, accounts), network_counts
 
 
 def _combine(per_action: dict, accounts, config: CoactionConfig):
-    frames = [f.assign(action=a) for a, f in per_action.items() if len(f)]
-    if not frames:
+    """Actions summed per account pair (in pair order), tested again over every pair of accounts.
+
+    Sums run in the actions' order with pandas' compensated (Kahan) summation, so the expectations equal those
+    a pandas group-by of the actions' rows gives, to the last bit."""
+    present = {a: arrays for a, arrays in per_action.items() if len(arrays[0])}
+    if not present:
         empty = pd.DataFrame(columns=["source", "target", "weight", "expected", "p", "q", "significant"])
         return empty, {"raw": 0, "significant": 0}
-    long = pd.concat(frames)
-    wide = long.pivot_table(index=["i", "j"], columns="action", values="weight", aggfunc="sum", fill_value=0)
-    wide.columns = [f"weight_{a}" for a in wide.columns]
-    totals = long.groupby(["i", "j"])[["weight", "expected"]].sum()
-    frame = totals.join(wide).reset_index()
-    n_active = len(accounts)
-    tested = _tested(frame["i"].to_numpy(), frame["j"].to_numpy(), frame["weight"].to_numpy(),
-                     frame["expected"].to_numpy(), n_active, config)
-    frame[["p", "q", "significant"]] = tested[["p", "q", "significant"]].to_numpy()
-    frame["significant"] = frame["significant"].astype(bool)
-    counts = {"raw": int((frame["weight"] >= config.min_weight).sum()), "significant": int(frame["significant"].sum())}
-    keep = frame["significant"] if config.rule == "significant" else frame["weight"] >= config.min_weight
-    frame = frame[keep].copy()
-    frame.insert(0, "target", accounts[frame["j"].to_numpy(int)])
-    frame.insert(0, "source", accounts[frame["i"].to_numpy(int)])
-    return frame.sort_values("weight", ascending=False).reset_index(drop=True), counts
+    n = len(accounts)
+    union = np.unique(np.concatenate([a[0] for a in present.values()])) if len(present) > 1 else None
+    if union is None:  # one action: its sums are its own values
+        keys, counts, expected, _ = next(iter(present.values()))
+        union, weight = keys, counts.astype(float)
+    else:
+        weight, expected = _kahan_sums(union, present)
+    rows, tested, network_counts = _kept(weight, expected, n, config)
+    wide = {}
+    for action in sorted(present):
+        column = np.zeros(len(rows))
+        keys = present[action][0]
+        at = np.minimum(np.searchsorted(keys, union[rows]), max(len(keys) - 1, 0))
+        hit = keys[at] == union[rows]
+        column[hit] = present[action][1][at[hit]]
+        wide[f"weight_{action}"] = column
+    columns = {"i": union[rows] // n, "j": union[rows] % n, "weight": weight[rows], "expected": expected[rows],
+               **wide, **tested}
+    return _edge_frame(columns, accounts), network_counts
+
+
+def _kahan_sums(union: np.ndarray, present: dict):
+    """Per pair of `union`: weight and expectation summed over the actions in order, as pandas' group_sum does."""
+    sums = [np.zeros(len(union)), np.zeros(len(union))]
+    compensation = [np.zeros(len(union)), np.zeros(len(union))]
+    for keys, counts, expected, _ in present.values():
+        at = np.searchsorted(union, keys)
+        for column, values in enumerate((counts.astype(float), expected)):
+            total, comp = sums[column], compensation[column]
+            y = values - comp[at]
+            t = total[at] + y
+            comp[at] = np.where(np.isnan(t - total[at] - y), 0.0, t - total[at] - y)
+            total[at] = t
+    return sums[0], sums[1]
 
 
 def with_text_targets(posts: pd.DataFrame, config: CoactionConfig) -> pd.DataFrame:

@@ -1,0 +1,90 @@
+"""The co-action sweep on a Dask cluster (dask.distributed): one task per time partition, the same kernel
+(`pair_tally.tally_partition`) as the single process, the same counts.
+
+Partitioning by time: partition k owns the posts whose time falls in [lo_k, hi_k) (quantiles of the times, so the
+partitions hold about as many posts each) and holds every post in [lo_k, hi_k + widest window]: the overlap a pair
+needs, since a pair (a, b) has t_a <= t_b <= t_a + widest. Each pair is counted once, by the partition owning its
+first post, and the walk over a partition's posts (a subset of the (target, time) order, in that order) meets
+exactly the partners the walk over all posts meets. The gaps (time since the account's previous post on the target,
+however long ago) are computed over all posts before partitioning, so the once-per-partner rule is unchanged.
+The driver merges the partitions' counts (integers: any order gives the same sums) and their partner densities.
+
+`coaction.coaction_network(..., dask_threshold=N, dask_client=...)` comes here when the table has more than N rows.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+
+from .pair_tally import Tally, tally_partition
+
+PARTITIONS_PER_WORKER = 4
+
+
+@contextmanager
+def dask_session(client=None):
+    """Yields tally(arrays, windows, n_accounts) running on a cluster: `client` a distributed.Client, a scheduler
+    address ("tcp://host:8786"), or None for a 2-worker cluster in this process (threads: a django-q2 worker is a
+    daemon process and may not start worker processes)."""
+    import distributed
+
+    opened = []
+    if client is None:
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+        client = distributed.Client(cluster)
+        opened += [client, cluster]
+    elif isinstance(client, str):
+        client = distributed.Client(client)
+        opened.append(client)
+    try:
+        yield lambda arrays, windows, n_accounts: dask_tally(client, arrays, windows, n_accounts)
+    finally:
+        for thing in opened:
+            thing.close()
+
+
+def time_partitions(time: np.ndarray, widest: float, n_parts: int) -> list:
+    """(members, owned) per partition: positions of the posts it holds, and the positions among those it owns."""
+    finite = time[np.isfinite(time)]
+    if not len(finite):
+        return []
+    cuts = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n_parts + 1)[1:-1]))
+    bounds = [-np.inf, *cuts, np.inf]
+    parts = []
+    for low, high in zip(bounds[:-1], bounds[1:]):
+        members = np.flatnonzero((time >= low) & (time <= high + widest))
+        owned = np.flatnonzero(time[members] < high)
+        if len(owned):
+            parts.append((members, owned))
+    return parts
+
+
+def dask_tally(client, arrays: dict, windows: np.ndarray, n_accounts: int) -> dict:
+    """`pair_tally.tally_partition` over all posts, computed per time partition on the cluster and merged."""
+    fields = ("target", "time", "acc", "post", "gap", "repeated")
+    n_parts = max(1, PARTITIONS_PER_WORKER * len(client.nthreads()))
+    parts = time_partitions(arrays["time"], float(windows[-1]), n_parts)
+    futures = {}
+    for members, owned in parts:
+        # scattered first: the arrays travel to a worker as data, not inside the task graph
+        data = client.scatter([{f: arrays[f][members] for f in fields}], hash=False)[0]
+        futures[client.submit(tally_partition, data, owned, windows, n_accounts, pure=False)] = members
+    pairs = [Tally() for _ in windows]
+    seen = [Tally() for _ in windows]
+    density = np.zeros((len(arrays["time"]), len(windows)), np.int64)
+    import distributed
+
+    for future in distributed.as_completed(futures):
+        part = future.result()
+        density[futures[future]] += part["density"]
+        for w_index in range(len(windows)):
+            pairs[w_index].add(part["keys"][w_index], part["counts"][w_index])
+            seen[w_index].add(part["seen"][w_index])
+        future.release()
+    return {
+        "keys": [t.fold().keys for t in pairs],
+        "counts": [t.counts for t in pairs],
+        "seen": [t.fold().keys for t in seen],
+        "density": density,
+    }
