@@ -23,7 +23,8 @@ class PointOutput(serializers.Serializer):
     handle = serializers.CharField()
     x = serializers.FloatField()
     y = serializers.FloatField()
-    label = serializers.CharField(help_text="the colour_by label's value; empty when none")
+    label = serializers.CharField(help_text="the colour_by label's value, or “community <n>” when coloured by "
+                                  "communities; empty when none")
     posts = serializers.IntegerField(required=False, help_text="unit account: the posts averaged")
 
 
@@ -32,6 +33,10 @@ class PointsOutput(serializers.Serializer):
     points = PointOutput(many=True)
     left_out = serializers.IntegerField(help_text="posts or accounts the cap left off the map")
     colour_by = serializers.CharField()
+    communities_from = serializers.IntegerField(allow_null=True, help_text="the network analysis whose communities "
+                                                "colour the points; null when none")
+    behaviour = serializers.IntegerField(allow_null=True, help_text="the behaviour analysis whose account embeddings "
+                                         "were mapped; null for a map of texts")
 
 
 class AnalysisPointsApi(APIView):
@@ -42,4 +47,6 @@ class AnalysisPointsApi(APIView):
             raise NotFound("Only an embedding map has points.")
         result = analysis.result
         return Response({"unit": result["unit"], "points": result["points"], "left_out": result["left_out"],
-                         "colour_by": result.get("colour_by", "")})
+                         "colour_by": result.get("colour_by", ""),
+                         "communities_from": (result.get("communities_from") or {}).get("id"),
+                         "behaviour": (result.get("behaviour") or {}).get("id")})

@@ -9,7 +9,7 @@ import numpy as np
 from .config import MIN_PER_CLASS, BehaviourError, GraphConfig, TiesConfig
 from .graph import GraphEmbedder, graph_edges
 from .model import TiesClassifier
-from .sequences import build_sequences, interaction_frame
+from .sequences import account_entity, build_sequences, interaction_frame
 
 SPLIT = (0.6, 0.2, 0.2)  # train, validation (the epoch kept), test (the figures reported)
 CURVE_POINTS = 200
@@ -92,6 +92,8 @@ def train_behaviour(columns: dict, labels: dict, graph: GraphConfig = GraphConfi
         split_of[rows] = name
     return {
         "accounts": seqs.accounts.tolist(), "scores": scores, "embeddings": embeddings, "labels": y,
+        # each account's own row of the graph embeddings (as trained, before any fine-tuning inside TIES)
+        "graph_embeddings": embedder.vectors_[[seqs.vocab.index[account_entity(a)] for a in seqs.accounts]],
         "split": split_of.tolist(), "steps": seqs.steps, "kept_steps": seqs.mask.sum(1),
         "metrics": {"test": ranking_metrics(y[splits["test"]], scores[splits["test"]]),
                     "val": ranking_metrics(y[splits["val"]], scores[splits["val"]]),

@@ -58,6 +58,29 @@ def build_map(texts, accounts, ids=None, *, unit: str = "post", encoder: PostEnc
     }
 
 
+def map_vectors(ids, vectors, *, config: MapConfig = MapConfig(), on_progress: Callable | None = None) -> dict:
+    """Vectors made elsewhere (an account's TIES or graph embedding) to 2-D: ``build_map``'s output for the unit
+    "account", each point one account (``ids``), ``posts`` left at 0 for the caller to fill."""
+    ids = list(ids)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(ids):
+        raise EmbeddingError(f"{len(ids)} ids for vectors of shape {vectors.shape}: one vector per id")
+    report = on_progress or (lambda fraction, stage: None)
+    report(0.0, f"t-SNE: nearest neighbours and affinities of {len(ids):,} points")
+    projection = project(vectors, config, on_step=lambda s: report(s["fraction"], _tsne_stage(s)))
+    return {
+        "unit": "account",
+        "ids": ids,
+        "accounts": list(ids),
+        "posts": [0] * len(ids),
+        "xy": projection.xy,
+        "perplexity": projection.perplexity,
+        "kl_divergence": projection.kl_divergence,
+        "dimensions": int(vectors.shape[1]),
+        "seconds": {f"tsne_{k}": v for k, v in projection.seconds.items()},
+    }
+
+
 def _tsne_stage(step: dict) -> str:
     if step["phase"] == "affinities":
         return f"t-SNE: affinities ready; {step['total_iterations']:,} iterations to run"

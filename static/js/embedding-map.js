@@ -1,8 +1,9 @@
 /* The embedding map page (templates/analyses/embedding_map.html): a WebGL scatter (scattergl, one trace per
- * label so the legend toggles them) of the columns in json_script "embedding-map-data"; hover shows the handle
- * and the post's snippet (or the account's post count); a lasso or box selection lists the selected accounts,
- * each linked to its posts in the collection's posts table. Stays responsive at 100,000 points: no per-point
- * DOM, one hover string per point built once. */
+ * label or community so the legend toggles them) of the columns in json_script "embedding-map-data"; hover shows
+ * the handle and the post's snippet (or the account's post count); accounts in no community are grey. A lasso or
+ * box selection lists the selected accounts, each linked to the workspace's posts table with that account
+ * selected, and one link opens them all there (workspace.js's URL state: c, accounts). Stays responsive at
+ * 100,000 points: no per-point DOM, one hover string per point built once. */
 "use strict";
 
 (() => {
@@ -13,14 +14,17 @@
   const n = data.x.length;
   const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563",
     "#65a30d", "#7c3aed", "#0d9488", "#b91c1c", "#1d4ed8", "#a16207", "#be185d", "#15803d", "#6d28d9", "#c2410c", "#334155"];
+  const GREY = "#9ca3af";
   const table = document.querySelector('[data-testid="map-selection"]');
   const count = document.querySelector('[data-testid="map-selection-count"]');
+  const openAll = document.querySelector('[data-testid="map-selection-workspace"]');
   const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
   const LISTED = 500;
 
   function hover(i) {
     const who = `@${data.handle[i]}`;
-    const label = data.label[i] ? `<br>${escape(data.colour_by)}: ${escape(data.label[i])}` : "";
+    const label = data.label[i] ? `<br>${data.colour_by ? `${escape(data.colour_by)}: ` : ""}${escape(data.label[i])}`
+      : (data.none_label ? `<br>${escape(data.none_label)}` : "");
     if (data.unit === "account") return `${escape(who)}<br>${data.posts[i].toLocaleString()} posts${label}`;
     return `${escape(who)}<br>${escape(wrap(data.text[i] || ""))}${label}`;
   }
@@ -42,20 +46,29 @@
     }
     const order = [...groups.keys()].sort((a, b) => groups.get(b).length - groups.get(a).length);
     const size = n > 20000 ? 3 : n > 2000 ? 4 : 6;
-    return order.map((key, t) => {
+    let coloured = 0;
+    return order.map((key) => {
       const index = groups.get(key);
+      const grey = key === "" && Boolean(data.none_label);  // outside every community
+      const color = grey ? GREY : PALETTE[coloured++ % PALETTE.length];
       return {
         type: "scattergl",
         mode: "markers",
-        name: key || (data.colour_by ? "(no label)" : "points"),
+        name: key || data.none_label || (data.colour_by ? "(no label)" : "points"),
         x: index.map((i) => data.x[i]),
         y: index.map((i) => data.y[i]),
         customdata: index,
         text: index.map(hover),
         hovertemplate: "%{text}<extra></extra>",
-        marker: { size, opacity: 0.75, color: PALETTE[t % PALETTE.length] },
+        marker: { size, opacity: grey ? 0.5 : 0.75, color },
       };
     });
+  }
+
+  function workspaceLink(accounts) {  // one account also opens in the account panel
+    const query = new URLSearchParams({ c: String(data.collection), accounts: accounts.join(",") });
+    if (accounts.length === 1) query.set("account", String(accounts[0]));
+    return `${data.workspace_url}?${query.toString().replaceAll("%2C", ",")}`;
   }
 
   function listSelection(event) {
@@ -64,6 +77,7 @@
     const points = (event && event.points) || [];
     if (!points.length) {
       table.hidden = true;
+      openAll.hidden = true;
       count.textContent = "Lasso points on the map to list their accounts.";
       return;
     }
@@ -79,7 +93,7 @@
     rows.slice(0, LISTED).forEach((r) => {
       const tr = el("tr");
       const link = el("a", `@${r.handle}`);
-      link.href = `${data.posts_url}?account=${encodeURIComponent(r.id)}`;
+      link.href = workspaceLink([r.id]);
       link.dataset.testid = "map-selected-account";
       const who = el("td");
       who.append(link);
@@ -90,6 +104,12 @@
     const more = rows.length > LISTED ? ` (the ${LISTED} with the most ${data.unit === "post" ? "selected posts" : "posts"} listed)` : "";
     count.textContent = `${points.length.toLocaleString()} ${noun} selected, of ${rows.length.toLocaleString()} accounts${more}. Open an account to read its posts.`;
     table.hidden = false;
+    const opened = rows.slice(0, data.ids_max);
+    openAll.href = workspaceLink(opened.map((r) => r.id));
+    openAll.textContent = rows.length > opened.length
+      ? `Open the ${opened.length.toLocaleString()} accounts with the most posts in the workspace`
+      : `Open ${opened.length === 1 ? "this account" : `these ${opened.length.toLocaleString()} accounts`} in the workspace`;
+    openAll.hidden = false;
   }
 
   const axis = { showticklabels: false, zeroline: false, showgrid: false, title: { text: "" } };
@@ -107,5 +127,6 @@
   window.Plotly.newPlot(plot, traces(), layout, config).then(() => {
     plot.on("plotly_selected", listSelection);
     plot.on("plotly_deselect", () => listSelection(null));
+    plot.dataset.drawn = "1";  // drawn and listening: tests wait for this state
   });
 })();

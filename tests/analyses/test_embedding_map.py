@@ -162,7 +162,8 @@ def test_the_points_api_is_for_members_only(investigation, collection, users, cl
     for name in ("alice", "carol"):
         answer = api_for(name).get(url)
         assert answer.status_code == 200
-        assert answer.json() == {"unit": "post", "points": points, "left_out": 3, "colour_by": "side"}
+        assert answer.json() == {"unit": "post", "points": points, "left_out": 3, "colour_by": "side",
+                                 "communities_from": None, "behaviour": None}
     assert api_for("mallory").get(url).status_code == 404
     assert api_for("carol").get(reverse("api-analysis-points", args=[other.pk])).status_code == 404
     assert client.get(url).status_code in (401, 403)

@@ -78,6 +78,8 @@ class Behaviour(Kind):
         return self._outcome(collection, params, built, values, capped)
 
     def _outcome(self, collection, params: dict, built: dict, values: dict, capped: bool):
+        from ml.embedding import pack_account_embeddings
+
         scores, accounts = built["scores"], built["accounts"]
         order = sorted(range(len(accounts)), key=lambda i: (-float(scores[i]), accounts[i]))
         handles = behaviour_selectors.accounts_handles(collection=collection, account_ids=[accounts[i] for i in
@@ -97,6 +99,7 @@ class Behaviour(Kind):
             "table": {"account": [accounts[i] for i in order[:TABLE_CAP]],
                       "score": [round(float(scores[i]), 4) for i in order[:TABLE_CAP]],
                       "split": [built["split"][i] for i in order[:TABLE_CAP]]},  # the hybrid keeps TIES's splits
+            "embeddings": pack_account_embeddings(built, order[:TABLE_CAP]),  # the embedding map projects them
             "seconds": built["seconds"],
         }
         summary = {"accounts": len(accounts), "encoder": params["encoder"], "test_auc": round(test["auc"], 4),

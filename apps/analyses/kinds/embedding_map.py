@@ -8,12 +8,17 @@ Over ``max_points`` a seeded sample is mapped, and the result says how many were
 (then also the posts left out by the cap per account). The stand-in authors of text-only imports are no
 accounts, so the account map leaves them out, and says so. The stored ``points`` are what the page draws and
 ``GET /api/analyses/<pk>/points/`` returns (``apps.analyses.map_apis``).
+
+Accounts can also be mapped by what they do: ``behaviour`` names a behaviour analysis of the collection, whose
+stored TIES or graph embeddings (``vectors``) are projected instead of texts. Points are coloured by a label
+(``colour_by``) or by the communities of a stored network of the collection (``communities``: coordination,
+co-action, retweet or hashtag network; ``apps.analyses.map_selectors``); accounts in no community are grey.
 """
 from __future__ import annotations
 
 from collections import Counter
 
-from apps.analyses import selectors
+from apps.analyses import map_selectors, selectors
 from apps.analyses.kinds.base import CHOICE, FLOAT, INT, TEXT, Kind, Param, config_or_errors
 from apps.analyses.kinds.train_classifier import KEY_RE
 from apps.collections.models import Account, Post
@@ -21,6 +26,10 @@ from apps.common.ids import as_id
 from apps.jobs.services import JobError
 
 UNITS = ("post", "account")  # ml.embedding.UNITS
+VECTORS = ("ties", "graph")  # ml.embedding.VECTOR_KINDS: a behaviour analysis's two account embeddings
+VECTOR_NAMES = {"ties": "TIES embeddings", "graph": "graph embeddings"}
+NO_COMMUNITY = "(no community)"
+WORKSPACE_IDS_MAX = 5_000  # apps.workspace.selectors.IDS_MAX: the most accounts a workspace link can select
 BUNDLED = "bundled"
 BUNDLED_NAME = "bundled MiniLM-L6"
 MAX_POINTS_DEFAULT, MAX_POINTS_MAX = 20_000, 100_000
@@ -56,6 +65,45 @@ def _source_check(investigation, source: str, errors: dict) -> dict:
     else:
         return {"source": str(model.pk), "source_name": model.name}
     return {"source": source, "source_name": ""}
+
+
+def _behaviour_check(collection, clean: dict, errors: dict) -> dict:
+    """A behaviour analysis of this collection (an id, or "latest") whose ``vectors`` embeddings were stored; the
+    map is then of accounts, and takes no text source. Returns the parameters it settles (the analysis's id)."""
+    if not clean["behaviour"]:
+        return {}
+    analysis, why = map_selectors.analysis_in(investigation=collection.investigation, collection=collection,
+                                              kinds=map_selectors.BEHAVIOUR_KINDS, ref=clean["behaviour"])
+    if analysis is None:
+        errors["behaviour"] = why
+        return {}
+    stored, vectors = map_selectors.embedding_kinds(analysis), clean["vectors"]
+    if vectors not in stored:
+        errors["behaviour"] = (
+            f"Behaviour analysis #{analysis.pk} stored no {VECTOR_NAMES[vectors]}"
+            + (f" (only {', '.join(VECTOR_NAMES[k] for k in stored)}: set vectors to {stored[0]})." if stored else
+               " (it ran before behaviour analyses kept them): run it again to map its accounts.")
+        )
+    if clean["unit"] != "account":
+        errors["unit"] = "A behaviour analysis embeds accounts: set unit to account."
+    if clean["source"].lower() != BUNDLED:
+        errors["source"] = "Map the texts (source) or a behaviour analysis's embeddings (behaviour), not both."
+    return {"behaviour": str(analysis.pk), "source_name": f"{VECTOR_NAMES[vectors]} of behaviour analysis "
+                                                          f"#{analysis.pk}"}
+
+
+def _communities_check(collection, clean: dict, errors: dict) -> dict:
+    """A stored network of this collection (an id, or "latest") to colour by; not with a label as well."""
+    if not clean["communities"]:
+        return {}
+    analysis, why = map_selectors.analysis_in(investigation=collection.investigation, collection=collection,
+                                              kinds=map_selectors.COMMUNITY_KINDS, ref=clean["communities"])
+    if analysis is None:
+        errors["communities"] = why
+        return {}
+    if clean["colour_by"]:
+        errors["communities"] = "Colour by a label (colour_by) or by communities, not both."
+    return {"communities": str(analysis.pk)}
 
 
 def _colour_check(collection, key: str, errors: dict) -> None:
@@ -142,9 +190,13 @@ def _commonest_post_labels(posts: dict, key: str) -> dict:
     return {account: {key: counts.most_common(1)[0][0]} for account, counts in values.items()}
 
 
-def _points(collection, built: dict, posts: dict, key: str) -> list[dict]:
+def _community_label(community: int | None) -> str:
+    return "" if community is None else f"community {community}"
+
+
+def _points(collection, built: dict, posts: dict, key: str, communities: dict | None = None) -> list[dict]:
     """The stored points; the label is the post's own, else its account's (an account: its own label, else the
-    commonest among its mapped posts)."""
+    commonest among its mapped posts); with ``communities`` ({account: community}), the account's community."""
     described = selectors.accounts_described(collection=collection, account_ids=set(built["accounts"]))
     unit = built["unit"]
     own_labels = dict(zip(posts["id"], posts["labels"])) if unit == "post" else _commonest_post_labels(posts, key)
@@ -156,7 +208,8 @@ def _points(collection, built: dict, posts: dict, key: str) -> list[dict]:
             own, theirs = theirs, own_labels.get(account, {})
         point = {"id": pk, "account": account, "handle": who.get("handle", str(account)),
                  "x": round(float(built["xy"][i, 0]), 4), "y": round(float(built["xy"][i, 1]), 4),
-                 "label": _label(key, own, theirs)}
+                 "label": _label(key, own, theirs) if communities is None else _community_label(
+                     communities.get(account))}
         if built["unit"] == "account":
             point["posts"] = built["posts"][i]
         points.append(point)
@@ -167,8 +220,12 @@ def summary(result: dict) -> dict:
     out = {"unit": result["unit"], "points": len(result["points"]), "left_out": result["left_out"],
            "posts_embedded": result["posts_embedded"], "source": result["source_name"],
            "perplexity": result["perplexity"], "labels": result["labels_total"]}
-    if result["unit"] == "account":
+    if result["unit"] == "account" and "posts_left_out" in result:
         out["posts_left_out"] = result["posts_left_out"]
+    if result.get("behaviour"):
+        out.update(behaviour=result["behaviour"]["id"], vectors=result["behaviour"]["vectors"])
+    if result.get("communities_from"):
+        out["communities_from"] = result["communities_from"]["id"]
     return out
 
 
@@ -176,6 +233,9 @@ def left_out_sentence(result: dict) -> str:
     """What the cap and the unit left off the map, in words ("" when nothing was)."""
     noun = "posts" if result["unit"] == "post" else "accounts"
     parts = []
+    if result.get("not_in_collection"):
+        parts.append(f"{result['not_in_collection']:,} accounts the behaviour analysis embedded are no longer accounts "
+                     "of the collection")
     if result["left_out"]:
         parts.append(f"{result['left_out']:,} of {result['candidates']:,} {noun} were left out by the cap of "
                      f"{result['max_points']:,} (a seeded sample is mapped)")
@@ -202,18 +262,30 @@ class EmbeddingMap(Kind):
               low=2, high=100),
         Param("max_points", INT, MAX_POINTS_DEFAULT, "Over this, a seeded sample is mapped (the page says how many "
               "were left out).", low=MIN_POINTS, high=MAX_POINTS_MAX),
+        Param("behaviour", TEXT, "", "Or map accounts by what they do: the id of a behaviour analysis of this "
+              "collection (or “latest”); its accounts' embeddings are mapped instead of texts (unit account).",
+              max_length=40),
+        Param("vectors", CHOICE, "ties", "Which embedding of the behaviour analysis.", choices=VECTORS,
+              choice_labels={"ties": "TIES (the account's pooled sequence vector)",
+                             "graph": "graph (the account's margin-ranking embedding)"}),
         Param("colour_by", TEXT, "", "A label key to colour by (a post's own, else its account's; an account's own, "
               "else its posts' commonest); blank: none.", max_length=100),
+        Param("communities", TEXT, "", "Or colour by community: the id of a coordination, co-action, retweet or "
+              "hashtag network analysis of this collection (or “latest”); each account (a post: its account) takes "
+              "its community there, accounts in none are grey.", max_length=40),
         Param("seed", INT, 0, "The sample's and t-SNE's seed.", low=0, high=2**31 - 1, form=False),
     )
 
     def validate(self, collection, clean: dict, errors: dict) -> dict:
-        """The source must be the bundled encoder or a model of the collection's investigation with its weights;
-        the colour label must exist on the collection; ml's MapConfig checks the rest once more."""
+        """The source must be the bundled encoder or a model of the collection's investigation with its weights,
+        or else a behaviour analysis of the collection that stored its embeddings; the colour label must exist on
+        the collection, or the network analysis be of it; ml's MapConfig checks the rest once more."""
         source = _source_check(collection.investigation, clean["source"], errors)
+        behaviour = _behaviour_check(collection, clean, errors)
         _colour_check(collection, clean["colour_by"], errors)
+        communities = _communities_check(collection, clean, errors)
         config_or_errors(lambda: _map_config(clean), errors)
-        return {**clean, **source}
+        return {**clean, **source, **behaviour, **communities}
 
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
         """1. pick the posts (sample under the cap); 2. read their texts; 3. embed, average per account when
@@ -221,6 +293,8 @@ class EmbeddingMap(Kind):
         from ml.embedding import EmbeddingError, PostEncoder, build_map
 
         params, collection = analysis_input.params, analysis_input.collection
+        if params.get("behaviour"):
+            return self._run_behaviour(analysis_input, progress)
         progress(0.0, "Choosing the posts to map", force=True)
         picked, counts = (_post_rows if params["unit"] == "post" else _account_rows)(collection, params)
         if not picked:
@@ -244,7 +318,73 @@ class EmbeddingMap(Kind):
                               on_progress=lambda f, stage: progress(0.05 + 0.93 * f, stage))
         except EmbeddingError as exc:
             raise JobError(f"No map: {exc}.") from None
-        return self._outcome(collection, params, built, posts, counts)
+        return self._outcome(analysis_input, built, posts, counts)
+
+    def _run_behaviour(self, analysis_input, progress) -> tuple[dict, dict]:
+        """1. the behaviour analysis's stored embeddings of the collection's accounts (a seeded sample under the
+        cap); 2. t-SNE (``ml.embedding.map_vectors``); 3. each account's posts (the hover's count) and, to colour
+        by a label, its labelled posts; 4. the points."""
+        from ml.embedding import EmbeddingError, map_vectors, sample_indices
+
+        params, collection = analysis_input.params, analysis_input.collection
+        progress(0.0, "Reading the behaviour embeddings", force=True)
+        accounts, vectors = self._behaviour_vectors(analysis_input)
+        own = map_selectors.own_accounts(collection=collection, account_ids=accounts)
+        rows = [i for i, account in enumerate(accounts) if account in own]
+        if len(rows) < MIN_POINTS:
+            raise JobError(f"A map needs at least {MIN_POINTS} points; behaviour analysis #{params['behaviour']} "
+                           f"embedded {len(rows)} accounts of the collection “{collection.name}”.")
+        rows = [rows[i] for i in sample_indices(len(rows), params["max_points"], params["seed"])]
+        ids = [accounts[i] for i in rows]
+        counts = {"candidates": len(own), "left_out": len(own) - len(ids),
+                  "not_in_collection": len(accounts) - len(own)}
+        progress.provenance(
+            inputs=[{**selectors.collection_fingerprint(collection), "behaviour_analysis": int(params["behaviour"]),
+                     "vectors": params["vectors"], **counts}],
+            model={"vectors": params["source_name"], **_map_config(params).as_dict()},
+        )
+        try:
+            built = map_vectors(ids, vectors[rows], config=_map_config(params),
+                                on_progress=lambda f, stage: progress(0.05 + 0.9 * f, stage))
+        except EmbeddingError as exc:
+            raise JobError(f"No map: {exc}.") from None
+        progress(0.96, "Counting each account's posts", force=True)
+        posts_of = map_selectors.posts_per_account(collection=collection, account_ids=ids)
+        built["posts"] = [posts_of.get(account, 0) for account in ids]
+        posts = (map_selectors.account_post_labels(collection=collection, account_ids=ids, key=params["colour_by"])
+                 if params["colour_by"] else {"id": [], "account": [], "labels": []})
+        return self._outcome(analysis_input, built, posts, counts)
+
+    def _behaviour_vectors(self, analysis_input):
+        """(account ids, their vectors) stored by the behaviour analysis, which may have gone since the start."""
+        from ml.embedding import EmbeddingError, unpack_vectors
+
+        params, collection = analysis_input.params, analysis_input.collection
+        analysis, _ = map_selectors.analysis_in(investigation=analysis_input.investigation, collection=collection,
+                                                kinds=map_selectors.BEHAVIOUR_KINDS, ref=params["behaviour"])
+        if analysis is None:
+            raise JobError(f"Behaviour analysis #{params['behaviour']} was deleted before the map ran.")
+        accounts, packed = map_selectors.behaviour_vectors(analysis=analysis, which=params["vectors"])
+        try:
+            vectors = unpack_vectors(packed) if packed is not None else None
+        except EmbeddingError as exc:
+            raise JobError(f"Behaviour analysis #{analysis.pk}: {exc}.") from None
+        if vectors is None or len(vectors) != len(accounts):
+            raise JobError(f"Behaviour analysis #{analysis.pk} stored no {VECTOR_NAMES[params['vectors']]} to map.")
+        return accounts, vectors
+
+    def _communities(self, analysis_input, accounts) -> tuple[dict | None, dict | None]:
+        """({account: community}, what the page says of the network), or (None, None) without ``communities``."""
+        params = analysis_input.params
+        if not params.get("communities"):
+            return None, None
+        network, _ = map_selectors.analysis_in(investigation=analysis_input.investigation,
+                                               collection=analysis_input.collection,
+                                               kinds=map_selectors.COMMUNITY_KINDS, ref=params["communities"])
+        if network is None:
+            raise JobError(f"Network analysis #{params['communities']} was deleted before the map ran.")
+        found = map_selectors.account_communities(analysis=network, account_ids=accounts)
+        return found, {"id": network.pk, "kind": network.kind, "title": network.title}
 
     def _encoder_dir(self, analysis_input):
         """None for the bundled MiniLM, else the model's weights (which may have been deleted since the start)."""
@@ -256,18 +396,23 @@ class EmbeddingMap(Kind):
             raise JobError(f"The text model “{params['source_name']}” was deleted before the map ran.")
         return model.weights_dir
 
-    def _outcome(self, collection, params: dict, built: dict, posts: dict, counts: dict) -> tuple[dict, dict]:
-        points = _points(collection, built, posts, params["colour_by"])
+    def _outcome(self, analysis_input, built: dict, posts: dict, counts: dict) -> tuple[dict, dict]:
+        params, collection = analysis_input.params, analysis_input.collection
+        communities, network = self._communities(analysis_input, set(built["accounts"]))
+        points = _points(collection, built, posts, params["colour_by"], communities)
         labels = Counter(p["label"] for p in points)
+        behaviour = params.get("behaviour")
         result = {
             "unit": params["unit"],
             "points": points,
             **counts,
             "max_points": params["max_points"],
-            "posts_embedded": len(posts["id"]),
+            "posts_embedded": 0 if behaviour else len(posts["id"]),
             "source": params["source"],
             "source_name": params["source_name"],
+            "behaviour": {"id": int(behaviour), "vectors": params["vectors"]} if behaviour else None,
             "colour_by": params["colour_by"],
+            "communities_from": network,
             "labels": dict(labels.most_common(LABELS_SHOWN * 5)),
             "labels_total": len(labels),
             "perplexity_asked": params["perplexity"],
@@ -299,7 +444,11 @@ class EmbeddingMap(Kind):
             "label": [p["label"] if p["label"] in shown else "(other)" for p in points],
             "posts": [p.get("posts", 1) for p in points],
             "text": [texts.get(p["id"], "") for p in points] if texts else [],
-            "posts_url": reverse("collection-posts", args=[analysis.collection_id]),
+            "none_label": NO_COMMUNITY if result.get("communities_from") else "",
+            # The selection opens in the workspace's posts table: ?c=<collection>&accounts=<ids> (workspace.js).
+            "workspace_url": reverse("workspace", args=[analysis.investigation_id]),
+            "collection": analysis.collection_id,
+            "ids_max": WORKSPACE_IDS_MAX,
         }
         return {"report": result, "map_data": data, "left_out_sentence": left_out_sentence(result),
                 "label_rows": sorted(Counter(data["label"]).items(), key=lambda kv: (-kv[1], kv[0]))}
