@@ -1,6 +1,7 @@
-"""The triage API: the next item for the calling analyst, a decision (a label or a skip), undo. Viewers read;
-writing needs the editor role; a non-member gets 404 for every queue. Each write answers with the next item
-and the analyst's progress, so a key press costs one request."""
+"""The triage API: the next item for the calling analyst, a decision (a label or a skip), undo; the rounds of active
+learning and a retrain; the disagreements and their resolution. Viewers read; writing needs the editor role; a
+non-member gets 404 for every queue. Each decision answers with the next item and the analyst's progress, so a key
+press costs one request."""
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -11,7 +12,15 @@ from rest_framework.views import APIView
 from apps.common.converters import MAX_ID
 from apps.investigations.models import Role
 from apps.triage import services
-from apps.triage.selectors import item_describe, item_next, progress, queue_get
+from apps.triage.selectors import (
+    disagreements,
+    item_describe,
+    item_next,
+    progress,
+    queue_get,
+    retrain_jobs,
+    round_list,
+)
 
 
 class TriageDecisionInput(serializers.Serializer):
@@ -130,3 +139,101 @@ class TriageUndoApi(APIView):
         queue = queue_get(user=request.user, queue_id=pk, role=Role.EDITOR)
         undone = services.decision_undo(queue=queue, user=request.user)
         return Response(TriageUndoOutput({"undone": undone, **next_payload(queue=queue, user=request.user)}).data)
+
+
+# Active learning -------------------------------------------------------------------------------------
+
+class TriageRoundOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    analysis = serializers.IntegerField(source="analysis_id")
+    model = serializers.IntegerField(source="model_id", allow_null=True)
+    model_name = serializers.CharField(source="model.name", allow_null=True, default=None)
+    labels = serializers.IntegerField(help_text="the queue's labels the model trained on")
+    original_labels = serializers.IntegerField(help_text="the first model's own training labels reused")
+    held_out = serializers.CharField(help_text="what the metrics were measured on")
+    metrics = serializers.JSONField(help_text="auc, f1, precision, recall...; previous: the round before, same posts")
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+
+class TriageRoundsOutput(serializers.Serializer):
+    rounds = TriageRoundOutput(many=True)
+    job = serializers.JSONField(allow_null=True, help_text="the latest retraining job's state (null: none yet)")
+
+
+class TriageRetrainInput(serializers.Serializer):
+    params = serializers.JSONField(required=False, default=dict,
+                                   help_text="the triage_retrain kind's parameters (epochs, held_out...)")
+
+
+def rounds_payload(queue) -> dict:
+    job = retrain_jobs(queue=queue).first()
+    return {"rounds": list(round_list(queue=queue)), "job": job.as_state() if job else None}
+
+
+class TriageRoundsApi(APIView):
+    @extend_schema(responses=TriageRoundsOutput)
+    def get(self, request, pk: int):
+        queue = queue_get(user=request.user, queue_id=pk)
+        return Response(TriageRoundsOutput(rounds_payload(queue)).data)
+
+
+class TriageRetrainApi(APIView):
+    Input = TriageRetrainInput
+
+    @extend_schema(request=Input, responses={202: TriageRoundsOutput})
+    def post(self, request, pk: int):
+        queue = queue_get(user=request.user, queue_id=pk, role=Role.EDITOR)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data["params"]
+        if not isinstance(params, dict):
+            raise serializers.ValidationError({"params": "params must be an object of parameters."})
+        services.retrain_start(queue=queue, user=request.user, params=params)
+        return Response(TriageRoundsOutput(rounds_payload(queue)).data, status=status.HTTP_202_ACCEPTED)
+
+
+# Agreement -------------------------------------------------------------------------------------------
+
+class TriageResolutionOutput(serializers.Serializer):
+    value = serializers.CharField()
+    user = serializers.CharField(source="user.username", allow_null=True, default=None)
+    resolved_at = serializers.DateTimeField()
+
+
+class TriageDisagreementOutput(serializers.Serializer):
+    post = serializers.IntegerField(source="post_id")
+    labels = serializers.DictField(child=serializers.CharField(), help_text="analyst → their latest label")
+    resolution = TriageResolutionOutput(allow_null=True)
+
+
+class TriageDisagreementsOutput(serializers.Serializer):
+    disagreements = TriageDisagreementOutput(many=True)
+    unresolved = serializers.IntegerField()
+
+
+class TriageResolutionInput(serializers.Serializer):
+    post = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    value = serializers.CharField(max_length=services.VALUE_MAX, help_text="one of the queue's labels")
+
+
+class TriageDisagreementsApi(APIView):
+    @extend_schema(responses=TriageDisagreementsOutput)
+    def get(self, request, pk: int):
+        queue = queue_get(user=request.user, queue_id=pk)
+        rows = disagreements(queue=queue)
+        payload = {"disagreements": rows, "unresolved": sum(r["resolution"] is None for r in rows)}
+        return Response(TriageDisagreementsOutput(payload).data)
+
+
+class TriageResolutionApi(APIView):
+    Input = TriageResolutionInput
+
+    @extend_schema(request=Input, responses={201: TriageResolutionOutput})
+    def post(self, request, pk: int):
+        queue = queue_get(user=request.user, queue_id=pk, role=Role.EDITOR)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        resolution = services.resolution_record(queue=queue, user=request.user, post_id=data.validated_data["post"],
+                                                value=data.validated_data["value"])
+        return Response(TriageResolutionOutput(resolution).data, status=status.HTTP_201_CREATED)

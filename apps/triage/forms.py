@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.triage.models import TriageQueue
-from apps.triage.services import SEED_MAX
+from apps.triage.services import LABELS_PER_ITEM_MAX, SEED_MAX
 
 
 class AnalysisChoiceField(forms.ModelChoiceField):
@@ -24,6 +24,10 @@ class QueueForm(forms.Form):
                                    help_text="2 to 9, comma-separated: keys 1–9 pick them in this order")
     seed = forms.IntegerField(min_value=0, max_value=SEED_MAX, initial=0, required=False,
                               help_text="random order only: the same seed gives the same order")
+    labels_per_item = forms.IntegerField(min_value=0, max_value=LABELS_PER_ITEM_MAX, initial=0, required=False,
+                                         label="Each item labelled by",
+                                         help_text="N members (then it leaves the others' queues), for agreement; "
+                                                   "0 or blank: every member labels every item")
 
     def __init__(self, *args, analyses, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,11 +1,17 @@
 """Triage queues: the posts a score analysis scored, shown one at a time in a chosen order, and the
-analysts' decisions on them.
+analysts' decisions on them, the rounds of active learning and the resolutions of disagreements.
 
 A queue reads its items from the source analysis's ``PostScore`` rows (written once with the analysis,
 never changed), so it stores no item list of its own: ``total`` is counted once, when it is made. A
 decision is one row per key press; for each post and analyst the latest row counts, and undo deletes the
 analyst's latest. A decision with a label also writes ``Post.labels[label_key]``; the row keeps what it
 replaced (``previous``) so an undo can put it back.
+
+Active learning: each ``TriageRound`` is one model's scores of the queue's posts. Round 1 is the scoring the queue
+was made from; a retrain (the ``triage_retrain`` analysis kind) adds the next round, and the queue then reads its
+items from that round's scores (``analysis`` moves to the latest round's). Agreement: ``labels_per_item`` says how
+many members label each item; a ``TriageResolution`` settles a post the analysts labelled differently, and is the
+label training uses.
 """
 from __future__ import annotations
 
@@ -34,6 +40,8 @@ class TriageQueue(models.Model):
     label_key = models.CharField(max_length=64)
     label_values = models.JSONField(default=list)
     total = models.PositiveIntegerField(default=0)
+    # Each item is labelled by this many members, then leaves the others' queues; 0: every member labels every item.
+    labels_per_item = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -75,3 +83,48 @@ class TriageDecision(models.Model):
     @property
     def skipped(self) -> bool:
         return self.value == ""
+
+
+class TriageRound(models.Model):
+    """One round of active learning: the model whose scores order the queue, how many labels trained it, and its
+    held-out metrics. Round 1 is the queue's source scoring (its model's own test-split metrics); round n > 1 is a
+    ``triage_retrain`` analysis, measured on a held-out part of the queue's labels (``metrics``) beside the round
+    before it on the same posts (``metrics["previous"]``)."""
+
+    queue = models.ForeignKey(TriageQueue, on_delete=models.CASCADE, related_name="rounds")
+    number = models.PositiveIntegerField()
+    # The round's scores of the queue's posts (a ``score`` analysis for round 1, a ``triage_retrain`` one after).
+    analysis = models.ForeignKey("analyses.Analysis", on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey("analyses.TextModel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    labels = models.PositiveIntegerField(default=0, help_text="the queue's labels the model trained on")
+    original_labels = models.PositiveIntegerField(default=0, help_text="the first model's own training labels reused")
+    held_out = models.CharField(max_length=200, blank=True, help_text="what the metrics were measured on")
+    metrics = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["queue", "number"]
+        constraints = [models.UniqueConstraint(fields=["queue", "number"], name="triage_round_number_unique")]
+
+    def __str__(self) -> str:
+        return f"round {self.number} of queue {self.queue_id}"
+
+
+class TriageResolution(models.Model):
+    """A member's settlement of a post the analysts labelled differently: the label training uses for it."""
+
+    queue = models.ForeignKey(TriageQueue, on_delete=models.CASCADE, related_name="resolutions")
+    post = models.ForeignKey(
+        "collections.Post", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    value = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    resolved_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["queue", "post"], name="triage_resolution_post_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.value} on post {self.post_id}"

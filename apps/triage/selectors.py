@@ -1,5 +1,6 @@
 """Reads: queues through an investigation the user belongs to; a queue's items in its order; the item an
-analyst sees next, with its context; progress; agreement between analysts.
+analyst sees next, with its context; progress; agreement between analysts (Cohen's κ per pair with its confusion,
+Fleiss' κ), the disagreements and the labels training uses; the rounds of active learning.
 
 Items are the source analysis's ``PostScore`` rows. The next item is one indexed query per key press in
 the uncertainty and score orders (walks of the (analysis, score) index that skip the analyst's decided
@@ -10,8 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
-from django.db.models.functions import Abs, Mod
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Abs, Coalesce, Mod
 from django.urls import reverse
 
 from apps.analyses.models import Analysis, PostScore
@@ -19,8 +20,9 @@ from apps.analyses.selectors import text_model_of
 from apps.collections.models import Post
 from apps.investigations.models import Investigation, Role
 from apps.investigations.selectors import member_object_get
-from apps.triage.agreement import pairwise_kappa
-from apps.triage.models import TriageDecision, TriageQueue
+from apps.jobs.models import Job
+from apps.triage.agreement import fleiss_of_labels, pairwise_kappa
+from apps.triage.models import TriageDecision, TriageQueue, TriageResolution, TriageRound
 
 # A prime: (post id × a seed's multiplier) mod PRIME orders every id below it differently for each seed.
 PRIME = 2_147_483_647
@@ -71,8 +73,17 @@ def boundary(queue: TriageQueue) -> float:
 
 
 def _undecided(rows: QuerySet[PostScore], *, queue: TriageQueue, user) -> QuerySet[PostScore]:
+    """Items ``user`` has not decided and, where the queue asks for N labels per item, that fewer than N members
+    have labelled (two analysts shown one item at once may both label it: the item then has one label more)."""
     decided = TriageDecision.objects.filter(queue=queue, user=user, post_id=OuterRef("post_id"))
-    return rows.filter(~Exists(decided))
+    rows = rows.filter(~Exists(decided))
+    if not queue.labels_per_item:
+        return rows
+    labelled = (
+        TriageDecision.objects.filter(queue=queue, post_id=OuterRef("post_id")).exclude(value="")
+        .values("post_id").annotate(n=Count("user_id", distinct=True)).values("n")
+    )
+    return rows.annotate(labellers=Coalesce(Subquery(labelled), 0)).filter(labellers__lt=queue.labels_per_item)
 
 
 def item_next(*, queue: TriageQueue, user) -> PostScore | None:
@@ -111,20 +122,82 @@ def done_counts(*, queues, user) -> dict[int, int]:
     return {row["queue_id"]: row["done"] for row in rows}
 
 
-def agreement(*, queue: TriageQueue) -> list[dict]:
-    """Cohen's κ per pair of analysts over the items both labelled (each one's latest label; skips left out)."""
+def item_labels(*, queue: TriageQueue) -> dict[int, dict[str, str]]:
+    """{post id: {analyst: label}}: each analyst's latest decision per post, skips left out."""
     latest = (
         TriageDecision.objects.filter(queue=queue, user__isnull=False)
         .values("post_id", "user_id")
         .annotate(last=Max("id"))
         .values("last")
     )
-    labels: dict[str, dict[int, str]] = defaultdict(dict)
-    rows = TriageDecision.objects.filter(pk__in=latest).exclude(value="").values_list("user__username", "post_id",
+    labels: dict[int, dict[str, str]] = defaultdict(dict)
+    rows = TriageDecision.objects.filter(pk__in=latest).exclude(value="").values_list("post_id", "user__username",
                                                                                        "value")
-    for username, post_id, value in rows:
-        labels[username][post_id] = value
-    return pairwise_kappa(dict(labels), values=queue.label_values)
+    for post_id, username, value in rows.order_by("post_id", "user__username"):
+        labels[post_id][username] = value
+    return dict(labels)
+
+
+def agreement(*, queue: TriageQueue) -> list[dict]:
+    """Cohen's κ per pair of analysts over the items both labelled (each one's latest label; skips left out), with
+    the pair's confusion table."""
+    by_analyst: dict[str, dict[int, str]] = defaultdict(dict)
+    for post_id, given in item_labels(queue=queue).items():
+        for username, value in given.items():
+            by_analyst[username][post_id] = value
+    return pairwise_kappa(dict(by_analyst), values=queue.label_values)
+
+
+def fleiss(*, queue: TriageQueue) -> dict | None:
+    """Fleiss' κ over the items labelled by more than two analysts: by exactly the queue's labels per item where
+    that is 3 or more, else by the most analysts any item has (None below 3: Cohen's κ per pair says it all)."""
+    labels = item_labels(queue=queue)
+    raters = queue.labels_per_item if queue.labels_per_item >= 3 else max(map(len, labels.values()), default=0)
+    return fleiss_of_labels(labels, values=queue.label_values, raters=raters) if raters >= 3 else None
+
+
+def disagreements(*, queue: TriageQueue) -> list[dict]:
+    """The posts two or more analysts labelled differently, unresolved first (then by post id): ``{"post_id",
+    "labels": {analyst: label}, "resolution": TriageResolution | None}``."""
+    resolved = {r.post_id: r for r in TriageResolution.objects.filter(queue=queue).select_related("user")}
+    rows = [
+        {"post_id": post_id, "labels": given, "resolution": resolved.get(post_id)}
+        for post_id, given in item_labels(queue=queue).items()
+        if len(set(given.values())) > 1
+    ]
+    return sorted(rows, key=lambda row: (row["resolution"] is not None, row["post_id"]))
+
+
+def training_labels(*, queue: TriageQueue) -> tuple[dict[int, str], int]:
+    """({post id: label}, unresolved): the label training uses for each post of the queue: its resolution where a
+    member resolved it, else the label every analyst who labelled it agreed on; a disagreement nobody resolved is
+    left out (and counted)."""
+    resolved = dict(TriageResolution.objects.filter(queue=queue).values_list("post_id", "value"))
+    chosen, unresolved = {}, 0
+    for post_id, given in item_labels(queue=queue).items():
+        values = set(given.values())
+        if post_id in resolved:
+            chosen[post_id] = resolved[post_id]
+        elif len(values) == 1:
+            chosen[post_id] = values.pop()
+        else:
+            unresolved += 1
+    for post_id, value in resolved.items():  # resolved, then every label undone: the resolution still stands
+        chosen.setdefault(post_id, value)
+    return chosen, unresolved
+
+
+def round_list(*, queue: TriageQueue) -> QuerySet[TriageRound]:
+    return TriageRound.objects.filter(queue=queue).select_related("model", "created_by").order_by("number")
+
+
+RETRAIN_JOB_KIND = "analysis:triage_retrain"
+
+
+def retrain_jobs(*, queue: TriageQueue) -> QuerySet[Job]:
+    """The queue's retraining jobs, latest first (started from the page, the API or ``run_analysis``)."""
+    return Job.objects.filter(investigation_id=queue.investigation_id, kind=RETRAIN_JOB_KIND,
+                              params__params__queue=queue.pk).order_by("-id")
 
 
 # One item and its context -----------------------------------------------------------------------------
@@ -137,7 +210,9 @@ def item_describe(*, queue: TriageQueue, row: PostScore) -> dict | None:
         return None
     account = post.account
     posts_url = reverse("collection-posts", args=[queue.collection_id])
-    model = text_model_of(investigation=queue.investigation_id, model_id=queue.analysis.params.get("model"))
+    # The model of the queue's latest round (a retrained one: ``text_model_id`` in its result).
+    model_id = (queue.analysis.result or {}).get("text_model_id") or queue.analysis.params.get("model")
+    model = text_model_of(investigation=queue.investigation_id, model_id=model_id)
     return {
         "post": {
             "id": post.pk,

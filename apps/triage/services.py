@@ -1,5 +1,8 @@
-"""Writes: queues (editors), decisions and undo (editors; the caller's selector checked the role). A label
-decision writes ``Post.labels[label_key]`` too; every change leaves one audit entry, in its transaction."""
+"""Writes: queues (editors), decisions and undo, resolutions of disagreements, retraining (editors; the caller's
+selector checked the role). A label decision or a resolution writes ``Post.labels[label_key]`` too; every change
+leaves one audit entry, in its transaction. A retrain is the ``triage_retrain`` analysis kind
+(``apps.triage.retrain``): ``retrain_start`` starts it through ``analysis_start``, as ``run_analysis`` does, and
+the kind's ``after_create`` calls ``round_record``."""
 from __future__ import annotations
 
 import re
@@ -7,16 +10,22 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.analyses.models import Analysis, PostScore
+from apps.analyses.models import Analysis, PostScore, TextModel
+from apps.analyses.services import analysis_start
 from apps.audit.services import audit_record
 from apps.collections.models import Post
 from apps.investigations.models import Investigation
-from apps.triage.models import TriageDecision, TriageQueue
+from apps.jobs.models import Job
+from apps.triage.models import TriageDecision, TriageQueue, TriageResolution, TriageRound
+from apps.triage.selectors import item_labels
 
 LABEL_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 VALUE_MAX = 100
 VALUES_MIN, VALUES_MAX = 2, 9  # one key each, 1 to 9
 SEED_MAX = 2**31 - 1
+LABELS_PER_ITEM_MAX = 20
+FIRST_ROUND_HELD_OUT = "the first model's own test split (its training labels)"
+METRIC_KEYS = ("n", "positives", "threshold", "auc", "average_precision", "f1", "precision", "recall", "accuracy")
 
 
 def label_values_clean(raw) -> list[str]:
@@ -34,7 +43,8 @@ def label_values_clean(raw) -> list[str]:
     return values
 
 
-def _queue_checks(*, investigation: Investigation, analysis: Analysis, order: str, label_key: str, seed: int) -> None:
+def _queue_checks(*, investigation: Investigation, analysis: Analysis, order: str, label_key: str, seed: int,
+                  labels_per_item: int) -> None:
     if analysis.investigation_id != investigation.pk or analysis.kind != "score" or analysis.collection_id is None:
         raise ValidationError({"analysis": "Choose a scoring (a text model's scores) of this investigation."})
     if order not in TriageQueue.Order.values:
@@ -44,25 +54,33 @@ def _queue_checks(*, investigation: Investigation, analysis: Analysis, order: st
                                             "(e.g. analyst_label)."})
     if not 0 <= seed <= SEED_MAX:
         raise ValidationError({"seed": f"A seed is a whole number from 0 to {SEED_MAX}."})
+    if not 0 <= labels_per_item <= LABELS_PER_ITEM_MAX:
+        raise ValidationError({"labels_per_item": f"Labels per item is a whole number from 0 (every member labels "
+                                                  f"every item) to {LABELS_PER_ITEM_MAX}."})
 
 
 @transaction.atomic
 def queue_create(*, investigation: Investigation, user, analysis: Analysis, order: str, label_key: str,
-                 label_values, seed: int = 0) -> TriageQueue:
-    _queue_checks(investigation=investigation, analysis=analysis, order=order, label_key=label_key, seed=seed)
+                 label_values, seed: int = 0, labels_per_item: int = 0) -> TriageQueue:
+    """The queue, and its round 1: the scoring it was made from, with its model's own held-out metrics."""
+    _queue_checks(investigation=investigation, analysis=analysis, order=order, label_key=label_key, seed=seed,
+                  labels_per_item=labels_per_item)
     values = label_values_clean(label_values)
     total = PostScore.objects.filter(analysis=analysis).count()
     if not total:
         raise ValidationError({"analysis": "That scoring stored no post scores."})
     queue = TriageQueue.objects.create(
         investigation=investigation, collection_id=analysis.collection_id, analysis=analysis, order=order, seed=seed,
-        label_key=label_key, label_values=values, total=total, created_by=user,
+        label_key=label_key, label_values=values, total=total, labels_per_item=labels_per_item, created_by=user,
     )
+    model = TextModel.objects.filter(investigation=investigation, pk=(analysis.params or {}).get("model")).first()
+    TriageRound.objects.create(queue=queue, number=1, analysis=analysis, model=model, held_out=FIRST_ROUND_HELD_OUT,
+                               metrics=metrics_brief(model.metrics if model else {}), created_by=user)
     audit_record(investigation=investigation, user=user, action="triage.create", obj=queue,
                  summary=f"Made triage queue #{queue.pk}: {label_key} ({', '.join(values)}) on {total:,} posts, "
                          f"{order} order.",
                  detail={"analysis": analysis.pk, "order": order, "seed": seed, "label_key": label_key,
-                         "label_values": values, "total": total})
+                         "label_values": values, "total": total, "labels_per_item": labels_per_item})
     return queue
 
 
@@ -148,3 +166,66 @@ def _label_unwind(queue: TriageQueue, decision: TriageDecision, post: Post) -> N
         labels.pop(queue.label_key, None)
     post.labels = labels
     post.save(update_fields=["labels"])
+
+
+def metrics_brief(metrics: dict) -> dict:
+    """The figures a round shows, from a model's full metrics (curves left out)."""
+    return {k: metrics.get(k) for k in METRIC_KEYS if k in metrics}
+
+
+# Agreement: resolving a disagreement ---------------------------------------------------------------
+
+@transaction.atomic
+def resolution_record(*, queue: TriageQueue, user, post_id: int, value: str) -> TriageResolution:
+    """Settle a post the analysts labelled differently: the label training uses for it, also written onto the
+    post. Resolving it again replaces the earlier resolution."""
+    if value not in queue.label_values:
+        raise ValidationError({"value": f"Choose one of {', '.join(queue.label_values)}."})
+    post = _post_of(queue, post_id)
+    given = item_labels(queue=queue).get(post.pk, {})
+    if len(set(given.values())) < 2:
+        raise ValidationError({"post": f"Post {post.platform_id} has no disagreement to resolve."})
+    resolution, _ = TriageResolution.objects.update_or_create(queue=queue, post_id=post.pk,
+                                                              defaults={"value": value, "user": user})
+    labels = dict(post.labels or {})
+    previous = labels.get(queue.label_key)
+    post.labels = {**labels, queue.label_key: value}
+    post.save(update_fields=["labels"])
+    audit_record(investigation=queue.investigation, user=user, action="label.resolve", obj=post,
+                 summary=f"Resolved post {post.platform_id} as {queue.label_key}={value} in triage queue #{queue.pk} "
+                         f"({', '.join(f'{who}: {v}' for who, v in sorted(given.items()))}).",
+                 detail={"queue": queue.pk, "post": post.pk, "key": queue.label_key, "value": value,
+                         "labels": given, "previous": previous})
+    return resolution
+
+
+# Active learning: a retrain is an analysis kind; its round is written with its Analysis -----------------
+
+def retrain_start(*, queue: TriageQueue, user, params: dict | None = None, enqueue: bool = True) -> Job:
+    """Start the queue's next round (the ``triage_retrain`` analysis, as ``run_analysis triage_retrain --param
+    queue=ID`` does); the kind's checks (enough labels of both classes...) answer with a ValidationError."""
+    return analysis_start(investigation=queue.investigation, user=user, kind="triage_retrain",
+                          collection=queue.collection, params={**(params or {}), "queue": queue.pk}, enqueue=enqueue)
+
+
+def round_record(*, analysis: Analysis, model: TextModel | None, labels: int, original_labels: int, held_out: str,
+                 metrics: dict) -> TriageRound:
+    """Inside the retrain Analysis's transaction: the queue's next round, and the queue now reads its items (and
+    its order) from this round's scores. The queue row is locked so two retrains finishing at once number apart."""
+    queue = TriageQueue.objects.select_for_update().get(pk=analysis.params["queue"])
+    number = (queue.rounds.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    record = TriageRound.objects.create(queue=queue, number=number, analysis=analysis, model=model, labels=labels,
+                                        original_labels=original_labels, held_out=held_out, metrics=metrics,
+                                        created_by=analysis.created_by)
+    queue.analysis = analysis
+    queue.total = PostScore.objects.filter(analysis=analysis).count()
+    queue.save(update_fields=["analysis", "total"])
+    auc = metrics.get("auc")
+    audit_record(investigation=queue.investigation, user=analysis.created_by, action="triage.retrain", obj=queue,
+                 summary=f"Retrained triage queue #{queue.pk}: round {number} from {labels:,} of its labels"
+                         f"{f' and {original_labels:,} original ones' if original_labels else ''}"
+                         f"{f', held-out AUC {auc:.3f}' if isinstance(auc, float) else ''}.",
+                 detail={"queue": queue.pk, "round": number, "analysis": analysis.pk,
+                         "model": model.pk if model else None, "labels": labels, "original_labels": original_labels,
+                         "auc": auc, "f1": metrics.get("f1")})
+    return record

@@ -1,7 +1,10 @@
 /* Triage queue: one item at a time. Keys 1–9 label the item shown, s skips it, u undoes the analyst's
    latest decision, n opens a note on the post, ? shows the keys. Each key is one request whose answer
    carries the next item and the progress; keys pressed while one is in flight wait their turn, in order,
-   and each acts on the item shown when its turn comes. The page brings the first item with it. */
+   and each acts on the item shown when its turn comes. The page brings the first item with it.
+   Retrain starts the queue's next round of active learning (a job): its progress is drawn live by
+   job-progress.js (Murmuration.JobProgress); when it succeeds the rounds table is read again and the
+   next item is the new model's most uncertain. */
 "use strict";
 
 (() => {
@@ -186,6 +189,79 @@
     const button = event.target.closest("[data-key]");
     if (button) press(button.dataset.key);
   });
+
+  // Active learning ----------------------------------------------------------------------------------
+  const roundsBox = root.querySelector('[data-testid="triage-rounds"]');
+  const retrainButton = root.querySelector('[data-action="retrain"]');
+  const jobPanel = roundsBox.querySelector("[data-job-progress]");
+  const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+  const figure = (value) => (typeof value === "number" ? value.toFixed(3) : "—");
+
+  function showRounds(rounds) {
+    fields("rounds")[0].replaceChildren(...rounds.map((round) => {
+      const tr = element("tr");
+      tr.dataset.testid = "round-row";
+      tr.dataset.round = round.number;
+      const model = element("td");
+      if (round.model !== null) {
+        const a = element("a", `#${round.model}`);
+        a.href = `/analyses/${round.analysis}/`;
+        a.title = round.model_name || "";
+        model.append(a);
+      } else model.textContent = "—";
+      const auc = element("td", figure(round.metrics.auc), "num");
+      auc.dataset.testid = "round-auc";
+      const labels = round.original_labels ? `${round.labels} + ${round.original_labels}` : String(round.labels);
+      tr.append(element("td", String(round.number)), element("td", labels, "num"), model, auc,
+        element("td", figure(round.metrics.f1), "num"), element("td", figure(round.metrics.previous?.auc), "num"));
+      return tr;
+    }));
+  }
+
+  async function refreshAfterRetrain() {
+    const data = await call(root.dataset.roundsUrl);
+    showRounds(data.rounds);
+    const last = data.rounds[data.rounds.length - 1];
+    say(`Round ${last.number} ready: held-out AUC ${figure(last.metrics.auc)}. The queue now follows its uncertainty.`);
+    inTurn(() => call(root.dataset.nextUrl));
+  }
+
+  function watch(state) {
+    if (!window.Murmuration?.JobProgress) return;
+    const job = new window.Murmuration.JobProgress(jobPanel, {
+      jobId: state.id,
+      onState: (next) => {
+        if (!FINISHED.has(next.status)) return;
+        if (retrainButton) retrainButton.disabled = false;
+        if (next.status === "succeeded") refreshAfterRetrain().catch((error) => say(error.message, true));
+        else say(`The retraining ${next.status}${next.error ? `: ${next.error}` : "."}`, true);
+      },
+    });
+    if (FINISHED.has(state.status)) {
+      jobPanel.hidden = false;
+      job.render(state);
+    } else job.start();
+  }
+
+  retrainButton?.addEventListener("click", async () => {
+    retrainButton.disabled = true;
+    try {
+      const data = await call(root.dataset.retrainUrl, {});
+      say("Retraining started: the queue keeps its order until the new round is ready.");
+      watch(data.job);
+    } catch (error) {
+      retrainButton.disabled = false;
+      say(error.message, true);
+    }
+  });
+
+  // A retraining still running when the page loads (started here, elsewhere or by run_analysis) is watched too.
+  call(root.dataset.roundsUrl).then((data) => {
+    if (data.job && !FINISHED.has(data.job.status)) {
+      if (retrainButton) retrainButton.disabled = true;
+      watch(data.job);
+    }
+  }).catch(() => {});
 
   show(JSON.parse(document.getElementById("triage-first").textContent));
 })();

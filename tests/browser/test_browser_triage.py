@@ -1,8 +1,12 @@
 """The triage queue with the keys, end to end: a real server and headless Chromium (Debian's). An analyst makes
 a queue from a scoring (its PostScores written directly: training a model here would take minutes), labels
 posts with 1 and 2, undoes with u, skips with s, writes a note with n, and the labels stored on the posts are
-what the keys said."""
+what the keys said. Then active learning, with a worker: on a queue over a tiny BERT's scoring, the analyst labels
+with the keys (undoing one), presses Retrain, watches the job's progress, and round 2's metrics row appears."""
 from __future__ import annotations
+
+import json
+import re
 
 import pytest
 
@@ -113,3 +117,99 @@ def test_an_analyst_labels_undoes_and_skips_with_the_keys(stack, page):  # noqa:
                                    ["t4", "organic", "alice"]]
     assert stored["audit"] == ["label.set"] * 4 + ["label.undo", "triage.skip"]
     assert stored["notes"] == [["Same wording as the amplifiers.", {"post": int(post["t1"])}]]
+
+
+# Active learning: a tiny BERT (trained in seconds) scores a labelled collection; Alice's queue over it.
+TINY_MODEL_QUEUE = SETUP_USER + """
+import json, random, shutil, tempfile
+from pathlib import Path
+from apps.analyses.kinds.train_classifier import _classifier
+from apps.analyses.models import Analysis, PostScore, TextModel
+from apps.collections.models import Post
+from apps.investigations.services import investigation_create
+from apps.jobs.models import Job
+from apps.triage.services import queue_create
+from ml.text import save_tiny_bert
+from tests.analyses.text_data import store_labelled_collection, texts
+
+alice = get_user_model().objects.get(username="alice")
+investigation = investigation_create(user=alice, name="Retraining")
+collection = store_labelled_collection(investigation, accounts=6, posts=8)
+posts = list(Post.objects.filter(collection=collection).select_related("account").order_by("id"))
+truth = [int(p.account.labels["account_category"] != "Commercial") for p in posts]
+base = save_tiny_bert(texts() * 5, Path(tempfile.mkdtemp()) / "tiny", layers=1, hidden=16, heads=2)
+params = {"model": "encoder", "base_dir": str(base), "epochs": 1, "batch_size": 16, "learning_rate": 1e-3,
+          "max_length": 32, "seed": 0}
+classifier = _classifier(params).fit([p.text for p in posts], truth, groups=[p.account_id for p in posts])
+model = TextModel.objects.create(investigation=investigation, name="tiny troll detector", kind="encoder",
+    base_model="tiny BERT", metrics=classifier.metrics_, created_by=alice,
+    params={"label_source": "account_label", "label_key": "account_category",
+            "positive_values": ["RightTroll", "LeftTroll"], "max_length": 32},
+    training=[{"id": collection.pk, "name": collection.name}])
+classifier.save(model.weights_dir)
+scores = classifier.probabilities([p.text for p in posts]).tolist()
+job = Job.objects.create(investigation=investigation, kind="analysis:score", status="succeeded", params={})
+scoring = Analysis.objects.create(investigation=investigation, job=job, kind="score", collection=collection,
+                                  params={"model": model.pk}, summary={"model": model.name, "posts": len(posts)},
+                                  result={"threshold": 0.5})
+PostScore.objects.bulk_create(PostScore(analysis=scoring, post=p, account=p.account, score=s)
+                              for p, s in zip(posts, scores))
+queue = queue_create(investigation=investigation, user=alice, analysis=scoring, order="uncertainty",
+                     label_key="analyst_label", label_values="operation,organic,unsure")
+print(json.dumps({"queue": queue.pk, "total": len(posts)}))
+"""
+
+ROUNDS = """
+import json
+from apps.triage.models import TriageRound
+print(json.dumps([[r.number, r.labels, r.metrics.get("auc")] for r in TriageRound.objects.order_by("number")]))
+"""
+
+
+@pytest.fixture(scope="module")
+def learning_stack(tmp_path_factory, chromium):  # noqa: F811
+    """A portal with a worker: the retraining is a job."""
+    with portal_stack(tmp_path_factory.mktemp("triage-learning")) as stack:
+        yield stack
+
+
+def test_an_analyst_labels_with_the_keys_retrains_and_sees_round_two(learning_stack, chromium):  # noqa: F811
+    from playwright.sync_api import expect
+
+    stack = learning_stack
+    made = last_json_line(stack.shell(TINY_MODEL_QUEUE, timeout=300))
+    context = chromium.new_context(viewport={"width": 1360, "height": 900})
+    tab = context.new_page()
+    errors = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(tab, stack, f"/triage/{made['queue']}/")
+    triage, item, progress = tab.get_by_test_id("triage"), tab.get_by_test_id("triage-item"), \
+        tab.get_by_test_id("triage-progress")
+    expect(triage).to_have_attribute("data-state", "item")
+    rows = tab.get_by_test_id("round-row")
+    expect(rows).to_have_count(1)
+
+    # 1. label with the keys, undo one: four operation (1) and three organic (2) stay
+    total = made["total"]
+    for key, done in (("1", 1), ("1", 2), ("1", 3), ("2", 4), ("2", 5), ("2", 6), ("u", 5), ("2", 6), ("1", 7)):
+        shown = item.get_attribute("data-post")
+        tab.keyboard.press(key)
+        expect(progress).to_have_text(f"{done} / {total}")
+        if key != "u":
+            expect(item).not_to_have_attribute("data-post", shown)
+
+    # 2. retrain: the job's progress is drawn live, then round 2's row appears with its metrics
+    tab.get_by_test_id("triage-retrain").click()
+    expect(tab.get_by_test_id("job-panel")).to_be_visible()
+    round_two = tab.locator('[data-testid="round-row"][data-round="2"]')
+    expect(round_two).to_be_visible(timeout=240_000)
+    expect(tab.get_by_test_id("job-status")).to_have_text("succeeded")
+    expect(round_two.get_by_test_id("round-auc")).to_have_text(re.compile(r"^[01]\.\d{3}$"))
+    expect(tab.get_by_test_id("triage-status")).to_contain_text("Round 2 ready")
+    tab.screenshot(path="/tmp/browser-triage-retrain.png", full_page=True)
+    assert not errors, errors
+
+    stored = json.loads(stack.shell(ROUNDS).strip().splitlines()[-1])
+    assert [r[:2] for r in stored] == [[1, 0], [2, 5]]  # 7 labels, one of each class held out
+    assert stored[1][2] is not None and 0.0 <= stored[1][2] <= 1.0
+    context.close()

@@ -138,6 +138,11 @@ ROUTES = {
     "report-download": ("report", {"GET": V}, ()),
     "api-report-list": ("inv", {"GET": V, "POST": E}, ()),
     "api-report-detail": ("report", {"GET": V}, ()),
+    "api-triage-rounds": ("triage", {"GET": V}, ()),
+    "api-triage-retrain": ("triage", {"POST": E}, ()),
+    "api-triage-disagreements": ("triage", {"GET": V}, ()),
+    "api-triage-resolutions": ("triage", {"POST": E}, ()),
+    "triage-disagreements": ("triage", {"GET": V, "POST": E}, ()),
 }
 # Not an investigation's: the login pages, the public plotly.js asset, the schema (any logged-in user)
 # and Django's admin (staff only, its own checks).

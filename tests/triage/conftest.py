@@ -68,3 +68,59 @@ def make_queue(case, users):
                             label_key="analyst_label", label_values=values, seed=seed)
 
     return make
+
+
+# Active learning: a real (tiny) model, its scoring of a labelled collection, and a queue over it ---------------
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory):
+    """A tiny BERT classifier trained once on troll vs control posts (seconds); each test copies it into its own
+    model's weights directory, as a train_classifier job would have left it."""
+    import random
+
+    from apps.analyses.kinds.train_classifier import _classifier
+    from ml.text import save_tiny_bert
+    from tests.analyses.text_data import CONTROL, TROLL, texts
+
+    base = save_tiny_bert(texts() * 5, tmp_path_factory.mktemp("bert") / "tiny", layers=1, hidden=16, heads=2)
+    rng = random.Random(0)
+    rows = [(f"{rng.choice(TROLL if a < 6 else CONTROL)} {rng.choice(TROLL if a < 6 else CONTROL)} {j}", int(a < 6),
+             str(a)) for a in range(12) for j in range(8)]
+    params = {"model": "encoder", "base_dir": str(base), "epochs": 1, "batch_size": 16, "learning_rate": 1e-3,
+              "max_length": 32, "seed": 0}
+    return _classifier(params).fit(*zip(*rows)).save(tmp_path_factory.mktemp("weights") / "classifier")
+
+
+@pytest.fixture
+def learning(investigation, users, tiny_weights):
+    """Alice's ira-sample (6 troll and 6 control accounts, 8 posts each, account_category labels), a model trained on
+    it (its TextModel says so, as a train_classifier job writes it), its scoring (a real score job) and a queue."""
+    import shutil
+
+    from apps.analyses.models import Analysis, TextModel
+    from apps.analyses.services import analysis_start
+    from apps.jobs.services import job_execute
+    from apps.triage.services import queue_create
+    from tests.analyses.text_data import store_labelled_collection
+
+    collection = store_labelled_collection(investigation, accounts=6, posts=8)
+    model = TextModel.objects.create(
+        investigation=investigation, name="tiny troll detector", kind="encoder", base_model="tiny BERT",
+        params={"label_source": "account_label", "label_key": "account_category",
+                "positive_values": ["RightTroll", "LeftTroll"], "max_length": 32},
+        training=[{"id": collection.pk, "name": collection.name}], metrics={"auc": 0.75, "f1": 0.5, "roc": {}},
+        created_by=users["alice"],
+    )
+    shutil.copytree(tiny_weights, model.weights_dir)
+    job = analysis_start(investigation=investigation, user=users["alice"], kind="score", collection=collection,
+                         params={"model": model.pk}, enqueue=False)
+    job = job_execute(job_id=job.pk)
+    assert job.status == "succeeded", job.error
+    scoring = Analysis.objects.get(job=job)
+    queue = queue_create(investigation=investigation, user=users["alice"], analysis=scoring, order="uncertainty",
+                         label_key="analyst_label", label_values="operation,organic,unsure")
+    posts = {p.platform_id: p for p in Post.objects.filter(collection=collection).select_related("account")}
+    truth = {pid: "operation" if p.account.labels["account_category"] != "Commercial" else "organic"
+             for pid, p in posts.items()}
+    return {"collection": collection, "model": model, "scoring": scoring, "queue": queue, "posts": posts,
+            "truth": truth}

@@ -178,4 +178,5 @@ def test_kappa_per_pair_is_scikit_learns_on_the_items_both_labelled(case, users,
 
 def test_kappa_is_none_where_undefined_and_pairs_without_common_items_are_left_out():
     rows = pairwise_kappa({"a": {1: "x", 2: "x"}, "b": {1: "x", 2: "x"}, "c": {3: "y"}}, values=["x", "y"])
-    assert rows == [{"a": "a", "b": "b", "items": 2, "agreement": 1.0, "kappa": None}]
+    assert rows == [{"a": "a", "b": "b", "items": 2, "agreement": 1.0, "kappa": None, "classes": ["x", "y"],
+                     "confusion": [[2, 0], [0, 0]]}]
