@@ -105,6 +105,9 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").sp
 VAR_DIR = Path(os.environ.get("MURMURATION_VAR_DIR", BASE_DIR / "var"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
+# The columnar analysis store (apps.collections.store): each collection's posts and interactions as Parquet.
+# Empty: MEDIA_ROOT/store, resolved when used (so a test's own MEDIA_ROOT holds its stores).
+ANALYSIS_STORE_DIR = os.environ.get("ANALYSIS_STORE_DIR", "")
 
 INSTALLED_APPS = [
     "daphne",  # first: runserver then serves ASGI (websockets)
@@ -338,6 +341,9 @@ MURMURATION = {
     "MAX_FIELD_CHARS": env_int("MAX_FIELD_CHARS", 1_000_000, minimum=1000),
     "MAX_UNZIPPED_BYTES": env_int("MAX_UNZIPPED_BYTES", 20 * 1024**3, minimum=1024),
     "MAX_REJECTED_KEPT": env_int("MAX_REJECTED_KEPT", 1000, minimum=0),
+    # analyses: the most rows (events, interactions, posts) one analysis holds in memory; over it the latest are
+    # kept and the run says what it left out (about 100 bytes a row in the detectors' frames: 50 M ~ 5 GB)
+    "ANALYSIS_ROWS_MAX": env_int("ANALYSIS_ROWS_MAX", 50_000_000, minimum=1),
     # jobs: a running job whose heartbeat is older than this is taken as dead (its worker died)
     "JOB_STALE_AFTER_S": env_int("JOB_STALE_AFTER_S", 120, minimum=1),
     "PROGRESS_MIN_INTERVAL_S": 0.5,

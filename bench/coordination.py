@@ -1,6 +1,14 @@
 """Coordination benchmark: A against `influence-model`, scale, co-action against the toolkit, quality.
 
     .venv/bin/python bench/coordination.py [--quick]
+    .venv/bin/python bench/coordination.py --ira [--ira-rows N]   # the whole IRA dev file, end to end
+
+``--ira``: the whole IRA development file imported once through ``manage.py import_collection`` into a portal of
+its own (``devstack.portal_stack``, as ``bench/workspace.py`` does; SQLite unless BENCH_DATABASE_URL names a
+PostgreSQL), then ``manage.py run_analysis coordination --param event_date=2016-11-08``, timed end to end.
+``ira_s`` is the analysis job's own time (reading the store, the networks, communities, layout, the split),
+``ira_command_s`` adds the command's Django start-up; ``ira_events_read`` is what the run read and
+``ira_events_total`` the entity interactions the database holds for the same types (every one should be read).
 
 Co-retweet against `coordination_network_toolkit`, what each time includes (median of RUNS runs each):
 - the toolkit: `compute_co_retweet_parallel(db, 60, n_threads=2)` on a fresh copy of its preprocessed
@@ -167,13 +175,96 @@ def bench_coaction(posts, truth):
     return ours, coaction_s, network_s, sweep_s, swept.sweep, table
 
 
+def _coaction_memory_child(n_posts, window, queue):
+    """A fresh (spawned) process: its peak RSS is the posts table plus the co-action run, nothing else."""
+    posts, _ = planted_posts(n_posts)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.process_time()
+    result = coaction_network(posts, CoactionConfig(actions=("repost",), window=window))
+    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, base, time.process_time() - start,
+               len(result.edges)))
+
+
+def bench_coaction_memory(n_posts, window=60.0):
+    """Peak RSS (MB) of the whole 1 s ... 1 h sweep with the edges at `window`, the posts table included:
+    (peak, of which the posts, CPU seconds, edges)."""
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_coaction_memory_child, args=(n_posts, window, queue))
+    child.start()
+    out = queue.get()
+    child.join()
+    return out
+
+
+IRA_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "ira" / "ira_dev_en.csv.gz"
+IRA_EVENT_DATE = "2016-11-08"
+IRA_TYPES = ("hashtag", "url", "mention")  # the kind's default entity types
+
+
+def bench_ira(path: Path, rows: int = 0) -> dict:
+    """Import the IRA file once, then the coordination analysis end to end (see the module doc)."""
+    from bench.workspace import SETUP, head
+    from devstack.stack import last_json_line, portal_stack
+
+    env = {"HF_HUB_OFFLINE": "1", "LOG_LEVEL": "WARNING"}
+    if os.environ.get("BENCH_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = head(path, rows, Path(tmp) / "head.csv.gz") if rows else path
+        with portal_stack(Path(tmp), server=False, worker=False, env=env, pg_name="murmuration_ira_bench") as stack:
+            last_json_line(stack.shell(SETUP % "bench-pass-123"))
+            start = time.perf_counter()
+            imported = last_json_line(stack.manage("import_collection", str(data), "--investigation",
+                                                   "IRA workspace bench", "--collection", "ira", "--user", "bench",
+                                                   timeout=3600).stdout)
+            import_s = time.perf_counter() - start
+            print(f"import: {imported.get('stored')} posts in {import_s:.0f} s", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            ran = last_json_line(stack.manage("run_analysis", "coordination", "--investigation", "IRA workspace bench",
+                                              "--collection", "ira", "--user", "bench", "--param",
+                                              f"event_date={IRA_EVENT_DATE}", timeout=3600).stdout)
+            command_s = time.perf_counter() - start
+            print(f"coordination: {ran} in {command_s:.1f} s", file=sys.stderr, flush=True)
+            result = stack.query("SELECT result FROM analyses_analysis WHERE kind = 'coordination'")[0][0]
+            inputs = (json.loads(result) if isinstance(result, str) else result)["inputs"]
+            marks = ", ".join("?" * len(IRA_TYPES))
+            total = stack.query(
+                f"SELECT count(*) FROM collections_interaction WHERE collection_id = ? AND action IN ({marks}) "
+                "AND target_entity_id IS NOT NULL", (imported["collection_id"], *IRA_TYPES))[0][0]
+            store_mb = sum(p.stat().st_size for p in (stack.var_dir / "media" / "store").rglob("*.parquet")) / 2**20
+    return {
+        "ira_posts": imported.get("stored"),
+        "ira_import_s": round(import_s, 1),
+        "ira_s": ran.get("seconds"),
+        "ira_command_s": round(command_s, 2),
+        "ira_status": ran.get("status"),
+        "ira_events_read": inputs["events_read"],
+        "ira_events_total": total,
+        "ira_events_left_out": inputs.get("events_left_out"),
+        "ira_accounts": inputs["accounts"],
+        "ira_edges": ran.get("edges"),
+        "ira_store_mb": round(store_mb, 1),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--scale-only", action="store_true", help="only the scale figure (one JSON line)")
+    parser.add_argument("--accounts", type=int, default=None, help="accounts of the scale figure (default 20,000)")
+    parser.add_argument("--ira", action="store_true", help="only the whole-IRA-file figure (one JSON line)")
+    parser.add_argument("--ira-file", type=Path, default=IRA_FILE)
+    parser.add_argument("--ira-rows", type=int, default=0, help="with --ira: the file's first N rows only (0: all)")
     args = parser.parse_args()
+    if args.ira:
+        figures = bench_ira(args.ira_file, args.ira_rows)
+        print(json.dumps({"bench": "coordination", "ira_rows": args.ira_rows or "all", **figures,
+                          "load_1min": os.getloadavg()[0]}))
+        return
     n, T = (40, 500) if args.quick else (200, 2000)
     scale_n, n_posts = (2000, 20000) if args.quick else (20000, 200000)
+    scale_n = args.accounts or scale_n
     if args.scale_only:
         scale_s, scale_cpu, scale_mb, counts = bench_scale(scale_n, 17520)
         print(
@@ -202,6 +293,10 @@ def main():
     )
     posts, truth = planted_posts(n_posts)
     ours, coaction_s, network_s, sweep_s, sweep, table = bench_coaction(posts, truth)
+    coaction_mb, coaction_base_mb, coaction_cpu, _ = bench_coaction_memory(n_posts)
+    coaction_1h_mb = bench_coaction_memory(n_posts, window=3600.0)[0]
+    print(f"co-action memory: peak {coaction_mb:.0f} MB (posts {coaction_base_mb:.0f} MB), {coaction_cpu:.1f} CPU s; "
+          f"edges at 1 h: peak {coaction_1h_mb:.0f} MB", file=sys.stderr)
     cnt_s, preprocess_s, theirs = bench_toolkit(posts)
     ours = ours.astype({"user_1": str, "user_2": str})
     key = ["user_1", "user_2"]
@@ -239,6 +334,10 @@ def main():
                 "coaction_speedup": round(cnt_s / coaction_s, 1),
                 "coaction_network_s": round(network_s, 3),
                 "sweep_s": round(sweep_s, 3),
+                "coaction_peak_mb": round(coaction_mb),
+                "coaction_posts_mb": round(coaction_base_mb),
+                "coaction_cpu_s": round(coaction_cpu, 2),
+                "coaction_peak_mb_1h": round(coaction_1h_mb),
                 "load_1min": os.getloadavg()[0],
                 "quality": table,
             }

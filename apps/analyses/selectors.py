@@ -8,6 +8,7 @@ from django.db.models.functions import Mod
 
 from apps.analyses.models import Analysis, PostScore, TextModel
 from apps.collections.models import Account, Collection, Interaction, Post
+from apps.collections.store import rows_max, store_read
 from apps.investigations.models import Investigation, Role
 from apps.investigations.selectors import member_object_get
 
@@ -128,20 +129,99 @@ def _append(columns: dict, key: str, platform_id: str, text: str, time, kind: st
     columns["is_retweet"].append(kind == Post.Kind.REPOST)
 
 
-# Coordination inputs. Every read is values_list in batches of BATCH_ROWS, capped so one job stays
-# within a few hundred MB: pandas holds an event in about 150 bytes, so 2 M events ~ 300 MB.
-# Over the cap the latest rows are kept (ordered by time), and the result says how many were read.
-EVENTS_CAP = 2_000_000
+# Coordination inputs. A whole analysis reads its columns from the collection's analysis store
+# (``apps.collections.store``, Parquet): every event, as Arrow columns, with no ORM row on the way. Only where
+# memory forces it (``ANALYSIS_ROWS_MAX`` rows) are the latest kept, and the run says what it left out.
+# The evidence of one edge, read in a request, reads the two accounts' rows through their index
+# (``coordination_events``, ``coaction_posts``: at most PAIR_EVENTS_CAP rows, the latest).
+EVENTS_CAP = 2_000_000  # the behaviour kind's reads (``behaviour_selectors``), not yet on the store
 PAIR_EVENTS_CAP = 50_000  # one account's rows read for an edge's evidence, in the request
 ENTITY_ACTIONS = ("hashtag", "url", "domain", "mention", "image")
 COACTION_ACTIONS = ("repost", "url", "hashtag", "mention", "reply", "text")
+
+
+def left_out_merge(*parts: dict) -> dict:
+    """What bounded reads left out, together: {"rows_left_out", "left_out_before"} (the latest time cut)."""
+    times = [p["left_out_before"] for p in parts if p.get("left_out_before")]
+    return {"rows_left_out": sum(p.get("rows_left_out", 0) for p in parts), "left_out_before": max(times, default=None)}
+
+
+def coordination_event_frame(*, collection: Collection, entity_types):
+    """The influence model's events for a whole collection, from its analysis store, in the store's order (parts by
+    name, rows as written: the same for the same collection; no sort, which cost as much as the read): a frame
+    of account (Account pk), entity ("hashtag:maga"), entity_type, time (UTC), post_id; the rows the store holds
+    (``total``) and what ``ANALYSIS_ROWS_MAX`` left out: (frame, {"total", "rows_left_out", "left_out_before"})."""
+    import pyarrow.compute as pc
+
+    from ml import columnar
+
+    where = pc.field("action").isin(list(entity_types)) & pc.field("target").is_valid()
+    table = store_read(collection, "interactions", ["account", "action", "target", "time", "post"], where)
+    total = table.num_rows
+    table, left_out = columnar.bounded(table, rows_max(), keep="latest")
+    frame = columnar.frame(
+        table,
+        {"account": "account", "entity_type": "action", "time": "time", "post_id": "post"},
+        entity=pc.binary_join_element_wise(table["action"], table["target"], ":"),
+    )
+    return frame[["account", "entity", "entity_type", "time", "post_id"]], {"total": total, **left_out}
+
+
+def coaction_frame(*, collection: Collection, actions):
+    """The co-action table of a whole collection from its analysis store (``coaction_posts`` explains the
+    columns), links then texts, each in the store's order: (frame, {"total", "rows_left_out", "left_out_before"})."""
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    from ml import columnar
+
+    frames, bounds, total = [], [], 0
+    links = [a for a in actions if a != "text"]
+    if links:
+        columns = ["account", "action", "target", "target_post", "target_account", "time", "post"]
+        table = store_read(collection, "interactions", columns, pc.field("action").isin(links))
+        total += table.num_rows
+        table, left_out = columnar.bounded(table, rows_max(), keep="latest")
+        bounds.append(left_out)
+        frames.append(columnar.frame(
+            table, {"account": "account", "action": "action", "time": "time", "post_id": "post"},
+            target=_coaction_targets, text="",
+        ))
+    if "text" in actions:
+        where = (
+            (pc.field("kind") != "repost") & (pc.field("text") != "") & pc.field("time").is_valid()
+            & ~pc.field("placeholder")
+        )
+        table = store_read(collection, "posts", ["account", "time", "id", "text"], where)
+        total += table.num_rows
+        table, left_out = columnar.bounded(table, rows_max(), keep="latest")
+        bounds.append(left_out)
+        frames.append(columnar.frame(
+            table, {"account": "account", "time": "time", "post_id": "id", "text": "text"}, action="text", target=None,
+        ))
+    order = ["account", "action", "target", "time", "post_id", "text"]
+    frame = pd.concat([f[order] for f in frames], ignore_index=True) if frames else pd.DataFrame(columns=order)
+    return frame, {"total": total, **left_out_merge(*bounds)}
+
+
+def _coaction_targets(table):
+    """repost/reply: "post:<original's platform id>", else "account:<pk>"; entities: "<action>:<value>"."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    account = pc.binary_join_element_wise("account", pc.cast(table["target_account"], pa.string()), ":")
+    post = pc.if_else(pc.not_equal(table["target_post"], ""),
+                      pc.binary_join_element_wise("post", table["target_post"], ":"), account)
+    entity = pc.binary_join_element_wise(table["action"], table["target"], ":")
+    return pc.if_else(pc.is_in(table["action"], pa.array(["repost", "reply"])), post, entity)
 
 
 def coordination_events(
     *, collection: Collection, entity_types, account_ids=None, cap: int = EVENTS_CAP
 ) -> dict[str, list]:
     """The influence model's events: account (Account pk), entity ("hashtag:maga"), entity_type,
-    time, post_id, one per Interaction with an entity target. ``account_ids`` bounds it to a few accounts.
+    time, post_id, one per Interaction with an entity target. ``account_ids`` bounds it to a few accounts
+    (an edge's evidence; a whole collection reads ``coordination_event_frame``).
     Posts without a time or with a placeholder author have no interactions, so none of their events."""
     rows = Interaction.objects.filter(collection=collection, action__in=list(entity_types), target_entity__isnull=False)
     if account_ids is not None:

@@ -66,6 +66,9 @@ def analysis_run(job: Job, progress: Progress) -> dict:
     result, summary, rows = Outcome(*spec.run(analysis_input, progress))
     progress(1.0, "Saving the analysis", force=True)
     with transaction.atomic():
+        # The collection may have been deleted while the kind ran (its store with it): say so, save nothing.
+        if not Collection.objects.select_for_update().filter(pk=collection.pk).exists():
+            raise JobError(f"The collection “{collection.name}” was deleted while the analysis ran; nothing was saved.")
         analysis = Analysis.objects.create(
             investigation=job.investigation,
             job=job,

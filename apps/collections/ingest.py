@@ -208,6 +208,9 @@ class IngestWriter:
         self.stub_ids: set[int] = set()
         self.entity_ids: dict[tuple[str, str], int] = {}
         self._pragmas_before: dict[str, int] = {}
+        # The analysis store's part of this file (``apps.collections.store.StoreSink``): given each batch's new
+        # rows once they commit. None: the rows go to the database only.
+        self.sink = None
 
     def __enter__(self) -> IngestWriter:
         """Tune the connection for bulk writes while an import runs (SQLite; see SQLITE_IMPORT_PRAGMAS)."""
@@ -292,13 +295,16 @@ class IngestWriter:
             post_ids = self._posts_insert(db, new)
             self._entities_resolve(db, new)
             interactions = self._interactions_for(new, post_ids)
-            duplicates, merged = len(existing) + len(batch.repeats), 0
+            duplicates, merged, extra = len(existing) + len(batch.repeats), 0, []
             if self.merge_rows and duplicates:  # a co-share row repeating a post may add entities to it
                 interactions = list(interactions)
                 extra = self._merge_interactions(db, existing + batch.repeats, pending=interactions)
                 merged = len({id(p) for p, _ in extra})
                 interactions.extend(row for _, row in extra)
             db.insert(Interaction, INTERACTION_COLUMNS, interactions)
+        if self.sink is not None:  # after the commit: the store never holds a row the database lost
+            self.sink.add(posts=new, post_ids=post_ids, accounts=batch.accounts, account_ids=self.account_ids,
+                          merged=extra, entity_ids=self.entity_ids)
         return len(new) + merged, duplicates - merged
 
     def _caches_bound(self) -> None:

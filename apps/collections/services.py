@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import uuid
 from collections.abc import Iterable
@@ -19,10 +20,13 @@ from apps.collections.models import Collection, ImportFile
 from apps.collections.pipeline import Parsed, ParsedBatches
 from apps.collections.selectors import import_file_list
 from apps.collections.stats import collection_stats_refresh
+from apps.collections.store import StoreSink, import_file_parts_remove
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
 from apps.jobs.registry import job_kind_register
 from apps.jobs.services import JobError, Progress, job_create, job_text
+
+log = logging.getLogger(__name__)
 
 IMPORT_KIND = "import"
 GENERIC_FORMAT = "generic_csv"  # the format that reads a column mapping (and files without a header row)
@@ -285,6 +289,7 @@ def _source_import(job: Job, collection: Collection, source, labels: dict, repor
     )
     merge = getattr(importers.FORMATS[source.format], "merge_rows", False)
     writer = IngestWriter(collection=collection, import_file=import_file, merge_rows=merge, labels=labels)
+    writer.sink = StoreSink(collection_id=collection.pk, import_file_id=import_file.pk)
     counts = {"stored": 0, "duplicates": 0, "rejected": 0, "kept": 0}
     notes: dict = {}
     batches = ParsedBatches(source, encode=writer.encode, batch_rows=settings.MURMURATION["INGEST_BATCH_ROWS"])
@@ -296,12 +301,15 @@ def _source_import(job: Job, collection: Collection, source, labels: dict, repor
                 if not batch.last:
                     report(batch.fraction, f"Importing {source.name}: {batch.rows_read:,} rows read")
     except importers.ImportFileError as exc:
+        writer.sink.abort()
         _file_fail(import_file, str(exc), batches.rows_read)
         raise
     except BaseException as exc:
+        writer.sink.abort()
         _file_fail(import_file, f"{type(exc).__name__}: {exc}", batches.rows_read)
         raise
     ImportFile.objects.filter(pk=import_file.pk).update(status=ImportFile.Status.DONE, finished_at=timezone.now())
+    transaction.on_commit(lambda: _store_commit(writer.sink))
     return {
         "file": source.name,
         "format": source.format,
@@ -311,6 +319,16 @@ def _source_import(job: Job, collection: Collection, source, labels: dict, repor
         "rejected": counts["rejected"],
         **({"notes": notes} if notes else {}),
     }
+
+
+def _store_commit(sink: StoreSink) -> None:
+    """The file's part of the analysis store becomes visible once its "done" commits. Should the rename fail
+    (a full disk), the part is dropped: the store builds it from the rows when an analysis first reads them."""
+    try:
+        sink.commit()
+    except OSError:
+        log.exception("the analysis store part of an import file could not be written; it will be rebuilt")
+        sink.abort()
 
 
 def _flush(writer: IngestWriter, import_file: ImportFile, batch: Parsed, counts: dict) -> None:
@@ -345,6 +363,7 @@ def import_cleanup(job: Job) -> None:
     """A failed, cancelled or dead import keeps the files it finished and removes the rest whole."""
     for import_file in ImportFile.objects.filter(job=job).exclude(status=ImportFile.Status.DONE):
         import_file_purge(import_file=import_file)
+        import_file_parts_remove(collection_id=import_file.collection_id, import_file_id=import_file.pk)
         fields = {"status": ImportFile.Status.FAILED, "stored": 0, "finished_at": timezone.now()}
         if not import_file.error:
             fields["error"] = "The import stopped before this file was complete; nothing of it was kept."

@@ -1,9 +1,10 @@
 """Co-action networks : accounts that act on the same target within a time window
 (co-retweet, co-link, co-hashtag, co-mention, co-reply, near-duplicate text), with the window sweep.
 
-Inputs: Interaction rows (repost/reply target: the original post's id, else its account; url,
-hashtag, mention: the entity) and the text of every post that is not a plain repost, read in
-batches (at most ``EVENTS_CAP`` rows per source, the latest). As for ``coordination``, the row keeps
+Inputs: interactions (repost/reply target: the original post's id, else its account; url,
+hashtag, mention: the entity) and the text of every post that is not a plain repost, read as columns
+from the collection's analysis store (every row; the latest ``ANALYSIS_ROWS_MAX`` per source only where memory
+forces it, and the run says what it left out). As for ``coordination``, the row keeps
 the strongest edges and an edge's evidence is recomputed in the request from the two accounts' rows;
 near-duplicate text is then clustered among their posts only, which pairs the same texts as long as
 two posts are near-duplicates of each other (not merely linked through a third account's post).
@@ -12,7 +13,13 @@ from __future__ import annotations
 
 from apps.analyses.kinds import network
 from apps.analyses.kinds.base import CHOICE, FLOAT, INT, LIST, Param, config_or_errors
-from apps.analyses.selectors import COACTION_ACTIONS, EVENTS_CAP, PAIR_EVENTS_CAP, coaction_posts, posts_described
+from apps.analyses.selectors import (
+    COACTION_ACTIONS,
+    PAIR_EVENTS_CAP,
+    coaction_frame,
+    coaction_posts,
+    posts_described,
+)
 from apps.jobs.services import JobError
 
 RULES = ("significant", "raw")
@@ -32,9 +39,14 @@ def config(params: dict):
 
 
 def summary(result: dict) -> dict:
-    return {"accounts": len(result["nodes"]), "edges": result["edges_total"], "window": result["window"],
-            "significant_edges": result["counts"].get("significant"), "raw_edges": result["counts"].get("raw"),
-            "communities": result["communities_total"], "top_account": result["top_influencer_handle"]}
+    out = {"accounts": len(result["nodes"]), "edges": result["edges_total"], "window": result["window"],
+           "significant_edges": result["counts"].get("significant"), "raw_edges": result["counts"].get("raw"),
+           "communities": result["communities_total"], "top_account": result["top_influencer_handle"]}
+    left_out = result.get("inputs", {}).get("rows_left_out")
+    if left_out:
+        out["rows_left_out"] = left_out
+        out["left_out_before"] = result["inputs"]["left_out_before"]
+    return out
 
 
 
@@ -95,21 +107,20 @@ class Coaction(network.NetworkKind):
 
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
         """1. read the co-action table; 2. ``coaction_report`` (every action, the sweep); 3. name and trim."""
-        import pandas as pd
-
         from ml.coordination import coaction_report
 
         params, collection = analysis_input.params, analysis_input.collection
         progress(0.0, "Reading the posts and interactions", force=True)
-        posts = network.pair_events(coaction_posts(collection=collection, actions=params["actions"]))
+        posts, bound = coaction_frame(collection=collection, actions=params["actions"])
         if posts.empty:
             raise JobError(
                 f"The collection “{collection.name}” has nothing to co-act on for {', '.join(params['actions'])}."
             )
-        posts["time"] = pd.to_datetime(posts["time"], utc=True)
         inputs = {
             "rows_read": len(posts),
-            "truncated": bool((posts.groupby(posts["action"] == "text").size() >= EVENTS_CAP).any()),
+            "rows_total": bound["total"],
+            "rows_left_out": bound["rows_left_out"],
+            "left_out_before": bound["left_out_before"],
             "accounts": int(posts["account"].nunique()),
         }
         progress.provenance(

@@ -1,9 +1,10 @@
 """Coordination by the influence model (Erhardt and Pentland, 2023; docs/methods.md): who follows whom on the
 same entities.
 
-Inputs: the collection's Interaction rows with an entity target (hashtag, url, domain, mention,
-image), read as tuples in batches into the events table of ``ml.coordination`` (at most
-``EVENTS_CAP`` events, the latest; at most ``ACCOUNTS_CAP`` accounts, the most active). The row
+Inputs: the collection's interactions with an entity target (hashtag, url, domain, mention, image), read
+as columns from its analysis store (``apps.collections.store``) into the events table of ``ml.coordination``:
+every event (the latest ``ANALYSIS_ROWS_MAX`` only where memory forces it, and the run says what it left
+out), at most ``ACCOUNTS_CAP`` accounts, the most active. The row
 stores the drawn network trimmed to the strongest edges (see ``network.py``) plus the time grid's
 origin, so an edge's evidence is recomputed in the request from the two accounts' own rows
 (``evidence``): a bounded query, and nothing per edge is stored.
@@ -27,9 +28,9 @@ from apps.analyses.kinds import network
 from apps.analyses.kinds.base import CHOICE, DATE, FLOAT, INT, LIST, Param, config_or_errors
 from apps.analyses.selectors import (
     ENTITY_ACTIONS,
-    EVENTS_CAP,
     PAIR_EVENTS_CAP,
     analysis_list,
+    coordination_event_frame,
     coordination_events,
     posts_described,
 )
@@ -101,14 +102,12 @@ def _event_date(collection, raw, errors: dict) -> str | None:
 
 
 def read_events(collection, params: dict):
-    """The events table, capped at the ``ACCOUNTS_CAP`` most active accounts; and what was read."""
-    import pandas as pd
-
-    events = pd.DataFrame(coordination_events(collection=collection, entity_types=params["entity_types"]))
+    """The events table from the collection's analysis store (every event, unless ``ANALYSIS_ROWS_MAX`` forces
+    a bound, which ``inputs`` reports), kept to the ``ACCOUNTS_CAP`` most active accounts; and what was read."""
+    events, bound = coordination_event_frame(collection=collection, entity_types=params["entity_types"])
     read = len(events)
     if read == 0:
         raise JobError(f"The collection “{collection.name}” has no {', '.join(params['entity_types'])} in its posts.")
-    events["time"] = pd.to_datetime(events["time"], utc=True)
     posts = events.drop_duplicates(["account", "post_id"])["account"].value_counts()
     busiest = posts[posts >= params["min_posts"]].index[:ACCOUNTS_CAP]
     if len(busiest) < 2:
@@ -119,7 +118,9 @@ def read_events(collection, params: dict):
     events = events[events["account"].isin(busiest)]
     inputs = {
         "events_read": read,
-        "events_truncated": read >= EVENTS_CAP,
+        "events_total": bound["total"],
+        "events_left_out": bound["rows_left_out"],
+        "left_out_before": bound["left_out_before"],
         "accounts": int(len(busiest)),
         "accounts_capped": int((posts >= params["min_posts"]).sum()) > ACCOUNTS_CAP,
         "events_used": int(len(events)),
@@ -163,6 +164,10 @@ def summary(result: dict) -> dict:
         "top_influencer": result["top_influencer_handle"],
         "rule": result["rule"],
     }
+    left_out = result.get("inputs", {}).get("events_left_out")
+    if left_out:
+        out["events_left_out"] = left_out
+        out["left_out_before"] = result["inputs"]["left_out_before"]
     if result.get("scales"):
         out["scale"] = result["scale"]
         out["edges_per_scale"] = {str(row["bin_seconds"]): row["edges_total"] for row in result["scales"]}

@@ -3,7 +3,8 @@ posts using them, an edge weighted by the posts using both; pruned by minimum co
 the top-k hashtags; Louvain communities (InfoMap where installed) with the modularity; and, picked on
 the page, a hashtag's (or a domain's) virality timeline with its bursts.
 
-Inputs: at most ``spread.INTERACTIONS_CAP`` hashtag interactions, the latest. At most
+Inputs: every hashtag interaction, from the collection's analysis store (the latest ``ANALYSIS_ROWS_MAX`` only
+where memory forces it, and the page says what was left out). At most
 ``spread.NODES_CAP`` hashtags are drawn (top_k ≤ that).
 """
 
@@ -86,7 +87,7 @@ class HashtagNetwork(spread.SpreadNetworkKind):
         params, collection = analysis_input.params, analysis_input.collection
         progress(0.0, "Reading the hashtags", force=True)
         started = time.perf_counter()
-        posts, tags, read = spread.post_hashtags(collection=collection)
+        posts, tags, read, bound = spread.post_hashtags(collection=collection)
         if not read:
             raise JobError(f"The collection “{collection.name}” has no hashtags in its posts.")
         timings = {"read_s": time.perf_counter() - started}
@@ -96,7 +97,7 @@ class HashtagNetwork(spread.SpreadNetworkKind):
         if graph.number_of_nodes() < 2:
             raise JobError(f"Fewer than two hashtags are used in {params['min_count']} or more posts; lower min_count.")
         label_key = params["label_key"] or spread.label_key_pick(collection)
-        inputs = {"interactions_read": read, "interactions_truncated": read >= spread.INTERACTIONS_CAP, **pruning}
+        inputs = {"interactions_read": read, **spread.left_out_inputs(bound), **pruning}
         progress.provenance(
             inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"hashtag_network": params}
         )

@@ -3,7 +3,8 @@ quotes and replies), edges weighted by the delay; per cascade its size, depth, m
 virality and time to 50 % / 90 % of its final size; their distributions split by a post label (e.g.
 Twitter15's veracity: true / false / unverified / non-rumor).
 
-Inputs: at most ``spread.POSTS_CAP`` posts (the earliest), read as tuples in batches. Twitter15/16
+Inputs: every post, from the collection's analysis store (the earliest ``ANALYSIS_ROWS_MAX`` only where memory
+forces it, and the page says what was left out). Twitter15/16
 trees keep their structure: the importer stores a repost's parent account as its ref_account, which
 ``ml.graphs`` follows. The row stores every cascade's metrics (at most ``CASCADES_CAP``, the largest),
 the distributions, and tree figures for the largest cascades of each label.
@@ -76,10 +77,10 @@ class Propagation(network.NetworkKind):
         params, collection = analysis_input.params, analysis_input.collection
         progress(0.0, "Reading the posts", force=True)
         label_key = params["label_key"] or spread.label_key_pick(collection)
-        posts, read = spread.cascade_posts(collection=collection, kinds=params["kinds"], label_key=label_key)
+        posts, read, bound = spread.cascade_posts(collection=collection, kinds=params["kinds"], label_key=label_key)
         if not read:
             raise JobError(f"The collection “{collection.name}” has no posts.")
-        inputs = {"posts_read": read, "posts_truncated": read >= spread.POSTS_CAP, "label_key": label_key}
+        inputs = {"posts_read": read, "label_key": label_key, **spread.left_out_inputs(bound)}
         progress.provenance(
             inputs=[{"collection": collection.pk, "name": collection.name, **inputs}], model={"propagation": params}
         )

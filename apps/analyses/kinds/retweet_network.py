@@ -3,9 +3,10 @@ the retweeter to the retweeted account, weighted by how often; Louvain communiti
 installed) with the modularity; node size by in-degree (amplified), out-degree or followers; colour
 by community, an account label, or the majority label of the posts the account shared.
 
-Inputs: at most ``spread.INTERACTIONS_CAP`` repost (and, on request, quote/reply) interactions, the
-latest. The drawn network keeps the ``spread.NODES_CAP`` strongest accounts and ``spread.EDGES_CAP``
-strongest edges; communities are found on that network.
+Inputs: every repost (and, on request, quote/reply) interaction, from the collection's analysis store (the
+latest ``ANALYSIS_ROWS_MAX`` only where memory forces it, and the page says what was left out). The drawn network
+keeps the ``spread.NODES_CAP`` strongest accounts and ``spread.EDGES_CAP`` strongest edges; communities are found
+on that network.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class RetweetNetwork(spread.SpreadNetworkKind):
         params, collection = analysis_input.params, analysis_input.collection
         progress(0.0, "Reading the reposts", force=True)
         started = time.perf_counter()
-        sources, targets, read = spread.account_pairs(collection=collection, actions=params["actions"])
+        sources, targets, read, bound = spread.account_pairs(collection=collection, actions=params["actions"])
         timings = {"read_s": time.perf_counter() - started}
         started = time.perf_counter()
         graph = retweet_network(sources, targets, min_weight=params["min_weight"], max_nodes=spread.NODES_CAP)
@@ -80,7 +81,7 @@ class RetweetNetwork(spread.SpreadNetworkKind):
         label_key = params["label_key"] or spread.label_key_pick(collection)
         inputs = {
             "interactions_read": read,
-            "interactions_truncated": read >= spread.INTERACTIONS_CAP,
+            **spread.left_out_inputs(bound),
             "accounts": total_nodes,
             "accounts_capped": total_nodes > spread.NODES_CAP,
         }

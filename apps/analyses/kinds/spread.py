@@ -2,9 +2,10 @@
 Trivedi et al., 2021, §4.2 and §5.2) share: their bounded reads of the collection, parameter checks, naming and
 colouring a network's nodes, and the virality timeline of one hashtag or domain.
 
-Every read is ``values_list`` in batches of ``BATCH_ROWS``, capped so one job stays within a few
-hundred MB: at most ``POSTS_CAP`` posts (the earliest, so sources come before their reposts),
-``INTERACTIONS_CAP`` interactions (the latest), ``TIMELINE_CAP`` posts in one timeline. The drawn
+A run reads its columns from the collection's analysis store (``apps.collections.store``): every post and
+interaction, unless ``ANALYSIS_ROWS_MAX`` forces a bound (the earliest posts, so sources come before their
+reposts; the latest interactions), which the run's inputs and page report. Reads in a request stay
+``values_list`` in batches of ``BATCH_ROWS``: ``TIMELINE_CAP`` posts in one timeline. The drawn
 network keeps the ``NODES_CAP`` strongest nodes and ``EDGES_CAP`` strongest edges (a WebGL plot stays
 interactive at that size); the result says when a cap cut something.
 """
@@ -15,16 +16,14 @@ from collections import Counter, defaultdict
 
 from apps.analyses.kinds import network
 from apps.analyses.kinds.base import CHOICE, Param
+from apps.analyses.selectors import rows_max, store_read
 from apps.collections.models import Account, Interaction, Post
 from apps.jobs.services import JobError
 
 BATCH_ROWS = 5_000
-POSTS_CAP = 600_000
-INTERACTIONS_CAP = 2_000_000
 TIMELINE_CAP = 200_000
 NODES_CAP = 5_000
 EDGES_CAP = 50_000
-LABEL_OWNERS_CAP = 500_000   # posts read to colour accounts/hashtags by the labels of what they shared
 _KEY = re.compile(r"^\w{1,60}$")
 METHOD_LABELS = {"louvain": "Louvain", "infomap": "InfoMap"}
 
@@ -112,57 +111,71 @@ def label_key_pick(collection) -> str | None:
 # Reads -----------------------------------------------------------------------------------------
 
 
-def cascade_posts(*, collection, kinds, label_key: str | None) -> tuple[dict, int]:
+def cascade_posts(*, collection, kinds, label_key: str | None) -> tuple[dict, int, dict]:
     """The posts table of ``ml.graphs.build_cascades`` (times in seconds) and each original post's
-    ``label_key`` label. At most ``POSTS_CAP`` rows, the earliest. Labels are read whole and only for
-    original posts: a JSON key lookup decodes "false" to False on SQLite, and reposts need none. Posts with no
-    time (text-only imports) have no place in a cascade and are left out."""
-    columns = {k: [] for k in ("post", "platform_id", "account", "kind", "ref_post", "ref_account", "time", "label")}
-    rows = Post.objects.filter(collection=collection, kind__in=[Post.Kind.POST, *kinds], time__isnull=False)
-    rows = rows.order_by("time", "id")
-    fields = ["id", "platform_id", "account_id", "kind", "ref_post_id", "ref_account_id", "time"]
-    for row in rows.values_list(*fields)[:POSTS_CAP].iterator(chunk_size=BATCH_ROWS):
-        for key, value in zip(columns, row):
-            columns[key].append(value.timestamp() if key == "time" else value)
-    labels = {}
+    ``label_key`` label, from the collection's analysis store, earliest first. ``build_cascades`` holds a dict per
+    row, so memory bounds it: past ``ANALYSIS_ROWS_MAX`` rows the earliest are kept (sources come before their
+    reposts), and the third value says what was left out. Posts with no time (text-only imports) have no
+    place in a cascade and are left out."""
+    import json
+
+    import pyarrow.compute as pc
+
+    from ml import columnar
+
+    where = pc.field("kind").isin(["post", *kinds]) & pc.field("time").is_valid()
+    fields = ["id", "platform_id", "account", "kind", "ref_post", "ref_account", "time", "labels"]
+    table = store_read(collection, "posts", fields, where)
+    table, bound = columnar.bounded(table, rows_max(), keep="earliest")
+    table = table.take(pc.sort_indices(table, sort_keys=[("time", "ascending"), ("id", "ascending")]))
+    seconds = pc.divide(pc.cast(pc.cast(table["time"], "timestamp[us]"), "int64"), 1e6)
+    columns = {"post": table["id"].to_pylist(), "platform_id": table["platform_id"].to_pylist(),
+               "account": table["account"].to_pylist(), "kind": table["kind"].to_pylist(),
+               "ref_post": table["ref_post"].to_pylist(), "ref_account": table["ref_account"].to_pylist(),
+               "time": seconds.to_pylist()}
+    labels = [None] * table.num_rows
     if label_key:
-        originals = (
-            Post.objects.filter(collection=collection, kind=Post.Kind.POST, time__isnull=False)
-            .exclude(labels={})
-            .order_by("time", "id")
-        )
-        for pk, own in originals.values_list("id", "labels")[:POSTS_CAP].iterator(chunk_size=BATCH_ROWS):
-            labels[pk] = (own or {}).get(label_key)
-    columns["label"] = [labels.get(pk) for pk in columns["post"]]
-    return columns, len(columns["post"])
+        for i, (kind, own) in enumerate(zip(columns["kind"], table["labels"].to_pylist())):
+            if kind == "post" and own and own != "{}":
+                labels[i] = json.loads(own).get(label_key)
+    columns["label"] = labels
+    return columns, len(columns["post"]), bound
 
 
-def account_pairs(*, collection, actions) -> tuple[list, list, int]:
-    """(source, target) account pks of the repost/quote/reply interactions, the latest ``INTERACTIONS_CAP``."""
-    rows = Interaction.objects.filter(collection=collection, action__in=list(actions), target_account__isnull=False)
-    sources, targets = [], []
-    for s, t in (
-        rows.order_by("-time")
-        .values_list("source_account_id", "target_account_id")[:INTERACTIONS_CAP]
-        .iterator(chunk_size=BATCH_ROWS)
-    ):
-        sources.append(s)
-        targets.append(t)
-    return sources, targets, len(sources)
+def _interactions(collection, columns: list[str], where) -> tuple:
+    """Interactions from the store, the latest ``ANALYSIS_ROWS_MAX``: (table, what the bound left out)."""
+    from ml import columnar
+
+    table = store_read(collection, "interactions", [*columns, "time"], where)
+    return columnar.bounded(table, rows_max(), keep="latest")
 
 
-def post_hashtags(*, collection) -> tuple[list, list, int]:
-    """(post pk, hashtag) of every hashtag interaction, the latest ``INTERACTIONS_CAP``."""
-    rows = Interaction.objects.filter(collection=collection, action="hashtag", target_entity__isnull=False)
-    posts, tags = [], []
-    for p, h in (
-        rows.order_by("-time")
-        .values_list("post_id", "target_entity__value")[:INTERACTIONS_CAP]
-        .iterator(chunk_size=BATCH_ROWS)
-    ):
-        posts.append(p)
-        tags.append(h)
-    return posts, tags, len(posts)
+def account_pairs(*, collection, actions) -> tuple[list, list, int, dict]:
+    """(source, target) account pks of every repost/quote/reply interaction, from the analysis store; the count;
+    what ``ANALYSIS_ROWS_MAX`` left out."""
+    import pyarrow.compute as pc
+
+    where = pc.field("action").isin(list(actions)) & pc.field("target_account").is_valid()
+    table, bound = _interactions(collection, ["account", "target_account"], where)
+    return table["account"].to_pylist(), table["target_account"].to_pylist(), table.num_rows, bound
+
+
+def post_hashtags(*, collection) -> tuple[list, list, int, dict]:
+    """(post pk, hashtag) of every hashtag interaction, from the analysis store; the count; what
+    ``ANALYSIS_ROWS_MAX`` left out."""
+    import pyarrow.compute as pc
+
+    where = (pc.field("action") == "hashtag") & pc.field("target").is_valid()
+    table, bound = _interactions(collection, ["post", "target"], where)
+    return table["post"].to_pylist(), table["target"].to_pylist(), table.num_rows, bound
+
+
+def left_out_inputs(bound: dict) -> dict:
+    """What a run's ``inputs`` (and so its page) say about rows a memory bound left out."""
+    if not bound.get("rows_left_out"):
+        return {}
+    return {"rows_left_out": bound["rows_left_out"],
+            "left_out_before": bound.get("left_out_before"), "left_out_after": bound.get("left_out_after")}
 
 
 def accounts_facts(*, collection, account_ids) -> dict[int, dict]:
@@ -179,28 +192,30 @@ def accounts_facts(*, collection, account_ids) -> dict[int, dict]:
 
 def majority_post_label(*, collection, label_key: str, account_ids=None, hashtags=None) -> dict:
     """The most common ``label_key`` of the posts each account wrote or each hashtag marks (Trivedi et al.,
-    figure 5 colours accounts by the veracity of what they spread). At most ``LABEL_OWNERS_CAP`` rows."""
+    figure 5 colours accounts by the veracity of what they spread), from every labelled post in the analysis store."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     votes: dict = defaultdict(Counter)
+    posts = store_read(collection, "posts", ["id", "account", "labels"], pc.field("labels") != "{}")
+    post_label: dict = {}
+    for pk, owner, own in zip(*(posts[c].to_pylist() for c in ("id", "account", "labels"))):
+        value = json.loads(own).get(label_key) if own else None
+        if value not in (None, ""):
+            post_label[pk] = (owner, str(value))
     if account_ids is not None:
-        ids = list(account_ids)
-        for start in range(0, len(ids), BATCH_ROWS):
-            rows = Post.objects.filter(collection=collection, account_id__in=ids[start : start + BATCH_ROWS])
-            for owner, own in rows.values_list("account_id", "labels")[:LABEL_OWNERS_CAP].iterator(
-                chunk_size=BATCH_ROWS
-            ):
-                value = (own or {}).get(label_key)
-                if value not in (None, ""):
-                    votes[owner][str(value)] += 1
-    if hashtags is not None:
-        rows = Interaction.objects.filter(
-            collection=collection, action="hashtag", target_entity__value__in=list(hashtags)[:NODES_CAP]
-        )
-        for owner, own in rows.values_list("target_entity__value", "post__labels")[:LABEL_OWNERS_CAP].iterator(
-            chunk_size=BATCH_ROWS
-        ):
-            value = (own or {}).get(label_key)
-            if value not in (None, ""):
-                votes[owner][str(value)] += 1
+        wanted = set(account_ids)
+        for owner, value in post_label.values():
+            if owner in wanted:
+                votes[owner][value] += 1
+    if hashtags is not None and post_label:
+        where = (pc.field("action") == "hashtag") & pc.field("target").isin(pa.array(list(hashtags), pa.string()))
+        rows = store_read(collection, "interactions", ["post", "target"], where)
+        for pk, tag in zip(rows["post"].to_pylist(), rows["target"].to_pylist()):
+            if pk in post_label:
+                votes[tag][post_label[pk][1]] += 1
     return {owner: counts.most_common(1)[0][0] for owner, counts in votes.items()}
 
 
