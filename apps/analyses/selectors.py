@@ -134,7 +134,6 @@ def _append(columns: dict, key: str, platform_id: str, text: str, time, kind: st
 # memory forces it (``ANALYSIS_ROWS_MAX`` rows) are the latest kept, and the run says what it left out.
 # The evidence of one edge, read in a request, reads the two accounts' rows through their index
 # (``coordination_events``, ``coaction_posts``: at most PAIR_EVENTS_CAP rows, the latest).
-EVENTS_CAP = 2_000_000  # the behaviour kind's reads (``behaviour_selectors``), not yet on the store
 PAIR_EVENTS_CAP = 50_000  # one account's rows read for an edge's evidence, in the request
 ENTITY_ACTIONS = ("hashtag", "url", "domain", "mention", "image")
 COACTION_ACTIONS = ("repost", "url", "hashtag", "mention", "reply", "text")
@@ -217,7 +216,7 @@ def _coaction_targets(table):
 
 
 def coordination_events(
-    *, collection: Collection, entity_types, account_ids=None, cap: int = EVENTS_CAP
+    *, collection: Collection, entity_types, account_ids=None, cap: int = PAIR_EVENTS_CAP
 ) -> dict[str, list]:
     """The influence model's events: account (Account pk), entity ("hashtag:maga"), entity_type,
     time, post_id, one per Interaction with an entity target. ``account_ids`` bounds it to a few accounts
@@ -239,7 +238,7 @@ def coordination_events(
     return columns
 
 
-def coaction_posts(*, collection: Collection, actions, account_ids=None, cap: int = EVENTS_CAP) -> dict[str, list]:
+def coaction_posts(*, collection: Collection, actions, account_ids=None, cap: int = PAIR_EVENTS_CAP) -> dict[str, list]:
     """The co-action table: account (pk), action, target, time, post_id, text.
 
     repost/reply: the original post's id, else its account ("account:<pk>"); url/hashtag/mention: the

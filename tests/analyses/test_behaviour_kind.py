@@ -110,8 +110,8 @@ def test_no_interactions_or_one_class_fail_with_a_sentence(investigation, users,
     job = run(investigation, small, users["bob"], label_key="role", positive_values=["operation"])
     assert job.status == "failed" and job.error == "The collection “small” has no interactions with a time."
     accounts = list(Account.objects.filter(collection=small).order_by("id"))
-    for i, account in enumerate(accounts):  # now they post, but only 3 labelled accounts of each class
-        Post.objects.filter(account=account).update(time="2024-03-01T10:00:00Z")
+    for i, account in enumerate(accounts):  # now they post (new rows: the store sees them), only 3 of each class
+        Post.objects.create(collection=small, platform_id=f"t{i}", account=account, time="2024-03-01T10:00:00Z")
     job = run(investigation, small, users["bob"], label_key="role", positive_values=["operation"], epochs=1)
     assert job.status == "failed"
     assert job.error == ("No model: training needs at least 5 labelled accounts with interactions in each class; "

@@ -29,6 +29,17 @@ def _configs(params: dict):
     return graph, ties
 
 
+def read_steps(collection) -> tuple[dict, dict]:
+    """Every account's steps from the collection's analysis store (every row, unless ``ANALYSIS_ROWS_MAX`` forces
+    a bound, which ``inputs`` reports: the run's page and summary say what was left out); and what was read."""
+    columns, bound = behaviour_selectors.behaviour_interactions(collection=collection)
+    if not len(columns["account"]):
+        raise JobError(f"The collection “{collection.name}” has no interactions with a time.")
+    inputs = {"interactions_read": len(columns["account"]), "interactions_total": bound["total"],
+              "rows_left_out": bound["rows_left_out"], "left_out_before": bound["left_out_before"]}
+    return columns, inputs
+
+
 class Behaviour(Kind):
     name, label = "behaviour", "Behaviour (TIES)"
     params = (
@@ -59,25 +70,22 @@ class Behaviour(Kind):
 
         params, collection = analysis_input.params, analysis_input.collection
         progress(0.0, "Reading the interactions", force=True)
-        columns, capped = behaviour_selectors.behaviour_interactions(collection=collection)
-        if not columns["account"]:
-            raise JobError(f"The collection “{collection.name}” has no interactions with a time.")
+        columns, inputs = read_steps(collection)
         values = behaviour_selectors.account_label_values(collection=collection, key=params["label_key"])
         positive = set(params["positive_values"])
         labels = {pk: value in positive for pk, value in values.items()}
         graph, ties = _configs(params)
         progress.provenance(
-            inputs=[{**selectors.collection_fingerprint(collection), "interactions": len(columns["account"]),
-                     "interactions_capped": capped}],
+            inputs=[{**selectors.collection_fingerprint(collection), **inputs}],
             model={"graph": graph.as_dict(), "ties": ties.as_dict()},
         )
         try:
             built = train_behaviour(columns, labels, graph, ties, on_progress=lambda f, stage: progress(f, stage))
         except BehaviourError as exc:
             raise JobError(f"No model: {exc}.") from None
-        return self._outcome(collection, params, built, values, capped)
+        return self._outcome(collection, params, built, values, inputs)
 
-    def _outcome(self, collection, params: dict, built: dict, values: dict, capped: bool):
+    def _outcome(self, collection, params: dict, built: dict, values: dict, inputs: dict):
         from ml.embedding import pack_account_embeddings
 
         scores, accounts = built["scores"], built["accounts"]
@@ -95,7 +103,7 @@ class Behaviour(Kind):
             "metrics": built["metrics"], "graph": built["graph"],
             "ties": built["ties"],
             "accounts_scored": len(accounts), "labelled_without_interactions": labelled_without,
-            "interactions_capped": capped, "top": top,
+            "inputs": inputs, "top": top,
             "table": {"account": [accounts[i] for i in order[:TABLE_CAP]],
                       "score": [round(float(scores[i]), 4) for i in order[:TABLE_CAP]],
                       "split": [built["split"][i] for i in order[:TABLE_CAP]]},  # the hybrid keeps TIES's splits
@@ -104,6 +112,8 @@ class Behaviour(Kind):
         }
         summary = {"accounts": len(accounts), "encoder": params["encoder"], "test_auc": round(test["auc"], 4),
                    "test_pr_auc": round(test["pr_auc"], 4), "test_accounts": test["n"], "seconds": built["seconds"]}
+        if inputs["rows_left_out"]:
+            summary.update(rows_left_out=inputs["rows_left_out"], left_out_before=inputs["left_out_before"])
         return result, summary
 
     def page_context(self, analysis) -> dict:
