@@ -24,7 +24,9 @@ from apps.triage.selectors import (
 
 
 class TriageDecisionInput(serializers.Serializer):
-    post = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    post = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="a post queue's item")
+    account = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                       help_text="an account queue's item")
     value = serializers.CharField(max_length=services.VALUE_MAX, required=False, allow_blank=True, default="",
                                   help_text="one of the queue's labels; leave out with skip")
     skip = serializers.BooleanField(required=False, default=False)
@@ -41,6 +43,17 @@ class TriageRecentPostOutput(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField()
     time = serializers.DateTimeField(allow_null=True)
+
+
+class TriageTopPostOutput(TriageRecentPostOutput):
+    score = serializers.FloatField()
+
+
+class TriageCommunityOutput(serializers.Serializer):
+    analysis = serializers.IntegerField()
+    title = serializers.CharField()
+    community = serializers.IntegerField()
+    size = serializers.IntegerField()
 
 
 class TriageItemPostOutput(serializers.Serializer):
@@ -60,6 +73,13 @@ class TriageItemAccountOutput(serializers.Serializer):
     labels = serializers.JSONField()
     url = serializers.CharField()
     recent = TriageRecentPostOutput(many=True)
+    # An account queue's item only:
+    label = serializers.JSONField(required=False, allow_null=True,
+                                  help_text="account queue: the account's current value of the queue's label key")
+    posts = serializers.IntegerField(required=False, help_text="account queue: the account's posts")
+    top_posts = TriageTopPostOutput(many=True, required=False, help_text="account queue: its highest-scored posts")
+    communities = TriageCommunityOutput(many=True, required=False,
+                                        help_text="account queue: its communities in stored networks")
 
 
 class TriageNeighbourOutput(serializers.Serializer):
@@ -76,7 +96,8 @@ class TriageNetworkOutput(serializers.Serializer):
 
 
 class TriageItemOutput(serializers.Serializer):
-    post = TriageItemPostOutput()
+    unit = serializers.CharField(help_text="post or account: what the item is")
+    post = TriageItemPostOutput(allow_null=True, help_text="null in an account queue")
     account = TriageItemAccountOutput()
     score = serializers.FloatField()
     uncertainty = serializers.FloatField(help_text="|score − 0.5|")
@@ -91,7 +112,8 @@ class TriageNextOutput(serializers.Serializer):
 
 class TriageDecisionOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    post = serializers.IntegerField(source="post_id")
+    post = serializers.IntegerField(source="post_id", allow_null=True)
+    account = serializers.IntegerField(source="account_id", allow_null=True)
     value = serializers.CharField()
     skipped = serializers.BooleanField()
     user = serializers.CharField(source="user.username", allow_null=True, default=None)
@@ -127,7 +149,8 @@ class TriageDecisionApi(APIView):
         queue = queue_get(user=request.user, queue_id=pk, role=Role.EDITOR)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        decision = services.decision_record(queue=queue, user=request.user, post_id=data.validated_data["post"],
+        decision = services.decision_record(queue=queue, user=request.user, post_id=data.validated_data.get("post"),
+                                            account_id=data.validated_data.get("account"),
                                             value=data.validated_data["value"], skip=data.validated_data["skip"])
         payload = {"decision": decision, **next_payload(queue=queue, user=request.user)}
         return Response(TriageDecisionResultOutput(payload).data, status=status.HTTP_201_CREATED)

@@ -23,7 +23,8 @@ from apps.investigations.models import Investigation
 
 class TriageQueue(models.Model):
     class Unit(models.TextChoices):
-        POST = "post", "posts"  # accounts later
+        POST = "post", "posts"
+        ACCOUNT = "account", "accounts"
 
     class Order(models.TextChoices):
         UNCERTAINTY = "uncertainty", "most uncertain first (nearest the detector's threshold)"
@@ -33,7 +34,9 @@ class TriageQueue(models.Model):
     investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="triage_queues")
     collection = models.ForeignKey("collections.Collection", on_delete=models.CASCADE, related_name="triage_queues")
     unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.POST)
-    # A ``score`` analysis of the collection: its PostScores are the items.
+    # A ``score`` analysis of the collection: its PostScores are a post queue's items; an account queue's items are
+    # its ``TriageAccountItem`` rows, made from a ``score`` analysis (each account's mean post score) or a ``hybrid``
+    # one (its account probability).
     analysis = models.ForeignKey("analyses.Analysis", on_delete=models.CASCADE, related_name="triage_queues")
     order = models.CharField(max_length=12, choices=Order.choices, default=Order.UNCERTAINTY)
     seed = models.PositiveIntegerField(default=0)
@@ -56,13 +59,38 @@ class TriageQueue(models.Model):
         return f"Triage #{self.pk}: {self.label_key} on {self.collection.name}"
 
 
+class TriageAccountItem(models.Model):
+    """One account of an account queue with the score that orders it, written once when the queue is made."""
+
+    queue = models.ForeignKey(TriageQueue, on_delete=models.CASCADE, related_name="account_items", db_index=False)
+    account = models.ForeignKey(
+        "collections.Account", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    score = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["queue", "score"], name="triage_account_item_score_idx"),
+            models.Index(fields=["queue", "account"], name="triage_account_item_acct_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id} ({self.score:.3f}) in queue {self.queue_id}"
+
+
 class TriageDecision(models.Model):
-    """One analyst's label on one item (``value``), or a skip (``value`` empty), with who and when."""
+    """One analyst's label on one item (``value``), or a skip (``value`` empty), with who and when. The item is a
+    post (a post queue) or an account (an account queue): exactly one of ``post`` and ``account`` is set."""
 
     queue = models.ForeignKey(TriageQueue, on_delete=models.CASCADE, related_name="decisions")
-    # A plain id into the bulk post table (no database constraint, as everywhere there).
+    # Plain ids into the bulk tables (no database constraint, as everywhere there).
     post = models.ForeignKey(
-        "collections.Post", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+        "collections.Post", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False,
+        null=True, blank=True,
+    )
+    account = models.ForeignKey(
+        "collections.Account", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False,
+        null=True, blank=True,
     )
     value = models.CharField(max_length=100, blank=True)
     # The post's label before this decision wrote it: {"value": ...}, or {} when it had none (or a skip).
@@ -75,10 +103,16 @@ class TriageDecision(models.Model):
         indexes = [
             models.Index(fields=["queue", "user", "post"], name="triage_decision_user_post_idx"),
             models.Index(fields=["queue", "post"], name="triage_decision_post_idx"),
+            models.Index(fields=["queue", "user", "account"], name="triage_decision_user_acct_idx"),
+            models.Index(fields=["queue", "account"], name="triage_decision_account_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.value or 'skip'} on post {self.post_id}"
+        return f"{self.value or 'skip'} on {'post' if self.post_id else 'account'} {self.post_id or self.account_id}"
+
+    @property
+    def item_id(self) -> int | None:
+        return self.post_id or self.account_id
 
     @property
     def skipped(self) -> bool:

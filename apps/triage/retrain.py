@@ -109,6 +109,9 @@ class TriageRetrain(Kind):
         if queue is None:
             errors["queue"] = "Choose a triage queue of this collection."
             return clean
+        if queue.unit != TriageQueue.Unit.POST:
+            errors["queue"] = services.RETRAIN_POSTS_ONLY
+            return clean
         model = first_model(queue)
         if model is None or model.kind == "lm" or not model.weights_dir.is_dir():
             errors["queue"] = "The queue's first model (or its weights) is gone: there is nothing to retrain."

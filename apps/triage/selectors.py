@@ -22,7 +22,7 @@ from apps.investigations.models import Investigation, Role
 from apps.investigations.selectors import member_object_get
 from apps.jobs.models import Job
 from apps.triage.agreement import fleiss_of_labels, pairwise_kappa
-from apps.triage.models import TriageDecision, TriageQueue, TriageResolution, TriageRound
+from apps.triage.models import TriageAccountItem, TriageDecision, TriageQueue, TriageResolution, TriageRound
 
 # A prime: (post id × a seed's multiplier) mod PRIME orders every id below it differently for each seed.
 PRIME = 2_147_483_647
@@ -41,69 +41,95 @@ def queue_get(*, user, queue_id: int, role: str = Role.VIEWER) -> TriageQueue:
     return member_object_get(user=user, queryset=queryset, pk=queue_id, role=role)
 
 
-def score_analyses(*, investigation: Investigation) -> QuerySet[Analysis]:
-    """The analyses a queue can draw its items from: scorings of one collection of the investigation."""
+SOURCE_KINDS = {TriageQueue.Unit.POST: ("score",), TriageQueue.Unit.ACCOUNT: ("score", "hybrid")}
+
+
+def score_analyses(*, investigation: Investigation, kinds=("score",)) -> QuerySet[Analysis]:
+    """The analyses a queue can draw its items from: scorings of one collection of the investigation (an account
+    queue also takes a hybrid account score: ``kinds=("score", "hybrid")``)."""
     return (
-        Analysis.objects.filter(investigation=investigation, kind="score", collection__isnull=False)
+        Analysis.objects.filter(investigation=investigation, kind__in=kinds, collection__isnull=False)
         .select_related("collection")
+        .defer("result")
         .order_by("-created_at", "-id")
     )
+
+
+def is_account_queue(queue: TriageQueue) -> bool:
+    return queue.unit == TriageQueue.Unit.ACCOUNT
+
+
+def item_field(queue: TriageQueue) -> str:
+    """The id an item is known by in the queue's rows and decisions: ``post_id`` or ``account_id``."""
+    return "account_id" if is_account_queue(queue) else "post_id"
+
+
+def item_rows(queue: TriageQueue) -> QuerySet:
+    """The queue's items, unordered: the scoring's PostScores (posts) or the queue's TriageAccountItems."""
+    if is_account_queue(queue):
+        return TriageAccountItem.objects.filter(queue_id=queue.pk)
+    return PostScore.objects.filter(analysis_id=queue.analysis_id)
 
 
 def random_multiplier(seed: int) -> int:
     return 2 + (seed * 2_654_435_761 + 97) % (PRIME - 3)
 
 
-def queue_items(queue: TriageQueue) -> QuerySet[PostScore]:
-    """Every item of the queue in its order; ties go to the lower post id."""
-    rows = PostScore.objects.filter(analysis_id=queue.analysis_id)
+def queue_items(queue: TriageQueue) -> QuerySet:
+    """Every item of the queue in its order (PostScores, or TriageAccountItems for an account queue); ties go to the
+    lower post (account) id."""
+    rows, field = item_rows(queue), item_field(queue)
     if queue.order == TriageQueue.Order.SCORE:
-        return rows.order_by("-score", "post_id")
+        return rows.order_by("-score", field)
     if queue.order == TriageQueue.Order.RANDOM:
-        rank = Mod(F("post_id") * random_multiplier(queue.seed), PRIME)
-        return rows.annotate(rank=rank).order_by("rank", "post_id")
-    return rows.annotate(distance=Abs(F("score") - boundary(queue))).order_by("distance", "post_id")
+        rank = Mod(F(field) * random_multiplier(queue.seed), PRIME)
+        return rows.annotate(rank=rank).order_by("rank", field)
+    return rows.annotate(distance=Abs(F("score") - boundary(queue))).order_by("distance", field)
 
 
 def boundary(queue: TriageQueue) -> float:
     """Where the detector is least sure: its threshold (the score analysis's, chosen on validation for a calibrated
-    model; 0.5 for a score analysis from before calibration)."""
-    threshold = (queue.analysis.result or {}).get("threshold") if queue.analysis_id else None
+    model; 0.5 for a score analysis from before calibration, and for a hybrid account probability)."""
+    if not queue.analysis_id or queue.analysis.kind != "score":
+        return 0.5
+    threshold = (queue.analysis.result or {}).get("threshold")
     return float(threshold) if isinstance(threshold, int | float) and 0.0 <= threshold <= 1.0 else 0.5
 
 
-def _undecided(rows: QuerySet[PostScore], *, queue: TriageQueue, user) -> QuerySet[PostScore]:
+def _undecided(rows: QuerySet, *, queue: TriageQueue, user) -> QuerySet:
     """Items ``user`` has not decided and, where the queue asks for N labels per item, that fewer than N members
     have labelled (two analysts shown one item at once may both label it: the item then has one label more)."""
-    decided = TriageDecision.objects.filter(queue=queue, user=user, post_id=OuterRef("post_id"))
+    field = item_field(queue)
+    decided = TriageDecision.objects.filter(queue=queue, user=user, **{field: OuterRef(field)})
     rows = rows.filter(~Exists(decided))
     if not queue.labels_per_item:
         return rows
     labelled = (
-        TriageDecision.objects.filter(queue=queue, post_id=OuterRef("post_id")).exclude(value="")
-        .values("post_id").annotate(n=Count("user_id", distinct=True)).values("n")
+        TriageDecision.objects.filter(queue=queue, **{field: OuterRef(field)}).exclude(value="")
+        .values(field).annotate(n=Count("user_id", distinct=True)).values("n")
     )
     return rows.annotate(labellers=Coalesce(Subquery(labelled), 0)).filter(labellers__lt=queue.labels_per_item)
 
 
-def item_next(*, queue: TriageQueue, user) -> PostScore | None:
+def item_next(*, queue: TriageQueue, user) -> PostScore | TriageAccountItem | None:
     """The first item of the queue's order that ``user`` has not decided (labelled or skipped)."""
     if queue.order != TriageQueue.Order.UNCERTAINTY:
         return _undecided(queue_items(queue), queue=queue, user=user).first()
     # Nearest to the threshold from above and from below, each a walk of the score index, instead of sorting every
     # item by its distance: the closer of the two (the lower post id on a tie) is the queue's next.
-    cut = boundary(queue)
-    rows = _undecided(PostScore.objects.filter(analysis_id=queue.analysis_id), queue=queue, user=user)
-    above = rows.filter(score__gte=cut).order_by("score", "post_id").first()
-    below = rows.filter(score__lt=cut).order_by("-score", "post_id").first()
+    cut, field = boundary(queue), item_field(queue)
+    rows = _undecided(item_rows(queue), queue=queue, user=user)
+    above = rows.filter(score__gte=cut).order_by("score", field).first()
+    below = rows.filter(score__lt=cut).order_by("-score", field).first()
     found = [row for row in (above, below) if row is not None]
-    return min(found, key=lambda row: (abs(row.score - cut), row.post_id), default=None)
+    return min(found, key=lambda row: (abs(row.score - cut), getattr(row, field)), default=None)
 
 
 def progress(*, queue: TriageQueue, user) -> dict:
-    """The user's items decided (each post's latest decision: a label or a skip) out of the queue's."""
+    """The user's items decided (each item's latest decision: a label or a skip) out of the queue's."""
     latest = (
-        TriageDecision.objects.filter(queue=queue, user=user).values("post_id").annotate(last=Max("id")).values("last")
+        TriageDecision.objects.filter(queue=queue, user=user).values(item_field(queue)).annotate(last=Max("id"))
+        .values("last")
     )
     counts = TriageDecision.objects.filter(pk__in=latest).aggregate(
         done=Count("id"), skipped=Count("id", filter=Q(value=""))
@@ -113,28 +139,29 @@ def progress(*, queue: TriageQueue, user) -> dict:
 
 
 def done_counts(*, queues, user) -> dict[int, int]:
-    """{queue id: posts the user has decided} for a list of queues, in one query."""
+    """{queue id: items (posts or accounts) the user has decided} for a list of queues, in one query."""
     rows = (
         TriageDecision.objects.filter(queue__in=list(queues), user=user)
         .values("queue_id")
-        .annotate(done=Count("post_id", distinct=True))
+        .annotate(done=Count("post_id", distinct=True) + Count("account_id", distinct=True))
     )
     return {row["queue_id"]: row["done"] for row in rows}
 
 
 def item_labels(*, queue: TriageQueue) -> dict[int, dict[str, str]]:
-    """{post id: {analyst: label}}: each analyst's latest decision per post, skips left out."""
+    """{item id (post, or account for an account queue): {analyst: label}}: each analyst's latest decision per item,
+    skips left out."""
+    field = item_field(queue)
     latest = (
         TriageDecision.objects.filter(queue=queue, user__isnull=False)
-        .values("post_id", "user_id")
+        .values(field, "user_id")
         .annotate(last=Max("id"))
         .values("last")
     )
     labels: dict[int, dict[str, str]] = defaultdict(dict)
-    rows = TriageDecision.objects.filter(pk__in=latest).exclude(value="").values_list("post_id", "user__username",
-                                                                                       "value")
-    for post_id, username, value in rows.order_by("post_id", "user__username"):
-        labels[post_id][username] = value
+    rows = TriageDecision.objects.filter(pk__in=latest).exclude(value="").values_list(field, "user__username", "value")
+    for item_id, username, value in rows.order_by(field, "user__username"):
+        labels[item_id][username] = value
     return dict(labels)
 
 
@@ -158,7 +185,10 @@ def fleiss(*, queue: TriageQueue) -> dict | None:
 
 def disagreements(*, queue: TriageQueue) -> list[dict]:
     """The posts two or more analysts labelled differently, unresolved first (then by post id): ``{"post_id",
-    "labels": {analyst: label}, "resolution": TriageResolution | None}``."""
+    "labels": {analyst: label}, "resolution": TriageResolution | None}``. Post queues only: resolutions feed the
+    text classifier's retraining, which an account queue has not (an account queue answers [])."""
+    if is_account_queue(queue):
+        return []
     resolved = {r.post_id: r for r in TriageResolution.objects.filter(queue=queue).select_related("user")}
     rows = [
         {"post_id": post_id, "labels": given, "resolution": resolved.get(post_id)}
@@ -171,7 +201,9 @@ def disagreements(*, queue: TriageQueue) -> list[dict]:
 def training_labels(*, queue: TriageQueue) -> tuple[dict[int, str], int]:
     """({post id: label}, unresolved): the label training uses for each post of the queue: its resolution where a
     member resolved it, else the label every analyst who labelled it agreed on; a disagreement nobody resolved is
-    left out (and counted)."""
+    left out (and counted). Post queues only (an account queue answers ({}, 0))."""
+    if is_account_queue(queue):
+        return {}, 0
     resolved = dict(TriageResolution.objects.filter(queue=queue).values_list("post_id", "value"))
     chosen, unresolved = {}, 0
     for post_id, given in item_labels(queue=queue).items():
@@ -202,9 +234,12 @@ def retrain_jobs(*, queue: TriageQueue) -> QuerySet[Job]:
 
 # One item and its context -----------------------------------------------------------------------------
 
-def item_describe(*, queue: TriageQueue, row: PostScore) -> dict | None:
+def item_describe(*, queue: TriageQueue, row) -> dict | None:
     """What the page shows of one item: the post, its account with other recent posts, its score, the
-    attention view of the model that scored it, and its neighbours in the collection's stored networks."""
+    attention view of the model that scored it, and its neighbours in the collection's stored networks. An account
+    queue's item: ``account_item_describe``."""
+    if is_account_queue(queue):
+        return account_item_describe(queue=queue, row=row)
     post = Post.objects.select_related("account").filter(pk=row.post_id, collection_id=queue.collection_id).first()
     if post is None:  # scored, then removed from the collection: nothing to show
         return None
@@ -214,6 +249,7 @@ def item_describe(*, queue: TriageQueue, row: PostScore) -> dict | None:
     model_id = (queue.analysis.result or {}).get("text_model_id") or queue.analysis.params.get("model")
     model = text_model_of(investigation=queue.investigation_id, model_id=model_id)
     return {
+        "unit": TriageQueue.Unit.POST,
         "post": {
             "id": post.pk,
             "platform_id": post.platform_id,
@@ -236,6 +272,55 @@ def item_describe(*, queue: TriageQueue, row: PostScore) -> dict | None:
         "attention_url": reverse("text-model-post", args=[model.pk, post.pk]) if model else None,
         "networks": _networks(collection_id=queue.collection_id, account_id=account.pk),
     }
+
+
+TOP_POSTS = 5
+
+
+def account_item_describe(*, queue: TriageQueue, row: TriageAccountItem) -> dict | None:
+    """An account queue's item: the account's facts (the workspace's account panel, read-only: handle, post count,
+    labels, its communities in stored networks), its top posts by score, its score here and its neighbours."""
+    from apps.workspace.selectors import account_detail
+
+    detail = account_detail(investigation=queue.investigation, account_id=row.account_id)
+    if detail is None or detail["collection"]["id"] != queue.collection_id:
+        return None
+    posts_url = reverse("collection-posts", args=[queue.collection_id])
+    return {
+        "unit": TriageQueue.Unit.ACCOUNT,
+        "post": None,
+        "account": {
+            "id": detail["id"],
+            "handle": f"@{detail['handle']}" if detail["handle"] != detail["platform_id"] else detail["handle"],
+            "display_name": detail["display_name"],
+            "labels": detail["labels"],
+            "label": detail["labels"].get(queue.label_key),
+            "url": f"{posts_url}?account={detail['id']}",
+            "posts": detail["posts"],
+            "recent": [],
+            "top_posts": _top_posts(queue=queue, detail=detail),
+            "communities": [{k: c[k] for k in ("analysis", "title", "community", "size")}
+                            for c in detail["communities"]],
+        },
+        "score": row.score,
+        "uncertainty": abs(row.score - boundary(queue)),
+        "attention_url": None,
+        "networks": _networks(collection_id=queue.collection_id, account_id=detail["id"]),
+    }
+
+
+def _top_posts(*, queue: TriageQueue, detail: dict) -> list[dict]:
+    """The account's highest-scored posts: in the queue's scoring, or (a hybrid queue) in the latest scoring that
+    scored the account."""
+    analysis_id = queue.analysis_id if queue.analysis.kind == "score" else next(
+        (s["analysis"] for s in detail["scores"]), None)
+    if analysis_id is None:
+        return []
+    rows = list(PostScore.objects.filter(analysis_id=analysis_id, account_id=detail["id"])
+                .order_by("-score", "post_id").values_list("post_id", "score")[:TOP_POSTS])
+    posts = Post.objects.in_bulk([post_id for post_id, _ in rows])
+    return [{"id": post_id, "text": posts[post_id].text, "time": posts[post_id].time, "score": score}
+            for post_id, score in rows if post_id in posts]
 
 
 def _recent_posts(*, account_id: int, exclude: int) -> list[dict]:

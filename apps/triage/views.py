@@ -16,7 +16,9 @@ from apps.investigations.selectors import investigation_get, membership_get
 from apps.triage import services
 from apps.triage.apis import TriageNextOutput, next_payload
 from apps.triage.forms import QueueForm
+from apps.triage.models import TriageQueue
 from apps.triage.selectors import (
+    SOURCE_KINDS,
     agreement,
     disagreements,
     done_counts,
@@ -46,13 +48,14 @@ def triage_list_view(request, pk: int):
 @login_required
 def triage_create_view(request, pk: int):
     investigation = investigation_get(user=request.user, investigation_id=pk, role=Role.EDITOR)
-    analyses = score_analyses(investigation=investigation)
+    analyses = score_analyses(investigation=investigation, kinds=SOURCE_KINDS[TriageQueue.Unit.ACCOUNT])
     form = QueueForm(request.POST if request.method == "POST" else None, analyses=analyses,
                      initial={"analysis": request.GET.get("analysis")} if request.GET.get("analysis") else None)
     if request.method == "POST" and form.is_valid():
         try:
             queue = services.queue_create(investigation=investigation, user=request.user,
                                           **{**form.cleaned_data, "seed": form.cleaned_data["seed"] or 0,
+                                             "unit": form.cleaned_data["unit"] or TriageQueue.Unit.POST,
                                              "labels_per_item": form.cleaned_data["labels_per_item"] or 0})
         except ValidationError as exc:
             service_errors_to_form(form, exc)
@@ -72,6 +75,8 @@ def triage_queue_view(request, pk: int):
         "investigation": queue.investigation,
         "collection": queue.collection,
         "can_edit": membership.allows(Role.EDITOR),
+        "accounts": queue.unit == TriageQueue.Unit.ACCOUNT,
+        "retrain_absent_why": services.RETRAIN_POSTS_ONLY,
         "keys": list(enumerate(queue.label_values, start=1)),
         "first": TriageNextOutput(next_payload(queue=queue, user=request.user)).data,
         "pairs": _with_confusion_rows(agreement(queue=queue)),
@@ -116,6 +121,7 @@ def triage_disagreements_view(request, pk: int):
         row["post"] = posts.get(row["post_id"])
     context = {"queue": queue, "investigation": queue.investigation, "rows": rows, "error": error,
                "unresolved": sum(r["resolution"] is None for r in rows), "pairs": agreement(queue=queue),
+               "accounts": queue.unit == TriageQueue.Unit.ACCOUNT,
                "can_edit": membership.allows(Role.EDITOR)}
     return render(request, "triage/disagreements.html", context, status=400 if error else 200)
 

@@ -4,7 +4,8 @@
    and each acts on the item shown when its turn comes. The page brings the first item with it.
    Retrain starts the queue's next round of active learning (a job): its progress is drawn live by
    job-progress.js (Murmuration.JobProgress); when it succeeds the rounds table is read again and the
-   next item is the new model's most uncertain. */
+   next item is the new model's most uncertain. An account queue (data-unit="account") shows one account at a
+   time (its facts, communities and top posts), its keys label the account, and it has no retrain button. */
 "use strict";
 
 (() => {
@@ -12,6 +13,7 @@
   if (!root) return;
   const values = JSON.parse(document.getElementById("triage-values").textContent);
   const canEdit = root.dataset.canEdit === "1";
+  const accounts = root.dataset.unit === "account";
   const csrf = root.querySelector('input[name="csrfmiddlewaretoken"]').value;
   const help = document.getElementById("triage-help");
   const noteDialog = document.getElementById("triage-note");
@@ -43,12 +45,39 @@
     status.classList.toggle("field-error", error);
   }
 
+  function showAccountItem(account) {
+    boxes.account.dataset.account = account.id;
+    text("account-posts", account.posts);
+    text("account-label", account.label ?? "—");
+    const communities = fields("account-communities")[0];
+    communities.replaceChildren(...account.communities.map((c) => {
+      const li = element("li", `community ${c.community} (${c.size} accounts) in `);
+      const a = element("a", c.title);
+      a.href = `/analyses/${c.analysis}/`;
+      li.append(a);
+      return li;
+    }));
+    if (!account.communities.length) communities.replaceChildren(element("li", "In no stored network.", "muted"));
+    const top = fields("account-top")[0];
+    top.replaceChildren(...account.top_posts.map((post) => {
+      const li = element("li");
+      li.append(element("span", post.score.toFixed(3), "chip"), " ", element("span", when(post.time), "muted"), " ",
+        element("span", post.text));
+      return li;
+    }));
+    if (!account.top_posts.length) top.replaceChildren(element("li", "No scored posts.", "muted"));
+  }
+
   function showAccount(account) {
     text("account-handle", account.handle);
     link("account-link", account.url);
     text("account-name", account.display_name);
     const labels = fields("account-labels")[0];
     labels.replaceChildren(...Object.entries(account.labels).map(([k, v]) => element("span", `${k}: ${v}`, "chip")));
+    if (accounts) {
+      showAccountItem(account);
+      return;
+    }
     const recent = fields("account-recent")[0];
     recent.replaceChildren(...account.recent.map((post) => {
       const li = element("li");
@@ -77,11 +106,20 @@
     current = item;
     for (const name of ["done", "total", "labelled", "skipped"]) text(name, progress[name]);
     root.dataset.state = item ? "item" : "done";
-    boxes.item.hidden = boxes.account.hidden = !item;
+    boxes.item.hidden = accounts || !item;
+    boxes.account.hidden = !item;
     boxes.done.hidden = Boolean(item);
     if (!item) {
-      boxes.item.dataset.post = "";
+      boxes.item.dataset.post = boxes.account.dataset.account = "";
       boxes.networks.hidden = true;
+      root.dataset.drawn = performance.now();
+      return;
+    }
+    if (accounts) {
+      text("score", item.score.toFixed(3));
+      showAccount(item.account);
+      showNetworks(item.networks);
+      root.dataset.drawn = performance.now();
       return;
     }
     const { post } = item;
@@ -96,6 +134,7 @@
     link("attention", item.attention_url);
     showAccount(item.account);
     showNetworks(item.networks);
+    root.dataset.drawn = performance.now(); // when this item was drawn (the triage bench reads it)
   }
 
   async function call(url, body) {
@@ -127,22 +166,25 @@
 
   async function decide(item, body) {
     if (!item) return null;
-    const data = await call(root.dataset.decideUrl, { post: item.post.id, ...body });
-    say(body.skip ? `Skipped post ${item.post.platform_id}.` : `Labelled post ${item.post.platform_id} ${body.value}.`);
+    const target = accounts ? { account: item.account.id } : { post: item.post.id };
+    const data = await call(root.dataset.decideUrl, { ...target, ...body });
+    const named = accounts ? `account ${item.account.handle}` : `post ${item.post.platform_id}`;
+    say(body.skip ? `Skipped ${named}.` : `Labelled ${named} ${body.value}.`);
     return data;
   }
 
   async function undo() {
     const data = await call(root.dataset.undoUrl, {});
     const undone = data.undone;
-    say(undone ? `Undid ${undone.skipped ? "the skip" : undone.value} on post ${undone.post}.` : "Nothing to undo.");
+    const named = undone && (undone.account ? `account ${undone.account}` : `post ${undone.post}`);
+    say(undone ? `Undid ${undone.skipped ? "the skip" : undone.value} on ${named}.` : "Nothing to undo.");
     return data;
   }
 
   function openNote() {
     if (!current) return;
-    text("note-post", current.post.platform_id);
-    noteForm.dataset.post = current.post.id;
+    text("note-post", accounts ? current.account.handle : current.post.platform_id);
+    noteForm.dataset.target = accounts ? current.account.id : current.post.id;
     noteDialog.showModal();
     noteForm.elements.body.focus();
   }
@@ -153,10 +195,11 @@
     const body = noteForm.elements.body.value.trim();
     if (!body) return;
     try {
-      await call(root.dataset.notesUrl, { body, target_type: "post", post: Number(noteForm.dataset.post) });
+      const type = accounts ? "account" : "post";
+      await call(root.dataset.notesUrl, { body, target_type: type, [type]: Number(noteForm.dataset.target) });
       noteForm.reset();
       noteDialog.close();
-      say("Note added to the post.");
+      say(`Note added to the ${type}.`);
     } catch (error) {
       say(error.message, true);
     }
@@ -192,7 +235,7 @@
 
   // Active learning ----------------------------------------------------------------------------------
   const roundsBox = root.querySelector('[data-testid="triage-rounds"]');
-  const retrainButton = root.querySelector('[data-action="retrain"]');
+  const retrainButton = root.querySelector('[data-action="retrain"]'); // absent in an account queue
   const jobPanel = roundsBox.querySelector("[data-job-progress]");
   const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
   const figure = (value) => (typeof value === "number" ? value.toFixed(3) : "—");

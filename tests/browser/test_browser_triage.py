@@ -11,7 +11,7 @@ import re
 import pytest
 
 from devstack.stack import last_json_line, portal_stack
-from tests.browser.test_browser import SETUP_USER, arrived, chromium, log_in, page  # noqa: F401
+from tests.browser.test_browser import PASSWORD, SETUP_USER, arrived, chromium, log_in, page  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -117,6 +117,50 @@ def test_an_analyst_labels_undoes_and_skips_with_the_keys(stack, page):  # noqa:
                                    ["t4", "organic", "alice"]]
     assert stored["audit"] == ["label.set"] * 4 + ["label.undo", "triage.skip"]
     assert stored["notes"] == [["Same wording as the amplifiers.", {"post": int(post["t1"])}]]
+
+
+ACCOUNT_LABELS = """
+import json
+from apps.collections.models import Account
+from apps.triage.models import TriageDecision
+print(json.dumps({
+    "labels": {a.handle: a.labels.get("account_label") for a in Account.objects.filter(collection__investigation=%d)},
+    "decisions": list(TriageDecision.objects.filter(account__isnull=False).order_by("id")
+                      .values_list("account__handle", "value", "user__username")),
+}))
+"""
+
+
+def test_an_analyst_labels_two_accounts_with_the_keys(stack, page):  # noqa: F811
+    """An account queue over the same kind of scoring: acct0's mean score (0.271) is nearer 0.5 than acct1's (0.75)."""
+    from playwright.sync_api import expect
+
+    alice_once = ("from django.contrib.auth import get_user_model\n"  # the test above may have made her
+                  "if not get_user_model().objects.filter(username='alice').exists():\n"
+                  f"    get_user_model().objects.create_user('alice', password={PASSWORD!r})\n")
+    made = last_json_line(stack.shell((SCORED_COLLECTION % (SCORES,)).replace(SETUP_USER, alice_once)))
+    investigation_id = made["investigation"]
+    log_in(page, stack, f"/investigations/{investigation_id}/triage/new/")
+    page.locator("#id_unit").select_option("account")
+    page.locator("#id_analysis").select_option(str(made["analysis"]))
+    page.fill("#id_label_key", "account_label")
+    page.fill("#id_label_values", "operation,organic")
+    page.get_by_test_id("triage-create-submit").click()
+    arrived(page)
+    triage, handle = page.get_by_test_id("triage"), page.get_by_test_id("triage-handle")
+    expect(triage).to_have_attribute("data-state", "item")
+    expect(handle).to_have_text("@acct0")
+    expect(page.get_by_test_id("triage-account-posts")).to_have_text("3")
+    expect(page.get_by_test_id("triage-retrain-absent")).to_contain_text("post queues only")
+    page.keyboard.press("1")
+    expect(handle).to_have_text("@acct1")
+    page.keyboard.press("2")
+    expect(triage).to_have_attribute("data-state", "done")
+    expect(page.get_by_test_id("triage-progress")).to_have_text("2 / 2")
+
+    stored = last_json_line(stack.shell(ACCOUNT_LABELS % investigation_id))
+    assert stored["labels"] == {"acct0": "operation", "acct1": "organic"}
+    assert stored["decisions"] == [["acct0", "operation", "alice"], ["acct1", "organic", "alice"]]
 
 
 # Active learning: a tiny BERT (trained in seconds) scores a labelled collection; Alice's queue over it.
