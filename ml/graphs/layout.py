@@ -40,6 +40,20 @@ def layout(graph: nx.Graph, partition: dict | None = None, config: LayoutConfig 
     return _by_community(simple, partition, config), "community"
 
 
+def layout_stored(node_ids: list, edges, communities: dict | None = None,
+                  config: LayoutConfig = LayoutConfig()) -> tuple[dict, str]:
+    """``layout`` of a network stored without positions (rows written before layouts were stored, or by hand):
+    node ids, (source, target, weight) triples (both directions of a pair add up; ends that are not nodes are
+    skipped) and the stored {node: community}, whose groups the large-network layout keeps together."""
+    graph = nx.Graph()
+    graph.add_nodes_from(node_ids)
+    for source, target, weight in edges:
+        if source in graph and target in graph and source != target:
+            old = graph.get_edge_data(source, target, {"weight": 0.0})["weight"]
+            graph.add_edge(source, target, weight=old + float(weight or 0.0))
+    return layout(graph, communities or None, config)
+
+
 def fruchterman_reingold(graph: nx.Graph, *, iterations: int = 50, seed: int = 0) -> dict:
     """{node: (x, y)} centred in [-1, 1]²: repulsion k²/d between every pair, attraction w·d²/k
     along edges (k = √(1/n)), each step capped by a temperature cooling linearly from 0.1 to 0.

@@ -1,6 +1,10 @@
-/* The network page of the coordination, co-action, retweet and hashtag kinds: WebGL (scattergl) drawing, client-side filters over the
+/* The network page of the coordination, co-action, retweet and hashtag kinds: WebGL drawing, client-side filters over the
  * stored JSON (json_script "network-data"), the side panel (an account's strongest partners; an edge's
  * evidence from /analyses/<pk>/evidence/), the before/after pair and the communities' timelines.
+ * Two renderers: Plotly's scattergl for networks up to 5,000 edges (legend, edge-midpoint clicks for evidence), and
+ * graph-gl.js for larger ones, whose edges the server leaves out of the page (data.edges is null): they come as
+ * typed arrays from the binary payload (data-binary) with the stored layout. ?renderer=gl or ?renderer=plotly picks
+ * one. A network stored without positions (an older row) is laid out by the binary endpoint on first view.
  * Generalised for the spread kinds: data.prefix names nodes ("@" accounts, "#" hashtags), data.size_keys
  * offers node sizes, data.noun counts them; the type/rule filters, the evidence and the giant-component
  * box are used only where the template has them. A node click also fires "network:node" on the plot. */
@@ -8,8 +12,11 @@
 
 (() => {
   const dataNode = document.getElementById("network-data");
-  if (!dataNode || !window.Plotly) return;
+  if (!dataNode) return;
   const data = JSON.parse(dataNode.textContent);
+  const asked = new URLSearchParams(window.location.search).get("renderer");
+  const useGL = Boolean(window.GraphGL) && (asked === "gl" || (asked !== "plotly" && data.edges == null));
+  if (!useGL && !window.Plotly) return;
   const evidenceUrl = document.getElementById("network-script").dataset.evidence || "";
   const prefix = data.prefix ?? "@";
   const noun = data.noun || "accounts";
@@ -150,17 +157,146 @@
     const community = control("community").value;
     const giant = control("giant")?.checked;
     const nodeList = data.nodes.filter((n) => (community === "" || String(n.community) === community) && (!giant || n.giant));
-    const drawn = traces(nodeList, shown, colour);
-    window.Plotly.react(plot, drawn, layout(560, drawn.filter((t) => t.meta === "edges").length), config);
+    if (useGL) drawGL(nodeList, shown, colour);
+    else {
+      const drawn = traces(nodeList, shown, colour);
+      window.Plotly.react(plot, drawn, layout(560, drawn.filter((t) => t.meta === "edges").length), config);
+    }
     document.querySelector('[data-testid="network-shown"]').textContent = `${shown.length.toLocaleString()} edges, ${nodeList.length.toLocaleString()} ${noun} shown`;
     fillEdgeTable();
+  }
+
+  // ---------------------------------------------------------------- graph-gl.js (large networks)
+  let payload = null;          // the binary network: { header, arrays } (GraphGL.decode)
+  let graph = null;            // the renderer
+  const nodeIndex = new Map(); // node id -> its index in the payload's arrays
+  let payloadEdges = null;     // data.edges, when they came from the payload (in its order)
+  const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+
+  /** The binary payload: positions for every node (the stored layout, or the one laid out now for an older row),
+   * and, where the page left them out, the edges. */
+  async function loadBinary() {
+    payload = await window.GraphGL.load(plot.dataset.binary);
+    const { header, arrays } = payload;
+    header.ids.forEach((id, i) => {
+      nodeIndex.set(id, i);
+      const node = nodes.get(id);
+      if (node) { node.x = arrays.positions[2 * i]; node.y = arrays.positions[2 * i + 1]; }
+    });
+    if (data.edges == null) data.edges = payloadEdges = edgesOf(payload);
+    if (header.layout_filled) note(`This analysis was stored without a layout: it was laid out now (${header.layout_filled}) and saved.`);
+  }
+
+  function edgesOf({ header, arrays }) {
+    const out = new Array(header.edges);
+    for (let e = 0; e < header.edges; e++) {
+      const edge = { source: header.ids[arrays.edges[2 * e]], target: header.ids[arrays.edges[2 * e + 1]], weight: arrays.weights[e] };
+      if (arrays.q) edge.q = Number.isNaN(arrays.q[e]) ? null : arrays.q[e];
+      if (arrays.significant) edge.significant = arrays.significant[e] === 1;
+      out[e] = edge;
+    }
+    return out;
+  }
+
+  function drawGL(nodeList, edges, colour) {
+    const n = payload.header.nodes;
+    const visible = new Uint8Array(n), colours = new Uint8Array(n * 4), sizes = new Float32Array(n);
+    const keys = colourMap(new Set(nodeList.map((node) => nodeKey(node, colour))));
+    const most = nodeList.reduce((m, node) => Math.max(m, sizeOf(node)), 1e-9);
+    nodeList.forEach((node) => {
+      const i = nodeIndex.get(node.id);
+      if (i === undefined) return;
+      visible[i] = 1;
+      colours.set([...rgb(keys.get(nodeKey(node, colour))), 255], 4 * i);
+      sizes[i] = 4 + 14 * Math.sqrt(sizeOf(node) / most);
+    });
+    let pairs = payload.arrays.edges;  // every edge of the payload shown (the first draw): its own array
+    const all = data.edges === payloadEdges && edges.length === data.edges.length && edges[0] === data.edges[0];
+    if (!all) {
+      pairs = new Uint32Array(edges.length * 2);
+      edges.forEach((e, k) => { pairs[2 * k] = nodeIndex.get(e.source); pairs[2 * k + 1] = nodeIndex.get(e.target); });
+    }
+    const update = { edges: pairs, colours, sizes, visible };
+    if (graph) graph.update(update);
+    else {
+      plot.style.height = "560px";
+      graph = window.GraphGL.create(plot, { positions: payload.arrays.positions, ids: payload.header.ids,
+        communities: payload.arrays.communities, communityNone: payload.header.community_none, label: hoverText, ...update });
+      if (!graph) return;
+      plot.addEventListener("graph:select", onSelect);
+      plot.append(legend);
+    }
+    fillLegend(keys);
+  }
+
+  function hoverText(i) {
+    const node = nodes.get(payload.header.ids[i]);
+    return node ? `${name(node)}\n${nodeKey(node, control("colour").value)}\n${sizeKey()} ${fmt(sizeOf(node))}` : String(payload.header.ids[i]);
+  }
+
+  const legend = el("ul", undefined, "graph-gl-legend");
+  legend.dataset.testid = "network-legend";
+  Object.assign(legend.style, { position: "absolute", top: "6px", right: "6px", margin: 0, padding: "4px 8px", listStyle: "none",
+    background: "rgba(255,255,255,.85)", font: "12px system-ui, sans-serif", maxHeight: "40%", overflow: "auto" });
+
+  function fillLegend(keys) {
+    const items = [...keys.entries()].slice(0, 12).map(([key, colour]) => {
+      const item = el("li"), swatch = el("span", "●");
+      swatch.style.color = colour;
+      item.append(swatch, ` ${key}`);
+      return item;
+    });
+    if (keys.size > 12) items.push(el("li", `… and ${keys.size - 12} more`, "muted"));
+    legend.replaceChildren(...items);
+  }
+
+  /** A click on a node selects it (its partners in the panel), a shift-click its community; the page's own events
+   * ("network:node", "network:community") carry them on, for spread.js and, later, the workspace. */
+  function onSelect(event) {
+    const picked = event.detail;
+    graph.setSelected(picked.ids);
+    if (picked.type === "node") {
+      showAccount(picked.id);
+      plot.dispatchEvent(new CustomEvent("network:node", { detail: nodes.get(picked.id) }));
+    } else if (picked.type === "community") {
+      showCommunity(picked.community, picked.ids);
+      plot.dispatchEvent(new CustomEvent("network:community", { detail: { community: picked.community, ids: picked.ids } }));
+    }
+  }
+
+  function showCommunity(community, ids) {
+    const members = ids.map((id) => nodes.get(id)).filter(Boolean).sort((a, b) => sizeOf(b) - sizeOf(a));
+    const list = el("ul");
+    members.slice(0, 15).forEach((node) => list.append(el("li", `${name(node)} · ${sizeKey()} ${fmt(sizeOf(node))}`)));
+    panel.replaceChildren(el("h3", `community ${community}`), el("p", `${members.length.toLocaleString()} ${noun} shown; the strongest:`, "muted"), list);
+  }
+
+  function note(text, cls = "muted") {
+    const p = document.querySelector('[data-testid="network-note"]');
+    if (!p) return;
+    p.textContent = text;
+    p.className = cls;
+    p.hidden = false;
+  }
+
+  /** The first k of list in order (one pass with a small sorted buffer: 50,000 edges need no full sort). */
+  function strongest(list, k, order) {
+    const top = [];
+    for (const item of list) {
+      if (top.length === k && order(item, top[k - 1]) >= 0) continue;
+      let i = top.length;
+      while (i > 0 && order(item, top[i - 1]) < 0) i--;
+      top.splice(i, 0, item);
+      if (top.length > k) top.pop();
+    }
+    return top;
   }
 
   function fillEdgeTable() {
     edgeTable.replaceChildren();
     // The most significant first: a weight near 1 can rest on one shared rare entity, a small q cannot.
-    const ranked = [...shown].sort((a, b) => (a.q ?? 1) - (b.q ?? 1) || b.weight - a.weight);
-    ranked.slice(0, 25).forEach((e) => {
+    const ranked = strongest(shown, 25, (a, b) => (a.q ?? 1) - (b.q ?? 1) || b.weight - a.weight);
+    ranked.forEach((e) => {
       const row = el("tr"); row.dataset.testid = "edge-row";
       row.append(el("td", name(nodes.get(e.source))), el("td", name(nodes.get(e.target))), el("td", fmt(e.weight), "num"));
       if (!evidenceUrl) { edgeTable.append(row); return; }
@@ -264,9 +400,22 @@
     });
   }
 
-  setUpControls();
-  draw();
-  drawTimelines();
-  plot.on("plotly_click", onClick);
-  drawHalves();
+  // performance marks "network:start", "network:payload" (the binary read), "network:drawn" (the first draw queued)
+  async function start() {
+    performance.mark("network:start");
+    setUpControls();
+    const placed = data.nodes.every((n) => Number.isFinite(n.x) && Number.isFinite(n.y));
+    if (useGL || !placed) {
+      try { await loadBinary(); } catch (error) { note(`Could not load the network: ${error.message}`, "error"); return; }
+      performance.mark("network:payload");
+    }
+    draw();
+    performance.mark("network:drawn");
+    if (!window.Plotly) return;
+    drawTimelines();
+    if (!useGL) plot.on("plotly_click", onClick);
+    drawHalves();
+  }
+
+  start();
 })();

@@ -98,6 +98,106 @@ def top_influencers(result: dict, limit: int = 20) -> list[dict]:
     return [n for n in nodes[:limit] if n["influence"] > 0]
 
 
+# Stored layout and the binary drawing -----------------------------------------------------------
+
+GL_MIN_EDGES = 5_001     # from this many stored edges the page draws with graph-gl.js (Plotly's scattergl up to it)
+NAMES_INLINE = 20_000    # node names travel in the binary header up to this many nodes; above, on request
+
+
+def _placed(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _stored_networks(result: dict) -> list[dict]:
+    """Every drawn network a result holds: the main one, each other time scale's, the before/after halves."""
+    split = result.get("before_after") or {}
+    found = [result, *(result.get("scale_networks") or {}).values(), *(split.get(h) for h in ("before", "after"))]
+    return [n for n in found if isinstance(n, dict) and isinstance(n.get("nodes"), list)]
+
+
+def layout_missing(network: dict) -> bool:
+    """Whether any node of a stored network has no position (rows stored before layouts were, or by hand)."""
+    return any(isinstance(n, dict) and not (_placed(n.get("x")) and _placed(n.get("y"))) for n in network["nodes"])
+
+
+def network_layout_ensure(analysis) -> bool:
+    """Lay out, once, every network of ``analysis`` stored without positions and save them on the row, so the next
+    request (and the page) reads them; True when it laid any out. Jobs store their layout (``ml.graphs.layout``,
+    ``ml.coordination.layout``): this serves older rows. Two first requests at once compute the same positions."""
+    from ml.graphs.layout import layout_stored
+
+    result = analysis.result if isinstance(analysis.result, dict) else {}
+    missing = [n for n in _stored_networks(result) if layout_missing(n)]
+    for network in missing:
+        nodes = [n for n in network["nodes"] if isinstance(n, dict) and "id" in n]
+        edges = [(e.get("source"), e.get("target"), e.get("weight")) for e in network.get("edges") or []
+                 if isinstance(e, dict)]
+        positions, _ = layout_stored([n["id"] for n in nodes], edges, {n["id"]: n.get("community", -1) for n in nodes})
+        for node in nodes:
+            node["x"], node["y"] = (float(f"{v:.4g}") for v in positions.get(node["id"], (0.0, 0.0)))
+    if missing and analysis.pk is not None:
+        result["layout_filled"] = iso_time(datetime.now(tz=timezone.utc).timestamp())
+        type(analysis).objects.filter(pk=analysis.pk).update(result=result)
+    return bool(missing)
+
+
+def drawn_with_gl(network: dict) -> bool:
+    """Whether the page draws this network with graph-gl.js (from the binary payload) rather than Plotly."""
+    return len(network.get("edges") or []) >= GL_MIN_EDGES
+
+
+def network_arrays(network: dict, *, directed: bool, names: bool | None = None) -> tuple[dict, dict]:
+    """A stored network as typed arrays (``ml.graphs.binary``): ``positions`` (x, y per node, float32),
+    ``edges`` (source, target node indices per edge, uint32, strongest first as stored), ``weights`` (float32),
+    ``communities`` (uint16, or uint32 when a number needs it; ``community_none`` for a node with none); where the
+    edges carry them, ``q`` (float32, NaN where none) and ``significant`` (uint8). The header names the nodes
+    (``ids``; ``names`` up to ``NAMES_INLINE`` nodes, or as ``names`` says) and counts the edges left out (an end
+    that is not a node)."""
+    import numpy as np
+
+    nodes = [n for n in network.get("nodes") or [] if isinstance(n, dict) and "id" in n]
+    index = {n["id"]: i for i, n in enumerate(nodes)}
+    edges = [e for e in network.get("edges") or [] if isinstance(e, dict)]
+    ends = np.fromiter((index.get(e.get(k), -1) for e in edges for k in ("source", "target")), np.int64, 2 * len(edges))
+    kept = (ends.reshape(-1, 2) >= 0).all(axis=1)
+    communities = np.fromiter((c if type(c := n.get("community")) is int and c >= 0 else -1 for n in nodes), np.int64,
+                              len(nodes))
+    wide = bool(communities.size) and communities.max() >= 0xFFFF
+    none = 0xFFFFFFFF if wide else 0xFFFF
+    arrays = {
+        "positions": _floats((c for n in nodes for c in (n.get("x"), n.get("y"))), 2 * len(nodes), 0.0),
+        "edges": ends.reshape(-1, 2)[kept].astype(np.uint32).ravel(),
+        "weights": _floats((e.get("weight") for e in edges), len(edges), 0.0)[kept],
+        "communities": np.where(communities < 0, none, communities).astype(np.uint32 if wide else np.uint16),
+    }
+    if any("q" in e for e in edges):
+        arrays["q"] = _floats((e.get("q") for e in edges), len(edges), math.nan)[kept]
+    if any("significant" in e for e in edges):
+        arrays["significant"] = np.fromiter((bool(e.get("significant")) for e in edges), np.uint8, len(edges))[kept]
+    kept = int(kept.sum())
+    header = {
+        "nodes": len(nodes),
+        "edges": kept,
+        "edges_left_out": len(edges) - kept,
+        "directed": directed,
+        "community_none": none,
+        "ids": [n["id"] for n in nodes],
+        "names": [str(n.get("handle", n["id"])) for n in nodes]
+        if (len(nodes) <= NAMES_INLINE if names is None else names)
+        else None,
+    }
+    return header, arrays
+
+
+def _floats(values, count: int, missing: float):
+    """float32 of stored numbers; ``missing`` for anything else (None, text, NaN, infinities)."""
+    import numpy as np
+
+    out = np.fromiter((v if type(v) in (float, int) else math.nan for v in values), np.float64, count)
+    out[~np.isfinite(out)] = missing
+    return out.astype(np.float32)
+
+
 # Exports ---------------------------------------------------------------------------------------
 
 NODE_ATTRS = ("community", "influence", "strength", "x", "y", "count", "in_weight", "out_weight", "followers", "giant")
@@ -166,6 +266,18 @@ class NetworkKind(Kind):
         except (KeyError, TypeError, AttributeError):
             result = analysis.result if isinstance(analysis.result, dict) else {}
             return {"kind": analysis.kind, "nodes": result.get("nodes") or [], "edges": result.get("edges") or []}
+
+    def page_query(self, analysis, query) -> dict:
+        """A network drawn with graph-gl.js (``drawn_with_gl``) leaves its edges out of the page: network.js reads
+        them, with the stored layout, from the binary payload (``network_apis``: 8 bytes an edge and nothing to
+        parse, against about 50 bytes of JSON). ``?renderer=plotly`` keeps them in, to draw with Plotly."""
+        result = analysis.result if isinstance(analysis.result, dict) else {}
+        if query.get("renderer") == "plotly" or not drawn_with_gl(result):
+            return {}
+        data = self.page_context(analysis).get("network_data")
+        if not data or not drawn_with_gl(data):
+            return {}
+        return {"network_data": {**data, "edges": None, "edges_in_binary": len(data.get("edges") or [])}}
 
     def at_scale(self, analysis, scale: int | None):
         """The analysis as seen at time scale ``scale`` (seconds); kinds that store one network per scale
