@@ -1,7 +1,7 @@
 from django.urls import path
 
 import apps.common.converters  # noqa: F401  (registers <id:...>)
-from apps.analyses import lm_views, text_views, views
+from apps.analyses import hybrid_views, lm_views, text_views, views
 
 urlpatterns = [
     path("analyses/<id:pk>/", views.analysis_detail_view, name="analysis-detail"),
@@ -34,6 +34,7 @@ urlpatterns = [
         name="embedding-map-start",
     ),
     path("collections/<id:pk>/behaviour/", views.kind_start_view, {"kind": "behaviour"}, name="behaviour-start"),
+    path("collections/<id:pk>/hybrid/", hybrid_views.hybrid_start_view, name="hybrid-start"),
     path(
         "collections/<id:pk>/train-classifier/", text_views.train_classifier_start_view, name="train-classifier-start"
     ),

@@ -127,6 +127,7 @@ START_TEMPLATES = {
     "hashtag_network": "analyses/spread_start.html",
     "embedding_map": "analyses/embedding_map_start.html",
     "behaviour": "analyses/behaviour_start.html",
+    "hybrid": "analyses/hybrid_start.html",  # its view: hybrid_views.hybrid_start_view
 }
 EXPORT_TYPES = {"gexf": "application/gexf+xml", "graphml": "application/graphml+xml", "csv": "text/csv"}
 

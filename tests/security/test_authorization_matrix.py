@@ -144,6 +144,7 @@ ROUTES = {
     "api-triage-resolutions": ("triage", {"POST": E}, ()),
     "triage-disagreements": ("triage", {"GET": V, "POST": E}, ()),
     "api-analysis-network-binary": ("net", {"GET": V}, ()),  # typed arrays of a stored network (graph-gl.js)
+    "hybrid-start": ("col", {"GET": E, "POST": E}, ()),
 }
 # Not an investigation's: the login pages, the public plotly.js asset, the schema (any logged-in user)
 # and Django's admin (staff only, its own checks).
