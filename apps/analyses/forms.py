@@ -80,9 +80,12 @@ class ScoreStartForm(ParamsForm):
         super().__init__(data, kind=kind, **kwargs)
         self.fields["collection"].choices = [(c.pk, c.name) for c in collections]
         r = int8_report or {}
+        moved = r.get("per_post_change") or {}  # one post's change (models trained before it was measured: none)
         self.fields["mode"].help_text = (
             f"int8 on this model's {r['posts']:,} held-out posts: AUC {r['auc_fp32']:.4f} → {r['auc_int8']:.4f} "
-            f"({r['auc_change']:+.4f}), {r['changed_predictions']:.1%} of predictions flip."
+            f"({r['auc_change']:+.4f}), {r['changed_predictions']:.1%} of predictions flip"
+            + (f"; one post's score moves by {moved['median']:.4f} at the median, {moved['p99']:.3f} at the 99th "
+               f"percentile, {moved['max']:.3f} at most." if moved.get("max") is not None else ".")
             if "auc_change" in r
             else "The int8 change was not measured for this model"
             + (f" ({r['error']})." if r.get("error") else " (trained before it was).")

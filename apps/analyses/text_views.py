@@ -20,7 +20,13 @@ from apps.analyses.forms import ParamsForm, ScoreStartForm
 from apps.analyses.inference import text_classifier
 from apps.analyses.kinds.base import kind_get
 from apps.analyses.kinds.score import ood_limit
-from apps.analyses.kinds.train_classifier import calibration_summary, confound_summary, ood_summary, split_type
+from apps.analyses.kinds.train_classifier import (
+    calibration_summary,
+    confound_summary,
+    external_summary,
+    ood_summary,
+    split_type,
+)
 from apps.analyses.selectors import (
     analysis_get,
     post_of_investigation,
@@ -65,6 +71,7 @@ def text_model_detail_view(request, pk: int):
         "calibration": calibration_summary(m),
         "ood": ood_summary(m),
         "confounds": confound_summary(m),
+        "external": external_summary(m),
         "figures": figures,
         "plotly_version": plotly.__version__,
         "can_edit": membership_get(user=request.user, investigation_id=model.investigation_id).allows(Role.EDITOR),
@@ -89,11 +96,14 @@ def train_classifier_start_view(request, pk: int):
     collection = collection_get(user=request.user, collection_id=pk, role=Role.EDITOR)
     collections = collection_list(investigation=collection.investigation)
     options = [(c.pk, c.name) for c in collections]
+    external = ("validate_collection", "validate_positive_collection", "validate_negative_collection")
     form = ParamsForm(
         request.POST or None,
         kind=kind_get("train_classifier"),
         initial={"positive_collection": collection.pk},
-        choices={"positive_collection": options, "negative_collection": options},
+        choices={"positive_collection": options, "negative_collection": options, **dict.fromkeys(external, options)},
+        # "Validate on another pair" needs a collection the training does not read.
+        exclude=external if len(options) < 2 else (),
     )
     return start_page(request, collection, "train_classifier", form, "analyses/train_classifier_start.html")
 

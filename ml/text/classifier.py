@@ -19,12 +19,14 @@ from .calibration import GOALS, calibrate, held_out_reliability, not_calibrated,
 from .config import CPU, TINY_GPT2, ClassifierConfig, TextModelError
 from .data import check_groups, check_labels, check_texts, split_indices, split_summary
 from .metrics import classification_metrics
-from .ood import MahalanobisOOD
-from .scoring import aggregate_by_account, score_distinct
+from .ood import fit_text_ood, load_ood
+from .scoring import aggregate_by_account, change_quantiles, score_distinct
 from .storage import read_manifest, save_pretrained, write_manifest
 from .trainer import Trainer
 
-SCORING_MODES = ("fp32", "int8")
+# fp32: torch, the reference; int8: torch's dynamic int8 (faster, moves single scores); onnx: ONNX Runtime fp32, only
+# where its export matched torch within ml.text.onnx_runtime.TOLERANCE; exact: onnx where it did, else fp32.
+SCORING_MODES = ("fp32", "int8", "onnx", "exact")
 
 
 class _TextClassifier:
@@ -102,7 +104,7 @@ class _TextClassifier:
         texts = check_texts(texts)
         y = np.asarray(labels, dtype=int)
         try:
-            self.ood_ = MahalanobisOOD(seed=self.config.train.seed).fit(self.embeddings(texts), y, groups)
+            self.ood_ = fit_text_ood(texts, y, groups, embed=self.embeddings, seed=self.config.train.seed)
         except TextModelError as exc:
             self.ood_, self.ood_report_ = None, {"error": str(exc)}
         else:
@@ -172,8 +174,9 @@ class _TextClassifier:
         progress through `on_step`.
 
         Each distinct text is scored once, in batches of similar token length (little padding). `mode`:
-        "fp32" (exact, the default) or "int8" (Linear layers in dynamic int8: faster on CPU, scores move a
-        little; measure the AUC change with `quantization_report` and store it with the scores)."""
+        "fp32" (torch, exact, the default) or "int8" (Linear layers in dynamic int8: faster on CPU, scores move a
+        little; measure the AUC change with `quantization_report` and store it with the scores); "exact" runs ONNX
+        Runtime where its export matched torch (`scoring_mode` says which ran), "onnx" insists on it."""
         return sigmoid(self.logits(texts, batch_size, on_step, mode=mode) / self.temperature_)
 
     def logits(
@@ -211,18 +214,25 @@ class _TextClassifier:
 
         self._check_fitted()
         texts = check_texts(texts)
-        model = self._scoring_model(mode)
+        mode = self.scoring_mode(mode, texts)
+        engine = self._onnx_engine(texts).scorer if mode == "onnx" else None  # one graph gives logits and vectors
+        model = None if engine is not None else self._scoring_model(mode)
 
         def score_batch(batch_texts):
             batch = self._batch(batch_texts, with_lm_labels=False)
-            with torch.inference_mode():
+            if engine is not None:
+                logits, vectors = engine.run(batch)
                 if extra is None:
-                    return self._forward(model, batch)[0].double().numpy()
-                logits, vectors = self._embed(model, batch)
-            vectors = vectors.double().numpy()
+                    return logits
+            else:
+                with torch.inference_mode():
+                    if extra is None:
+                        return self._forward(model, batch)[0].double().numpy()
+                    logits, vectors = self._embed(model, batch)
+                logits, vectors = logits.double().numpy(), vectors.double().numpy()
             if extra == "distances":
-                vectors = self.ood_.distances(vectors)[:, None]
-            return np.column_stack([logits.double().numpy(), vectors])
+                vectors = self.ood_.batch_distances(batch_texts, vectors)[:, None]
+            return np.column_stack([logits, vectors])
 
         out = score_distinct(score_batch, texts, batch_size, on_step, self._token_lengths)
         if extra is None:
@@ -231,8 +241,36 @@ class _TextClassifier:
             return out, out.reshape(0, 0)
         return out[:, 0], out[:, 1:]
 
-    def _scoring_model(self, mode: str):
+    def scoring_mode(self, mode: str, texts=()) -> str:
+        """The mode that scores for `mode`: "exact" becomes "onnx" where ONNX Runtime's export of these weights
+        passed its difference check (exported and checked on first use, on probes and a sample of `texts`), else
+        "fp32"; "onnx" is refused where the check failed."""
         if mode not in SCORING_MODES:
+            raise TextModelError(f"scoring mode must be one of {', '.join(SCORING_MODES)}, got {mode!r}")
+        if mode not in ("exact", "onnx"):
+            return mode
+        status = self.exact_status(texts)
+        if mode == "onnx" and not status["default"]:
+            raise TextModelError(f"ONNX Runtime is refused for this model: {status['reason']}")
+        return "onnx" if status["default"] else "fp32"
+
+    def exact_status(self, texts=()) -> dict:
+        """ONNX Runtime's difference check against torch fp32 for these weights (ml.text.onnx_runtime), with
+        ``default`` (it scores "exact") and ``reason`` when not."""
+        return self._onnx_engine(texts).status()
+
+    def _onnx_engine(self, texts=()):
+        from .onnx_runtime import exact_engine
+
+        self._check_fitted()
+        cached = self.__dict__.get("_onnx")
+        if cached is None or cached[0] is not self.model_:  # new weights (fit again, quantized copy): export again
+            self.model_.eval()
+            self._onnx = (self.model_, exact_engine(self, texts))
+        return self._onnx[1]
+
+    def _scoring_model(self, mode: str):
+        if mode not in ("fp32", "int8"):
             raise TextModelError(f"scoring mode must be one of {', '.join(SCORING_MODES)}, got {mode!r}")
         self.model_.eval()
         if mode == "fp32":
@@ -259,12 +297,14 @@ class _TextClassifier:
         mode: str = "fp32",
     ) -> dict:
         """Per-post scores (calibrated) and per-account aggregates (mean, max, share at or above the
-        threshold: the model's own unless given); `mode` as in `probabilities`, and said in the result.
+        threshold: the model's own unless given); `mode` as in `probabilities`; the result says the mode that
+        scored ("exact" resolved to "onnx" or "fp32").
 
         ``ood``: each post's distance to the training posts, whether it lies beyond the training range
         (``unreliable``), the range and the share of posts beyond it (ml.text.ood); None for a model trained
         before the check existed."""
         threshold = self.decision_threshold if threshold is None else threshold
+        mode = self.scoring_mode(mode, texts)  # "exact" → the engine that scored: "onnx" or "fp32"
         logits, distances = self.logits_and_distances(texts, batch_size, on_step, mode=mode)
         scores = sigmoid(logits / self.temperature_)
         ood = None
@@ -326,6 +366,7 @@ class _TextClassifier:
             "auc_change": auc_fast - auc_fp32,
             "changed_predictions": float(((before >= t) != (after >= t)).mean()),
             "max_score_change": float(np.abs(before - after).max()),
+            "per_post_change": change_quantiles(before, after),  # what one post's score can move
         }
 
     # -- attention ------------------------------------------------------------------------------
@@ -366,7 +407,7 @@ class _TextClassifier:
         for key in ("metrics", "split", "history", "pos_weight", "calibration"):
             if manifest.get(key) is not None:
                 setattr(model, f"{key}_", manifest[key])
-        model.ood_ = MahalanobisOOD.load(directory, manifest.get("ood"))  # None for a model saved before it existed
+        model.ood_ = load_ood(directory, manifest.get("ood"))  # None for a model saved before it existed
         if model.ood_ is not None:
             model.ood_report_ = manifest.get("ood") or model.ood_.report()
         if manifest.get("calibration") is not None:  # a model saved before calibration keeps T = 1 and 0.5

@@ -17,6 +17,18 @@ training posts' own distances, and a post beyond the 99th is marked ``unreliable
 3. ``distances(X)``: the whitened distance to each class mean, the smallest kept.
 
 The summary is small: the means (classes x dims) and the precision matrix (dims x dims, float32: 0.6 MB at 384).
+
+**What the product fits now: ``SentenceKNNOOD``** (Sun et al., "Out-of-Distribution Detection with Deep Nearest
+Neighbors", ICML 2022), on the bundled MiniLM's *sentence* embeddings (mean-pooled, unit length), not the fine-tuned
+classifier's. Fine-tuning collapses topics: a classifier trained to tell the IRA from airline passengers maps a COVID
+claim next to the posts of whichever class it resembles, so a distance in its space misses off-topic posts
+(docs/quality.md: 4.8 % of Constraint's COVID posts marked). The general-purpose MiniLM keeps topics apart, and a
+nearest-neighbour distance follows a class that is many topics at once (the IRA's news, hashtag games and chat),
+where one mean per class cannot. A post's distance is 1 − the mean cosine similarity of its ``k`` nearest training
+posts; the range is measured out of fold as above. The summary is the training posts' unit vectors in float16 (at
+most ``MAX_REFERENCE`` of them, a seeded sample: 0.77 kB a post, 3.8 MB at the cap). The cost is a second forward
+pass (the bundled MiniLM) over every training and every scored post: scoring runs at about half the speed.
+``fit_text_ood`` picks it; ``load_ood`` reads whichever summary a model directory holds (older models keep theirs).
 """
 from __future__ import annotations
 
@@ -27,6 +39,10 @@ import numpy as np
 from .config import TextModelError
 
 FILE = "ood.npz"
+KNN_FILE = "ood_knn.npz"
+NEIGHBOURS = 10
+MAX_REFERENCE = 5_000
+DEFAULT_METHOD = "knn-minilm"  # what fit_text_ood fits; "mahalanobis" measures the classifier's own embeddings
 FOLDS = 5
 PERCENTILES = (95, 99)
 UNRELIABLE = "p99"  # beyond this, a post is marked unreliable
@@ -53,28 +69,11 @@ class MahalanobisOOD:
         return self
 
     def _out_of_fold(self, X, y, groups) -> tuple[np.ndarray, str]:
-        """Each post's distance to a summary fitted without it: folds by account when every class has at least
-        ``folds`` accounts, else stratified folds by post, else (too few posts) in sample."""
-        from sklearn.model_selection import GroupKFold, StratifiedKFold
+        def measure(X_fit, y_fit, X_held):
+            means, precision, _ = _summary(X_fit, y_fit)
+            return _distances(X_held, means, precision)
 
-        classes = np.unique(y)
-        smallest = min(int((y == c).sum()) for c in classes)
-        if groups is not None:
-            groups = np.asarray(groups)
-            fewest_accounts = min(len(set(groups[y == c].tolist())) for c in classes)
-        if groups is not None and fewest_accounts >= self.folds:
-            splits = GroupKFold(n_splits=self.folds, shuffle=True, random_state=self.seed).split(X, y, groups)
-            how = f"out of fold ({self.folds} folds by account)"
-        elif smallest >= self.folds:
-            splits = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed).split(X, y)
-            how = f"out of fold ({self.folds} folds)"
-        else:
-            return self.distances(X), "in sample (too few posts for folds)"
-        own = np.empty(len(X))
-        for fit_index, held in splits:
-            means, precision, _ = _summary(X[fit_index], y[fit_index])
-            own[held] = _distances(X[held], means, precision)
-        return own, how
+        return _out_of_fold(X, y, groups, self.folds, self.seed, measure, self.distances)
 
     # -- use ----------------------------------------------------------------------------------------
     def distances(self, X) -> np.ndarray:
@@ -86,6 +85,10 @@ class MahalanobisOOD:
         if self._whitener is None:
             self._whitener = _whitener(self.precision_)
         return _whitened_distances(X, self.means_, self._whitener)
+
+    def batch_distances(self, texts, vectors) -> np.ndarray:
+        """What scoring calls per batch: this summary measures the classifier's own embeddings (``vectors``)."""
+        return self.distances(vectors)
 
     def unreliable(self, distances) -> np.ndarray:
         """True where a distance lies beyond the training range's 99th percentile."""
@@ -173,3 +176,186 @@ def _whitened_distances(X: np.ndarray, means: np.ndarray, whitener: np.ndarray) 
 
 def _distances(X: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
     return _whitened_distances(X, means, _whitener(precision))
+
+
+def _out_of_fold(X, y, groups, folds: int, seed: int, measure, in_sample) -> tuple[np.ndarray, str]:
+    """Each post's distance to a summary fitted without it (``measure(X_fit, y_fit, X_held)``): folds by account when
+    every class has at least ``folds`` accounts, else stratified folds by post, else (too few posts) in sample."""
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+    classes = np.unique(y)
+    smallest = min(int((y == c).sum()) for c in classes)
+    fewest_accounts = 0
+    if groups is not None:
+        groups = np.asarray(groups)
+        fewest_accounts = min(len(set(groups[y == c].tolist())) for c in classes)
+    if groups is not None and fewest_accounts >= folds:
+        splits = GroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y, groups)
+        how = f"out of fold ({folds} folds by account)"
+    elif smallest >= folds:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y)
+        how = f"out of fold ({folds} folds)"
+    else:
+        return in_sample(X), "in sample (too few posts for folds)"
+    own = np.empty(len(X))
+    for fit_index, held in splits:
+        own[held] = measure(X[fit_index], y[fit_index], X[held])
+    return own, how
+
+
+# -- nearest neighbours on general-purpose sentence embeddings ----------------------------------------------
+_ENCODERS: dict = {}
+
+
+class SentenceEncoder:
+    """Unit-length mean-pooled sentence embeddings from a local encoder directory (default: the bundled MiniLM, as
+    sentence-transformers pools it); one loaded copy per directory and process."""
+
+    def __init__(self, directory=None, max_length: int = 64, batch_size: int = 64):
+        self.directory = str(directory) if directory else None
+        self.max_length = max_length
+        self.batch_size = batch_size
+
+    def _loaded(self):
+        from transformers import AutoModel, AutoTokenizer
+
+        from .models import bundled_encoder_directory, check_model_directory
+
+        path = str(check_model_directory(self.directory or bundled_encoder_directory()))
+        if path not in _ENCODERS:
+            _ENCODERS.clear()  # one at a time: a worker keeps one sentence encoder's memory
+            _ENCODERS[path] = (AutoTokenizer.from_pretrained(path, local_files_only=True),
+                               AutoModel.from_pretrained(path, local_files_only=True).eval())
+        return _ENCODERS[path]
+
+    def encode(self, texts) -> np.ndarray:
+        """(posts x dims) float32, unit rows; batches of similar length (little padding)."""
+        import torch
+
+        texts = [str(t) for t in texts]
+        tokenizer, model = self._loaded()
+        out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for start in range(0, len(texts), self.batch_size):
+            index = order[start:start + self.batch_size]
+            batch = tokenizer([texts[i] for i in index], padding=True, truncation=True, max_length=self.max_length,
+                              return_tensors="pt")
+            with torch.inference_mode():
+                hidden = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+            out[index] = torch.nn.functional.normalize(pooled, dim=1).numpy()
+        return out
+
+
+class SentenceKNNOOD:
+    """Distance of a post to its ``k`` nearest training posts in a general-purpose sentence space; the same shape
+    and range as ``MahalanobisOOD`` (``fit`` on unit vectors; ``batch_distances`` encodes the texts itself)."""
+
+    method = DEFAULT_METHOD
+
+    def __init__(self, k: int = NEIGHBOURS, folds: int = FOLDS, seed: int = 0, max_reference: int = MAX_REFERENCE,
+                 encoder: SentenceEncoder | None = None):
+        self.k = k
+        self.folds = folds
+        self.seed = seed
+        self.max_reference = max_reference
+        self.encoder = encoder or SentenceEncoder()
+
+    def fit(self, X, y, groups=None) -> "SentenceKNNOOD":
+        """1. the range from out-of-fold distances (each post against the other folds' posts); 2. the reference:
+        every training post, or a seeded sample of ``max_reference``."""
+        X, y = _check(X, y)
+        X = _unit(X)
+        self.reference_ = X.astype(np.float32)
+        own, how = _out_of_fold(X, y, groups, self.folds, self.seed,
+                                lambda X_fit, _y, X_held: _knn_distances(X_held, X_fit, self.k),
+                                lambda rows: _knn_distances(rows, rows, self.k + 1, skip_self=True))
+        if len(X) > self.max_reference:
+            keep = np.sort(np.random.default_rng(self.seed).choice(len(X), self.max_reference, replace=False))
+            self.reference_ = self.reference_[keep]
+        self.range_ = {f"p{q}": float(np.percentile(own, q)) for q in PERCENTILES}
+        self.fitted_on_ = {"posts": int(len(X)), "dims": int(X.shape[1]), "reference": int(len(self.reference_)),
+                           "k": int(self.k), "range_from": how, "median": float(np.median(own)),
+                           "encoder": self.encoder.directory or "bundled MiniLM"}
+        return self
+
+    def fit_texts(self, texts, y, groups=None) -> "SentenceKNNOOD":
+        return self.fit(self.encoder.encode(texts), y, groups)
+
+    def distances(self, X) -> np.ndarray:
+        """Per row of ``X`` (sentence vectors): 1 − mean cosine similarity of its k nearest training posts."""
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.reference_.shape[1]:
+            raise TextModelError(f"embeddings must be rows of {self.reference_.shape[1]} numbers, got shape {X.shape}")
+        return _knn_distances(_unit(X), self.reference_, self.k)
+
+    def batch_distances(self, texts, vectors=None) -> np.ndarray:
+        """What scoring calls per batch: the texts' own sentence vectors (the classifier's are not used)."""
+        return self.distances(self.encoder.encode(texts))
+
+    unreliable = MahalanobisOOD.unreliable
+    describe = MahalanobisOOD.describe
+
+    def report(self) -> dict:
+        self._check_fitted()
+        return {**self.range_, **self.fitted_on_, "limit": UNRELIABLE, "method": self.method}
+
+    def save(self, directory) -> Path:
+        self._check_fitted()
+        path = Path(directory) / KNN_FILE
+        np.savez_compressed(path, reference=self.reference_.astype(np.float16), k=np.array(self.k),
+                            range=np.array([self.range_[f"p{q}"] for q in PERCENTILES]),
+                            percentiles=np.array(PERCENTILES))
+        return path
+
+    @classmethod
+    def load(cls, directory, report: dict | None = None) -> "SentenceKNNOOD | None":
+        path = Path(directory) / KNN_FILE
+        if not path.is_file():
+            return None
+        with np.load(path) as stored:
+            self = cls(k=int(stored["k"]))
+            self.reference_ = stored["reference"].astype(np.float32)
+            self.range_ = {f"p{int(q)}": float(v) for q, v in zip(stored["percentiles"], stored["range"])}
+        self.fitted_on_ = {k: v for k, v in (report or {}).items() if k not in self.range_}
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "reference_"):
+            raise TextModelError("this out-of-distribution summary is not fitted: call fit() or load() first")
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+
+def _knn_distances(X: np.ndarray, reference: np.ndarray, k: int, skip_self: bool = False, chunk: int = 1024):
+    """1 − mean cosine similarity of each row's k nearest reference rows (unit rows; ``skip_self``: the reference is
+    ``X`` itself and each row's own similarity, the largest, is left out). Chunked: memory stays chunk x reference."""
+    k = max(1, min(k, len(reference)))
+    out = np.empty(len(X))
+    for start in range(0, len(X), chunk):
+        sims = X[start:start + chunk].astype(np.float32) @ reference.T.astype(np.float32)
+        top = -np.partition(-sims, k - 1, axis=1)[:, :k]
+        if skip_self:
+            top = np.sort(top, axis=1)[:, :-1] if k > 1 else top
+        out[start:start + chunk] = 1.0 - top.mean(axis=1)
+    return out
+
+
+def fit_text_ood(texts, labels, groups=None, *, embed=None, seed: int = 0, method: str = DEFAULT_METHOD,
+                 encoder: SentenceEncoder | None = None):
+    """The summary a classifier keeps of its training posts: ``method`` "knn-minilm" (the texts' sentence vectors,
+    ``encoder`` or the bundled MiniLM) or "mahalanobis" (``embed(texts)``: the classifier's own embeddings)."""
+    if method == "mahalanobis":
+        return MahalanobisOOD(seed=seed).fit(embed(texts), labels, groups)
+    if method != DEFAULT_METHOD:
+        raise TextModelError(f"unknown out-of-distribution method {method!r}")
+    return SentenceKNNOOD(seed=seed, encoder=encoder).fit_texts(texts, labels, groups)
+
+
+def load_ood(directory, report: dict | None = None):
+    """The summary a model directory holds: the sentence-kNN one, else the older Mahalanobis one, else None."""
+    return SentenceKNNOOD.load(directory, report) or MahalanobisOOD.load(directory, report)

@@ -1,5 +1,5 @@
-"""Scoring many posts: batches of similar length (little padding, a big speed win), progress, and
-per-account aggregates."""
+"""Scoring many posts: batches of similar length (little padding, a big speed win), progress,
+per-account aggregates, and how far single scores move between two scoring modes."""
 from __future__ import annotations
 
 from typing import Callable
@@ -80,3 +80,17 @@ def aggregate_by_account(scores, accounts, threshold: float = 0.5) -> list[dict]
         )
     rows.sort(key=lambda r: (-r["mean"], r["account"]))
     return rows
+
+
+def change_quantiles(before, after) -> dict:
+    """How far single scores moved between two ways of scoring the same posts: the median, 99th percentile and
+    largest |Δ| (what an analyst reading one post's score should know, beside the AUC change)."""
+    delta = np.abs(np.asarray(after, dtype=float) - np.asarray(before, dtype=float))
+    if not len(delta):
+        return {"posts": 0, "median": None, "p99": None, "max": None}
+    return {
+        "posts": int(len(delta)),
+        "median": float(np.median(delta)),
+        "p99": float(np.quantile(delta, 0.99)),
+        "max": float(delta.max()),
+    }

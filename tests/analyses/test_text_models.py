@@ -248,7 +248,7 @@ def test_scoring_in_int8_says_so_and_carries_the_measured_auc_change(trained, in
     int8 = start(investigation, users, collection, "score", {"model": trained.pk, "mode": "int8"})
     assert fp32.status == int8.status == "succeeded", (fp32.error, int8.error)
     a, b = Analysis.objects.get(job=fp32), Analysis.objects.get(job=int8)
-    assert (a.result["mode"], a.result["mode_report"]) == ("fp32", None)
+    assert (a.result["mode"], a.result["mode_report"]) == ("onnx", None)  # the default, "exact": ONNX Runtime
     assert b.result["mode"] == "int8" and b.result["mode_report"] == trained.metrics["int8"]
     exact = dict(a.post_scores.values_list("post_id", "score"))
     fast = dict(b.post_scores.values_list("post_id", "score"))
@@ -263,4 +263,4 @@ def test_scoring_in_int8_says_so_and_carries_the_measured_auc_change(trained, in
             params={"model": trained.pk, "mode": "fp16"},
             enqueue=False,
         )
-    assert refused.value.message_dict["mode"] == ["mode must be one of fp32, int8; got 'fp16'."]
+    assert refused.value.message_dict["mode"] == ["mode must be one of exact, fp32, int8; got 'fp16'."]

@@ -75,7 +75,8 @@ def test_a_model_trained_on_two_collections_warns_and_marks_posts_unlike_its_tra
 
     # Beside the metrics: the training range, the three baselines on the same held-out posts, the confound check.
     m = model.metrics
-    assert (model.weights_dir / "ood.npz").is_file() and m["ood"]["posts"] == model.split["train"]["posts"]
+    assert (model.weights_dir / "ood_knn.npz").is_file() and m["ood"]["posts"] == model.split["train"]["posts"]
+    assert m["ood"]["method"] == "knn-minilm" and m["ood"]["reference"] == m["ood"]["posts"]
     assert m["ood"]["p95"] <= m["ood"]["p99"] and m["ood"]["range_from"].startswith("out of fold")
     base = m["baselines"]
     assert base["test_posts"] == m["n"] == base["topic_probe"]["n"] == base["tfidf_lr"]["n"]
@@ -151,7 +152,7 @@ def old_model(investigation, tiny_bert) -> TextModel:
     manifest = json.loads((row.weights_dir / MANIFEST).read_text())
     del manifest["calibration"], manifest["ood"]
     (row.weights_dir / MANIFEST).write_text(json.dumps(manifest))
-    assert not (row.weights_dir / "ood.npz").exists()
+    assert not (row.weights_dir / "ood.npz").exists() and not (row.weights_dir / "ood_knn.npz").exists()
     return row
 
 

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from ml.text import ClassifierConfig, EncoderClassifier, TextModelError, TrainConfig, save_tiny_bert
 from ml.text.baselines import baselines, confound_checks, majority, tfidf_lr, topic_probe
-from ml.text.ood import FILE, MahalanobisOOD
+from ml.text.ood import FILE, KNN_FILE, MahalanobisOOD, SentenceKNNOOD, fit_text_ood, load_ood
 
 DIMS = 32
 
@@ -105,6 +105,63 @@ def test_it_refuses_bad_embeddings(fitted):
         MahalanobisOOD().distances(np.zeros((1, 2)))
 
 
+# -- nearest neighbours on sentence embeddings (what the product fits) ----------------------------------------
+def unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_the_neighbour_distance_ranks_another_generator_above_posts_like_the_training():
+    """A class made of many topics (here 12 clusters on the sphere): one mean per class sits between them, the k
+    nearest training posts do not. Posts from a 13th cluster (another generator), placed between the 12, rank above
+    new posts of the 12."""
+    rng = np.random.default_rng(4)
+    centres = unit(rng.normal(size=(13, DIMS)))
+    centres[12] = unit(centres[:12].mean(axis=0, keepdims=True))[0]
+
+    def posts(n, clusters):
+        which = rng.choice(clusters, size=n)
+        return unit(centres[which] + 0.8 * rng.normal(size=(n, DIMS)) / np.sqrt(DIMS)), which
+
+    x, which = posts(1200, np.arange(12))
+    y, groups = (which % 2).astype(int), [f"account{i % 80}" for i in range(1200)]
+    knn = SentenceKNNOOD(k=10).fit(x, y, groups)
+    near, far = knn.distances(posts(1000, np.arange(12))[0]), knn.distances(posts(300, [12])[0])
+    assert roc_auc_score(np.r_[np.zeros(1000), np.ones(300)], np.r_[near, far]) > 0.99
+    assert knn.unreliable(near).mean() < 0.03 and knn.unreliable(far).mean() > 0.95
+    assert knn.report()["range_from"] == "out of fold (5 folds by account)" and knn.report()["k"] == 10
+    # The class-mean summary of the same posts misses most of them: each class mean sits among its six topics.
+    mahalanobis = MahalanobisOOD().fit(x, y, groups)
+    assert mahalanobis.unreliable(mahalanobis.distances(posts(300, [12])[0])).mean() < 0.6  # 0.35 measured
+
+
+def test_the_neighbour_distance_is_one_minus_the_mean_similarity_of_the_k_nearest(tmp_path):
+    rng = np.random.default_rng(5)
+    x = unit(rng.normal(size=(40, 8)))
+    knn = SentenceKNNOOD(k=3).fit(x, np.arange(40) % 2)
+    q = unit(rng.normal(size=(4, 8)))
+    expected = [1 - np.sort(x @ row)[-3:].mean() for row in q]
+    assert knn.distances(q) == pytest.approx(expected, abs=1e-6)
+    knn.save(tmp_path)
+    again = load_ood(tmp_path, knn.report())
+    assert isinstance(again, SentenceKNNOOD) and again.range_ == knn.range_ and again.k == 3
+    assert again.distances(q) == pytest.approx(knn.distances(q), abs=1e-3)
+    assert (tmp_path / KNN_FILE).stat().st_size < 40 * 8 * 2 + 2_000  # float16 rows and the range
+    big = SentenceKNNOOD(max_reference=25).fit(x, np.arange(40) % 2)
+    assert len(big.reference_) == 25 and big.report()["posts"] == 40
+
+
+def test_the_bundled_minilm_puts_another_topic_beyond_the_training_range():
+    """Real sentence embeddings: a classifier's training posts about flights and politics; COVID posts (a topic it
+    never met) lie farther than new posts on its own topics."""
+    rng = random.Random(6)
+    training = [f"{rng.choice(FLIGHTS)} {rng.choice(FLIGHTS)} {rng.choice(POLITICS)}" for _ in range(30)] + [
+        f"{rng.choice(POLITICS)} {rng.choice(POLITICS)} {rng.choice(FLIGHTS)}" for _ in range(30)]
+    ood = fit_text_ood(training, [0] * 30 + [1] * 30, [f"a{i % 12}" for i in range(60)])
+    alike = [f"{rng.choice(FLIGHTS)} {rng.choice(POLITICS)} {rng.choice(FLIGHTS)}" for _ in range(10)]
+    near, far = ood.batch_distances(alike), ood.batch_distances(ELSEWHERE * 3)
+    assert far.min() > np.median(near) and ood.unreliable(far).mean() > 0.5 > ood.unreliable(near).mean()
+
+
 # -- a tiny classifier end to end ---------------------------------------------------------------------
 SLOGANS = ["the deep state lies again maga", "wake up america they are lying", "share this before they delete it"]
 COMPLAINTS = ["my flight was delayed again united", "thanks for the great service today", "lost my bag please help"]
@@ -124,21 +181,22 @@ def test_a_tiny_classifier_keeps_the_summary_and_scores_distances_in_one_pass(tm
     config = ClassifierConfig(train=TrainConfig(learning_rate=2e-3, epochs=3, batch_size=16))
     model = EncoderClassifier(str(bert), config).fit(texts, labels, groups)
     report = model.ood_report_
-    assert report["posts"] == model.split_["train"]["posts"] and report["dims"] == 16
+    assert report["posts"] == model.split_["train"]["posts"] and report["dims"] == 384  # the bundled MiniLM's
+    assert report["method"] == "knn-minilm" and isinstance(model.ood_, SentenceKNNOOD)
     assert report["test"]["posts"] == model.split_["test"]["posts"]
     fresh = [f"{rng.choice(SLOGANS)} {rng.choice(COMPLAINTS)}" for _ in range(20)]
     off = [f"{rng.choice(ELSEWHERE)} {rng.choice(ELSEWHERE)}" for _ in range(20)]
     logits, distances = model.logits_and_distances(fresh + off)
     assert logits == pytest.approx(model.logits(fresh + off), abs=1e-5)
-    assert distances == pytest.approx(model.ood_.distances(model.embeddings(fresh + off)), rel=1e-5)
+    assert distances == pytest.approx(model.ood_.distances(model.ood_.encoder.encode(fresh + off)), abs=1e-5)
     # (Whether another topic lies farther is asserted on vectors above: a 16-wide encoder trained three epochs on
     # 160 posts separates the topics under one initialisation in three, so here only the mechanics are.)
     scored = model.score_accounts(fresh + off, ["x"] * 40)
     assert scored["ood"]["unreliable"] == (distances > model.ood_.range_["p99"]).tolist()
     model.save(tmp_path / "model")
     again = EncoderClassifier.load(tmp_path / "model")
-    assert again.logits_and_distances(off)[1] == pytest.approx(distances[20:], rel=1e-4)
-    (tmp_path / "model" / FILE).unlink()  # a model saved before the check existed
+    assert again.logits_and_distances(off)[1] == pytest.approx(distances[20:], abs=1e-3)  # float16 reference
+    (tmp_path / "model" / KNN_FILE).unlink()  # a model saved before the check existed
     old = EncoderClassifier.load(tmp_path / "model")
     assert old.ood_ is None and old.logits_and_distances(off)[1] is None and old.score_accounts(off, ["x"] * 20)[
         "ood"] is None

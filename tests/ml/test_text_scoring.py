@@ -107,7 +107,7 @@ def test_the_default_mode_stays_exact_fp32(encoder):
 
 
 def test_it_names_an_unknown_scoring_mode(encoder):
-    with pytest.raises(TextModelError, match="scoring mode must be one of fp32, int8, got 'fp16'"):
+    with pytest.raises(TextModelError, match="scoring mode must be one of fp32, int8, onnx, exact, got 'fp16'"):
         encoder.probabilities(SLOGANS, mode="fp16")
 
 

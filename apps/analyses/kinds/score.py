@@ -26,7 +26,10 @@ from apps.analyses.models import PostScore
 from apps.common.ids import as_id
 from apps.jobs.services import JobError
 
-MODES = ("fp32", "int8")  # ml.text.SCORING_MODES; int8 only where its measured AUC change is shown
+# ml.text.SCORING_MODES. exact: ONNX Runtime where its export matched torch fp32 within 1e-4 (checked once per model),
+# else torch fp32; fp32: torch, the reference; int8 only where its measured AUC change and per-post change are shown.
+MODES = ("exact", "fp32", "int8")
+MODE_NAMES = {"onnx": "ONNX Runtime fp32", "fp32": "torch fp32", "int8": "torch int8"}  # the mode that scored
 MAX_POSTS_DEFAULT, MAX_POSTS_MAX = 20_000, 2_000_000  # MiniLM scores ~150 posts/s on 2 cores: ~2 min
 ACCOUNTS_DEFAULT, ACCOUNTS_MAX = 200, 2_000
 BINS = 20
@@ -194,6 +197,28 @@ def distribution_figure(distribution: dict, threshold: float) -> dict:
     }
 
 
+def _scoring_mode(classifier, requested: str, texts: list[str], progress) -> tuple[str, str, dict | None]:
+    """(the mode asked for, the mode that will score, ONNX Runtime's difference check when "exact" was asked).
+    The first scoring with a model exports it and checks it against torch (seconds; cached next to its weights)."""
+    from ml.text import TextModelError
+
+    if requested != "exact":
+        return requested, requested, None
+    progress(0.02, "Checking ONNX Runtime against torch fp32 (once per model)", force=True)
+    try:
+        mode = classifier.scoring_mode(requested, texts)
+    except TextModelError as exc:
+        raise JobError(f"The model cannot score: {exc}.") from None
+    status = classifier.exact_status()
+    keep = ("default", "reason", "tolerance", "max_abs_diff", "max_score_diff", "posts", "onnxruntime", "error")
+    return requested, mode, {k: status.get(k) for k in keep}
+
+
+def mode_name(mode: str | None) -> str:
+    """How a page names the mode that scored (analyses stored before the mode was recorded were torch fp32)."""
+    return MODE_NAMES.get(mode or "fp32", mode)
+
+
 def _account_of(collection, value: str):
     """An account of the collection by database id (as the page's links write it), else by handle or platform id."""
     pk = as_id(value)
@@ -227,11 +252,13 @@ class Score(Kind):
         Param(
             "mode",
             CHOICE,
-            "fp32",
-            "fp32 is exact; int8 is faster and moves single scores.",
+            "exact",
+            "exact and fp32 give torch's fp32 scores (exact: faster, through ONNX Runtime where it matches); "
+            "int8 is faster still and moves single scores.",
             choices=MODES,
             choice_labels={
-                "fp32": "fp32 (exact)",
+                "exact": "exact (ONNX Runtime where it matches torch fp32 within 1e-4, else torch fp32)",
+                "fp32": "fp32 (torch, the reference)",
                 "int8": "int8 (faster; single scores can move, the AUC change below)",
             },
         ),
@@ -284,14 +311,16 @@ class Score(Kind):
         def on_step(s):
             return progress(0.05 + 0.9 * s["fraction"], f"Scoring: {s['scored']:,} of {len(posts['post_id']):,} posts")
 
+        requested, mode, exact = _scoring_mode(classifier, params.get("mode", "fp32"), posts["text"], progress)
         scored = classifier.score_accounts(
             posts["text"],
             posts["account"],
             threshold=params["threshold"],
             on_step=on_step,
-            mode=params.get("mode", "fp32"),
+            mode=mode,
         )
-        result = _result(collection, model_row, scored, params, posts["account"])
+        result = {**_result(collection, model_row, scored, params, posts["account"]), "mode_requested": requested,
+                  "exact_check": exact}
         distances = scored["ood"]["distances"] if scored.get("ood") else [None] * len(posts["post_id"])
         rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"], "ood": distances}
         return result, summary(result), rows
@@ -325,6 +354,7 @@ class Score(Kind):
             "report": result,
             "ood": ood,
             "ood_limit": ood_limit(result),
+            "mode_name": mode_name(result.get("mode")),
             "posts_stored": result.get("per_post_stored") == "all",
             "text_model": selectors.text_model_of(investigation=analysis.investigation, model_id=result["model"]),
             "figures": figures,

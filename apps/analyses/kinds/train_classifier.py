@@ -9,7 +9,9 @@ chosen there for the analyst's goal (the best F1, or a precision they set): ``ml
 are stored with the metrics (``calibration``). The training posts' embeddings are summarised for the
 out-of-distribution check of scoring (``ml.text.ood``: saved beside the weights, the range in ``metrics["ood"]``),
 and the cheap baselines and the topic probe are trained on the same split, with the confound check
-(``ml.text.baselines``: ``metrics["baselines"]``, ``metrics["confounds"]``).
+(``ml.text.baselines``: ``metrics["baselines"]``, ``metrics["confounds"]``). External validation: another
+labelled collection (the same labels) or another pair of collections, never read by the training, scored after it
+(``metrics["external"]``: AUC, F1, ECE before and after T, the share beyond the training range).
 
 ``run`` trains and writes the weights to a staging directory; ``after_create`` (called by
 ``analysis_run`` inside the transaction that writes the Analysis) makes the ``TextModel`` row and moves
@@ -87,6 +89,57 @@ def _collections_check(collection, clean: dict, errors: dict) -> dict:
     if len(ids) == 2 and ids["positive_collection"] == ids["negative_collection"]:
         errors["negative_collection"] = "The negative collection must differ from the positive one: one class only."
     return ids
+
+
+EXTERNAL_FIELDS = ("validate_collection", "validate_positive_collection", "validate_negative_collection")
+
+
+def _external_check(collection, clean: dict, training_ids: dict, errors: dict) -> dict:
+    """The external pair (``validate_*``): collections of this investigation that the training does not read. For
+    two collections: a positive and a negative one, both or neither; for a label: one collection whose posts carry
+    the same label with both classes. {} when none is asked for."""
+    if clean["label_source"] == "collections":
+        given = {f: clean[f] for f in EXTERNAL_FIELDS[1:] if clean[f]}
+        if len(given) == 1:
+            missing = next(f for f in EXTERNAL_FIELDS[1:] if f not in given)
+            errors[missing] = "Validating on another pair needs both its positive and its negative collection."
+            return {}
+        if clean["validate_collection"]:
+            errors["validate_collection"] = "With two collections as labels, validate on another pair of collections."
+            return {}
+    else:
+        given = {"validate_collection": clean["validate_collection"]} if clean["validate_collection"] else {}
+        for field in EXTERNAL_FIELDS[1:]:
+            if clean[field]:
+                errors[field] = "With a label, validate on one other collection that carries the same label."
+    training = set(training_ids.values()) | {collection.pk}
+    out = {}
+    for field, pk in given.items():
+        found = Collection.objects.filter(investigation=collection.investigation_id, pk=pk).first()
+        if found is None:
+            errors[field] = "Choose a collection of this investigation."
+        elif found.pk in training:
+            errors[field] = f"“{found.name}” is read by the training: validate on a collection it does not read."
+        else:
+            out[field] = found.pk
+    if len(out) == 2 and out["validate_positive_collection"] == out["validate_negative_collection"]:
+        errors["validate_negative_collection"] = "The external pair needs two different collections."
+    if "validate_collection" in out and not errors:
+        _external_labels_check(Collection.objects.get(pk=out["validate_collection"]), clean, errors)
+    return out
+
+
+def _external_labels_check(other, clean: dict, errors: dict) -> None:
+    """The external collection must carry the training's label with a positive and a control value."""
+    if not clean.get("label_key"):
+        return
+    known = selectors.label_values(collection=other, source=clean["label_source"], key=clean["label_key"], limit=200)
+    positive = set(clean["positive_values"])
+    if not any(v in positive for v in known) or all(v in positive for v in known):
+        errors["validate_collection"] = (
+            f"“{other.name}” needs posts of both classes of {clean['label_key']!r} (values there: "
+            f"{', '.join(known[:20]) or 'none'})."
+        )
 
 
 def base_dir_check(value: str, model: str, errors: dict) -> str:
@@ -183,6 +236,9 @@ def calibration_summary(metrics: dict) -> dict:
             test_ece_before=test.get("ece_before"), test_ece_after=test.get("ece_after"),
             separable=report.get("separable", False), clipped=report.get("clipped", False),
         )
+    external = external_summary(metrics)
+    if external["available"]:  # the score page keeps this summary: the external figure goes with it
+        out["external"] = {k: external[k] for k in ("collections", "auc", "f1", "ece_after", "unreliable_share")}
     return out
 
 
@@ -198,7 +254,29 @@ def ood_summary(metrics: dict) -> dict:
     test = report.get("test") or {}
     return {"available": True, "p95": report["p95"], "p99": report["p99"], "posts": report.get("posts"),
             "dims": report.get("dims"), "range_from": report.get("range_from"),
+            "method": report.get("method", "mahalanobis"), "k": report.get("k"),
             "test_outside": test.get("outside_p99"), "test_posts": test.get("posts")}
+
+
+def external_summary(metrics: dict) -> dict:
+    """The external pair's figures beside the internal split's (rows for the pages); ``available`` False when the
+    model was validated on its own split only."""
+    external = metrics.get("external")
+    if not external:
+        return {"available": False}
+    if external.get("error"):
+        return {"available": False, "error": external["error"]}
+    calibration = metrics.get("calibration") or {}
+    internal = {k: metrics.get(k) for k in ("n", "positives", "auc", "f1", "precision", "recall")}
+    internal.update(ece_before=(calibration.get("test") or {}).get("ece_before"),
+                    ece_after=(calibration.get("test") or {}).get("ece_after"),
+                    unreliable_share=((metrics.get("ood") or {}).get("test") or {}).get("outside_p99"))
+    return {"available": True, "collections": external["collections"],
+            "rows": [{"name": "internal held-out test", "key": "internal", **internal},
+                     {"name": "external: " + " vs ".join(c["name"] for c in external["collections"]), "key": "external",
+                      **{k: external.get(k) for k in internal}}],
+            "auc": external.get("auc"), "f1": external.get("f1"), "ece_after": external.get("ece_after"),
+            "unreliable_share": external.get("unreliable_share")}
 
 
 def confound_summary(metrics: dict) -> dict:
@@ -235,6 +313,7 @@ def summary(result: dict) -> dict:
         "probe_auc": confounds["probe"]["auc"] if confounds["available"] else None,
         "confound_warnings": [c["check"] for c in confounds["fired"]] if confounds["available"] else None,
         "ood_p99": ood_summary(m).get("p99"),
+        "external_auc": (m.get("external") or {}).get("auc"),
     }
 
 
@@ -331,6 +410,7 @@ def staged_cleanup(job) -> None:
 def text_model_context(analysis) -> dict:
     model = TextModel.objects.filter(pk=analysis.result.get("text_model_id")).first()
     return {"text_model": model, "calibration": calibration_summary(model.metrics) if model else {},
+            "external": external_summary(model.metrics) if model else {"available": False},
             "confounds": confound_summary(model.metrics) if model else {"available": False}}
 
 
@@ -356,6 +436,55 @@ def confound_check(classifier, data: dict, labels: list[int], params: dict, coll
         class_names=(names["negative"], names["positive"]) if by_collection else ("control", "IO"),
     )
     return base, checks
+
+
+def _external_posts(analysis_input) -> tuple[list[tuple[int, int]], list[dict]]:
+    """(post id, label) of the external pair's posts, and the collections' names: the training's labels read from
+    the collection(s) the analyst named to validate on."""
+    params, investigation = analysis_input.params, analysis_input.investigation
+    rows, named = [], []
+    if params.get("validate_collection"):
+        other = Collection.objects.filter(pk=params["validate_collection"], investigation=investigation).first()
+        if other is None:
+            raise JobError("The collection to validate on was deleted before the training ran.")
+        rows = selectors.labelled_post_ids(collection=other, source=params["label_source"], key=params["label_key"],
+                                           positive=params["positive_values"])
+        return rows, [{"role": "labelled", "id": other.pk, "name": other.name}]
+    for role, label in (("positive", 1), ("negative", 0)):
+        other = Collection.objects.filter(pk=params[f"validate_{role}_collection"], investigation=investigation).first()
+        if other is None:
+            raise JobError(f"The external {role} collection was deleted before the training ran.")
+        rows += selectors.labelled_post_ids(collection=other, source="collections", label=label)
+        named.append({"role": role, "id": other.pk, "name": other.name})
+    return rows, named
+
+
+def external_validation(classifier, analysis_input) -> dict | None:
+    """The model on the external pair (posts the training never read; sampled as the training is): AUC, F1,
+    precision, recall at the model's threshold, ECE before and after T, the share beyond the training range."""
+    from ml.text.calibration import held_out_reliability, sigmoid
+    from ml.text.metrics import classification_metrics
+
+    params = analysis_input.params
+    if not (params.get("validate_collection") or params.get("validate_positive_collection")):
+        return None
+    rows, named = _external_posts(analysis_input)
+    picked = _sample(rows, params["max_posts"], params["seed"] + 1)
+    labels = [label for _, label in sorted(picked)]
+    if len(set(labels)) < 2:
+        return {"collections": named, "posts": len(labels),
+                "error": "the external posts hold one class only: AUC and F1 cannot be measured"}
+    data = selectors.post_texts(post_ids=[pk for pk, _ in picked])
+    label_of = dict(picked)
+    labels = [label_of[pk] for pk in data["post_id"]]
+    logits, distances = classifier.logits_and_distances(data["text"])
+    scores = sigmoid(logits / classifier.temperature_)
+    m = classification_metrics(labels, scores, classifier.decision_threshold)
+    ece = held_out_reliability(logits, labels, classifier.temperature_)
+    return {"collections": named, "posts": len(labels), "positives": int(sum(labels)),
+            **{k: m.get(k) for k in ("n", "auc", "f1", "precision", "recall", "accuracy", "threshold")},
+            "ece_before": ece["ece_before"], "ece_after": ece["ece_after"],
+            "unreliable_share": None if distances is None else float(classifier.ood_.unreliable(distances).mean())}
 
 
 def staging_dir(job) -> Path:
@@ -441,6 +570,30 @@ class TrainClassifier(Kind):
             low=0.5,
             high=0.999,
         ),
+        Param(
+            "validate_collection",
+            INT,
+            None,
+            "Validate on another collection: one that carries the same label (for an account or post label).",
+            low=1,
+            high=2**63 - 1,
+        ),
+        Param(
+            "validate_positive_collection",
+            INT,
+            None,
+            "Validate on another pair (for two collections): its positive collection.",
+            low=1,
+            high=2**63 - 1,
+        ),
+        Param(
+            "validate_negative_collection",
+            INT,
+            None,
+            "Validate on another pair: its negative collection.",
+            low=1,
+            high=2**63 - 1,
+        ),
         Param("seed", INT, SEED, "The sample's and the training's seed.", low=0, high=2**31 - 1, form=False),
         Param(
             "score_after", FLAG, False, "Once trained, score every post of this collection with it (a second job)."
@@ -465,6 +618,8 @@ class TrainClassifier(Kind):
             "target_precision": clean["target_precision"],
             "max_posts": clean["max_posts"],
             "seed": clean["seed"],
+            **_external_check(collection, {**clean, **labels},
+                              {k: v for k, v in labels.items() if k.endswith("_collection")}, errors),
             "score_after": clean["score_after"],
         }
         if not errors:
@@ -509,6 +664,10 @@ class TrainClassifier(Kind):
         classifier.metrics_["baselines"], classifier.metrics_["confounds"] = confound_check(
             classifier, data, labels, params, collections
         )
+        progress(0.925, "Validating on the external pair", force=True)
+        external = external_validation(classifier, analysis_input)
+        if external is not None:
+            classifier.metrics_["external"] = external
         progress(0.93, "Measuring the int8 scoring mode on the held-out posts", force=True)
         classifier.metrics_["int8"] = _int8_report(classifier, [data["text"][i] for i in test["index"]], test["labels"])
         progress(0.95, "Saving the weights", force=True)
