@@ -78,7 +78,14 @@ class Activity:
 
 def build_activity(events: pd.DataFrame, *, bin_seconds: float, accounts=None,
                    start: float | None = None, end: float | None = None) -> Activity:
-    """Bin the events; `accounts` fixes the row order (others are dropped); start/end fix the grid."""
+    """Bin the events; `accounts` fixes the row order (others are dropped); start/end fix the grid.
+
+    Columnar throughout (no frame of the rows is built, no column of strings is copied): labels are factorised
+    once and only their few distinct values are looked up, so 18 M events take seconds, not a minute.
+    1. bins on the grid; the events inside it;
+    2. account codes: the distinct labels mapped to `accounts`' order, then taken per row;
+    3. entity codes in order of first appearance among the kept rows; events with no entity are dropped;
+    4. one row per distinct (account, entity, bin), the first of each, in the events' order."""
     check_columns(events, ("account", "entity", "entity_type", "time"), "the events table")
     seconds = to_seconds(events["time"])
     start = float(np.nanmin(seconds)) if start is None else float(start)
@@ -86,29 +93,42 @@ def build_activity(events: pd.DataFrame, *, bin_seconds: float, accounts=None,
     n_bins = int((end - start) // bin_seconds) + 1
     bins = np.floor((seconds - start) / bin_seconds)
     inside = (bins >= 0) & (bins < n_bins)
-    frame = pd.DataFrame(
-        {
-            "account": events["account"].to_numpy()[inside],
-            "entity": events["entity"].to_numpy()[inside],
-            "entity_type": events["entity_type"].to_numpy()[inside],
-            "bin": bins[inside].astype(np.int64),
-        }
-    )
+    labels, distinct = pd.factorize(events["account"], use_na_sentinel=False)
     if accounts is None:
-        accounts = np.array(sorted(frame["account"].unique(), key=str), dtype=object)
-    account_codes = pd.Index(accounts).get_indexer(frame["account"])
-    frame = frame[account_codes >= 0].assign(account=account_codes[account_codes >= 0])
-    entity_codes, entities = pd.factorize(frame["entity"])
-    frame = frame.assign(entity=entity_codes).drop_duplicates(["account", "entity", "bin"])
-    types = frame.drop_duplicates("entity").set_index("entity")["entity_type"].reindex(range(len(entities)))
+        present = distinct[np.flatnonzero(np.bincount(labels[inside], minlength=len(distinct)))]
+        accounts = np.array(sorted(present, key=str), dtype=object)
+    account = pd.Index(accounts).get_indexer(distinct)[labels]
+    entity, entities = pd.factorize(events["entity"])
+    rows = np.flatnonzero(inside & (account >= 0) & (entity >= 0))
+    entity, first_seen = pd.factorize(entity[rows])
+    account, bins = account[rows], bins[rows].astype(np.int64)
+    once = _first_of_each(account, entity, bins, len(first_seen), n_bins)
+    rows, account, entity, bins = rows[once], account[once], entity[once], bins[once]
+    firsts = rows[np.flatnonzero(entity > np.maximum.accumulate(np.concatenate([[-1], entity[:-1]])))]
     return Activity(
         np.asarray(accounts, dtype=object),
-        np.asarray(entities, dtype=object),
-        types.to_numpy(dtype=object),
-        frame["account"].to_numpy(np.int64),
-        frame["entity"].to_numpy(np.int64),
-        frame["bin"].to_numpy(np.int64),
+        np.asarray(entities.take(first_seen), dtype=object),
+        events["entity_type"].iloc[firsts].to_numpy(dtype=object),
+        account.astype(np.int64),
+        entity.astype(np.int64),
+        bins,
         n_bins,
         start,
         float(bin_seconds),
     )
+
+
+def _first_of_each(account: np.ndarray, entity: np.ndarray, bins: np.ndarray, n_entities: int, n_bins: int):
+    """Positions of the first row of each distinct (account, entity, bin), in order.
+
+    One sort of int64 keys with the row's position packed in below (a sort is ~10x a hash table's time at
+    18 M keys here); pandas' duplicated where the packed key would overflow."""
+    rows = len(account)
+    span = (int(account.max(initial=0)) + 1) * max(n_entities, 1) * n_bins
+    if span * max(rows, 1) >= 2**63:
+        frame = pd.DataFrame({"account": account, "entity": entity, "bin": bins})
+        return np.flatnonzero(~frame.duplicated(keep="first"))
+    packed = np.sort(((account.astype(np.int64) * n_entities + entity) * n_bins + bins) * rows + np.arange(rows))
+    key = packed // rows
+    first = np.concatenate([[True], key[1:] != key[:-1]]) if rows else np.zeros(0, bool)
+    return np.sort(packed[first] - key[first] * rows)

@@ -31,6 +31,9 @@ from .activity import Activity, build_activity
 from .stats import bh_qvalues, poisson_candidates, poisson_pvalues
 
 RULES = ("significant", "paper")
+# "kernel": the compiled pass (`influence_kernel`) for one entity type of one entity under the significant rule;
+# "numpy": sparse products into dense blocks, any input; "auto": the kernel where it applies and numba is installed.
+METHODS = ("auto", "kernel", "numpy")
 # Block values of M this close to 1 are decided again in float64 (`_exact`): float32 blocks (types of one
 # entity, where M comes from three terms, error < 1e-6) and float64 blocks (sums over many entities).
 BANDS = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-9}
@@ -51,6 +54,7 @@ class InfluenceConfig:
     n_jobs: int = 2                      # blocks computed at once (threads: the sparse products release the GIL)
     start: float | None = None           # the time grid; default: first to last event
     end: float | None = None
+    method: str = "auto"                 # METHODS: the same edges, weights and counts either way
 
     def __post_init__(self):
         check_range("bin_seconds", self.bin_seconds, 0, None, low_open=True)
@@ -60,6 +64,7 @@ class InfluenceConfig:
         check_range("block_cells", self.block_cells, 1, None)
         check_range("n_jobs", self.n_jobs, 1, 64)
         check_choice("rule", self.rule, RULES)
+        check_choice("method", self.method, METHODS)
         if not self.entity_types:
             raise ParamError("entity_types must name at least one entity type, got ()", "entity_types")
 
@@ -109,7 +114,7 @@ def select_accounts(events: pd.DataFrame, config: InfluenceConfig) -> np.ndarray
 def filter_events(events: pd.DataFrame, config: InfluenceConfig) -> pd.DataFrame:
     keep = events["entity_type"].isin(config.entity_types) & ~events["entity"].isin(config.exclude_entities)
     keep &= events["entity"].notna() & (events["entity"].astype(str) != "")
-    return events[keep]
+    return events if keep.all() else events[keep]  # no copy of a table that loses nothing (18 M rows at scale)
 
 
 def _csr(values, rows, cols, shape, dtype=np.float32) -> sparse.csr_matrix:
@@ -389,6 +394,103 @@ def _finish(rec: list, accounts, n_pairs: int, config: InfluenceConfig, paper_co
     return frame.sort_values("weight", ascending=False).reset_index(drop=True), counts
 
 
+def _numpy_records(activity: Activity, types: list, single: bool, config: InfluenceConfig, report):
+    """Operands, records and paper counts per network from sparse products into dense row blocks."""
+    n = len(activity.accounts)
+    ops = {t: _operands(activity, activity.entity_types == t, np.float32 if single else np.float64) for t in types}
+    records = {name: [] for name in ["all", *types]}
+    papers = dict.fromkeys(records, 0)
+    step = max(1, config.block_cells // max(n, 1))
+    blocks = [slice(start, min(n, start + step)) for start in range(0, n, step)] if types else []
+    with ThreadPoolExecutor(max_workers=config.n_jobs) as pool:
+        for rows, out in zip(blocks, pool.map(lambda rows: _network_block(ops, types, rows, config), blocks)):
+            for name, (part, n_paper) in out.items():
+                records[name].append(part)
+                papers[name] += n_paper
+            report(0.9 * rows.stop / max(n, 1), "pairs")
+    return ops, records, papers
+
+
+def _kernel_applies(config: InfluenceConfig, types: list, single: bool) -> bool:
+    from . import influence_kernel  # here: numba's import takes ~1 s, and most importers never run a pass
+
+    fits = single and len(types) == 1 and config.rule == "significant"
+    if config.method == "kernel" and not (fits and influence_kernel.available()):
+        raise ParamError(
+            "method 'kernel' needs numba, the significant rule and one entity type of one entity; "
+            f"got rule {config.rule!r} and {len(types)} type(s){'' if single else ' with several entities'}",
+            "method",
+        )
+    return config.method == "kernel" or (config.method == "auto" and fits and influence_kernel.available())
+
+
+def _one_entity_operands(n1: np.ndarray, nj: np.ndarray, n_bins: int) -> _Operands:
+    """The operands `_operands` builds for a type of one entity, from the per-account counts alone (what `_exact`
+    and `_exact_frame` read; no bin-level matrices): the same values, so the kept edges carry the same floats."""
+    n1 = n1.astype(float)
+    leading = n1 > 0
+    off = n_bins - 1 - n1
+    inv_off = np.divide(1.0, off, out=np.zeros_like(off), where=(off > 0) & leading)
+    w_row = np.zeros(len(n1))
+    w_row[leading] = 1.0 / n1[leading] + inv_off[leading]
+    rate = n1 / (n_bins - 1)
+    follows = nj.astype(np.float32)[None, :]
+    column = lambda v: v[:, None]  # noqa: E731
+    return _Operands(
+        lead=None,
+        follow_t=None,
+        w_row=w_row.astype(np.float32),
+        lead_w=None,
+        leads=column(leading.astype(np.float32)),
+        inv_off=column(inv_off.astype(np.float32)),
+        rate=column(rate.astype(np.float32)),
+        present_t=np.sign(follows),
+        follows_t=follows,
+        exact={"inv_off": column(inv_off), "rate": column(rate), "w_row": w_row},
+    )
+
+
+def _kernel_records(activity: Activity, entity_type: str, config: InfluenceConfig, report):
+    """Operands, records and paper counts of one type of one entity from the compiled pass (`influence_kernel`).
+
+    The records are those `_collect` keeps under the significant rule, computed the same way (float32 counts,
+    expectations and M, p from them) but only for the pairs the pass kept, p <= tau; the pass certifies that
+    Benjamini–Hochberg's cut lies at or below tau, so `_finish` picks the same edges. Ties are decided by the
+    float64 M, as `_paper` decides its band."""
+    from . import influence_kernel
+
+    n, n_bins = len(activity.accounts), activity.n_bins
+    rows = activity.entity_types[activity.entity] == entity_type
+    index = influence_kernel.build_index(activity.account[rows], activity.bin[rows], n, n_bins)
+    result = influence_kernel.pair_pass(
+        index, config.alpha, n_jobs=config.n_jobs, block_rows=max(1, config.block_cells // max(n, 1)),
+        on_rows=lambda done: report(0.9 * done / max(n, 1), "pairs"),
+    )
+    ops = _one_entity_operands(index.n1, index.nj, n_bins)
+    i, j, c = result.ties
+    paper = result.paper + int(np.count_nonzero(_exact(ops, i, j, c)[2] < 1))
+    part = _kernel_part(ops, result.kept, config.alpha)
+    records = {"all": [{**part, f"weight_{entity_type}": 1.0 - part["M"]}], entity_type: [part]}
+    return {entity_type: ops}, records, {"all": paper, entity_type: paper}
+
+
+def _kernel_part(ops: _Operands, kept: np.ndarray, alpha: float) -> dict:
+    """`_collect`'s significance records for the listed pairs (i, j, count), as its float32 block gives them."""
+    i, j = kept[0], kept[1]
+    count = kept[2].astype(np.float32)
+    nj = ops.follows_t[0, j]
+    expected = ops.rate[i, 0] * nj
+    tested = count > expected
+    i, j, count, expected, nj = i[tested], j[tested], count[tested], expected[tested], nj[tested]
+    p = poisson_pvalues(count, expected)
+    below = p <= alpha
+    i, j, count, expected, nj, p = i[below], j[below], count[below], expected[below], nj[below], p[below]
+    mean_m = np.multiply(count, -ops.w_row[i])
+    mean_m += ops.inv_off[i, 0] * nj
+    mean_m += 1
+    return {"i": i.astype(np.int32), "j": j.astype(np.int32), "M": mean_m, "count": count, "expected": expected, "p": p}
+
+
 def influence_network(
     events: pd.DataFrame, config: InfluenceConfig = InfluenceConfig(), on_progress=None, accounts=None
 ) -> InfluenceResult:
@@ -397,8 +499,9 @@ def influence_network(
     1. keep the selected entity types, drop excluded entities and accounts under min_posts;
     2. bin into one activity grid shared by every entity type;
     3. per block of leading accounts (n_jobs blocks at once), per type: counts, expectation, mean M
-       (sparse products into dense blocks: float32 when every type has one entity, as in the scale
-       benchmark, else float64); keep only the records a rule can use;
+       (sparse products into dense blocks: float32 when every type has one entity, else float64); keep only
+       the records a rule can use. One type of one entity under the significant rule (the scale benchmark)
+       takes the compiled pass instead (`method`, `influence_kernel`): integer counts, the same records;
     4. average M over the types a pair shares, sum counts and expectations for the joint test;
     5. Benjamini–Hochberg over all n(n−1) ordered pairs, per network."""
     report = on_progress or (lambda fraction, stage: None)
@@ -411,17 +514,10 @@ def influence_network(
     n = len(activity.accounts)
     types = [t for t in config.entity_types if (activity.entity_types == t).any()]
     single = all((activity.entity_types == t).sum() == 1 for t in types)
-    ops = {t: _operands(activity, activity.entity_types == t, np.float32 if single else np.float64) for t in types}
-    records = {name: [] for name in ["all", *types]}
-    papers = dict.fromkeys(records, 0)
-    step = max(1, config.block_cells // max(n, 1))
-    blocks = [slice(start, min(n, start + step)) for start in range(0, n, step)] if types else []
-    with ThreadPoolExecutor(max_workers=config.n_jobs) as pool:
-        for rows, out in zip(blocks, pool.map(lambda rows: _network_block(ops, types, rows, config), blocks)):
-            for name, (part, n_paper) in out.items():
-                records[name].append(part)
-                papers[name] += n_paper
-            report(0.9 * rows.stop / max(n, 1), "pairs")
+    if _kernel_applies(config, types, single):
+        ops, records, papers = _kernel_records(activity, types[0], config, report)
+    else:
+        ops, records, papers = _numpy_records(activity, types, single, config, report)
     finished = {
         name: _finish(
             rec, activity.accounts, n * (n - 1), config, papers[name], ops, types if name == "all" else [name]
