@@ -100,6 +100,10 @@ class TriageItemOutput(serializers.Serializer):
     post = TriageItemPostOutput(allow_null=True, help_text="null in an account queue")
     account = TriageItemAccountOutput()
     score = serializers.FloatField()
+    unreliable = serializers.BooleanField(
+        allow_null=True, required=False,
+        help_text="a post beyond the model's training range (the score page's mark); null: no range measured",
+    )
     uncertainty = serializers.FloatField(help_text="|score − 0.5|")
     attention_url = serializers.CharField(allow_null=True)
     networks = TriageNetworkOutput(many=True)

@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subqu
 from django.db.models.functions import Abs, Coalesce, Mod
 from django.urls import reverse
 
+from apps.analyses.kinds.score import ood_limit
 from apps.analyses.models import Analysis, PostScore
 from apps.analyses.selectors import text_model_of
 from apps.collections.models import Post
@@ -268,10 +269,19 @@ def item_describe(*, queue: TriageQueue, row) -> dict | None:
             "recent": _recent_posts(account_id=account.pk, exclude=post.pk),
         },
         "score": row.score,
+        "unreliable": _unreliable(queue, row),
         "uncertainty": abs(row.score - boundary(queue)),
         "attention_url": reverse("text-model-post", args=[model.pk, post.pk]) if model else None,
         "networks": _networks(collection_id=queue.collection_id, account_id=account.pk),
     }
+
+
+def _unreliable(queue: TriageQueue, row) -> bool | None:
+    """The score page's out-of-distribution mark on this post: beyond the training range's 99th percentile distance
+    (None where the model measured no range)."""
+    limit = ood_limit(queue.analysis.result or {})
+    ood = getattr(row, "ood", None)
+    return None if limit is None or ood is None else ood > limit
 
 
 TOP_POSTS = 5

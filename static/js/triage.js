@@ -131,6 +131,7 @@
     text("post-kind", post.kind);
     text("post-label", post.label ?? "—");
     text("score", item.score.toFixed(3));
+    fields("unreliable").forEach((el) => { el.hidden = !item.unreliable; });
     link("attention", item.attention_url);
     showAccount(item.account);
     showNetworks(item.networks);

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from sklearn.metrics import cohen_kappa_score
 
+from apps.analyses.models import PostScore
 from apps.audit.models import AuditEntry
 from apps.collections.models import Post
 from apps.triage.agreement import pairwise_kappa
@@ -180,3 +181,20 @@ def test_kappa_is_none_where_undefined_and_pairs_without_common_items_are_left_o
     rows = pairwise_kappa({"a": {1: "x", 2: "x"}, "b": {1: "x", 2: "x"}, "c": {3: "y"}}, values=["x", "y"])
     assert rows == [{"a": "a", "b": "b", "items": 2, "agreement": 1.0, "kappa": None, "classes": ["x", "y"],
                      "confusion": [[2, 0], [0, 0]]}]
+
+
+def test_an_item_beyond_the_training_range_is_marked_unreliable(case, users, api_for, make_queue):
+    """The score page's out-of-distribution mark follows the post into the queue; none where no range was measured."""
+    queue = make_queue("score")
+    first = queue_items(queue).values_list("post_id", flat=True)[0]
+    PostScore.objects.filter(analysis=case["scoring"]).update(ood=1.0)
+    PostScore.objects.filter(analysis=case["scoring"], post_id=first).update(ood=9.0)
+    api = api_for("bob")
+    item = api.get(reverse("api-triage-next", args=[queue.pk])).json()["item"]
+    assert item["post"]["id"] == first and item["unreliable"] is None  # the scoring measured no range
+    case["scoring"].result = {"ood": {"available": True, "p99": 4.0}}
+    case["scoring"].save(update_fields=["result"])
+    item = api.get(reverse("api-triage-next", args=[queue.pk])).json()["item"]
+    assert item["unreliable"] is True
+    api.post(reverse("api-triage-decisions", args=[queue.pk]), {"post": first, "skip": True}, format="json")
+    assert api.get(reverse("api-triage-next", args=[queue.pk])).json()["item"]["unreliable"] is False

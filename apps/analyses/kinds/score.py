@@ -100,7 +100,7 @@ def ood_figure(ood: dict) -> dict:
                   "name": "posts"}],
         "layout": {
             "title": {"text": "Distance to the training posts (dashed: 99th percentile of training)"},
-            "xaxis": {"title": {"text": "Mahalanobis distance"}},
+            "xaxis": {"title": {"text": "distance to the training posts (the model's out-of-distribution measure)"}},
             "yaxis": {"title": {"text": "posts"}},
             "shapes": lines,
         },
