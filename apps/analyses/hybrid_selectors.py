@@ -9,31 +9,21 @@ from collections import Counter
 
 from django.db.models import Avg
 
+from apps.analyses.map_selectors import LATEST as LATEST  # the hybrid kind's default reference
+from apps.analyses.map_selectors import analysis_in
 from apps.analyses.models import Analysis, PostScore
 from apps.analyses.selectors import BATCH_ROWS
 from apps.common.ids import as_id
 
 NETWORK_KINDS = ("coordination", "coaction")
 OUTLIER_BELOW = 0.5  # an authorship model gives the account's own post a probability under this: not its author
-LATEST = "latest"
 
 
 def analysis_of(*, investigation, collection, kinds, ref) -> tuple[Analysis | None, str]:
-    """(the analysis, "") or (None, why): ``ref`` is an id or "latest" (the collection's newest of ``kinds``)."""
+    """(the analysis, "") or (None, why): ``ref`` is an id or "latest" (the collection's newest of ``kinds``); the
+    embedding map's lookup (``map_selectors.analysis_in``), one place for both."""
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
-    analyses = Analysis.objects.filter(investigation=investigation, kind__in=kinds).order_by("-created_at", "-id")
-    what = " or ".join(kinds)
-    if str(ref).strip().lower() == LATEST:
-        found = analyses.filter(collection=collection).first()
-        return (found, "") if found else (None, f"The collection “{collection.name}” has no {what} analysis yet.")
-    pk = as_id(ref)
-    found = analyses.filter(pk=pk).select_related("collection").first() if pk else None
-    if found is None:
-        return None, f"No {what} analysis #{ref} in this investigation."
-    if found.collection_id != collection.pk:
-        other = found.collection.name if found.collection else "several collections"
-        return None, f"{what.capitalize()} analysis #{pk} is of “{other}”, not of “{collection.name}”."
-    return found, ""
+    return analysis_in(investigation=investigation, collection=collection, kinds=kinds, ref=ref)
 
 
 def authorship_analyses(*, investigation, collection, refs) -> tuple[list[Analysis], str]:

@@ -17,28 +17,15 @@ from apps.analyses.services import analysis_start
 from apps.collections.models import Account, Collection, Interaction, Post
 from apps.jobs.models import Job
 from apps.jobs.services import job_execute
-from ml.simulation import OperationConfig, operation_truth, write_operation_csv
+from tests.analyses.town_data import TOWN, town_import
 
 pytestmark = pytest.mark.django_db
-SIMULATION = OperationConfig(seed=5, days=6, organic_accounts=60, operation_accounts=16, seed_accounts=2)
+SIMULATION = TOWN
 
 
 @pytest.fixture
 def town(investigation, users, tmp_path):
-    """The simulated town imported as ingest stores it, its accounts labelled role=operation|resident."""
-    from apps.collections.services import import_start
-
-    path = tmp_path / "town.csv"
-    write_operation_csv(path, SIMULATION)
-    job = import_start(investigation=investigation, user=users["bob"], collection_name="town",
-                       files=[{"path": str(path), "name": "town.csv"}], enqueue=False)
-    assert job_execute(job_id=job.pk).status == "succeeded"
-    collection = Collection.objects.get(investigation=investigation, name="town")
-    operation = operation_truth(SIMULATION)["operation_userids"]
-    accounts = Account.objects.filter(collection=collection, observed=True)
-    accounts.filter(platform_id__in=operation).update(labels={"role": "operation"})
-    accounts.exclude(platform_id__in=operation).update(labels={"role": "resident"})
-    return collection
+    return town_import(investigation, users["bob"], tmp_path, SIMULATION)
 
 
 def run(investigation, collection, user, **params) -> Job:

@@ -17,7 +17,8 @@ from apps.collections.services import collection_delete
 from apps.collections.store import store_dir
 from apps.jobs.services import job_execute
 from ml.behaviour import build_sequences, interaction_frame
-from ml.simulation import OperationConfig, operation_truth, write_operation_csv
+from ml.simulation import OperationConfig
+from tests.analyses.town_data import town_import
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 SIMULATION = OperationConfig(seed=5, days=4, organic_accounts=40, operation_accounts=12, seed_accounts=2)
@@ -69,20 +70,7 @@ def sequences(columns):
 
 @pytest.fixture
 def town(investigation, users, tmp_path):
-    """The simulated town imported as ingest stores it (so its store is written at ingest), labelled by role."""
-    from apps.collections.services import import_start
-
-    path = tmp_path / "town.csv"
-    write_operation_csv(path, SIMULATION)
-    job = import_start(investigation=investigation, user=users["bob"], collection_name="town",
-                       files=[{"path": str(path), "name": "town.csv"}], enqueue=False)
-    assert job_execute(job_id=job.pk).status == "succeeded"
-    collection = Collection.objects.get(investigation=investigation, name="town")
-    operation = operation_truth(SIMULATION)["operation_userids"]
-    accounts = Account.objects.filter(collection=collection, observed=True)
-    accounts.filter(platform_id__in=operation).update(labels={"role": "operation"})
-    accounts.exclude(platform_id__in=operation).update(labels={"role": "resident"})
-    return collection
+    return town_import(investigation, users["bob"], tmp_path, SIMULATION)
 
 
 @pytest.fixture

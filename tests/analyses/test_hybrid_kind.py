@@ -17,31 +17,19 @@ from django.urls import reverse
 from apps.analyses.hybrid_selectors import hybrid_for_account
 from apps.analyses.models import Analysis, PostScore
 from apps.analyses.services import analysis_start
-from apps.collections.models import Account, Collection, Post
+from apps.collections.models import Collection, Post
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
 from apps.jobs.services import job_execute
-from ml.simulation import OperationConfig, operation_truth, write_operation_csv
+from tests.analyses.town_data import TOWN, town_import
 
 pytestmark = pytest.mark.django_db
-SIMULATION = OperationConfig(seed=5, days=6, organic_accounts=60, operation_accounts=16, seed_accounts=2)
+SIMULATION = TOWN
 
 
 @pytest.fixture
 def town(investigation, users, tmp_path):
-    from apps.collections.services import import_start
-
-    path = tmp_path / "town.csv"
-    write_operation_csv(path, SIMULATION)
-    job = import_start(investigation=investigation, user=users["bob"], collection_name="town",
-                       files=[{"path": str(path), "name": "town.csv"}], enqueue=False)
-    assert job_execute(job_id=job.pk).status == "succeeded"
-    collection = Collection.objects.get(investigation=investigation, name="town")
-    operation = operation_truth(SIMULATION)["operation_userids"]
-    accounts = Account.objects.filter(collection=collection, observed=True)
-    accounts.filter(platform_id__in=operation).update(labels={"role": "operation"})
-    accounts.exclude(platform_id__in=operation).update(labels={"role": "resident"})
-    return collection
+    return town_import(investigation, users["bob"], tmp_path, SIMULATION)
 
 
 def run(investigation, collection, user, kind, **params) -> Job:
@@ -144,17 +132,18 @@ def test_another_investigations_analyses_are_refused_as_absent(api_for, investig
     errors = refused(api_for("bob"), investigation, town,
                      {"behaviour": str(behaviour.pk), "score": str(score.pk), "label_key": "role",
                       "positive_values": ["operation"]})
-    assert errors["behaviour"] == f"No behaviour analysis #{behaviour.pk} in this investigation."
-    assert errors["score"] == f"No score analysis #{score.pk} in this investigation."
+    assert errors["behaviour"] == (f"No behaviour (TIES) analysis #{behaviour.pk} in this investigation (an id, or "
+                                   "“latest”).")
+    assert errors["score"] == f"No text model scores analysis #{score.pk} in this investigation (an id, or “latest”)."
     assert not Job.objects.filter(kind="analysis:hybrid").exists()
 
 
 def test_missing_inputs_and_a_label_with_one_class_are_refused_with_a_sentence(api_for, investigation, town):
     errors = refused(api_for("bob"), investigation, town, {"score": "latest", "evaluate": True})
-    assert errors["behaviour"] == ("The collection “town” has no behaviour analysis yet. Run Behaviour (TIES) on it "
-                                   "first.")
-    assert errors["score"] == ("The collection “town” has no score analysis yet. The investigation has no text model: "
-                               "train one (Train classifier), then score the collection.")
+    assert errors["behaviour"] == ("The collection “town” has no behaviour (TIES) analysis yet. Run Behaviour (TIES) "
+                                   "on it first.")
+    assert errors["score"] == ("The collection “town” has no text model scores analysis yet. The investigation has no "
+                               "text model: train one (Train classifier), then score the collection.")
     stored(investigation, town, "behaviour", {"table": {"account": [], "score": [], "split": []}},
            {"label_key": "role", "positive_values": ["operation"]})
     errors = refused(api_for("bob"), investigation, town, {"positive_values": ["operation", "resident"],

@@ -86,7 +86,8 @@ def test_another_investigations_analysis_posted_by_hand_is_refused(client_for, t
     form = {"behaviour": town["theirs"].pk, "repeats": "5"}
     answer = client_for("bob").post(reverse("hybrid-start", args=[town["collection"].pk]), form)
     text = html.unescape(answer.content.decode())
-    assert answer.status_code == 400 and f"No behaviour analysis #{town['theirs'].pk} in this investigation." in text
+    assert answer.status_code == 400
+    assert f"No behaviour (TIES) analysis #{town['theirs'].pk} in this investigation" in text
     assert not Job.objects.filter(kind="analysis:hybrid").exists()
 
 
@@ -98,7 +99,7 @@ def test_without_a_behaviour_analysis_it_says_to_run_one(client_for, investigati
     assert 'data-testid="hybrid-authorship"' not in text  # no authorship analysis: nothing to pick
     answer = client_for("bob").post(start, {"repeats": "5"})
     assert answer.status_code == 400
-    assert "The collection “bare” has no behaviour analysis yet. Run Behaviour (TIES) on it first." in (
+    assert "The collection “bare” has no behaviour (TIES) analysis yet. Run Behaviour (TIES) on it first." in (
         html.unescape(answer.content.decode()))
 
 

@@ -55,7 +55,7 @@ class Hybrid(Kind):
         behaviour, why = hybrid_selectors.analysis_of(investigation=investigation, collection=collection,
                                                       kinds="behaviour", ref=clean["behaviour"])
         if behaviour is None:
-            errors["behaviour"] = why + " Run Behaviour (TIES) on it first." if "no behaviour" in why else why
+            errors["behaviour"] = why + " Run Behaviour (TIES) on it first." if _latest(clean["behaviour"]) else why
         elif "split" not in behaviour.result.get("table", {}):
             errors["behaviour"] = (f"Behaviour analysis #{behaviour.pk} predates per-account splits; run Behaviour "
                                    "(TIES) again.")
@@ -76,7 +76,7 @@ class Hybrid(Kind):
         if clean["score"]:
             found, why = hybrid_selectors.analysis_of(investigation=investigation, collection=collection,
                                                       kinds="score", ref=clean["score"])
-            if found is None and "no score" in why:
+            if found is None and _latest(clean["score"]):  # none yet: say how to get one
                 has_model = selectors.text_model_list(investigation=investigation).exists()
                 why += (" Score the collection with a text model first." if has_model else " The investigation has "
                         "no text model: train one (Train classifier), then score the collection.")
@@ -241,3 +241,7 @@ class Hybrid(Kind):
                            for s in signals]} for i in order]
         headers = [{"signal": s, "label": result["signal_labels"].get(s, s)} for s in signals]
         return {"rows": rows, "headers": headers, "sort": sort, "order": "asc" if ascending else "desc"}
+
+
+def _latest(ref) -> bool:
+    return str(ref).strip().lower() == hybrid_selectors.LATEST
