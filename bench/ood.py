@@ -32,28 +32,19 @@ sys.path.insert(0, str(ROOT / "bench"))
 from quality_content import (  # noqa: E402  (after sys.path takes the repository)
     CONFIG,
     DATA,
-    VERIFIED,
     _read_csv_any_encoding,
     _texts,
     cap,
     constraint,
     ira_vs_control,
+    log,
+    source_of,
 )
 
 from ml.text import EncoderClassifier, classification_metrics, split_indices  # noqa: E402
 from ml.text.baselines import baselines, confound_checks  # noqa: E402
 from ml.text.calibration import sigmoid  # noqa: E402
 from ml.text.ood import MahalanobisOOD  # noqa: E402
-
-
-def log(*parts):
-    print(*parts, file=sys.stderr, flush=True)
-
-
-def source_of(account: str) -> str:
-    if account in VERIFIED:
-        return account.split(":", 1)[1]
-    return "airline" if account.startswith("control:") else "ira"
 
 
 def times() -> np.ndarray:

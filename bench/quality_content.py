@@ -191,6 +191,13 @@ def by_source(test: pd.DataFrame, scores: np.ndarray) -> dict:
 VERIFIED = {"control:BarackObama", "control:realDonaldTrump"}
 
 
+def source_of(account: str) -> str:
+    """A post's source by its account: a verified politician's handle, "airline" (the control tweets) or "ira"."""
+    if account in VERIFIED:
+        return account.split(":", 1)[1]
+    return "airline" if account.startswith("control:") else "ira"
+
+
 def run_task(
     name: str, train: pd.DataFrame, test: pd.DataFrame, train_cap: int, extra: dict, save_to: Path | None = None
 ) -> dict:

@@ -36,23 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from quality_content import CONFIG, VERIFIED, cap, constraint, ira_vs_control  # noqa: E402  (after sys.path)
+from quality_content import CONFIG, cap, constraint, ira_vs_control, log, source_of  # noqa: E402  (after sys.path)
 
 from ml.text import EncoderClassifier, split_indices  # noqa: E402
 from ml.text.calibration import expected_calibration_error, sigmoid  # noqa: E402
 from ml.text.ood import MahalanobisOOD, fit_text_ood  # noqa: E402
 
 OFF = ("BarackObama", "constraint")  # the off-topic or off-distribution sources whose false positives should be marked
-
-
-def log(*parts):
-    print(*parts, file=sys.stderr, flush=True)
-
-
-def source_of(account: str) -> str:
-    if account in VERIFIED:
-        return account.split(":", 1)[1]
-    return "airline" if account.startswith("control:") else "ira"
 
 
 def parts(train_cap: int, val_cap: int, per_source: int):
