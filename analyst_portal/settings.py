@@ -307,6 +307,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SpreadActionEnum": ["repost", "quote", "reply"],
         "CoactionActionEnum": ["repost", "url", "hashtag", "mention", "reply", "text"],
+        # behaviour's encoder and the hybrid's evaluated encoders: one choice set (ml.behaviour.ENCODERS)
+        "TiesEncoderEnum": ["cnn", "rnn", "deepset"],
     },
     "REDOC_DIST": "SIDECAR",
 }
