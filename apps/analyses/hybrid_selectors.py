@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from django.core.cache import cache
 from django.db.models import Avg
+from django.db.models.fields.json import KeyTransform
 
 from apps.analyses.map_selectors import LATEST as LATEST  # the hybrid kind's default reference
 from apps.analyses.map_selectors import analysis_in
@@ -97,7 +99,7 @@ def hybrid_for_account(analysis_or_investigation, account_id: int) -> dict | Non
         candidates = [analysis_or_investigation] if analysis_or_investigation.kind == "hybrid" else []
     else:
         candidates = Analysis.objects.filter(investigation=analysis_or_investigation, kind="hybrid").order_by(
-            "-created_at", "-id")
+            "-created_at", "-id").only("id", "created_at")
     for analysis in candidates:
         row = hybrid_row(analysis, account_id)
         if row is not None:
@@ -105,16 +107,50 @@ def hybrid_for_account(analysis_or_investigation, account_id: int) -> dict | Non
     return None
 
 
+ACCOUNT_INDEX_TTL_S = 24 * 3600  # an analysis never changes: its account -> row map may be cached for a day
+
+
+def _account_index(analysis: Analysis) -> dict[int, int]:
+    """{account pk: its row} of a hybrid analysis's table, from Django's cache (Redis in production): built once per
+    analysis from the stored account column alone, never from the whole table (megabytes at 100 k accounts)."""
+    key = f"hybrid-account-index:{analysis.pk}:{analysis.created_at.timestamp()}"
+    index = cache.get(key)
+    if index is None:
+        accounts = Analysis.objects.filter(pk=analysis.pk).annotate(
+            _accounts=KeyTransform("account", KeyTransform("table", "result"))).values_list("_accounts", flat=True)
+        index = {int(a): i for i, a in enumerate(accounts.first() or [])}
+        cache.set(key, index, ACCOUNT_INDEX_TTL_S)
+    return index
+
+
 def hybrid_row(analysis: Analysis, account_id: int) -> dict | None:
-    table = analysis.result.get("table", {})
-    try:
-        i = table.get("account", []).index(account_id)
-    except ValueError:
+    """The account's row of one hybrid analysis, or None where it did not score it. Reads the row's cells by JSON
+    path (one value per column), so an account click costs a few values, not the stored table."""
+    i = _account_index(analysis).get(account_id)
+    if i is None:
         return None
-    labels = analysis.result.get("signal_labels", {})
-    signals = [{"signal": s, "label": labels.get(s, s), "value": table["values"][s][i],
-                "contribution": table["contributions"][s][i]} for s in table.get("contributions", {})]
-    signals.sort(key=lambda r: -abs(r["contribution"]))
-    return {"analysis": analysis.pk, "created_at": analysis.created_at, "probability": table["probability"][i],
-            "logit": table["logit"][i], "intercept": analysis.result.get("intercept"), "split": table["split"][i],
-            "label": table["label"][i], "signals": signals}
+    row = str(i)
+
+    def cell(*path):
+        expression = KeyTransform(path[0], "result")
+        for step in path[1:]:
+            expression = KeyTransform(step, expression)
+        return expression
+
+    head = Analysis.objects.filter(pk=analysis.pk).annotate(
+        _signals=cell("signals"), _labels=cell("signal_labels"), _intercept=cell("intercept"),
+    ).values("_signals", "_labels", "_intercept").first()
+    labels = head["_labels"] or {}
+    signals = head["_signals"] or list(labels)  # every signal has a label; older rows may lack the list
+    heads = ("probability", "logit", "split", "label")
+    columns = {f"c{n}": cell("table", column, row) for n, column in enumerate(heads)}
+    for n, signal in enumerate(signals):
+        columns[f"v{n}"] = cell("table", "values", signal, row)
+        columns[f"k{n}"] = cell("table", "contributions", signal, row)
+    found = Analysis.objects.filter(pk=analysis.pk).annotate(**columns).values(*columns).first()
+    cells = [{"signal": s, "label": labels.get(s, s), "value": found[f"v{n}"], "contribution": found[f"k{n}"]}
+             for n, s in enumerate(signals)]
+    cells.sort(key=lambda r: -abs(r["contribution"] or 0.0))
+    return {"analysis": analysis.pk, "created_at": analysis.created_at, "probability": found["c0"],
+            "logit": found["c1"], "intercept": head["_intercept"], "split": found["c2"], "label": found["c3"],
+            "signals": cells}

@@ -113,6 +113,15 @@ def test_the_command_stacks_the_signals_and_the_page_says_why(investigation, tow
     row = hybrid_for_account(investigation, best)
     assert row["analysis"] == analysis.pk and row["probability"] == table["probability"][0]
     assert {s["signal"] for s in row["signals"]} == set(result["signals"])
+    # Any row, read cell by cell, equals the stored table's (the last account's, values and contributions alike).
+    last = len(table["account"]) - 1
+    row = hybrid_for_account(investigation, table["account"][last])
+    assert (row["probability"], row["logit"], row["split"], row["label"]) == tuple(
+        table[c][last] for c in ("probability", "logit", "split", "label"))
+    assert {s["signal"]: (s["value"], s["contribution"]) for s in row["signals"]} == {
+        s: (table["values"][s][last], table["contributions"][s][last]) for s in result["signals"]}
+    assert row["intercept"] == result["intercept"]
+    assert hybrid_for_account(investigation, max(table["account"]) + 10_000) is None
     assert hybrid_for_account(Investigation.objects.get(name="Mallory's own"), best) is None
 
 
