@@ -6,6 +6,12 @@ Members only: ``analysis_get`` answers 404 to anyone else, and so does an analys
 network stored without positions (a row older than stored layouts) is laid out on this first request and saved
 (``network_layout_ensure``). ``?part=names`` answers the node names as JSON, for a network too large to carry them
 in the header.
+
+Beside ``network_arrays``' header (ids, names, counts) the payload says how to name and select its nodes, so the
+workspace's network panel draws a large network from this one request: ``analysis``, ``kind``, ``scale``,
+``collection``, ``prefix`` ("@" or "#"), ``noun``, ``node_type`` ("account", or "entity" where the node ids are
+entity values) and, for an entity network, ``entities``: each node's Entity pk (null where the collection has none),
+which the workspace's selection speaks.
 """
 from __future__ import annotations
 
@@ -58,7 +64,21 @@ class NetworkBinaryApi(APIView):
         if part:
             return Response({"ids": header["ids"], "names": header["names"]})
         header.update({"analysis": analysis.pk, "kind": analysis.kind, "scale": result.get("scale"),
-                       "layout_filled": result.get("layout_filled") if laid_out else None})
+                       "layout_filled": result.get("layout_filled") if laid_out else None,
+                       **_naming(analysis, header["ids"])})
         response = HttpResponse(pack(header, arrays), content_type=CONTENT_TYPE)
         response["Cache-Control"] = "private, no-cache"
         return response
+
+
+def _naming(analysis, ids: list) -> dict:
+    """How the nodes are named and selected, as the workspace's JSON network (``network_drawing``) says it."""
+    kind, entity = kind_get(analysis.kind), selectors.ENTITY_NETWORKS.get(analysis.kind)
+    out = {"collection": analysis.collection_id, "node_type": "entity" if entity else "account",
+           "prefix": getattr(kind, "prefix", "") or ("#" if entity else "@"),
+           "noun": getattr(kind, "noun", "") or ("hashtags" if entity else "accounts")}
+    if entity:
+        values = [str(v) for v in ids]
+        found = selectors.entity_ids_by_value(analysis, values)
+        out["entities"] = [found.get(v) for v in values]
+    return out

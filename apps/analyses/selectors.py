@@ -7,7 +7,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Mod
 
 from apps.analyses.models import Analysis, PostScore, TextModel
-from apps.collections.models import Account, Collection, Interaction, Post
+from apps.collections.models import Account, Collection, Entity, Interaction, Post
 from apps.collections.store import rows_max, store_read
 from apps.investigations.models import Investigation, Role
 from apps.investigations.selectors import member_object_get
@@ -462,3 +462,20 @@ def post_stored_scores(*, model: TextModel, post: Post) -> list[dict]:
 def text_model_scorings(*, model: TextModel) -> QuerySet[Analysis]:
     """The model's ``score`` analyses, newest first (each links to its scored posts)."""
     return analysis_list(investigation=model.investigation, kind="score").filter(params__model=model.pk)
+
+
+# Networks whose node ids are entity values (not account pks), and the entity kind those values name.
+ENTITY_NETWORKS = {"hashtag_network": Entity.Kind.HASHTAG}
+ENTITY_LOOKUP_BATCH = 900  # values per IN (...): under SQLite's oldest variable limit
+
+
+def entity_ids_by_value(analysis: Analysis, values: list[str]) -> dict[str, int]:
+    """{value: Entity pk} of an entity network's node ids in the analysis's collection (values it lacks are absent)."""
+    kind = ENTITY_NETWORKS[analysis.kind]
+    out: dict[str, int] = {}
+    for start in range(0, len(values), ENTITY_LOOKUP_BATCH):
+        rows = Entity.objects.filter(
+            collection_id=analysis.collection_id, kind=kind, value__in=values[start : start + ENTITY_LOOKUP_BATCH]
+        )
+        out.update(rows.values_list("value", "id"))
+    return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ from django.urls import reverse
 from apps.analyses.hybrid_selectors import hybrid_for_account
 from apps.analyses.kinds.base import kind_get
 from apps.analyses.models import Analysis, PostScore, TextModel
+from apps.analyses.selectors import ENTITY_NETWORKS, entity_ids_by_value
 from apps.collections.models import Account, Collection, Entity, Interaction, Post
 from apps.collections.stats import posts_per_day
 from apps.common.converters import MAX_ID
@@ -36,12 +38,12 @@ from apps.notes.models import Note, TargetType, TechniqueTag
 
 # The kinds whose page draws a network of accounts or of entities (propagation, a NetworkKind too, draws cascades).
 NETWORK_KINDS = ("coordination", "coaction", "retweet_network", "hashtag_network")
-ENTITY_NETWORKS = {"hashtag_network": Entity.Kind.HASHTAG}
 SCORE_KIND = "score"
 SORTS = ("time", "-time", "score", "-score")
 PAGE_DEFAULT, PAGE_MAX = 50, 200
 COUNT_CAP = 10_000
 COMMUNITY_CACHE_S = 3600
+COUNT_CACHE_S = 600  # a count outlives no import (see post_count); ten minutes bounds what an idle key holds
 IDS_MAX = 5_000
 MERGED_ACCOUNTS_MAX = 10  # up to this many accounts, a time page is read account by account and merged
 HOUR_BINS_UP_TO = timedelta(days=3)  # a collection spanning at most this is binned by hour
@@ -134,7 +136,7 @@ def _community_members(analysis: Analysis, community: int) -> tuple[str, tuple[i
     if not members:
         raise ValidationError({"community": [f"Analysis {analysis.pk} has no community {community}."]})
     if analysis.kind in ENTITY_NETWORKS:
-        entities = _entities_by_value(analysis, [str(m) for m in members])
+        entities = entity_ids_by_value(analysis, [str(m) for m in members])
         return "entity", tuple(sorted(entities.values()))
     return "account", tuple(sorted({m for m in members if _is_id(m)}))
 
@@ -143,18 +145,6 @@ def _stored_nodes(analysis: Analysis) -> list:
     """The result's nodes only: the edges (most of a stored network) stay in the database."""
     nodes = Analysis.objects.filter(pk=analysis.pk).values_list(KeyTransform("nodes", "result"), flat=True).first()
     return nodes if isinstance(nodes, list) else []
-
-
-def _entities_by_value(analysis: Analysis, values: list[str]) -> dict[str, int]:
-    """{value: Entity pk} of an entity network's node ids in the analysis's collection."""
-    kind = ENTITY_NETWORKS[analysis.kind]
-    out: dict[str, int] = {}
-    for start in range(0, len(values), LOOKUP_BATCH):
-        rows = Entity.objects.filter(
-            collection_id=analysis.collection_id, kind=kind, value__in=values[start : start + LOOKUP_BATCH]
-        )
-        out.update(rows.values_list("value", "id"))
-    return out
 
 
 def _is_id(value) -> bool:
@@ -264,13 +254,30 @@ def post_page(
         ood = row.pop("ood", None)
         # Beyond the training range (the score page's mark); None where the model measured no range.
         row["unreliable"] = None if limit_ood is None or ood is None else ood > limit_ood
-    count = _countable(filters)[: COUNT_CAP + 1].count() if after is None else None
+    count = post_count(filters) if after is None else None
     return {
         "results": rows,
         "next": _cursor_after(rows[-1], sort) if more else None,
         "count": min(count, COUNT_CAP) if count is not None else None,
         "count_capped": count > COUNT_CAP if count is not None else None,
     }
+
+
+def post_count(filters: PostFilters) -> int:
+    """How many posts the filters keep, up to ``COUNT_CAP + 1``. Cached (Django's cache: Redis in production): the
+    count is most of a first page's cost, and analysts come back to the same community, account or week. A post's
+    fields are written by its import alone, and every import stamps the collection's ``stats_updated_at``, which the
+    key holds; so does the creation time of a score analysis (written once), as for ``community_members``."""
+    score = filters.score
+    described = repr((filters.collection.pk, filters.collection.stats_updated_at, sorted(filters.accounts or ()),
+                      filters.accounts is None, filters.entity_sets, filters.start, filters.end, filters.q,
+                      filters.label, score and (score.pk, score.created_at), filters.min_score))
+    key = f"workspace:count:{hashlib.sha256(described.encode()).hexdigest()}"
+    found = cache.get(key)
+    if found is None:
+        found = _countable(filters)[: COUNT_CAP + 1].count()
+        cache.set(key, found, COUNT_CACHE_S)
+    return found
 
 
 def _countable(filters: PostFilters) -> QuerySet:
@@ -700,7 +707,7 @@ def network_drawing(*, analysis: Analysis) -> dict:
     entity_network = analysis.kind in ENTITY_NETWORKS
     nodes = [n for n in data.get("nodes") or [] if isinstance(n, dict)]
     if entity_network:
-        entities = _entities_by_value(analysis, [str(n.get("id")) for n in nodes])
+        entities = entity_ids_by_value(analysis, [str(n.get("id")) for n in nodes])
         nodes = [{**n, "entity": entities.get(str(n.get("id")))} for n in nodes]
     return {
         **data,
@@ -725,7 +732,7 @@ def network_active(*, analysis: Analysis, start: datetime | None, end: datetime 
     window = {**({"time__gte": start} if start else {}), **({"time__lt": end} if end else {})}
     node_ids = [n.get("id") for n in _stored_nodes(analysis) if isinstance(n, dict)]
     if analysis.kind in ENTITY_NETWORKS:
-        by_value = _entities_by_value(analysis, [str(v) for v in node_ids])
+        by_value = entity_ids_by_value(analysis, [str(v) for v in node_ids])
         used = Interaction.objects.filter(target_entity_id=OuterRef("pk"), **window)
         active = _probe(Entity.objects.all(), sorted(set(by_value.values())), used)
         return [v for v in node_ids if by_value.get(str(v)) in active]

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from apps.analyses.kinds.network import GL_MIN_EDGES
 from apps.analyses.selectors import analysis_list
 from apps.collections.selectors import collection_list
 from apps.investigations.models import Role
@@ -29,13 +30,20 @@ def workspace_config(membership) -> dict:
         return {"id": analysis.pk, "kind": analysis.kind, "title": analysis.title, "collection": analysis.collection_id,
                 "created_at": analysis.created_at.isoformat()}
 
+    def network_listed(analysis) -> dict:
+        # The edges the run found (its summary: the result stays unread) pick the panel's renderer before any request.
+        summary = analysis.summary if isinstance(analysis.summary, dict) else {}
+        return {**listed(analysis), "edges": summary.get("edges")}
+
     return {
         "investigation": investigation.pk,
         "name": investigation.name,
         "can_edit": membership.allows(Role.EDITOR),
         "collections": [{"id": c.pk, "name": c.name, "posts": (c.stats or {}).get("posts", 0)}
                         for c in collection_list(investigation=investigation)],
-        "networks": [listed(a) for a in analyses if a.kind in NETWORK_KINDS],
+        "networks": [network_listed(a) for a in analyses if a.kind in NETWORK_KINDS],
+        # From this many edges a network panel draws with graph-gl.js from the binary payload, as the network page does.
+        "gl_min_edges": GL_MIN_EDGES,
         "scores": [listed(a) for a in analyses if a.kind == SCORE_KIND],
         "maps": [listed(a) for a in analyses if a.kind == MAP_KIND],
     }

@@ -13,7 +13,7 @@ Layout of the payload (every number little-endian, as every browser's typed arra
 
 The header's ``arrays`` maps each array's name to ``{"dtype", "offset", "length"}``: ``offset`` counts bytes from
 the start of the array section (byte 12 + H), ``length`` counts elements. Everything else in the header is the
-caller's (node ids, names, counts).
+caller's (node ids, names, counts; what the network endpoint puts there: apps/analyses/network_apis.py).
 """
 from __future__ import annotations
 

@@ -10,6 +10,8 @@
  *   q, label, score, min, sort                              the table's own filters (label "key:value")
  * Every change goes through update(); each panel redraws from the keys it reads. While any panel waits for the
  * API, #workspace has data-state="loading"; when all are drawn, "ready" and data-drawn counts the redraws.
+ * A network panel draws with Plotly, or a large one with graph-gl.js from the binary payload (see "stored networks";
+ * ?renderer=gl or ?renderer=plotly picks one); either way its plot carries data-drawn-edges and data-lit-nodes.
  */
 "use strict";
 
@@ -27,6 +29,10 @@
   const FADED = "rgba(148,163,184,0.35)";
   const PLOT_CONFIG = { responsive: true, displaylogo: false };
   const PAGE = 50;
+  // ?renderer=gl or ?renderer=plotly (as on the network page) picks how the network panels draw: for tests and for a
+  // browser whose WebGL is slow. It is no part of the view (pins and the saved layout leave it out), but stays in
+  // the address while the page is open.
+  const RENDERER = new URLSearchParams(window.location.search).get("renderer");
 
   let state = {};
   const panels = new Map();  // panel id -> {id, el, body, update(changed)}
@@ -111,6 +117,12 @@
     return params.toString();
   }
 
+  function address() {
+    const params = new URLSearchParams(query());
+    if (RENDERER) params.set("renderer", RENDERER);
+    return `${window.location.pathname}?${params}`;
+  }
+
   function readUrl() {
     const params = new URLSearchParams(window.location.search);
     const read = {};
@@ -159,7 +171,7 @@
       }
     });
     if (!changed.size) return;
-    window.history[push ? "pushState" : "replaceState"](null, "", `${window.location.pathname}?${query()}`);
+    window.history[push ? "pushState" : "replaceState"](null, "", address());
     saveLayoutSoon();
     refresh(changed);
   }
@@ -239,7 +251,12 @@
   function arrange() {
     const wanted = (state.panels || "").split(",").filter((p) => MAKERS[p.split("-")[0]]);
     const wide = new Set((state.wide || "").split(","));
-    [...panels.keys()].forEach((id) => { if (!wanted.includes(id)) { panels.get(id).el.remove(); panels.delete(id); } });
+    [...panels.keys()].forEach((id) => {
+      if (wanted.includes(id)) return;
+      panels.get(id).close?.();  // a WebGL network gives its context back (a browser keeps only a few)
+      panels.get(id).el.remove();
+      panels.delete(id);
+    });
     const added = new Set();
     wanted.forEach((id, index) => {
       let panel = panels.get(id);
@@ -454,10 +471,42 @@
   }
 
   // ---------------------------------------------------------------- stored networks
-  const networkCache = new Map();  // analysis id -> Promise of its network
+  /* Two renderers, as on the network page (static/js/network.js): Plotly's scattergl from the JSON network, and, for a
+   * network of config.gl_min_edges edges or more (the page's threshold) where the browser offers WebGL, graph-gl.js
+   * from the binary payload: one request of typed arrays and a small header instead of the JSON, edges drawn in one
+   * call, and a new selection sends only the highlight to the GPU. ?renderer=gl or ?renderer=plotly picks one for
+   * every network panel. The edges counted are those the run found (the network list's count: the summary, read before
+   * any request), so the choice is made before the first fetch and costs no second one. */
+  let webgl = null;  // whether the browser offers WebGL: asked once
+  function drawsWithGL(id) {
+    if (RENDERER === "plotly" || !window.GraphGL) return false;
+    webgl ??= window.GraphGL.supported();
+    if (!webgl) return false;
+    if (RENDERER === "gl") return true;
+    const listed = config.networks.find((n) => n.id === id);
+    return Number(listed?.edges) >= config.gl_min_edges;
+  }
+
+  const networkCache = new Map();  // analysis id -> Promise of its network: the JSON, or what its binary payload holds
   function network(id) {
-    if (!networkCache.has(id)) networkCache.set(id, api(`/api/analyses/${id}/network/`).catch((e) => { networkCache.delete(id); throw e; }));
+    if (!networkCache.has(id)) {
+      const fetched = drawsWithGL(id) ? window.GraphGL.load(`/api/analyses/${id}/network/binary/`).then(fromPayload)
+        : api(`/api/analyses/${id}/network/`);
+      networkCache.set(id, fetched.catch((e) => { networkCache.delete(id); throw e; }));
+    }
     return networkCache.get(id);
+  }
+
+  /** The binary payload (ml/graphs/binary.py; header fields: apps/analyses/network_apis.py) in the JSON network's
+   * shape where the panels read it: nodes with id, handle, community and, in an entity network, entity (its pk);
+   * noun, prefix, node_type, collection. The payload itself rides along for the renderer. */
+  function fromPayload(payload) {
+    const { header, arrays } = payload;
+    const nodes = header.ids.map((id, i) => ({ id, handle: header.names?.[i] ?? String(id),
+      community: arrays.communities[i] === header.community_none ? null : arrays.communities[i],
+      ...(header.entities ? { entity: header.entities[i] } : {}) }));
+    return { payload, nodes, noun: header.noun, prefix: header.prefix, node_type: header.node_type,
+      collection: header.collection };
   }
 
   /* The accounts the selection holds, as a Set of ids, or null when no account selection is made: the selected
@@ -477,17 +526,39 @@
     const plot = panel.body.querySelector('[data-testid="ws-network"]');
     const shown = panel.body.querySelector('[data-testid="ws-network-shown"]');
     const list = panel.body.querySelector('[data-testid="ws-communities"]');
+    const gl = drawsWithGL(analysisId);
     let net = null;
     let wired = false;
     let active = null;  // node ids active in the brushed range, or null
 
+    /* Which nodes the selection lights, for either renderer: the selected entities in an entity network; else the
+     * selected accounts (or the members of a community selected in any network); else this network's community. */
+    async function lighting() {
+      const entityNet = net.node_type === "entity";
+      const chosen = entityNet ? (state.entity ? new Set(ids(state.entity)) : null) : await selectedAccounts();
+      const inCommunity = state.community?.startsWith(`${analysisId}:`) ? Number(state.community.split(":")[1]) : null;
+      const on = (n) => (chosen ? chosen.has(entityNet ? (n.entity ?? n.id) : n.id) : inCommunity === null || n.community === inCommunity);
+      return { on, anySelection: Boolean(chosen) || inCommunity !== null };
+    }
+
+    function describe(drawnEdges, allEdges, anySelection, litNodes, litEdges) {
+      shown.textContent = `${drawnEdges.toLocaleString()} of ${allEdges.toLocaleString()} edges${active ? " whose two ends acted in the time range" : ""}` +
+        `${anySelection ? ` · ${litNodes.toLocaleString()} selected ${net.noun}, ${litEdges.toLocaleString()} edges among them` : ""}`;
+      plot.dataset.drawnEdges = String(drawnEdges);
+      plot.dataset.litNodes = String(anySelection ? litNodes : 0);
+    }
+
+    /** A click on a node selects it (an entity network: its entity); shift adds the account to the selection. */
+    function pick(node, shift) {
+      if (net.node_type === "entity") update({ entity: node.entity ?? node.id, accounts: null, community: null });
+      else if (shift) addAccount(node.id);
+      else update({ accounts: node.id, community: null, account: node.id });
+    }
+
     async function draw() {
       if (!net) return;
       const byId = new Map(net.nodes.map((n) => [n.id, n]));
-      const entityNet = net.node_type === "entity";
-      const chosen = entityNet ? new Set(ids(state.entity)) : await selectedAccounts();
-      const inCommunity = state.community?.startsWith(`${analysisId}:`) ? Number(state.community.split(":")[1]) : null;
-      const on = (n) => (chosen ? chosen.has(entityNet ? (n.entity ?? n.id) : n.id) : inCommunity === null || n.community === inCommunity);
+      const { on, anySelection } = await lighting();
       const edges = net.edges.filter((e) => byId.has(e.source) && byId.has(e.target) && (!active || (active.has(e.source) && active.has(e.target))));
       const lit = edges.filter((e) => on(byId.get(e.source)) && on(byId.get(e.target)));
       const line = (list_, color, width) => {
@@ -495,7 +566,6 @@
         list_.forEach((e) => { const a = byId.get(e.source), b = byId.get(e.target); x.push(a.x, b.x, null); y.push(a.y, b.y, null); });
         return { type: "scattergl", mode: "lines", x, y, hoverinfo: "skip", showlegend: false, line: { width, color } };
       };
-      const anySelection = Boolean(chosen) || inCommunity !== null;
       // With a selection, its nodes are drawn in one strong colour and everything else fades; without, by community.
       const colour = (n) => (anySelection ? (on(n) ? "#1d4ed8" : FADED) : PALETTE[Math.abs(n.community ?? 0) % PALETTE.length]);
       const maxStrength = net.nodes.reduce((m, n) => Math.max(m, Number(n.strength ?? n.count ?? n.influence ?? 1) || 0), 1e-9);
@@ -508,22 +578,78 @@
       await window.Plotly.react(plot, traces, { height: 420, margin: { l: 5, r: 5, t: 5, b: 5 }, hovermode: "closest",
         dragmode: "pan", xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" } },
       { ...PLOT_CONFIG, modeBarButtonsToRemove: ["lasso2d", "select2d"] });
-      const litNodes = net.nodes.filter(on).length;
-      shown.textContent = `${edges.length.toLocaleString()} of ${net.edges.length.toLocaleString()} edges${active ? " whose two ends acted in the time range" : ""}` +
-        `${anySelection ? ` · ${litNodes.toLocaleString()} selected ${net.noun}, ${lit.length.toLocaleString()} edges among them` : ""}`;
-      plot.dataset.drawnEdges = String(edges.length);
-      plot.dataset.litNodes = String(anySelection ? litNodes : 0);
+      describe(edges.length, net.edges.length, anySelection, net.nodes.filter(on).length, lit.length);
       if (!wired) {
         wired = true;
         plot.on("plotly_click", (event) => {
           const point = event.points?.find((p) => p.data.meta === "nodes");
-          if (!point) return;
-          const node = byId.get(point.customdata);
-          if (entityNet) update({ entity: node.entity ?? node.id, accounts: null, community: null });
-          else if (event.event?.shiftKey) addAccount(node.id);
-          else update({ accounts: node.id, community: null, account: node.id });
+          if (point) pick(byId.get(point.customdata), event.event?.shiftKey);
         });
       }
+    }
+
+    // ------------------------------------------------ graph-gl.js: the payload's arrays go to the GPU as they are
+    let graph = null;
+    let pairs = null;  // the edges drawn (node index pairs): the payload's, or those whose two ends acted in the range
+
+    function activePairs() {
+      const { header, arrays } = net.payload;
+      if (!active) return arrays.edges;
+      const acted = Uint8Array.from(header.ids, (id) => (active.has(id) ? 1 : 0));
+      const kept = new Uint32Array(arrays.edges.length);
+      let k = 0;
+      for (let e = 0; e < arrays.edges.length; e += 2) {
+        const s = arrays.edges[e], t = arrays.edges[e + 1];
+        if (acted[s] && acted[t]) { kept[k++] = s; kept[k++] = t; }
+      }
+      return kept.subarray(0, k);
+    }
+
+    /** Draws with graph-gl.js: the edges again only when the time range changed them, the selection as the
+     * renderer's highlight. Holds the panel busy until the frame is drawn, so "ready" means what it says. */
+    async function drawGL(edgesChanged) {
+      const { header, arrays } = net.payload;
+      const { on, anySelection } = await lighting();
+      if (edgesChanged || !pairs) pairs = activePairs();
+      if (!graph) {
+        plot.style.height = "420px";
+        graph = window.GraphGL.create(plot, { positions: arrays.positions, ids: header.ids, edges: pairs,
+          communities: arrays.communities, communityNone: header.community_none,
+          label: (i) => `${net.prefix}${net.nodes[i].handle}\ncommunity ${net.nodes[i].community ?? "none"}` });
+        if (!graph) { shown.textContent = "This browser gave no WebGL: the network cannot be drawn here."; return; }
+        const drawn = new Promise((resolve) => plot.addEventListener("graph:drawn", resolve, { once: true }));
+        wireGL();
+        await drawn;
+        if (!graph) return;  // the panel was closed meanwhile
+      } else if (edgesChanged) graph.update({ edges: pairs });
+      const lit = new Uint8Array(net.nodes.length);
+      const litIds = [];
+      if (anySelection) net.nodes.forEach((n, i) => { if (on(n)) { lit[i] = 1; litIds.push(n.id); } });
+      graph.setSelected(litIds);
+      graph.render();  // now, not on the next frame: the panel is drawn when it reports ready
+      let litEdges = 0;
+      for (let e = 0; e < pairs.length; e += 2) litEdges += lit[pairs[e]] & lit[pairs[e + 1]];
+      describe(pairs.length / 2, header.edges, anySelection, litIds.length, litEdges);
+    }
+
+    /* The renderer's clicks into the shared selection. graph-gl.js reports a shift- or alt-click as its node's
+     * community; here shift adds the account (as on a Plotly network) and alt selects the community, so the press's
+     * keys are kept on the way down (a capturing listener runs before the canvas's own). */
+    function wireGL() {
+      let press = null;
+      plot.addEventListener("pointerup", (event) => { press = event; }, true);
+      plot.addEventListener("graph:select", (event) => {
+        const picked = event.detail;
+        const shift = Boolean(press?.shiftKey && !press?.altKey);
+        if (picked.type === "community" && !shift) {
+          update({ community: `${analysisId}:${picked.community}`, accounts: null, entity: null });
+          return;
+        }
+        // a click on empty space ("none") keeps the selection; a shift-click's node is the one under the press
+        const index = picked.type === "node" ? picked.index : picked.type === "community" ? graph.pick(press.clientX, press.clientY) : -1;
+        if (index >= 0) pick(net.nodes[index], shift);
+      });
+      panel.close = () => { graph?.destroy(); graph = null; };
     }
 
     function communities() {
@@ -570,8 +696,9 @@
       }
       busy(1);
       try {
-        if (changed.has("from") || changed.has("to")) await windowEdges();
-        if (selectionChanged(changed) || changed.has("from") || changed.has("to")) { markCommunity(); await draw(); }
+        const ranged = changed.has("from") || changed.has("to");
+        if (ranged) await windowEdges();
+        if (selectionChanged(changed) || ranged) { markCommunity(); await (gl ? drawGL(ranged) : draw()); }
       } finally { busy(-1); }
     };
   }
@@ -891,7 +1018,7 @@
         if (saved?.state) read = Object.fromEntries([...new URLSearchParams(saved.state)].filter(([k]) => KEYS.includes(k)));
       }
       state = defaults(read);
-      window.history.replaceState(null, "", `${window.location.pathname}?${query()}`);
+      window.history.replaceState(null, "", address());
       refresh(new Set(KEYS));
     } finally { busy(-1); }
   }

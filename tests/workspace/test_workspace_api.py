@@ -144,6 +144,25 @@ def test_count_is_exact_up_to_the_cap_then_capped(world, api_for, monkeypatch):
     assert (page["count"], page["count_capped"]) == (30, False)
 
 
+def test_a_count_is_read_once_until_an_import_changes_the_collection(world, api_for):
+    """The first page's count comes from the cache on a second visit (no COUNT query), and an import, which stamps the
+    collection's overview, makes the next count new."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api, params = api_for("carol"), {"collection": world["col"].pk, "q": "hoax"}
+    first = api.get(posts_url(world), params).json()["count"]
+    assert first == 30
+    with CaptureQueriesContext(connection) as seen:
+        assert api.get(posts_url(world), params).json()["count"] == 30
+    assert not [q["sql"] for q in seen.captured_queries if "COUNT(" in q["sql"].upper()]
+    account = Account.objects.filter(collection=world["col"]).first()
+    Post.objects.bulk_create(Post(collection=world["col"], account=account, platform_id=f"new{i}", text="a hoax again",
+                                  time=START, kind="post", labels={}) for i in range(3))
+    collection_stats_refresh(collection=world["col"])  # what every import does last
+    assert api.get(posts_url(world), params).json()["count"] == 33
+
+
 def test_the_timeline_bins_by_day_and_its_selection_sums_to_the_filtered_count(world, api_for):
     url = reverse("api-workspace-timeline", args=[world["inv"].pk])
     col = world["col"].pk
