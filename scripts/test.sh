@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # Lint:   ruff (settings in pyproject.toml); a finding fails the run, after the tests have run.
-# Pass 1: the whole suite on the embedded default (SQLite, ORM broker, in-memory channel layer).
+# Pass 1: the whole suite on the embedded default (SQLite, ORM broker, in-memory channel layer), on two
+#         pytest-xdist workers (TEST_WORKERS), then the files marked `serial` in one process.
 # Pass 2: the tests marked `services` against the machine's PostgreSQL and Redis; where they are not
-#         running this says so loudly and the pass is skipped, never silently passed.
+#         running this says so loudly and the pass is skipped, never silently passed. It stays in one process:
+#         its tests share the one Redis database.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 export HF_HUB_OFFLINE=1
 PG_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/murmuration}
 REDIS=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+WORKERS=${TEST_WORKERS:-2}
 
 echo "== lint: ruff check"
 .venv/bin/ruff check .
 lint=$?
 
-echo "== pass 1: embedded default (SQLite, django-q2 ORM broker, in-memory channel layer)"
-env -u DATABASE_URL -u REDIS_URL $PY -m pytest -q --durations=15 "$@"
+echo "== pass 1: embedded default (SQLite, django-q2 ORM broker, in-memory channel layer), on $WORKERS workers"
+# pytest-xdist, whole files per worker (their module fixtures, a browser stack, are set up once): half the suite
+# waits on a browser, a django-q2 worker or a subprocess, so two workers on two cores halve the wall time. Each
+# worker has its own test database and temporary folders. Files marked `serial` run after, in one process.
+env -u DATABASE_URL -u REDIS_URL $PY -m pytest -q --durations=15 -n "$WORKERS" --dist loadfile -m "not serial" "$@"
 first=$?
+env -u DATABASE_URL -u REDIS_URL $PY -m pytest -q --durations=5 -m serial "$@"
+serial=$?
+[ $serial -eq 0 ] || first=$serial
 
 echo "== pass 2: PostgreSQL ($PG_URL) and Redis ($REDIS), tests marked 'services'"
 if ! $PY scripts/services_up.py "$PG_URL" "$REDIS"; then

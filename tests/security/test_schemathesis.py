@@ -26,6 +26,10 @@ from apps.analyses.models import Analysis, TextModel
 from apps.collections.models import Account, Collection, ImportFile, Post, RejectedRow
 from apps.jobs.models import Job
 
+# Outside pytest-xdist (scripts/test.sh runs it on its own): schemathesis gives every operation's test the same node
+# id, which xdist's report folds into one.
+pytestmark = pytest.mark.serial
+
 MAX_EXAMPLES = 25
 # Operations whose schemathesis coverage phase alone makes over a thousand calls (the analysis start body is a
 # oneOf of every kind's parameters: 1,650 calls, half a minute) get the random examples only, so the file stays
