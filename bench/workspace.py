@@ -4,7 +4,7 @@
     .venv/bin/python bench/workspace.py --rows 200000 --clients 5 --seconds 15   # a short try first
 
 The portal runs as in production (PostgreSQL of BENCH_DATABASE_URL in a throwaway database, Redis database 14 of
-BENCH_REDIS_URL, daphne, one qcluster). Setup, not measured but reported: the import (``manage.py
+BENCH_REDIS_URL, ``--servers`` daphne processes on one socket (default 2, one per core), one qcluster). Setup, not measured but reported: the import (``manage.py
 import_collection``) and the coordination analysis (``manage.py run_analysis coordination``, one-hour bins).
 
 Measured:
@@ -215,6 +215,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds a client waits between requests")
+    parser.add_argument("--servers", type=int, default=2,
+                        help="daphne processes on one listening socket (production runs one per core)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]  # other work on the machine skews every figure: say how much there was
 
@@ -223,7 +225,8 @@ def main() -> int:
         env = {"DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL, "DEBUG": "0", "HF_HUB_OFFLINE": "1",
                "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
                "SECURE_SSL_REDIRECT": "0", "STATIC_FROM_FINDERS": "1"}
-        with portal_stack(Path(tmp), env=env, pg_name="murmuration_workspace_bench") as stack:
+        with portal_stack(Path(tmp), env=env, pg_name="murmuration_workspace_bench",
+                          server_processes=args.servers) as stack:
             investigation = last_json_line(stack.shell(SETUP % PASSWORD))["investigation"]
             t0 = time.perf_counter()
             imported = last_json_line(stack.manage("import_collection", str(data), "--investigation",
@@ -256,6 +259,7 @@ def main() -> int:
         "clients": args.clients,
         "seconds": args.seconds,
         "think_s": args.think,
+        "servers": args.servers,
         "requests": len(ms),
         "posts_p50_ms": round(percentile(ms, 0.50), 1),
         "posts_p95_ms": round(percentile(ms, 0.95), 1),

@@ -87,21 +87,38 @@ class Stack:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
-    def start_server(self) -> None:
-        self.port = free_port()
+    def start_server(self, processes: int = 1) -> None:
+        """daphne on a free loopback port; with ``processes`` > 1, that many daphne processes accepting on one
+        listening socket they inherit (``--fd``), as a process supervisor runs them in production: one process
+        serves one core at most (Python's GIL), so HTTP scales by processes."""
         log = open(self.var_dir / "server.log", "ab")
-        proc = subprocess.Popen(
-            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "analyst_portal.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        self.procs["server"] = proc
+        app = "analyst_portal.asgi:application"
+        if processes > 1:
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1024)
+            listener.set_inheritable(True)
+            self.port = listener.getsockname()[1]
+            commands = [[PYTHON, "-m", "daphne", "--fd", str(listener.fileno()), app]] * processes
+            pass_fds = (listener.fileno(),)
+        else:
+            self.port = free_port()
+            listener, pass_fds = None, ()
+            commands = [[PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), app]]
+        for n, command in enumerate(commands):
+            self.procs["server" if n == 0 else f"server-{n + 1}"] = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                pass_fds=pass_fds)
+        if listener is not None:
+            listener.close()  # the servers hold their own copies
+        servers = [p for name, p in self.procs.items() if name.startswith("server")]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/login/", timeout=2)
                 return
             except OSError:
-                if proc.poll() is not None:
+                if any(proc.poll() is not None for proc in servers):
                     raise AssertionError(f"server exited: {(self.var_dir / 'server.log').read_text()}")
                 time.sleep(0.2)
         raise AssertionError("server did not answer within 60 s")
@@ -125,7 +142,7 @@ class Stack:
 
 @contextmanager
 def portal_stack(tmp_path: Path, *, server: bool = True, worker: bool = True, env: dict | None = None,
-                 pg_name: str | None = None):
+                 pg_name: str | None = None, server_processes: int = 1):
     """The portal as an analyst runs it. In the services pass (DATABASE_URL and REDIS_URL set) it gets a
     fresh PostgreSQL database of its own (named ``pg_name``, dropped first if it exists; a unique name by
     default), dropped afterwards, and a flushed Redis database; otherwise a SQLite file in tmp."""
@@ -155,7 +172,7 @@ def portal_stack(tmp_path: Path, *, server: bool = True, worker: bool = True, en
         if worker:
             stack.start_worker()
         if server:
-            stack.start_server()
+            stack.start_server(server_processes)
         yield stack
     finally:
         stack.stop()
