@@ -3,8 +3,8 @@
 # Pass 1: the whole suite on the embedded default (SQLite, ORM broker, in-memory channel layer), on two
 #         pytest-xdist workers (TEST_WORKERS), then the files marked `serial` in one process.
 # Pass 2: the tests marked `services` against the machine's PostgreSQL and Redis; where they are not
-#         running this says so loudly and the pass is skipped, never silently passed. It stays in one process:
-#         its tests share the one Redis database.
+#         running this says so loudly and the pass is skipped, never silently passed. On the same workers, each
+#         with a Redis database of its own (tests/xdist_redis.py).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -33,6 +33,7 @@ if ! $PY scripts/services_up.py "$PG_URL" "$REDIS"; then
   [ $lint -eq 0 ] && exit $first
   exit 1
 fi
-DATABASE_URL=$PG_URL REDIS_URL=$REDIS $PY -m pytest -q --durations=10 -m services "$@"
+DATABASE_URL=$PG_URL REDIS_URL=$REDIS $PY -m pytest -q --durations=10 -m services -p tests.xdist_redis \
+  -n "$WORKERS" --dist loadfile "$@"
 second=$?
 [ $lint -eq 0 ] && [ $first -eq 0 ] && [ $second -eq 0 ]
