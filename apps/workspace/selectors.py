@@ -122,23 +122,30 @@ def community_members(*, analysis: Analysis, community: int) -> tuple[str, tuple
     Cached (Django's cache: Redis in production): an analysis is written once and never changed, and reading its
     nodes makes the database unpack the whole stored network (megabytes on a large one) for every table page.
     The key holds the creation time too, so an id SQLite hands out again after a delete cannot meet old members."""
-    key = f"workspace:community:{analysis.pk}:{analysis.created_at.timestamp()}:{community}"
-    found = cache.get(key)
+    prefix = f"workspace:community:{analysis.pk}:{analysis.created_at.timestamp()}:"
+    found = cache.get(f"{prefix}{community}")
     if found is None:
-        found = _community_members(analysis, community)
-        cache.set(key, found, COMMUNITY_CACHE_S)
+        # One read of the stored nodes serves every community: asked one at a time, the first visit to each paid
+        # for unpacking the whole network again (the posts API's slowest requests, bench/workspace.py).
+        every = _communities_members(analysis)
+        cache.set_many({f"{prefix}{number}": members for number, members in every.items()}, COMMUNITY_CACHE_S)
+        found = every.get(community)
+    if found is None:
+        raise ValidationError({"community": [f"Analysis {analysis.pk} has no community {community}."]})
     return found
 
 
-def _community_members(analysis: Analysis, community: int) -> tuple[str, tuple[int, ...]]:
-    nodes = _stored_nodes(analysis)
-    members = [n["id"] for n in nodes if isinstance(n, dict) and n.get("community") == community]
-    if not members:
-        raise ValidationError({"community": [f"Analysis {analysis.pk} has no community {community}."]})
+def _communities_members(analysis: Analysis) -> dict[int, tuple[str, tuple[int, ...]]]:
+    """{community number: ("account", account ids) or ("entity", entity ids)} of every community of the network."""
+    by_community: dict = {}
+    for node in _stored_nodes(analysis):
+        if isinstance(node, dict) and isinstance(node.get("community"), int):
+            by_community.setdefault(node["community"], []).append(node["id"])
     if analysis.kind in ENTITY_NETWORKS:
-        entities = entity_ids_by_value(analysis, [str(m) for m in members])
-        return "entity", tuple(sorted(entities.values()))
-    return "account", tuple(sorted({m for m in members if _is_id(m)}))
+        entities = entity_ids_by_value(analysis, [str(m) for members in by_community.values() for m in members])
+        return {c: ("entity", tuple(sorted({entities[str(m)] for m in members if str(m) in entities})))
+                for c, members in by_community.items()}
+    return {c: ("account", tuple(sorted({m for m in members if _is_id(m)}))) for c, members in by_community.items()}
 
 
 def _stored_nodes(analysis: Analysis) -> list:

@@ -163,6 +163,24 @@ def test_a_count_is_read_once_until_an_import_changes_the_collection(world, api_
     assert api.get(posts_url(world), params).json()["count"] == 33
 
 
+@pytest.mark.parametrize("network", ["coordination", "hashtags"])
+def test_one_read_of_a_network_serves_every_community(world, api_for, network):
+    """The first community asked reads the stored nodes once and keeps every community's members: the second
+    community's page reads no stored result (and both pages list exactly their own members' posts)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api, analysis = api_for("carol"), world[network]
+    first = api.get(posts_url(world), {"collection": world["col"].pk, "community": f"{analysis.pk}:0"}).json()
+    with CaptureQueriesContext(connection) as seen:
+        second = api.get(posts_url(world), {"collection": world["col"].pk, "community": f"{analysis.pk}:1"}).json()
+    assert not [q["sql"] for q in seen.captured_queries if '"result"' in q["sql"]]
+    if network == "coordination":
+        assert {r["account"]["id"] for r in first["results"]} == _community_accounts(world, 0)
+        assert {r["account"]["id"] for r in second["results"]} == _community_accounts(world, 1)
+    assert first["count"] > 0 and second["count"] > 0
+
+
 def test_the_timeline_bins_by_day_and_its_selection_sums_to_the_filtered_count(world, api_for):
     url = reverse("api-workspace-timeline", args=[world["inv"].pk])
     col = world["col"].pk
