@@ -4,8 +4,9 @@
     .venv/bin/python bench/workspace.py --rows 200000 --clients 5 --seconds 15   # a short try first
 
 The portal runs as in production (PostgreSQL of BENCH_DATABASE_URL in a throwaway database, Redis database 14 of
-BENCH_REDIS_URL, ``--servers`` daphne processes on one socket (default 2, one per core), one qcluster). Setup, not measured but reported: the import (``manage.py
-import_collection``) and the coordination analysis (``manage.py run_analysis coordination``, one-hour bins).
+BENCH_REDIS_URL, ``--servers`` daphne processes on one socket (default 2, one per core), one qcluster). Setup, not
+measured but reported: the import (``manage.py import_collection``) and the coordination analysis (``manage.py
+run_analysis coordination``, one-hour bins).
 
 Measured:
 1. **posts API**: ``--clients`` threads, each with its own logged-in session, for ``--seconds`` seconds ask for
