@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/triage.py [--file ../shared/data/ira/ira_dev_en.csv.gz] [--presses 50]
     .venv/bin/python bench/triage.py --rows 20000 --presses 20   # a short try first
+    .venv/bin/python bench/triage.py --rows 300000 --think 1000 --decided 3000   # reading 1 s an item, 3,000 in
 
 The portal runs as in production (PostgreSQL of BENCH_DATABASE_URL in a throwaway database, Redis database 14 of
 BENCH_REDIS_URL, daphne; no worker: nothing here is a job). Setup, not measured but reported: the import
@@ -12,7 +13,10 @@ model's. Scoring 1.35 M posts with the text classifier on CPU takes hours (152 p
 
 Measured: headless Chromium (Debian's) opens a post queue (most uncertain first) and presses ``--presses`` keys in
 turn (1, 2, s: label, label, skip); for each, the time from the key event to the next item drawn (``performance.now()``
-in the page: triage.js stamps ``#triage[data-drawn]`` when it has drawn an item). p50/p95.
+in the page: triage.js stamps ``#triage[data-drawn]`` when it has drawn an item). p50/p95. ``--think`` waits that
+many milliseconds before each press, as an analyst reads the item (0: presses back to back, each waiting for the
+answer to the one before); ``--decided`` gives the analyst that many earlier skips of the queue's most uncertain
+posts (written directly), as after a day's work.
 
 Ends with one JSON line: ``{"bench": "triage", "posts": ..., "next_p50_ms": ..., "next_p95_ms": ...}``.
 """
@@ -72,6 +76,12 @@ with connection.cursor() as cursor:
     cursor.execute("ANALYZE analyses_postscore")
 queue = queue_create(investigation=scoring.investigation, user=user, analysis=scoring, order="uncertainty",
                      label_key="analyst_label", label_values="operation,organic,unsure")
+with connection.cursor() as cursor:  # the analyst's earlier skips (--decided), nearest the threshold first
+    cursor.execute(
+        "INSERT INTO triage_triagedecision (queue_id, post_id, value, previous, user_id, decided_at) "
+        "SELECT %%s, post_id, '', '{}', %%s, now() FROM analyses_postscore WHERE analysis_id = %%s "
+        "ORDER BY abs(score - 0.5), post_id LIMIT %%s", [queue.pk, user.pk, scoring.pk, %d])
+    cursor.execute("ANALYZE triage_triagedecision")
 print(json.dumps({"queue": queue.pk, "scored": scored}))
 """
 
@@ -96,8 +106,9 @@ MEASURE_PRESS = """async (key) => {
 KEYS = ("1", "2", "s")
 
 
-def presses(url: str, queue: int, count: int) -> list[float]:
-    """Milliseconds from each key event to the next item drawn, in headless Chromium."""
+def presses(url: str, queue: int, count: int, think_ms: int = 0) -> list[float]:
+    """Milliseconds from each key event to the next item drawn, in headless Chromium, ``think_ms`` after the item
+    before was drawn."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -112,7 +123,11 @@ def presses(url: str, queue: int, count: int) -> list[float]:
         page.on("response", lambda r: r.status >= 400 and print("HTTP", r.status, r.url, flush=True))
         page.goto(f"{url}/triage/{queue}/")
         page.wait_for_selector("#triage[data-state=item][data-drawn]", timeout=120_000)
-        times = [page.evaluate(MEASURE_PRESS, KEYS[i % len(KEYS)]) for i in range(count)]
+        times = []
+        for i in range(count):
+            if think_ms:
+                page.wait_for_timeout(think_ms)
+            times.append(page.evaluate(MEASURE_PRESS, KEYS[i % len(KEYS)]))
         chromium.close()
     return times
 
@@ -122,6 +137,8 @@ def main() -> int:
     parser.add_argument("--file", type=Path, default=workspace.DEFAULT_FILE)
     parser.add_argument("--rows", type=int, default=0, help="use only the file's first N rows (0: all)")
     parser.add_argument("--presses", type=int, default=50)
+    parser.add_argument("--think", type=int, default=0, help="milliseconds an analyst reads each item (default 0)")
+    parser.add_argument("--decided", type=int, default=0, help="the analyst's earlier decisions (default 0)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]  # other work on the machine skews every figure: say how much there was
 
@@ -139,16 +156,19 @@ def main() -> int:
             import_s = time.perf_counter() - t0
             print(f"import: {imported.get('stored')} posts in {import_s:.0f} s", flush=True)
             t0 = time.perf_counter()
-            made = last_json_line(stack.shell(SCORED_QUEUE % (investigation, imported["collection_id"]), timeout=3600))
+            made = last_json_line(stack.shell(SCORED_QUEUE % (investigation, imported["collection_id"], args.decided),
+                                              timeout=3600))
             scores_s = time.perf_counter() - t0
             print(f"synthetic scores and the queue: {made['scored']} posts in {scores_s:.0f} s", flush=True)
-            ms = presses(stack.url, made["queue"], args.presses)
+            ms = presses(stack.url, made["queue"], args.presses, args.think)
 
     figures = {
         "bench": "triage",
         "posts": made["scored"],
         "scores": "synthetic (seeded hash of the post id): the queue's latency, not the model's",
         "presses": len(ms),
+        "think_ms": args.think,
+        "decided_before": args.decided,
         "next_p50_ms": round(workspace.percentile(ms, 0.50), 1),
         "next_p95_ms": round(workspace.percentile(ms, 0.95), 1),
         "next_max_ms": round(max(ms), 1),

@@ -1,7 +1,8 @@
 """The triage API: the next item for the calling analyst, a decision (a label or a skip), undo; the rounds of active
 learning and a retrain; the disagreements and their resolution. Viewers read; writing needs the editor role; a
 non-member gets 404 for every queue. Each decision answers with the next item and the analyst's progress, so a key
-press costs one request."""
+press costs one request; asked with ``ahead``, it brings the item after that one too (``upcoming``), which the page
+draws at the next key press without waiting for the server."""
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -14,13 +15,15 @@ from apps.investigations.models import Role
 from apps.triage import services
 from apps.triage.selectors import (
     disagreements,
-    item_describe,
-    item_next,
+    items_describe,
+    items_next,
     progress,
     queue_get,
     retrain_jobs,
     round_list,
 )
+
+AHEAD_HELP = "also answer with the item after the next one (upcoming), to draw at once after the next decision"
 
 
 class TriageDecisionInput(serializers.Serializer):
@@ -30,6 +33,11 @@ class TriageDecisionInput(serializers.Serializer):
     value = serializers.CharField(max_length=services.VALUE_MAX, required=False, allow_blank=True, default="",
                                   help_text="one of the queue's labels; leave out with skip")
     skip = serializers.BooleanField(required=False, default=False)
+    ahead = serializers.BooleanField(required=False, default=False, help_text=AHEAD_HELP)
+
+
+class TriageAheadInput(serializers.Serializer):
+    ahead = serializers.BooleanField(required=False, default=False, help_text=AHEAD_HELP)
 
 
 class TriageProgressOutput(serializers.Serializer):
@@ -111,7 +119,15 @@ class TriageItemOutput(serializers.Serializer):
 
 class TriageNextOutput(serializers.Serializer):
     item = TriageItemOutput(allow_null=True, help_text="null when the caller has decided every item")
+    upcoming = TriageItemOutput(allow_null=True, required=False,
+                                help_text="asked with ahead: the item after it (null: none after it)")
     progress = TriageProgressOutput()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if "upcoming" not in instance:  # not asked ahead: absent, not null (which says there is none)
+            data.pop("upcoming", None)
+        return data
 
 
 class TriageDecisionOutput(serializers.Serializer):
@@ -132,17 +148,23 @@ class TriageUndoOutput(TriageNextOutput):
     undone = TriageDecisionOutput(allow_null=True, help_text="null when the caller had nothing to undo")
 
 
-def next_payload(*, queue, user) -> dict:
-    """``{"item", "progress"}``: the caller's next item with its context, and how far they are."""
-    row = item_next(queue=queue, user=user)
-    return {"item": item_describe(queue=queue, row=row) if row else None, "progress": progress(queue=queue, user=user)}
+def next_payload(*, queue, user, ahead: bool = False) -> dict:
+    """``{"item", "progress"}``: the caller's next item with its context, and how far they are; with ``ahead``, the
+    item after it too (``upcoming``)."""
+    rows = items_next(queue=queue, user=user, count=2 if ahead else 1)
+    described = items_describe(queue=queue, rows=rows) + [None, None]
+    payload = {"item": described[0], "progress": progress(queue=queue, user=user)}
+    return {**payload, "upcoming": described[1]} if ahead else payload
 
 
 class TriageNextApi(APIView):
-    @extend_schema(responses=TriageNextOutput)
+    @extend_schema(parameters=[TriageAheadInput], responses=TriageNextOutput)
     def get(self, request, pk: int):
         queue = queue_get(user=request.user, queue_id=pk)
-        return Response(TriageNextOutput(next_payload(queue=queue, user=request.user)).data)
+        query = TriageAheadInput(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        payload = next_payload(queue=queue, user=request.user, ahead=query.validated_data["ahead"])
+        return Response(TriageNextOutput(payload).data)
 
 
 class TriageDecisionApi(APIView):
@@ -156,16 +178,22 @@ class TriageDecisionApi(APIView):
         decision = services.decision_record(queue=queue, user=request.user, post_id=data.validated_data.get("post"),
                                             account_id=data.validated_data.get("account"),
                                             value=data.validated_data["value"], skip=data.validated_data["skip"])
-        payload = {"decision": decision, **next_payload(queue=queue, user=request.user)}
+        payload = {"decision": decision,
+                   **next_payload(queue=queue, user=request.user, ahead=data.validated_data["ahead"])}
         return Response(TriageDecisionResultOutput(payload).data, status=status.HTTP_201_CREATED)
 
 
 class TriageUndoApi(APIView):
-    @extend_schema(request=None, responses=TriageUndoOutput)
+    Input = TriageAheadInput
+
+    @extend_schema(request=Input, responses=TriageUndoOutput)
     def post(self, request, pk: int):
         queue = queue_get(user=request.user, queue_id=pk, role=Role.EDITOR)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
         undone = services.decision_undo(queue=queue, user=request.user)
-        return Response(TriageUndoOutput({"undone": undone, **next_payload(queue=queue, user=request.user)}).data)
+        payload = next_payload(queue=queue, user=request.user, ahead=data.validated_data["ahead"])
+        return Response(TriageUndoOutput({"undone": undone, **payload}).data)
 
 
 # Active learning -------------------------------------------------------------------------------------

@@ -2,22 +2,25 @@
 analyst sees next, with its context; progress; agreement between analysts (Cohen's κ per pair with its confusion,
 Fleiss' κ), the disagreements and the labels training uses; the rounds of active learning.
 
-Items are the source analysis's ``PostScore`` rows. The next item is one indexed query per key press in
-the uncertainty and score orders (walks of the (analysis, score) index that skip the analyst's decided
-posts); the random order sorts the queue's items by a seeded hash of the post id on every call.
+Items are the source analysis's ``PostScore`` rows. The next items are one indexed query per key press in the
+uncertainty and score orders (walks of the (analysis, score) index that skip the analyst's decided posts, both
+sides of the threshold in one round trip on PostgreSQL), and each walk resumes where the analyst's last one stopped
+(``_resume``), so it does not step over every item they have decided. The random order reads its items a page at
+a time (the seeded order of a page never changes: each is sorted once and kept in Django's cache).
 """
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Abs, Coalesce, Mod
 from django.urls import reverse
 
 from apps.analyses.kinds.score import ood_limit
-from apps.analyses.models import Analysis, PostScore
-from apps.analyses.selectors import text_model_of
+from apps.analyses.models import Analysis, PostScore, TextModel
 from apps.collections.models import Post
 from apps.investigations.models import Investigation, Role
 from apps.investigations.selectors import member_object_get
@@ -114,16 +117,142 @@ def _undecided(rows: QuerySet, *, queue: TriageQueue, user) -> QuerySet:
 
 def item_next(*, queue: TriageQueue, user) -> PostScore | TriageAccountItem | None:
     """The first item of the queue's order that ``user`` has not decided (labelled or skipped)."""
-    if queue.order != TriageQueue.Order.UNCERTAINTY:
-        return _undecided(queue_items(queue), queue=queue, user=user).first()
-    # Nearest to the threshold from above and from below, each a walk of the score index, instead of sorting every
-    # item by its distance: the closer of the two (the lower post id on a tie) is the queue's next.
+    found = items_next(queue=queue, user=user)
+    return found[0] if found else None
+
+
+def items_next(*, queue: TriageQueue, user, count: int = 1) -> list:
+    """The first ``count`` items of the queue's order that ``user`` has not decided: the page shows the first and
+    fetches the second ahead, so that a key press draws it at once."""
+    stamp, resume = _resume(queue, user)
+    if queue.order == TriageQueue.Order.RANDOM:
+        found, resume = _random_next(queue, user, count, resume)
+    elif queue.order == TriageQueue.Order.SCORE:
+        found, resume = _score_next(queue, user, count, resume)
+    else:
+        found, resume = _uncertainty_next(queue, user, count, resume)
+    cache.set(_resume_key(queue, user), {"stamp": stamp, "at": resume}, RESUME_CACHE_S)
+    return found
+
+
+def _uncertainty_next(queue: TriageQueue, user, count: int, resume: dict) -> tuple[list, dict]:
+    """Nearest to the threshold from above and from below, each a walk of the score index, instead of sorting every
+    item by its distance: the closer ones of the two walks (the lower id on a tie) are the queue's next."""
     cut, field = boundary(queue), item_field(queue)
     rows = _undecided(item_rows(queue), queue=queue, user=user)
-    above = rows.filter(score__gte=cut).order_by("score", field).first()
-    below = rows.filter(score__lt=cut).order_by("-score", field).first()
-    found = [row for row in (above, below) if row is not None]
-    return min(found, key=lambda row: (abs(row.score - cut), getattr(row, field)), default=None)
+    above, below = rows.filter(score__gte=cut), rows.filter(score__lt=cut)
+    if resume.get("above"):
+        above = above.filter(_at_or_after(resume["above"], field, rising=True))
+    if resume.get("below"):
+        below = below.filter(_at_or_after(resume["below"], field, rising=False))
+    found = _read_both(above.order_by("score", field)[:count], below.order_by("-score", field)[:count])
+    for side, on_side in (("above", lambda row: row.score >= cut), ("below", lambda row: row.score < cut)):
+        first = min((row for row in found if on_side(row)), key=lambda row: abs(row.score - cut), default=None)
+        if first is not None:
+            resume[side] = (first.score, getattr(first, field))
+    found.sort(key=lambda row: (abs(row.score - cut), getattr(row, field)))
+    return found[:count], resume
+
+
+def _score_next(queue: TriageQueue, user, count: int, resume: dict) -> tuple[list, dict]:
+    field = item_field(queue)
+    rows = _undecided(item_rows(queue), queue=queue, user=user)
+    if resume.get("score"):
+        rows = rows.filter(_at_or_after(resume["score"], field, rising=False))
+    found = list(rows.order_by("-score", field)[:count])
+    if found:
+        resume["score"] = (found[0].score, getattr(found[0], field))
+    return found, resume
+
+
+def _at_or_after(position: tuple[float, int], field: str, *, rising: bool) -> Q:
+    """Items at or past ``position`` (score, id) in a walk by score (rising or falling), ties by rising id. The plain
+    score bound is what the index walk starts from; the tie test only reads the few rows of that one score."""
+    score, item_id = position
+    if rising:
+        return Q(score__gte=score) & (Q(score__gt=score) | Q(**{f"{field}__gte": item_id}))
+    return Q(score__lte=score) & (Q(score__lt=score) | Q(**{f"{field}__gte": item_id}))
+
+
+def _read_both(first: QuerySet, second: QuerySet) -> list:
+    """Two sliced walks as one round trip where the database allows a LIMIT in each part of a UNION ALL
+    (PostgreSQL); SQLite, in-process, reads them one after the other."""
+    if connection.features.supports_slicing_ordering_in_compound:
+        return list(first.union(second, all=True))
+    return [*first, *second]
+
+
+RANDOM_PAGE = 200  # items per page of the random order
+RANDOM_PAGE_CACHE_S = 3600
+
+
+def _random_next(queue: TriageQueue, user, count: int, resume: dict) -> tuple[list, dict]:
+    """The random order a page at a time from the page where the user's last walk found an item: sorting every item
+    by its seeded hash on each key press read the whole queue (96 ms on 300 k posts), a page's item ids are read
+    once. Within a page, the items the user has not decided, in the page's order."""
+    field = item_field(queue)
+    rank = Mod(F(field) * random_multiplier(queue.seed), PRIME)
+    rows = _undecided(item_rows(queue), queue=queue, user=user).annotate(rank=rank)
+    page, found = resume.get("page", 0), []
+    while len(found) < count:
+        ids = _random_page(queue, page)
+        if not ids:
+            break
+        more = list(rows.filter(**{f"{field}__in": ids}).order_by("rank", field)[: count - len(found)])
+        if more and not found:
+            resume["page"] = page
+        found += more
+        page += 1
+    return found, resume
+
+
+def _random_page(queue: TriageQueue, page: int) -> list[int]:
+    """The item ids of page ``page`` of the queue's random order (its seed, its current round's items): they never
+    change, so each page is sorted once (a top-N read of the queue) and kept in Django's cache."""
+    key = f"triage:random:{queue.pk}:{queue.analysis_id}:{queue.seed}:{page}"
+    ids = cache.get(key)
+    if ids is None:
+        field = item_field(queue)
+        ranked = item_rows(queue).annotate(rank=Mod(F(field) * random_multiplier(queue.seed), PRIME))
+        ids = list(ranked.order_by("rank", field).values_list(field, flat=True)
+                   [page * RANDOM_PAGE:(page + 1) * RANDOM_PAGE])
+        cache.set(key, ids, RANDOM_PAGE_CACHE_S)
+    return ids
+
+
+# Where a user's walk resumes ----------------------------------------------------------------------------
+# Each walk of the queue's order starts where the user's last one found its first item: every item before it was
+# decided (by the user, or by enough members where the queue asks for N labels per item), and stays so until a
+# decision is undone. An undo in the queue gives it a new stamp (``walks_restart``, after its commit), and a resume
+# point of an older stamp is not used: the walk starts from the beginning, as without a cache. The key holds the
+# round's analysis and the labels per item, which change what the order is.
+
+RESUME_CACHE_S = 3600
+
+
+def _resume_key(queue: TriageQueue, user) -> str:
+    return f"triage:resume:{queue.pk}:{queue.analysis_id}:{queue.labels_per_item}:{user.pk}"
+
+
+def _stamp_key(queue: TriageQueue) -> str:
+    return f"triage:stamp:{queue.pk}"
+
+
+def _resume(queue: TriageQueue, user) -> tuple[str, dict]:
+    """(the queue's stamp now, where the user's walk may resume: {} to start from the beginning)."""
+    found = cache.get_many([_stamp_key(queue), _resume_key(queue, user)])
+    stamp, resume = found.get(_stamp_key(queue)), found.get(_resume_key(queue, user)) or {}
+    if stamp is None:  # first walk of the queue (or the stamp was evicted): nothing cached can be trusted
+        cache.add(_stamp_key(queue), secrets.token_hex(8), None)
+        return cache.get(_stamp_key(queue)), {}
+    return stamp, dict(resume["at"]) if resume.get("stamp") == stamp else {}
+
+
+def walks_restart(queue: TriageQueue) -> None:
+    """Every user's next walk of the queue starts from the beginning: a decision was undone, so an item before
+    where a walk would resume may be undecided again. Called again after the undo's commit, so that no walk that
+    still saw the decision can leave a resume point under the stamp that counts."""
+    cache.set(_stamp_key(queue), secrets.token_hex(8), None)
 
 
 def progress(*, queue: TriageQueue, user) -> dict:
@@ -236,19 +365,29 @@ def retrain_jobs(*, queue: TriageQueue) -> QuerySet[Job]:
 # One item and its context -----------------------------------------------------------------------------
 
 def item_describe(*, queue: TriageQueue, row) -> dict | None:
-    """What the page shows of one item: the post, its account with other recent posts, its score, the
-    attention view of the model that scored it, and its neighbours in the collection's stored networks. An account
-    queue's item: ``account_item_describe``."""
+    """What the page shows of one item: ``items_describe`` of one."""
+    return items_describe(queue=queue, rows=[row])[0]
+
+
+def items_describe(*, queue: TriageQueue, rows: list) -> list[dict | None]:
+    """What the page shows of each item (None for a post scored, then removed from the collection): the post, its
+    account with other recent posts, its score, the attention view of the model that scored it, and its neighbours
+    in the collection's stored networks. The items' posts, the model and the networks are read once for them all.
+    An account queue's item: ``account_item_describe``."""
     if is_account_queue(queue):
-        return account_item_describe(queue=queue, row=row)
-    post = Post.objects.select_related("account").filter(pk=row.post_id, collection_id=queue.collection_id).first()
-    if post is None:  # scored, then removed from the collection: nothing to show
-        return None
+        return [account_item_describe(queue=queue, row=row) for row in rows]
+    posts = Post.objects.select_related("account").filter(collection_id=queue.collection_id).in_bulk(
+        [row.post_id for row in rows])
+    shown = [posts.get(row.post_id) for row in rows]
+    networks = _networks(collection_id=queue.collection_id, account_ids=[p.account_id for p in shown if p])
+    model = _attention_model(queue) if any(shown) else None
+    return [_post_describe(queue, row, post, model, networks.get(post.account_id, [])) if post else None
+            for row, post in zip(rows, shown)]
+
+
+def _post_describe(queue: TriageQueue, row: PostScore, post: Post, model: int | None, networks: list) -> dict:
     account = post.account
     posts_url = reverse("collection-posts", args=[queue.collection_id])
-    # The model of the queue's latest round (a retrained one: ``text_model_id`` in its result).
-    model_id = (queue.analysis.result or {}).get("text_model_id") or queue.analysis.params.get("model")
-    model = text_model_of(investigation=queue.investigation_id, model_id=model_id)
     return {
         "unit": TriageQueue.Unit.POST,
         "post": {
@@ -271,9 +410,20 @@ def item_describe(*, queue: TriageQueue, row) -> dict | None:
         "score": row.score,
         "unreliable": _unreliable(queue, row),
         "uncertainty": abs(row.score - boundary(queue)),
-        "attention_url": reverse("text-model-post", args=[model.pk, post.pk]) if model else None,
-        "networks": _networks(collection_id=queue.collection_id, account_id=account.pk),
+        "attention_url": reverse("text-model-post", args=[model, post.pk]) if model else None,
+        "networks": networks,
     }
+
+
+def _attention_model(queue: TriageQueue) -> int | None:
+    """The id of the model of the queue's latest round (a retrained one: ``text_model_id`` in its result), where it
+    is still a model of the investigation; only its id (its stored metrics and curves are not needed here)."""
+    model_id = (queue.analysis.result or {}).get("text_model_id") or queue.analysis.params.get("model")
+    try:
+        pk = int(model_id)
+    except (TypeError, ValueError):
+        return None
+    return TextModel.objects.filter(investigation_id=queue.investigation_id, pk=pk).values_list("pk", flat=True).first()
 
 
 def _unreliable(queue: TriageQueue, row) -> bool | None:
@@ -315,7 +465,7 @@ def account_item_describe(*, queue: TriageQueue, row: TriageAccountItem) -> dict
         "score": row.score,
         "uncertainty": abs(row.score - boundary(queue)),
         "attention_url": None,
-        "networks": _networks(collection_id=queue.collection_id, account_id=detail["id"]),
+        "networks": _networks(collection_id=queue.collection_id, account_ids=[detail["id"]]).get(detail["id"], []),
     }
 
 
@@ -345,35 +495,50 @@ def _recent_posts(*, account_id: int, exclude: int) -> list[dict]:
 ADJACENCY_CACHE_S = 3600
 
 
-def _networks(*, collection_id: int, account_id: int) -> list[dict]:
-    analyses = (
+def _networks(*, collection_id: int, account_ids: list[int]) -> dict[int, list[dict]]:
+    """{account id: the latest stored networks it is a node of, each with its strongest neighbours}."""
+    analyses = list(
         Analysis.objects.filter(collection_id=collection_id, kind__in=NETWORK_KINDS)
         .only("id", "kind", "params", "summary", "created_at")
         .order_by("-created_at", "-id")[:NETWORKS_SHOWN]
     )
-    shown = []
-    for analysis in analyses:
-        adjacency = _adjacency(analysis.pk, analysis.created_at.isoformat())
-        if account_id in adjacency:
-            shown.append({
-                "analysis": analysis.pk,
-                "title": analysis.title,
-                "url": reverse("analysis-detail", args=[analysis.pk]),
-                "neighbours": adjacency[account_id],
-            })
-    return shown
+    if not analyses or not account_ids:
+        return {}
+    neighbours = _neighbours(analyses, account_ids)
+    shown: dict[int, list[dict]] = defaultdict(list)
+    for account_id in account_ids:
+        for analysis in analyses:
+            found = neighbours.get((analysis.pk, account_id))
+            if found is not None:
+                shown[account_id].append({"analysis": analysis.pk, "title": analysis.title,
+                                          "url": reverse("analysis-detail", args=[analysis.pk]), "neighbours": found})
+    return dict(shown)
 
 
-def _adjacency(analysis_id: int, created_at: str) -> dict[int, list[dict]]:
-    """{account id: its strongest neighbours} of a stored network, read once and kept in Django's cache (Redis in
-    production, shared by every web process): an analysis row never changes (``created_at`` in the key keeps an id
-    SQLite hands out again from reading another's network)."""
-    key = f"triage:adjacency:{analysis_id}:{created_at}"
-    found = cache.get(key)
-    if found is None:
-        found = _adjacency_read(analysis_id)
-        cache.set(key, found, ADJACENCY_CACHE_S)
-    return found
+def _neighbours(analyses: list[Analysis], account_ids: list[int]) -> dict[tuple[int, int], list[dict]]:
+    """{(analysis id, account id): its strongest neighbours} for the accounts that are nodes of those stored
+    networks, in one read of Django's cache (Redis in production, shared by every web process). Each network is read
+    from the database once and kept as one key per node (an analysis row never changes): a key per network made
+    every item unpickle the whole adjacency, about 12 ms for a network of the IRA file's 2,300 accounts. Its
+    ``read`` key says the network is cached (a node without a key is no node of it); it lives a minute less than
+    the node keys, so it never outlives them. ``created_at`` in the keys keeps an id SQLite hands out again from
+    reading another's network."""
+    prefix = {a.pk: f"triage:adjacency:{a.pk}:{a.created_at.isoformat()}" for a in analyses}
+    keys = {f"{prefix[a]}:read": (a, None) for a in prefix}
+    keys |= {f"{prefix[a]}:{account}": (a, account) for a in prefix for account in account_ids}
+    found = cache.get_many(list(keys))
+    neighbours = {keys[key]: value for key, value in found.items() if keys[key][1] is not None}
+    for analysis_id in prefix:
+        if f"{prefix[analysis_id]}:read" in found:
+            continue
+        adjacency = _adjacency_read(analysis_id)
+        nodes = list(adjacency)
+        for start in range(0, len(nodes), 1000):
+            chunk = nodes[start:start + 1000]
+            cache.set_many({f"{prefix[analysis_id]}:{node}": adjacency[node] for node in chunk}, ADJACENCY_CACHE_S)
+        cache.set(f"{prefix[analysis_id]}:read", True, ADJACENCY_CACHE_S - 60)
+        neighbours |= {(analysis_id, a): adjacency[a] for a in account_ids if a in adjacency}
+    return neighbours
 
 
 def _adjacency_read(analysis_id: int) -> dict[int, list[dict]]:

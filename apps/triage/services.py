@@ -17,7 +17,7 @@ from apps.collections.models import Account, Post
 from apps.investigations.models import Investigation
 from apps.jobs.models import Job
 from apps.triage.models import TriageAccountItem, TriageDecision, TriageQueue, TriageResolution, TriageRound
-from apps.triage.selectors import SOURCE_KINDS, is_account_queue, item_field, item_labels
+from apps.triage.selectors import SOURCE_KINDS, is_account_queue, item_field, item_labels, walks_restart
 
 LABEL_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 VALUE_MAX = 100
@@ -199,6 +199,10 @@ def decision_undo(*, queue: TriageQueue, user) -> TriageDecision | None:
                              "restored": (target.labels or {}).get(queue.label_key)})
     decision_id = last.pk
     last.delete()
+    # The item is undecided again: walks start afresh, now and once more after the commit (a walk in between still
+    # saw the decision; a rollback only costs one walk from the beginning).
+    walks_restart(queue)
+    transaction.on_commit(lambda: walks_restart(queue))
     last.pk = decision_id  # the caller reports which decision went
     return last
 

@@ -78,7 +78,7 @@ def triage_queue_view(request, pk: int):
         "accounts": queue.unit == TriageQueue.Unit.ACCOUNT,
         "retrain_absent_why": services.RETRAIN_POSTS_ONLY,
         "keys": list(enumerate(queue.label_values, start=1)),
-        "first": TriageNextOutput(next_payload(queue=queue, user=request.user)).data,
+        "first": TriageNextOutput(next_payload(queue=queue, user=request.user, ahead=True)).data,
         "pairs": _with_confusion_rows(agreement(queue=queue)),
         "fleiss": fleiss(queue=queue),
         "rounds": list(round_list(queue=queue)),

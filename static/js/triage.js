@@ -1,7 +1,10 @@
 /* Triage queue: one item at a time. Keys 1–9 label the item shown, s skips it, u undoes the analyst's
-   latest decision, n opens a note on the post, ? shows the keys. Each key is one request whose answer
-   carries the next item and the progress; keys pressed while one is in flight wait their turn, in order,
-   and each acts on the item shown when its turn comes. The page brings the first item with it.
+   latest decision, n opens a note on the post, ? shows the keys. The page brings the first item and the one
+   after it (upcoming); a label or a skip draws the upcoming item at once, then sends the decision, whose answer
+   carries the next item (checked against the one drawn: another analyst may have taken it meanwhile), the one
+   after it and the progress. Keys pressed while a request is in flight wait their turn, in order, and each acts
+   on the item shown when its turn comes; so decisions reach the server in the order pressed, and undo (which
+   waits for its answer) undoes the latest.
    Retrain starts the queue's next round of active learning (a job): its progress is drawn live by
    job-progress.js (Murmuration.JobProgress); when it succeeds the rounds table is read again and the
    next item is the new model's most uncertain. An account queue (data-unit="account") shows one account at a
@@ -23,6 +26,8 @@
   );
   const status = root.querySelector('[data-testid="triage-status"]');
   let current = null; // the item shown
+  let upcoming; // the item after it, fetched ahead: undefined while unknown, null when there is none
+  let progress = null; // the analyst's counts, as last drawn
   let turn = Promise.resolve(); // the last key's request
 
   const fields = (name) => root.querySelectorAll(`[data-f="${name}"]`);
@@ -102,9 +107,22 @@
     }));
   }
 
-  function show({ item, progress }) {
+  const itemId = (item) => (item ? (accounts ? item.account.id : item.post.id) : null);
+
+  // An answer from the server: the item to show, the one after it (when asked ahead) and the progress.
+  function show(data) {
+    upcoming = "upcoming" in data ? data.upcoming : undefined;
+    draw(data.item, data.progress);
+  }
+
+  function showProgress(counts) {
+    progress = counts;
+    for (const name of ["done", "total", "labelled", "skipped"]) text(name, counts[name]);
+  }
+
+  function draw(item, counts) {
     current = item;
-    for (const name of ["done", "total", "labelled", "skipped"]) text(name, progress[name]);
+    showProgress(counts);
     root.dataset.state = item ? "item" : "done";
     boxes.item.hidden = accounts || !item;
     boxes.account.hidden = !item;
@@ -157,29 +175,58 @@
   function inTurn(action) {
     turn = turn.then(async () => {
       try {
-        const data = await action(current);
-        if (data) show(data);
+        await action(current);
       } catch (error) {
         say(error.message, true);
       }
     });
   }
 
+  const named = (item) => (accounts ? `account ${item.account.handle}` : `post ${item.post.platform_id}`);
+
+  // Label or skip `item`: draw the item fetched ahead at once (with the progress it will have), then send the
+  // decision. The answer's next item is normally the one drawn; when it is not (another analyst took that item
+  // meanwhile, or it was decided in another tab), the answer's is drawn instead. A refused decision puts `item`
+  // back.
   async function decide(item, body) {
-    if (!item) return null;
+    if (!item) return;
+    const before = { progress, upcoming };
+    const early = upcoming !== undefined;
+    if (early) {
+      const counts = { ...progress, done: progress.done + 1 };
+      counts[body.skip ? "skipped" : "labelled"] += 1;
+      upcoming = undefined;
+      draw(before.upcoming, counts);
+    }
     const target = accounts ? { account: item.account.id } : { post: item.post.id };
-    const data = await call(root.dataset.decideUrl, { ...target, ...body });
-    const named = accounts ? `account ${item.account.handle}` : `post ${item.post.platform_id}`;
-    say(body.skip ? `Skipped ${named}.` : `Labelled ${named} ${body.value}.`);
-    return data;
+    let data;
+    try {
+      data = await call(root.dataset.decideUrl, { ...target, ...body, ahead: true });
+    } catch (error) {
+      if (early) {
+        upcoming = before.upcoming;
+        draw(item, before.progress);
+      }
+      throw error;
+    }
+    const done = body.skip ? `Skipped ${named(item)}` : `Labelled ${named(item)} ${body.value}`;
+    if (early && itemId(data.item) === itemId(current)) {
+      upcoming = data.upcoming;
+      showProgress(data.progress);
+      say(`${done}.`);
+    } else {
+      const taken = early && before.upcoming;
+      say(taken ? `${done}; ${named(before.upcoming)} was decided meanwhile: showing the next.` : `${done}.`);
+      show(data);
+    }
   }
 
   async function undo() {
-    const data = await call(root.dataset.undoUrl, {});
+    const data = await call(root.dataset.undoUrl, { ahead: true });
     const undone = data.undone;
-    const named = undone && (undone.account ? `account ${undone.account}` : `post ${undone.post}`);
-    say(undone ? `Undid ${undone.skipped ? "the skip" : undone.value} on ${named}.` : "Nothing to undo.");
-    return data;
+    const what = undone && (undone.account ? `account ${undone.account}` : `post ${undone.post}`);
+    say(undone ? `Undid ${undone.skipped ? "the skip" : undone.value} on ${what}.` : "Nothing to undo.");
+    show(data);
   }
 
   function openNote() {
@@ -267,7 +314,7 @@
     showRounds(data.rounds);
     const last = data.rounds[data.rounds.length - 1];
     say(`Round ${last.number} ready: held-out AUC ${figure(last.metrics.auc)}. The queue now follows its uncertainty.`);
-    inTurn(() => call(root.dataset.nextUrl));
+    inTurn(async () => show(await call(`${root.dataset.nextUrl}?ahead=1`)));
   }
 
   function watch(state) {

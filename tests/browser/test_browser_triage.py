@@ -135,10 +135,7 @@ def test_an_analyst_labels_two_accounts_with_the_keys(stack, page):  # noqa: F81
     """An account queue over the same kind of scoring: acct0's mean score (0.271) is nearer 0.5 than acct1's (0.75)."""
     from playwright.sync_api import expect
 
-    alice_once = ("from django.contrib.auth import get_user_model\n"  # the test above may have made her
-                  "if not get_user_model().objects.filter(username='alice').exists():\n"
-                  f"    get_user_model().objects.create_user('alice', password={PASSWORD!r})\n")
-    made = last_json_line(stack.shell((SCORED_COLLECTION % (SCORES,)).replace(SETUP_USER, alice_once)))
+    made = last_json_line(stack.shell((SCORED_COLLECTION % (SCORES,)).replace(SETUP_USER, ALICE_ONCE)))
     investigation_id = made["investigation"]
     log_in(page, stack, f"/investigations/{investigation_id}/triage/new/")
     page.locator("#id_unit").select_option("account")
@@ -161,6 +158,86 @@ def test_an_analyst_labels_two_accounts_with_the_keys(stack, page):  # noqa: F81
     stored = last_json_line(stack.shell(ACCOUNT_LABELS % investigation_id))
     assert stored["labels"] == {"acct0": "operation", "acct1": "organic"}
     assert stored["decisions"] == [["acct0", "operation", "alice"], ["acct1", "organic", "alice"]]
+
+
+ALICE_ONCE = ("from django.contrib.auth import get_user_model\n"  # an earlier test may have made her
+              "if not get_user_model().objects.filter(username='alice').exists():\n"
+              f"    get_user_model().objects.create_user('alice', password={PASSWORD!r})\n")
+
+# Bob edits Alice's investigation; her queue asks for one label per item, so what he labels leaves her queue.
+ONE_LABEL_QUEUE = """
+from apps.investigations.models import Investigation
+from apps.investigations.services import member_set
+from apps.triage.services import queue_create
+alice, bob = get_user_model().objects.get(username="alice"), get_user_model().objects.create_user("bob")
+investigation = Investigation.objects.get(pk=investigation_id)
+member_set(investigation=investigation, username="bob", role="editor")
+queue = queue_create(investigation=investigation, user=alice, analysis=scoring, order="uncertainty",
+                     label_key="analyst_label", label_values="operation,organic", labels_per_item=1)
+print(json.dumps({"queue": queue.pk, "posts": {p: post.pk for p, post in posts.items()}}))
+"""
+
+BOB_LABELS = """
+from django.contrib.auth import get_user_model
+from apps.triage.models import TriageQueue
+from apps.triage.services import decision_record
+decision_record(queue=TriageQueue.objects.get(pk=%d), user=get_user_model().objects.get(username="bob"), post_id=%d,
+                value="organic")
+"""
+
+DECISIONS = """
+import json
+from apps.triage.models import TriageDecision
+print(json.dumps(list(TriageDecision.objects.filter(queue=%d).order_by("id")
+                      .values_list("post__platform_id", "value", "user__username"))))
+"""
+
+
+def test_a_key_draws_the_item_fetched_ahead_and_one_taken_meanwhile_gives_way(stack, page):  # noqa: F811
+    """The page holds the item after the one shown: a key draws it before the decision's answer comes (held back
+    here until the item is drawn). Then Bob labels the item Alice's page holds ahead (one label per item): her next
+    key draws it at once, and the answer replaces it with the next one, saying why."""
+    from playwright.sync_api import expect
+
+    script = (SCORED_COLLECTION % (SCORES,)).replace(SETUP_USER, ALICE_ONCE).replace("print(json.dumps", "_ = (")
+    made = last_json_line(stack.shell(script + ONE_LABEL_QUEUE))
+    post = {p: str(pk) for p, pk in made["posts"].items()}
+    log_in(page, stack, f"/triage/{made['queue']}/")
+    item, status = page.get_by_test_id("triage-item"), page.get_by_test_id("triage-status")
+    expect(item).to_have_attribute("data-post", post["t1"])
+
+    # 1. the decision's answer held back: t2 is drawn all the same, and the answer, once let through, is t2 too
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route("**/decisions/", hold)
+    with page.expect_request("**/decisions/"):
+        page.keyboard.press("1")
+    expect(item).to_have_attribute("data-post", post["t2"])
+    expect(page.get_by_test_id("triage-progress")).to_have_text("1 / 5")
+    while not held:  # the route's handler runs when Playwright next reads its events
+        page.wait_for_timeout(20)
+    expect(status).not_to_have_text("Labelled post t1 operation.")
+    held[0].continue_()
+    page.unroute("**/decisions/")
+    expect(status).to_have_text("Labelled post t1 operation.")
+    expect(item).to_have_attribute("data-post", post["t2"])
+
+    # 2. Bob labels t3, which Alice's page holds ahead while she reads t2
+    stack.shell(BOB_LABELS % (made["queue"], made["posts"]["t3"]))
+    page.keyboard.press("2")
+    expect(item).to_have_attribute("data-post", post["t4"])
+    expect(status).to_have_text("Labelled post t2 organic; post t3 was decided meanwhile: showing the next.")
+    expect(page.get_by_test_id("triage-progress")).to_have_text("2 / 5")
+    page.keyboard.press("1")
+    expect(item).to_have_attribute("data-post", post["t5"])
+    expect(status).to_have_text("Labelled post t4 operation.")
+
+    decisions = json.loads(stack.shell(DECISIONS % made["queue"]).strip().splitlines()[-1])
+    assert decisions == [["t1", "operation", "alice"], ["t3", "organic", "bob"], ["t2", "organic", "alice"],
+                         ["t4", "operation", "alice"]]
 
 
 # Active learning: a tiny BERT (trained in seconds) scores a labelled collection; Alice's queue over it.
