@@ -62,7 +62,7 @@ class MahalanobisOOD:
         self.means_, self.precision_, self.shrinkage_ = _summary(X, y)
         self._whitener = None
         own, how = self._out_of_fold(X, y, groups)
-        self.range_ = {f"p{q}": float(np.percentile(own, q)) for q in PERCENTILES}
+        self.range_ = _range_of(own)
         self.fitted_on_ = {"posts": int(len(X)), "dims": int(X.shape[1]), "classes": int(len(self.means_)),
                            "range_from": how, "shrinkage": float(self.shrinkage_),
                            "median": float(np.median(own))}
@@ -113,7 +113,7 @@ class MahalanobisOOD:
         path = Path(directory) / FILE
         np.savez_compressed(
             path, means=self.means_.astype(np.float32), precision=self.precision_.astype(np.float32),
-            range=np.array([self.range_[f"p{q}"] for q in PERCENTILES]), percentiles=np.array(PERCENTILES),
+            **_range_arrays(self.range_),
         )
         return path
 
@@ -127,7 +127,7 @@ class MahalanobisOOD:
             self = cls()
             self.means_ = stored["means"].astype(np.float64)
             self.precision_ = stored["precision"].astype(np.float64)
-            self.range_ = {f"p{int(q)}": float(v) for q, v in zip(stored["percentiles"], stored["range"])}
+            self.range_ = _stored_range(stored)
         self.shrinkage_ = (report or {}).get("shrinkage")
         self.fitted_on_ = {k: v for k, v in (report or {}).items() if k not in self.range_}
         self._whitener = None
@@ -136,6 +136,20 @@ class MahalanobisOOD:
     def _check_fitted(self):
         if not hasattr(self, "means_"):
             raise TextModelError("this out-of-distribution summary is not fitted: call fit() or load() first")
+
+
+def _range_of(own: np.ndarray) -> dict[str, float]:
+    """The training range: its posts' own (out-of-fold) distances at each of ``PERCENTILES``."""
+    return {f"p{q}": float(np.percentile(own, q)) for q in PERCENTILES}
+
+
+def _range_arrays(range_: dict[str, float]) -> dict[str, np.ndarray]:
+    """The range as a summary file stores it (``_stored_range`` reads it back)."""
+    return {"range": np.array([range_[f"p{q}"] for q in PERCENTILES]), "percentiles": np.array(PERCENTILES)}
+
+
+def _stored_range(stored) -> dict[str, float]:
+    return {f"p{int(q)}": float(v) for q, v in zip(stored["percentiles"], stored["range"])}
 
 
 def _check(X, y) -> tuple[np.ndarray, np.ndarray]:
@@ -274,7 +288,7 @@ class SentenceKNNOOD:
         if len(X) > self.max_reference:
             keep = np.sort(np.random.default_rng(self.seed).choice(len(X), self.max_reference, replace=False))
             self.reference_ = self.reference_[keep]
-        self.range_ = {f"p{q}": float(np.percentile(own, q)) for q in PERCENTILES}
+        self.range_ = _range_of(own)
         self.fitted_on_ = {"posts": int(len(X)), "dims": int(X.shape[1]), "reference": int(len(self.reference_)),
                            "k": int(self.k), "range_from": how, "median": float(np.median(own)),
                            "encoder": self.encoder.directory or "bundled MiniLM"}
@@ -306,8 +320,7 @@ class SentenceKNNOOD:
         self._check_fitted()
         path = Path(directory) / KNN_FILE
         np.savez_compressed(path, reference=self.reference_.astype(np.float16), k=np.array(self.k),
-                            range=np.array([self.range_[f"p{q}"] for q in PERCENTILES]),
-                            percentiles=np.array(PERCENTILES))
+                            **_range_arrays(self.range_))
         return path
 
     @classmethod
@@ -318,7 +331,7 @@ class SentenceKNNOOD:
         with np.load(path) as stored:
             self = cls(k=int(stored["k"]))
             self.reference_ = stored["reference"].astype(np.float32)
-            self.range_ = {f"p{int(q)}": float(v) for q, v in zip(stored["percentiles"], stored["range"])}
+            self.range_ = _stored_range(stored)
         self.fitted_on_ = {k: v for k, v in (report or {}).items() if k not in self.range_}
         return self
 

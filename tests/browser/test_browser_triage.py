@@ -217,8 +217,11 @@ def test_a_key_draws_the_item_fetched_ahead_and_one_taken_meanwhile_gives_way(st
         page.keyboard.press("1")
     expect(item).to_have_attribute("data-post", post["t2"])
     expect(page.get_by_test_id("triage-progress")).to_have_text("1 / 5")
-    while not held:  # the route's handler runs when Playwright next reads its events
+    for _ in range(1_000):  # the route's handler runs when Playwright next reads its events: let it read them
+        if held:
+            break
         page.wait_for_timeout(20)
+    assert held, "the decision's request never reached the route that holds it"
     expect(status).not_to_have_text("Labelled post t1 operation.")
     held[0].continue_()
     page.unroute("**/decisions/")
