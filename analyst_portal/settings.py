@@ -349,6 +349,11 @@ MURMURATION = {
     # jobs: a running job whose heartbeat is older than this is taken as dead (its worker died)
     "JOB_STALE_AFTER_S": env_int("JOB_STALE_AFTER_S", 120, minimum=1),
     "PROGRESS_MIN_INTERVAL_S": 0.5,
+    # scale-out: a co-action run over more rows than DASK_MIN_ROWS tallies its pairs on a Dask cluster
+    # (ml/coordination/dask_engine.py): DASK_SCHEDULER's ("tcp://host:8786"), or a 2-worker cluster inside the
+    # django-q2 worker when it is empty. 0 (the default) keeps every run in its worker's process.
+    "DASK_MIN_ROWS": env_int("DASK_MIN_ROWS", 0, minimum=0),
+    "DASK_SCHEDULER": os.environ.get("DASK_SCHEDULER", ""),
     "MODEL_DIR": os.environ.get("MURMURATION_MODEL_DIR", ""),
     # Local model directories an editor may name as a base model (os.pathsep-separated): the
     # server's file system is not the analysts' to browse.

@@ -26,10 +26,12 @@ def influence_report(events: pd.DataFrame, config: InfluenceConfig = InfluenceCo
 
 
 def coaction_report(posts: pd.DataFrame, config: CoactionConfig = CoactionConfig(), *,
-                    on_progress=None, seed: int = 0) -> dict:
+                    on_progress=None, seed: int = 0, dask_threshold: int | None = None, dask_client=None) -> dict:
     """{"nodes", "edges", "communities", "top_influencer", "counts", "type_edges", "type_counts" (per action),
-    "sweep", "sweep_figure"}."""
-    result = coaction_network(posts, config, _scaled(on_progress, 0.0, 0.8))
+    "sweep", "sweep_figure", "engine"}. Past `dask_threshold` rows the pairs are tallied on a Dask cluster
+    (`coaction_network`'s arguments); "engine" says where ("local" or "dask")."""
+    result = coaction_network(posts, config, _scaled(on_progress, 0.0, 0.8), dask_threshold=dask_threshold,
+                              dask_client=dask_client)
     # Accounts that co-act in one action only still need a place on the page's per-action views.
     own = [e[c] for e in result.action_edges.values() for c in ("source", "target")]
     nodes = pd.unique(pd.concat(own, ignore_index=True)) if own else None
@@ -44,4 +46,5 @@ def coaction_report(posts: pd.DataFrame, config: CoactionConfig = CoactionConfig
         "type_counts": result.action_counts,
         "sweep": sweep.to_dict("records"),
         "sweep_figure": sweep_figure(sweep),
+        "engine": result.engine,
     }

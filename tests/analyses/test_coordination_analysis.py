@@ -104,6 +104,28 @@ def test_the_coaction_network_finds_the_planted_pairs_and_sweeps_the_windows(coa
     assert {r["entity_type"] for r in found["rows"]} >= {"co-hashtag", "co-link", "near-duplicate text"}
 
 
+def test_past_dask_min_rows_the_kind_tallies_on_a_dask_cluster_with_the_same_edges(
+    investigation, users, collection, handles, coaction, settings, client_for
+):
+    """The settings' scale-out path: DASK_MIN_ROWS 1 sends the pairs to a (here in-process, 2-worker) Dask cluster;
+    the stored network is the single-process one, and the page and summary say where it ran."""
+    settings.MURMURATION = {**settings.MURMURATION, "DASK_MIN_ROWS": 1, "DASK_SCHEDULER": ""}
+    job = run(investigation, users["bob"], collection, kind="coaction", window=WINDOW)
+    assert job.status == "succeeded", job.error
+    on_dask = Analysis.objects.get(job=job)
+    assert on_dask.result["inputs"]["engine"] == "dask" and on_dask.summary["engine"] == "dask"
+    assert coaction.result["inputs"]["engine"] == "local"
+
+    def edges(result):
+        return sorted((e["source"], e["target"], e["weight"]) for e in result["edges"])
+
+    assert edges(on_dask.result) == edges(coaction.result) and len(edges(coaction.result)) >= 5
+    assert on_dask.result["type_counts"] == coaction.result["type_counts"]
+    assert on_dask.result["sweep"] == coaction.result["sweep"]
+    page = client_for("bob").get(reverse("analysis-detail", args=[on_dask.pk])).content.decode()
+    assert 'data-testid="engine"' in page
+
+
 def test_each_action_keeps_its_own_network_for_the_action_filter(coaction, handles):
     kind = kind_get("coaction")
     result = coaction.result

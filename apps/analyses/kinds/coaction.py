@@ -38,10 +38,20 @@ def config(params: dict):
                           alpha=params["alpha"], min_weight=params["min_weight"])
 
 
+def dask_options() -> dict:
+    """``coaction_report``'s scale-out arguments from the settings: a Dask cluster past DASK_MIN_ROWS rows (0:
+    never), DASK_SCHEDULER's, or a 2-worker cluster in this process when none is named."""
+    from django.conf import settings
+
+    threshold = settings.MURMURATION["DASK_MIN_ROWS"]
+    return {"dask_threshold": threshold or None, "dask_client": settings.MURMURATION["DASK_SCHEDULER"] or None}
+
+
 def summary(result: dict) -> dict:
     out = {"accounts": len(result["nodes"]), "edges": result["edges_total"], "window": result["window"],
            "significant_edges": result["counts"].get("significant"), "raw_edges": result["counts"].get("raw"),
-           "communities": result["communities_total"], "top_account": result["top_influencer_handle"]}
+           "communities": result["communities_total"], "top_account": result["top_influencer_handle"],
+           "engine": result.get("inputs", {}).get("engine", "local")}
     left_out = result.get("inputs", {}).get("rows_left_out")
     if left_out:
         out["rows_left_out"] = left_out
@@ -128,10 +138,11 @@ class Coaction(network.NetworkKind):
         )
         try:
             report = coaction_report(
-                posts, config(params), on_progress=lambda f, stage: progress(0.1 + 0.85 * f, stage)
+                posts, config(params), on_progress=lambda f, stage: progress(0.1 + 0.85 * f, stage), **dask_options()
             )
         except ValueError as exc:
             raise JobError(f"The co-action analysis could not run: {exc}") from None
+        inputs["engine"] = report["engine"]
         result = {
             **network.described_network(collection, report),
             "sweep": network.compact(report["sweep"]),
