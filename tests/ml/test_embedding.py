@@ -102,6 +102,30 @@ def test_the_same_seed_draws_the_same_map():
     assert np.array_equal(first, second) and not np.allclose(first, other)
 
 
+def test_large_maps_run_the_shorter_early_phase_and_a_smaller_neighbour_forest():
+    """The speed settings measured at 100,000 x 384 (docs/benchmarks.md): 125 early-exaggeration iterations from
+    50,000 points (250 below, and whatever the caller names), Annoy with the config's forest from 1,000 points.
+    The progress the map reports counts the phases it really ran."""
+    from ml.embedding.tsne import neighbour_search
+
+    config = MapConfig()
+    assert [config.exaggeration_iterations(n) for n in (1_000, 49_999, 50_000, 100_000)] == [250, 250, 125, 125]
+    assert MapConfig(early_exaggeration_iter=40).exaggeration_iterations(100_000) == 40
+    assert neighbour_search(config, 999) == {}
+    assert neighbour_search(MapConfig(neighbour_trees=7), 1_000) == {"neighbors": "annoy", "knn_kwargs": {"n_trees": 7}}
+    with pytest.raises(ParamError) as caught:
+        MapConfig(neighbour_trees=0)
+    assert caught.value.field == "neighbour_trees"
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(2, 16)) * 10
+    vectors = np.vstack([c + rng.normal(size=(600, 16)) for c in centres])
+    steps = []
+    projected = project(vectors, MapConfig(n_iter=60, early_exaggeration_iter=30, callbacks_every=30),
+                        on_step=steps.append)
+    assert steps[-1]["total_iterations"] == 90 and steps[-1]["iteration"] == 90
+    assert knn_accuracy(projected.xy, [0] * 600 + [1] * 600, k=5) > 0.99
+
+
 def test_the_cap_takes_a_reproducible_sample():
     picked = sample_indices(1_000, 100, seed=3)
     assert len(picked) == 100 and len(set(picked)) == 100 and list(picked) == sorted(picked)
