@@ -10,6 +10,11 @@ however long ago) are computed over all posts before partitioning, so the once-p
 The driver merges the partitions' counts (integers: any order gives the same sums) and their partner densities.
 
 `coaction.coaction_network(..., dask_threshold=N, dask_client=...)` comes here when the table has more than N rows.
+
+The influence model's compiled pair pass (`influence_kernel`) runs here too (`dask_rows`): its leading accounts cut
+into ranges, each range's blocks run by the same kernel on a worker, the counts summed and the records joined in
+row order, so the edges are the single process's. `influence.influence_network(..., dask_threshold=N,
+dask_client=...)` comes here past N events.
 """
 from __future__ import annotations
 
@@ -24,9 +29,16 @@ PARTITIONS_PER_WORKER = 4
 
 @contextmanager
 def dask_session(client=None):
-    """Yields tally(arrays, windows, n_accounts) running on a cluster: `client` a distributed.Client, a scheduler
-    address ("tcp://host:8786"), or None for a 2-worker cluster in this process (threads: a django-q2 worker is a
-    daemon process and may not start worker processes)."""
+    """Yields tally(arrays, windows, n_accounts) running on a cluster (``dask_client``'s)."""
+    with dask_client(client) as opened:
+        yield lambda arrays, windows, n_accounts: dask_tally(opened, arrays, windows, n_accounts)
+
+
+@contextmanager
+def dask_client(client=None):
+    """Yields a distributed.Client: `client` itself, one on a scheduler address ("tcp://host:8786"), or one on a
+    2-worker cluster in this process when None (threads: a django-q2 worker is a daemon process and may not start
+    worker processes). What it opened it closes."""
     import distributed
 
     opened = []
@@ -38,7 +50,7 @@ def dask_session(client=None):
         client = distributed.Client(client)
         opened.append(client)
     try:
-        yield lambda arrays, windows, n_accounts: dask_tally(client, arrays, windows, n_accounts)
+        yield client
     finally:
         for thing in opened:
             thing.close()
@@ -88,3 +100,29 @@ def dask_tally(client, arrays: dict, windows: np.ndarray, n_accounts: int) -> di
         "seen": [t.fold().keys for t in seen],
         "density": density,
     }
+
+
+def dask_rows(client, index, levels, keep_limits, block_rows: int, on_rows=None):
+    """The influence model's pair pass (``influence_kernel.pair_pass``'s ``rows_runner``) on the cluster: the index
+    sent to every worker once, the leading accounts cut into ``PARTITIONS_PER_WORKER`` ranges per worker thread (whole
+    blocks), each range run by ``rows_part``; the parts merged in row order, as the threads' are."""
+    import distributed
+
+    from .influence_kernel import merge_parts, rows_part
+
+    n = len(index.nj)
+    step = max(1, block_rows)
+    n_parts = max(1, PARTITIONS_PER_WORKER * len(client.nthreads()))
+    per_part = -(-max(1, -(-n // step)) // n_parts) * step  # whole blocks per range
+    shared = client.scatter(index, broadcast=True, hash=False)
+    futures = {client.submit(rows_part, shared, levels, keep_limits, r0, min(n, r0 + per_part), step, pure=False): r0
+               for r0 in range(0, n, per_part)}
+    parts, done = {}, 0
+    for future in distributed.as_completed(futures):
+        r0 = futures[future]
+        parts[r0] = future.result()
+        future.release()
+        done += min(n, r0 + per_part) - r0
+        if on_rows:
+            on_rows(done)
+    return merge_parts([parts[r0] for r0 in sorted(parts)], levels.shape[0])

@@ -78,6 +78,7 @@ class InfluenceResult:
     rule: str
     alpha: float
     activity: Activity | None = field(default=None, repr=False)
+    engine: str = "local"                # where the pair pass ran: "local" or "dask"
 
 
 @dataclass
@@ -450,7 +451,7 @@ def _one_entity_operands(n1: np.ndarray, nj: np.ndarray, n_bins: int) -> _Operan
     )
 
 
-def _kernel_records(activity: Activity, entity_type: str, config: InfluenceConfig, report):
+def _kernel_records(activity: Activity, entity_type: str, config: InfluenceConfig, report, rows_runner=None):
     """Operands, records and paper counts of one type of one entity from the compiled pass (`influence_kernel`).
 
     The records are those `_collect` keeps under the significant rule, computed the same way (float32 counts,
@@ -464,7 +465,7 @@ def _kernel_records(activity: Activity, entity_type: str, config: InfluenceConfi
     index = influence_kernel.build_index(activity.account[rows], activity.bin[rows], n, n_bins)
     result = influence_kernel.pair_pass(
         index, config.alpha, n_jobs=config.n_jobs, block_rows=max(1, config.block_cells // max(n, 1)),
-        on_rows=lambda done: report(0.9 * done / max(n, 1), "pairs"),
+        on_rows=lambda done: report(0.9 * done / max(n, 1), "pairs"), rows_runner=rows_runner,
     )
     ops = _one_entity_operands(index.n1, index.nj, n_bins)
     i, j, c = result.ties
@@ -492,7 +493,8 @@ def _kernel_part(ops: _Operands, kept: np.ndarray, alpha: float) -> dict:
 
 
 def influence_network(
-    events: pd.DataFrame, config: InfluenceConfig = InfluenceConfig(), on_progress=None, accounts=None
+    events: pd.DataFrame, config: InfluenceConfig = InfluenceConfig(), on_progress=None, accounts=None, *,
+    dask_threshold: int | None = None, dask_client=None,
 ) -> InfluenceResult:
     """The coordination networks (per entity type and averaged over types) of the events table.
 
@@ -503,7 +505,10 @@ def influence_network(
        the records a rule can use. One type of one entity under the significant rule (the scale benchmark)
        takes the compiled pass instead (`method`, `influence_kernel`): integer counts, the same records;
     4. average M over the types a pair shares, sum counts and expectations for the joint test;
-    5. Benjamini–Hochberg over all n(n−1) ordered pairs, per network."""
+    5. Benjamini–Hochberg over all n(n−1) ordered pairs, per network.
+
+    The compiled pass runs on a Dask cluster when the events are more than `dask_threshold` (`dask_client`: a
+    distributed.Client, a scheduler address, or None for a 2-worker cluster in this process): the same edges."""
     report = on_progress or (lambda fraction, stage: None)
     events = filter_events(events, config)
     if accounts is None:
@@ -514,7 +519,16 @@ def influence_network(
     n = len(activity.accounts)
     types = [t for t in config.entity_types if (activity.entity_types == t).any()]
     single = all((activity.entity_types == t).sum() == 1 for t in types)
-    if _kernel_applies(config, types, single):
+    engine = "local"
+    if _kernel_applies(config, types, single) and dask_threshold is not None and len(events) > dask_threshold:
+        from .dask_engine import dask_client as cluster
+        from .dask_engine import dask_rows
+
+        with cluster(dask_client) as client:
+            ops, records, papers = _kernel_records(
+                activity, types[0], config, report, rows_runner=lambda *args: dask_rows(client, *args))
+        engine = "dask"
+    elif _kernel_applies(config, types, single):
         ops, records, papers = _kernel_records(activity, types[0], config, report)
     else:
         ops, records, papers = _numpy_records(activity, types, single, config, report)
@@ -533,6 +547,7 @@ def influence_network(
         config.rule,
         config.alpha,
         activity,
+        engine,
     )
 
 

@@ -210,11 +210,13 @@ def uncleared_level(at_most: np.ndarray, t: np.ndarray, n_pairs: int, alpha: flo
 
 
 def pair_pass(index: Index, alpha: float, *, n_jobs: int = 2, block_rows: int = 64, budget: int | None = None,
-              on_rows=None) -> PassResult:
+              on_rows=None, rows_runner=None) -> PassResult:
     """The pass over all ordered pairs, n_jobs blocks of block_rows leading accounts at once.
 
     1. tau from the budget, the certificate's levels and their Poisson limit tables up to the largest count;
-    2. the blocks on threads (the kernel holds no GIL): paper counts and level counts summed;
+    2. the blocks on threads (the kernel holds no GIL), or on a cluster (``rows_runner``, as
+       ``dask_engine.dask_rows`` gives: ranges of leading accounts run by ``rows_part`` elsewhere): paper counts
+       and level counts summed, records joined in row order, so both give the same result;
     3. the certificate; where a level is not clear, the pass again keeping every p up to that level;
     4. followers' positions back to account codes, records in (i, j) order."""
     n = len(index.nj)
@@ -223,11 +225,12 @@ def pair_pass(index: Index, alpha: float, *, n_jobs: int = 2, block_rows: int = 
     max_count = int(index.n1.max(initial=0))
     t = certificate_levels(tau, alpha)
     levels = np.vstack([poisson_limits(max_count, level) for level in t])
-    paper, at_most, ties, kept = _run(index, levels, levels[0], n_jobs, block_rows, on_rows)
+    run = rows_runner or (lambda *args: _run(*args, n_jobs=n_jobs))
+    paper, at_most, ties, kept = run(index, levels, levels[0], block_rows, on_rows)
     level, passes = uncleared_level(at_most, t, n_pairs, alpha), 1
     if level:
         tau, passes = float(t[level]), 2
-        paper, _, ties, kept = _run(index, levels, levels[level], n_jobs, block_rows, None)
+        paper, _, ties, kept = run(index, levels, levels[level], block_rows, None)
     return PassResult(paper, _as_accounts(ties, index.order), _as_accounts(kept, index.order), tau, passes)
 
 
@@ -237,26 +240,47 @@ def _as_accounts(records: np.ndarray, order: np.ndarray) -> np.ndarray:
     return records[:, np.lexsort((records[1], records[0]))]
 
 
-def _run(index: Index, levels, keep_limits, n_jobs: int, block_rows: int, on_rows):
-    n = len(index.nj)
-    t1 = np.int64(index.n_bins - 1)
-    rate = index.n1 / (index.n_bins - 1)
+def rows_part(index: Index, levels, keep_limits, r0: int, r1: int, block_rows: int):
+    """Leading accounts r0..r1, block by block in one thread: (paper, at_most, ties, kept), as ``_run`` sums them."""
+    rate = _rate(index)
+    parts = [_rows_block(index, rate, levels, keep_limits, b0, min(r1, b0 + block_rows))
+             for b0 in range(r0, r1, max(1, block_rows))]
+    return merge_parts(parts, levels.shape[0])
+
+
+def merge_parts(parts, n_levels: int):
+    """Blocks' (paper, at_most, ties, kept), in row order, summed and joined."""
+    paper, at_most = 0, np.zeros(n_levels, np.int64)
+    for part in parts:
+        paper += int(part[0])
+        at_most += part[1]
+    join = lambda k: np.concatenate([p[k] for p in parts], axis=1) if parts else np.zeros((3, 0), np.int64)  # noqa: E731
+    return paper, at_most, join(2), join(3)
+
+
+def _rate(index: Index) -> np.ndarray:
+    return index.n1 / (index.n_bins - 1)
+
+
+def _rows_block(index: Index, rate, levels, keep_limits, r0: int, r1: int):
     count_type = np.uint16 if index.n_bins <= UINT16_BINS else np.int32
+    return _block(r0, r1, index.lead_ptr, index.lead_k, index.fol_ptr, index.fol_pos, index.pos, index.n1,
+                  index.seg_ptr, index.seg_nj, rate, np.int64(index.n_bins - 1), levels, keep_limits,
+                  np.zeros(len(index.nj), count_type))
+
+
+def _run(index: Index, levels, keep_limits, block_rows: int, on_rows, *, n_jobs: int):
+    n = len(index.nj)
     starts = range(0, n, max(1, block_rows))
+    rate = _rate(index)
 
     def block(r0):
-        return _block(r0, min(n, r0 + block_rows), index.lead_ptr, index.lead_k, index.fol_ptr, index.fol_pos,
-                      index.pos, index.n1, index.seg_ptr, index.seg_nj, rate, t1, levels, keep_limits,
-                      np.zeros(n, count_type))
+        return _rows_block(index, rate, levels, keep_limits, r0, min(n, r0 + block_rows))
 
-    paper, at_most, ties, kept = 0, np.zeros(levels.shape[0], np.int64), [], []
+    parts = []
     with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        for r0, (b_paper, b_at_most, b_ties, b_kept) in zip(starts, pool.map(block, starts)):
-            paper += int(b_paper)
-            at_most += b_at_most
-            ties.append(b_ties)
-            kept.append(b_kept)
+        for r0, part in zip(starts, pool.map(block, starts)):
+            parts.append(part)
             if on_rows:
                 on_rows(min(n, r0 + block_rows))
-    join = lambda parts: np.concatenate(parts, axis=1) if parts else np.zeros((3, 0), np.int64)  # noqa: E731
-    return paper, at_most, join(ties), join(kept)
+    return merge_parts(parts, levels.shape[0])

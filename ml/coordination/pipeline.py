@@ -16,13 +16,15 @@ def _scaled(on_progress, low: float, high: float):
 
 
 def influence_report(events: pd.DataFrame, config: InfluenceConfig = InfluenceConfig(), *,
-                     on_progress=None, seed: int = 0) -> dict:
-    """{"nodes", "edges", "communities", "top_influencer", "counts", "type_edges", "rule"} for a job."""
-    result = influence_network(events, config, _scaled(on_progress, 0.0, 0.8))
+                     on_progress=None, seed: int = 0, dask_threshold: int | None = None, dask_client=None) -> dict:
+    """{"nodes", "edges", "communities", "top_influencer", "counts", "type_edges", "rule", "engine"} for a job; past
+    `dask_threshold` events the compiled pair pass runs on a Dask cluster (`influence_network`'s arguments)."""
+    result = influence_network(events, config, _scaled(on_progress, 0.0, 0.8), dask_threshold=dask_threshold,
+                               dask_client=dask_client)
     summary = analyse_network(result.edges, events=events, seed=seed)
     _scaled(on_progress, 0.0, 1.0)(1.0, "done")
     return {**summary, "edges": edge_records(result.edges), "counts": result.counts, "rule": result.rule,
-            "type_edges": {t: edge_records(e) for t, e in result.type_edges.items()}}
+            "type_edges": {t: edge_records(e) for t, e in result.type_edges.items()}, "engine": result.engine}
 
 
 def coaction_report(posts: pd.DataFrame, config: CoactionConfig = CoactionConfig(), *,

@@ -126,6 +126,34 @@ def test_past_dask_min_rows_the_kind_tallies_on_a_dask_cluster_with_the_same_edg
     assert 'data-testid="engine"' in page
 
 
+def test_past_dask_min_rows_the_one_entity_influence_pass_runs_on_a_dask_cluster(
+    investigation, users, collection, handles, settings, client_for
+):
+    """The coordination kind's compiled pass (one entity type of one entity: here the campaign's #stopthedam, every
+    other hashtag excluded) on a Dask cluster past DASK_MIN_ROWS: the single process's edges, and it says so."""
+    from tests.analyses.coordination_data import CAMPAIGN_TAGS, TOWN_TAGS
+
+    others = [f"hashtag:{t}" for t in [*CAMPAIGN_TAGS[1:], *TOWN_TAGS]]
+    params = {"bin_seconds": BIN_SECONDS, "entity_types": ["hashtag"], "exclude_entities": others}
+    runs = {}
+    for threshold in (0, 1):
+        settings.MURMURATION = {**settings.MURMURATION, "DASK_MIN_ROWS": threshold, "DASK_SCHEDULER": ""}
+        job = run(investigation, users["bob"], collection, **params)
+        assert job.status == "succeeded", job.error
+        runs[threshold] = Analysis.objects.get(job=job)
+    local, on_dask = runs[0], runs[1]
+    assert (local.result["engine"], on_dask.result["engine"]) == ("local", "dask")
+    assert on_dask.summary["engine"] == "dask"
+
+    def edges(result):
+        return sorted((e["source"], e["target"], e["weight"]) for e in result["edges"])
+
+    assert edges(on_dask.result) == edges(local.result) and edges(local.result)
+    assert {handles[h] for h in PLANTED} >= {e[0] for e in edges(local.result)} | {e[1] for e in edges(local.result)}
+    page = client_for("bob").get(reverse("analysis-detail", args=[on_dask.pk])).content.decode()
+    assert 'data-testid="engine"' in page
+
+
 def test_each_action_keeps_its_own_network_for_the_action_filter(coaction, handles):
     kind = kind_get("coaction")
     result = coaction.result

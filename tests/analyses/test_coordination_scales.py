@@ -185,7 +185,8 @@ def test_a_single_scale_run_is_stored_as_before(investigation, users, simulated,
     assert plain.params["scales"] == []
     assert not {"scale", "scales", "scale_networks", "suggestion"} & set(plain.result)
     assert set(plain.summary) == {"accounts", "edges", "significant_edges", "paper_edges", "communities",
-                                  "top_influencer", "rule"}
+                                  "top_influencer", "rule", "engine"}
+    assert plain.summary["engine"] == "local"
     data = kind_get("coordination").network_data(plain)
     assert data["scales"] == [60] and data["scale"] == 60 and data["edges"] == plain.result["edges"]
     url = reverse("api-analysis-network", args=[plain.pk])

@@ -185,3 +185,25 @@ def test_the_columnar_activity_equals_the_row_frame(trial):
     for name, a, b in zip(names, fields, old):
         assert np.array_equal(np.asarray(a), np.asarray(b)) and np.asarray(a).dtype == np.asarray(b).dtype, name
     assert len(new.account) < m  # some rows were repeats of an (account, entity, bin)
+
+
+@pytest.mark.parametrize("budget", [None, 1])
+def test_the_pass_on_a_two_worker_dask_cluster_gives_the_single_process_edges(budget, monkeypatch):
+    """Past `dask_threshold` events the compiled pass runs on a Dask cluster (here an in-process LocalCluster of 2
+    workers): leading accounts in ranges of whole blocks, counts summed and records joined in row order. Small
+    blocks make many ranges; the certificate's second pass (a tiny budget) runs there too."""
+    if budget is not None:
+        monkeypatch.setattr(influence_kernel, "BUDGET", budget)
+    X = seeded(0, 76, 121)
+    events = as_events(X)
+    config = InfluenceConfig(method="kernel", block_cells=3 * 76, start=0.0, end=120 * HOUR)
+    local = influence_network(events, config, accounts=np.arange(76))
+    seen = []
+    on_dask = influence_network(events, config, accounts=np.arange(76), dask_threshold=0,
+                                on_progress=lambda fraction, stage: seen.append(fraction))
+    assert (local.engine, on_dask.engine) == ("local", "dask")
+    assert on_dask.counts["all"]["significant"] >= 15
+    assert_identical(local, on_dask)
+    assert seen and max(seen) == 1.0
+    small = influence_network(events, config, accounts=np.arange(76), dask_threshold=len(events))
+    assert small.engine == "local"  # at or under the threshold: this process

@@ -38,15 +38,6 @@ def config(params: dict):
                           alpha=params["alpha"], min_weight=params["min_weight"])
 
 
-def dask_options() -> dict:
-    """``coaction_report``'s scale-out arguments from the settings: a Dask cluster past DASK_MIN_ROWS rows (0:
-    never), DASK_SCHEDULER's, or a 2-worker cluster in this process when none is named."""
-    from django.conf import settings
-
-    threshold = settings.MURMURATION["DASK_MIN_ROWS"]
-    return {"dask_threshold": threshold or None, "dask_client": settings.MURMURATION["DASK_SCHEDULER"] or None}
-
-
 def summary(result: dict) -> dict:
     out = {"accounts": len(result["nodes"]), "edges": result["edges_total"], "window": result["window"],
            "significant_edges": result["counts"].get("significant"), "raw_edges": result["counts"].get("raw"),
@@ -138,7 +129,8 @@ class Coaction(network.NetworkKind):
         )
         try:
             report = coaction_report(
-                posts, config(params), on_progress=lambda f, stage: progress(0.1 + 0.85 * f, stage), **dask_options()
+                posts, config(params), on_progress=lambda f, stage: progress(0.1 + 0.85 * f, stage),
+                **network.dask_options(),
             )
         except ValueError as exc:
             raise JobError(f"The co-action analysis could not run: {exc}") from None

@@ -163,6 +163,7 @@ def summary(result: dict) -> dict:
         "communities": result["communities_total"],
         "top_influencer": result["top_influencer_handle"],
         "rule": result["rule"],
+        "engine": result.get("engine", "local"),
     }
     left_out = result.get("inputs", {}).get("events_left_out")
     if left_out:
@@ -194,12 +195,14 @@ def _network_at(collection, events, params: dict, bin_seconds: int, grid_start: 
 
     report = _significant_first(
         influence_report(
-            events, config({**params, "bin_seconds": bin_seconds}, start=grid_start), on_progress=on_progress
+            events, config({**params, "bin_seconds": bin_seconds}, start=grid_start), on_progress=on_progress,
+            **network.dask_options(),
         )
     )
     return {
         **network.described_network(collection, report),
         "rule": report["rule"],
+        "engine": report["engine"],
         "grid_start": grid_start,
         "type_edges": {t: network.compact(e[: network.TYPE_EDGES_CAP]) for t, e in report["type_edges"].items()},
         "type_edges_total": {t: len(e) for t, e in report["type_edges"].items()},

@@ -38,6 +38,15 @@ def compact(value):
     return value
 
 
+def dask_options() -> dict:
+    """The network kinds' scale-out arguments from the settings (``coaction_report``, ``influence_report``): a Dask
+    cluster past DASK_MIN_ROWS rows (0: never), DASK_SCHEDULER's, or a 2-worker cluster in the job's process."""
+    from django.conf import settings
+
+    threshold = settings.MURMURATION["DASK_MIN_ROWS"]
+    return {"dask_threshold": threshold or None, "dask_client": settings.MURMURATION["DASK_SCHEDULER"] or None}
+
+
 def described_network(collection, report: dict, *, edges_cap: int = EDGES_CAP) -> dict:
     """Nodes named (handle, labels), edges trimmed to the strongest ``edges_cap``, communities with
     their make-up by each account label, and the label keys the page can colour by."""
