@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/coordination.py [--quick]
     .venv/bin/python bench/coordination.py --ira [--ira-rows N]   # the whole IRA dev file, end to end
-    .venv/bin/python bench/coordination.py --scale-only [--accounts N] [--scale-method auto|kernel|numpy]
+    .venv/bin/python bench/coordination.py --scale-only [--accounts N] [--scale-method auto|kernel|numpy] [--scale-dask]
 
 ``--ira``: the whole IRA development file imported once through ``manage.py import_collection`` into a portal of
 its own (``devstack.portal_stack``, as ``bench/workspace.py`` does; SQLite unless BENCH_DATABASE_URL names a
@@ -72,23 +72,25 @@ def bench_package(n, T):
     return identical, package, ours
 
 
-def _scale_child(n, T, queue, method="auto"):
+def _scale_child(n, T, queue, method="auto", dask=False):
     rng = np.random.default_rng(2)
     active = rng.integers(60, 301, n)
     account = np.repeat(np.arange(n), active)
     k = np.concatenate([rng.choice(T, a, replace=False) for a in active])
     events = pd.DataFrame({"account": account, "entity": "hashtag:all", "entity_type": "hashtag", "time": k * 3600.0})
     start, cpu = time.perf_counter(), time.process_time()
-    result = influence_network(events, InfluenceConfig(start=0.0, end=(T - 1) * 3600.0, method=method))
+    result = influence_network(events, InfluenceConfig(start=0.0, end=(T - 1) * 3600.0, method=method),
+                               dask_threshold=0 if dask else None)  # dask: a 2-worker LocalCluster in this process
     # CPU seconds of both threads: the work itself, whatever else shares the two cores
     queue.put((time.perf_counter() - start, time.process_time() - cpu, result.counts["all"]))
 
 
-def bench_scale(n, T, method="auto"):
+def bench_scale(n, T, method="auto", dask=False):
     """In a child process so its peak RSS is its own (the events table included). `method`: InfluenceConfig.method
-    ("auto" takes the compiled pass here: one entity type of one entity, the significant rule)."""
+    ("auto" takes the compiled pass here: one entity type of one entity, the significant rule); `dask`: the pass on
+    a 2-worker Dask cluster (dask_engine.dask_rows), which must give the same counts."""
     queue = mp.get_context("fork").Queue()
-    child = mp.get_context("fork").Process(target=_scale_child, args=(n, T, queue, method))
+    child = mp.get_context("fork").Process(target=_scale_child, args=(n, T, queue, method, dask))
     child.start()
     seconds, cpu, counts = queue.get()
     child.join()
@@ -257,6 +259,8 @@ def main():
     parser.add_argument("--accounts", type=int, default=None, help="accounts of the scale figure (default 20,000)")
     parser.add_argument("--scale-method", choices=("auto", "kernel", "numpy"), default="auto",
                         help="the influence pass of the scale figure (default auto: the compiled kernel)")
+    parser.add_argument("--scale-dask", action="store_true",
+                        help="with --scale-only: the pass on an in-process 2-worker Dask cluster (same counts)")
     parser.add_argument("--ira", action="store_true", help="only the whole-IRA-file figure (one JSON line)")
     parser.add_argument("--ira-file", type=Path, default=IRA_FILE)
     parser.add_argument("--ira-rows", type=int, default=0, help="with --ira: the file's first N rows only (0: all)")
@@ -270,12 +274,13 @@ def main():
     scale_n, n_posts = (2000, 20000) if args.quick else (20000, 200000)
     scale_n = args.accounts or scale_n
     if args.scale_only:
-        scale_s, scale_cpu, scale_mb, counts = bench_scale(scale_n, 17520, args.scale_method)
+        scale_s, scale_cpu, scale_mb, counts = bench_scale(scale_n, 17520, args.scale_method, args.scale_dask)
         print(
             json.dumps(
                 {
                     "bench": "coordination_scale",
                     "scale_method": args.scale_method,
+                    "scale_engine": "dask" if args.scale_dask else "local",
                     "scale_accounts": scale_n,
                     "scale_bins": 17520,
                     "scale_s": round(scale_s, 2),
