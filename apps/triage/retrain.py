@@ -98,7 +98,8 @@ class TriageRetrain(Kind):
         Param("epochs", INT, 1, "Passes over the training labels.", low=1, high=20),
         Param("batch_size", INT, 16, "Posts per training step.", low=1, high=512),
         Param("learning_rate", FLOAT, None, "Blank: 5e-5 for an encoder, 1e-3 for a tiny GPT-2.", low=1e-7, high=1.0),
-        Param("max_length", INT, 64, "Tokens per post.", low=8, high=512),
+        Param("max_length", INT, None, "Tokens per post. Blank: the first model's own (64 for a model that "
+              "does not say).", low=8, high=512),
         Param("seed", INT, 0, "The held-out pick's, the sample's and the training's seed.", low=0, high=2**31 - 1,
               form=False),
     )
@@ -130,6 +131,8 @@ class TriageRetrain(Kind):
             "positive_values": positive,
             "negative_values": negative,
             "learning_rate": clean["learning_rate"] or LEARNING_RATES.get(model.kind, 5e-5),
+            # a model trained at 128 (max_length auto) is fine-tuned at 128, not cut back to 64
+            "max_length": clean["max_length"] or (model.params or {}).get("max_length") or 64,
             "name": f"{model.name} · triage #{queue.pk} retrained"[:200],
             "start_model": model.pk,
         }

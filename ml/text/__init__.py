@@ -10,6 +10,7 @@ from .attention import head_view_html, model_view_html
 from .classifier import SCORING_MODES, EncoderClassifier, GPT2Classifier
 from .config import CPU, SEED_004, TINY_GPT2, ClassifierConfig, LMConfig, TextModelError, TinyGPT2, TrainConfig
 from .data import check_labels, split_indices, split_summary
+from .lengths import choose_max_length
 from .lm import CollectionLM, attribute, cross_perplexity
 from .metrics import classification_metrics
 from .models import bundled_encoder_directory, check_model_directory, save_tiny_bert
@@ -36,6 +37,7 @@ __all__ = [
     "bundled_encoder_directory",
     "check_labels",
     "check_model_directory",
+    "choose_max_length",
     "classification_metrics",
     "cross_perplexity",
     "head_view_html",

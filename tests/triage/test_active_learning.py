@@ -152,3 +152,12 @@ def test_the_held_out_split_keeps_a_share_of_each_class():
     assert sorted(train + held) == list(range(30)) and not set(train) & set(held)
     assert sum(labels[p] for p in held) == 2 and sum(1 - labels[p] for p in held) == 5  # round(2.5), round(5.0)
     assert held_out_split(labels, 0.25, seed=3) == (train, held) != held_out_split(labels, 0.25, seed=4)
+
+
+def test_a_blank_max_length_fine_tunes_at_the_first_models_own(learning, users):
+    """A model trained at its own length (32 here; 128 where max_length auto chose it) is not cut back to 64."""
+    label(learning, users["bob"], some_of_each(learning, 6))
+    analysis = retrain(learning, users["bob"], max_length=None)
+    assert analysis.params["max_length"] == learning["model"].params["max_length"] == 32
+    second = TriageRound.objects.get(queue=learning["queue"], number=2)
+    assert second.model.params["max_length"] == 32

@@ -3,7 +3,9 @@
 Labels come from an account label (e.g. account_category in RightTroll, LeftTroll → 1, other values → 0),
 a post label (veracity = false → 1), or two collections (positive vs negative). At most ``max_posts``
 posts are read, half a class at most when both have enough, picked by a seeded generator (the same
-collection gives the same model). The split is account-disjoint: groups are the accounts' platform ids.
+collection gives the same model). ``max_length`` blank: 128 tokens when more than a tenth of those posts are longer
+than 64 with the model's own tokenizer, else 64 (``ml.text.lengths``; the choice and why: ``result["max_length"]``,
+the model's ``params``). The split is account-disjoint: groups are the accounts' platform ids.
 After training, one temperature T is fitted on the validation split and the threshold that flags posts is
 chosen there for the analyst's goal (the best F1, or a precision they set): ``ml.text.calibration``; both
 are stored with the metrics (``calibration``). The training posts' embeddings are summarised for the
@@ -304,6 +306,7 @@ def summary(result: dict) -> dict:
         "split": split_type(result["split"]),
         "posts": result["posts"],
         "positives": result["positives"],
+        "max_length": (result.get("max_length") or {}).get("max_length"),
         "auc": m.get("auc"),
         "f1": m.get("f1"),
         "threshold": calibration["threshold"],
@@ -358,6 +361,31 @@ def _sample(rows: list[tuple[int, int]], max_posts: int, seed: int) -> list[tupl
     return sorted(picked)
 
 
+def max_length_choice(params: dict, texts: list[str]) -> dict:
+    """The tokens per post the model reads: the analyst's number, or (blank) auto: 64, or 128 where more than
+    ``ml.text.lengths.LONG_SHARE`` of these posts are longer than 64 tokens with the model's own tokenizer."""
+    from ml.text.lengths import choose_max_length
+
+    if params.get("max_length") is not None:
+        return {"max_length": params["max_length"], "auto": False, "reason": "set by hand"}
+    gpt2 = params["model"] == "gpt2"
+    # GPT2Classifier reads [BOS] text [CLS], adding both itself; an encoder's tokenizer adds [CLS] and [SEP].
+    return choose_max_length(texts, _tokenizer(params, texts), extra_tokens=2 if gpt2 else None)
+
+
+def _tokenizer(params: dict, texts: list[str]):
+    """The tokenizer the model will read the posts with: its base directory's, the bundled MiniLM's, or, for a tiny
+    GPT-2 from scratch, a BPE trained on these posts (as ``fit`` trains its own on the training split)."""
+    from ml.text import TINY_GPT2, bundled_encoder_directory, train_bpe_tokenizer
+    from ml.text.lengths import directory_tokenizer
+
+    if params["base_dir"]:
+        return directory_tokenizer(params["base_dir"])
+    if params["model"] == "gpt2":
+        return train_bpe_tokenizer(texts, TINY_GPT2.tiny.vocab_size)
+    return directory_tokenizer(bundled_encoder_directory())
+
+
 def _classifier(params: dict):
     from ml.text import CPU, TINY_GPT2, EncoderClassifier, GPT2Classifier
     from ml.text.config import TrainConfig
@@ -385,10 +413,11 @@ def _classifier(params: dict):
     return cls(model_dir=params["base_dir"] or None, config=config)
 
 
-def text_model_store(analysis, *, kind: str) -> TextModel:
+def text_model_store(analysis, *, kind: str, params: dict | None = None) -> TextModel:
     """The TextModel row of a training analysis, then its staged weights moved into place; inside the
-    Analysis's transaction, so a failure here rolls both back. Pops ``staging_dir`` from the result."""
-    result, params = analysis.result, analysis.params
+    Analysis's transaction, so a failure here rolls both back. Pops ``staging_dir`` from the result. ``params``:
+    the model's settings where the run chose some (max_length auto); blank, the analysis's own."""
+    result, params = analysis.result, analysis.params if params is None else params
     model = TextModel.objects.create(
         investigation=analysis.investigation, name=params["name"], kind=kind, base_model=result["base_model"],
         params=params, training=result["training"], metrics=result["metrics"], split=result["split"],
@@ -550,7 +579,15 @@ class TrainClassifier(Kind):
         Param(
             "learning_rate", FLOAT, None, "Blank: 5e-5 for the encoder, 1e-3 for the tiny GPT-2.", low=1e-7, high=1.0
         ),
-        Param("max_length", INT, 64, "Tokens per post.", low=8, high=512),
+        Param(
+            "max_length",
+            INT,
+            None,
+            "Tokens per post. Blank: auto, 128 when more than 10 % of the posts read are longer than 64 tokens "
+            "(with the model's own tokenizer), else 64.",
+            low=8,
+            high=512,
+        ),
         Param(
             "threshold_goal",
             CHOICE,
@@ -627,9 +664,9 @@ class TrainClassifier(Kind):
         return out
 
     def run(self, analysis_input, progress) -> tuple[dict, dict]:
-        """1. read the labelled post ids and sample them; 2. read their texts; 3. train (account-disjoint
-        split, progress per step; then T and the threshold fitted on the validation split); 4. save the weights
-        to a staging directory; 5. the result."""
+        """1. read the labelled post ids and sample them; 2. read their texts; 3. the tokens per post (blank: auto,
+        from these posts' lengths); 4. train (account-disjoint split, progress per step; then T and the threshold
+        fitted on the validation split); 5. save the weights to a staging directory; 6. the result."""
         from ml.text import TextModelError
 
         params = analysis_input.params
@@ -643,7 +680,13 @@ class TrainClassifier(Kind):
             inputs=[{**c, "role": role} for role, c in collections],
             model={"kind": params["model"], "base": params["base_dir"] or MODELS[params["model"]]},
         )
-        classifier = _classifier(params)
+        if params.get("max_length") is None:
+            progress(0.01, "Measuring the posts' lengths in tokens", force=True)
+        try:
+            length = max_length_choice(params, data["text"])
+        except TextModelError as exc:
+            raise JobError(f"The posts' lengths cannot be measured: {exc}.") from None
+        classifier = _classifier({**params, "max_length": length["max_length"]})
         progress(0.02, f"Training on {len(labels):,} posts ({sum(labels):,} positive)", force=True)
         def on_step(s):
             return progress(
@@ -683,6 +726,7 @@ class TrainClassifier(Kind):
             "positives": int(sum(labels)),
             "rows_labelled": len(rows),
             "sampled": len(rows) > len(picked),
+            "max_length": length,
             "metrics": classifier.metrics_,
             "split": classifier.split_,
             "history": classifier.history_,
@@ -698,7 +742,10 @@ class TrainClassifier(Kind):
     def after_create(self, analysis, rows=None) -> dict:
         """Inside the Analysis's transaction: the TextModel row and its weights (``text_model_store``). The
         staging path and the test scores' bulk stay out of the summary."""
-        model = text_model_store(analysis, kind=analysis.params["model"])
+        length = analysis.result.get("max_length") or {}
+        # The model's params say what it reads: the number the run chose (auto) and why, for its page and scoring.
+        chosen = {"max_length": length["max_length"], "max_length_reason": length["reason"]} if length else {}
+        model = text_model_store(analysis, kind=analysis.params["model"], params={**analysis.params, **chosen})
         analysis.result = {**analysis.result, "text_model_id": model.pk}
         analysis.summary = {**analysis.summary, "text_model_id": model.pk}
         analysis.save(update_fields=["result", "summary"])
