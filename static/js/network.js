@@ -16,7 +16,9 @@
   const data = JSON.parse(dataNode.textContent);
   const asked = new URLSearchParams(window.location.search).get("renderer");
   const useGL = Boolean(window.GraphGL) && (asked === "gl" || (asked !== "plotly" && data.edges == null));
-  if (!useGL && !window.Plotly) return;
+  // static/js/plotly-lazy.js: Plotly is loaded after a WebGL network's first frame; pages without it have it already
+  const whenPlotly = window.whenPlotly || ((fn) => window.Plotly && fn(window.Plotly));
+  const loadPlotly = window.loadPlotly || (() => {});
   const evidenceUrl = document.getElementById("network-script").dataset.evidence || "";
   const prefix = data.prefix ?? "@";
   const noun = data.noun || "accounts";
@@ -406,15 +408,25 @@
     setUpControls();
     const placed = data.nodes.every((n) => Number.isFinite(n.x) && Number.isFinite(n.y));
     if (useGL || !placed) {
-      try { await loadBinary(); } catch (error) { note(`Could not load the network: ${error.message}`, "error"); return; }
+      try { await loadBinary(); } catch (error) {
+        note(`Could not load the network: ${error.message}`, "error");
+        loadPlotly();  // the page's other charts still draw
+        return;
+      }
       performance.mark("network:payload");
+    }
+    if (!useGL) {  // Plotly draws this network: wait for it (it is there already unless the page deferred it)
+      await new Promise((resolve) => { whenPlotly(resolve); loadPlotly(); });
     }
     draw();
     performance.mark("network:drawn");
-    if (!window.Plotly) return;
-    drawTimelines();
-    if (!useGL) plot.on("plotly_click", onClick);
-    drawHalves();
+    whenPlotly(() => {
+      drawTimelines();
+      if (!useGL) plot.on("plotly_click", onClick);
+      drawHalves();
+    });
+    // the first frame is on screen after the next two animation frames: then the page's other charts
+    requestAnimationFrame(() => requestAnimationFrame(() => loadPlotly()));
   }
 
   start();

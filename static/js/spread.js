@@ -4,8 +4,7 @@
  * fetched from /analyses/<pk>/timeline/ for the picked hashtag or domain (a click on a node picks it). */
 "use strict";
 
-(() => {
-  if (!window.Plotly) return;
+(window.whenPlotly || ((fn) => window.Plotly && fn()))(() => {  // static/js/plotly-lazy.js
   const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
   const figuresNode = document.getElementById("cascade-figures");
@@ -60,4 +59,4 @@
     hashtag.value = tag; domain.value = ""; load();
   });
   load();
-})();
+});

@@ -127,6 +127,25 @@ def test_the_large_network_is_drawn_from_the_binary_payload_and_a_click_selects_
     page.wait_for_function("() => window.__events.at(-1).detail.type === 'none'")
 
 
+def test_plotly_loads_after_the_networks_first_draw_and_then_draws_the_pages_other_charts(page, stack, network):  # noqa: F811
+    """plotly.js (4.8 MB) is off the first paint of a WebGL network page (static/js/plotly-lazy.js): its request
+    starts after network.js marked the network drawn, and the page's Plotly chart (the virality timeline) is then
+    drawn."""
+    opened(page, stack, network)
+    page.wait_for_function("() => Boolean(window.Plotly)")
+    # a node picked in the network draws its virality timeline (spread.js, through whenPlotly)
+    page.evaluate("""() => document.querySelector('[data-testid=network]')
+      .dispatchEvent(new CustomEvent("network:node", { detail: { id: "tag001" } }))""")
+    page.wait_for_selector("[data-testid=timeline].js-plotly-plot", state="attached")
+    assert "0 posts" in page.locator("#timeline-bursts").inner_text()
+    order = page.evaluate("""() => ({
+      drawn: performance.getEntriesByName("network:drawn")[0].startTime,
+      plotly: performance.getEntriesByType("resource")
+        .filter((r) => r.name.includes("plotly") && !r.name.includes("plotly-lazy")).map((r) => r.startTime),
+    })""")
+    assert len(order["plotly"]) == 1 and order["plotly"][0] > order["drawn"], order
+
+
 def test_a_drag_pans_and_the_wheel_zooms_without_uploading_again(page, stack, network):  # noqa: F811
     opened(page, stack, network)
     uploads = page.evaluate(f"() => {GRAPH}.stats.uploads")
