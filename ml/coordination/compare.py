@@ -50,9 +50,7 @@ def before_after(events: pd.DataFrame, split, config: InfluenceConfig = Influenc
         }
     out = {"split": at, "change": change}
     for name, result in halves.items():
-        summary = analyse_network(result.edges, seed=seed)
-        for node in summary["nodes"]:
-            node["x"], node["y"] = positions.get(node["id"], (0.0, 0.0))
+        summary = analyse_network(result.edges, seed=seed, positions=positions)
         out[name] = {**summary, "edges": edge_records(result.edges), "counts": result.counts}
     report(1.0, "done")
     return out

@@ -50,9 +50,13 @@ def community_summary(events: pd.DataFrame, members: list, *, top: int = 5, freq
 
 
 def analyse_network(
-    edges: pd.DataFrame, *, nodes=None, events: pd.DataFrame | None = None, seed: int = 0, top: int = 5
+    edges: pd.DataFrame, *, nodes=None, events: pd.DataFrame | None = None, seed: int = 0, top: int = 5,
+    positions: dict | None = None,
 ) -> dict:
     """JSON-ready nodes (community, strength, influence, x, y), communities and the top influencer.
+
+    ``positions``: {account: (x, y)} laid out by the caller (the before/after pair shares one layout); else the
+    network's own (`layout`: the slowest step at 100,000 edges, so never computed to be thrown away).
 
     strength = in + out weight; influence = out weight (how strongly others follow the account),
     the quantity behind the paper's node sizes and its top influencer (docs/methods.md §influence model, paper §5.3)."""
@@ -63,7 +67,7 @@ def analyse_network(
         if simple.number_of_edges()
         else {n: i for i, n in enumerate(simple.nodes)}
     )
-    positions = layout(edges, nodes=nodes, seed=seed)
+    positions = layout(edges, nodes=nodes, seed=seed) if positions is None else positions
     out_w, in_w = dict(graph.out_degree(weight="weight")), dict(graph.in_degree(weight="weight"))
     node_rows = [
         {
