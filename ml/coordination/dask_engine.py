@@ -18,6 +18,7 @@ dask_client=...)` comes here past N events.
 """
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 import numpy as np
@@ -113,7 +114,7 @@ def dask_rows(client, index, levels, keep_limits, block_rows: int, on_rows=None)
     n = len(index.nj)
     step = max(1, block_rows)
     n_parts = max(1, PARTITIONS_PER_WORKER * len(client.nthreads()))
-    per_part = -(-max(1, -(-n // step)) // n_parts) * step  # whole blocks per range
+    per_part = max(1, math.ceil(math.ceil(n / step) / n_parts)) * step  # whole blocks per range
     shared = client.scatter(index, broadcast=True, hash=False)
     futures = {client.submit(rows_part, shared, levels, keep_limits, r0, min(n, r0 + per_part), step, pure=False): r0
                for r0 in range(0, n, per_part)}

@@ -519,8 +519,8 @@ def influence_network(
     n = len(activity.accounts)
     types = [t for t in config.entity_types if (activity.entity_types == t).any()]
     single = all((activity.entity_types == t).sum() == 1 for t in types)
-    engine = "local"
-    if _kernel_applies(config, types, single) and dask_threshold is not None and len(events) > dask_threshold:
+    engine, kernel = "local", _kernel_applies(config, types, single)
+    if kernel and dask_threshold is not None and len(events) > dask_threshold:
         from .dask_engine import dask_client as cluster
         from .dask_engine import dask_rows
 
@@ -528,7 +528,7 @@ def influence_network(
             ops, records, papers = _kernel_records(
                 activity, types[0], config, report, rows_runner=lambda *args: dask_rows(client, *args))
         engine = "dask"
-    elif _kernel_applies(config, types, single):
+    elif kernel:
         ops, records, papers = _kernel_records(activity, types[0], config, report)
     else:
         ops, records, papers = _numpy_records(activity, types, single, config, report)
