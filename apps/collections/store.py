@@ -21,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Q
 
 from apps.collections.models import Account, Collection, ImportFile, Interaction, Post
 from apps.jobs.services import JobError
@@ -170,13 +170,22 @@ def store_ready(collection: Collection) -> tuple[Path, list[str]]:
 
 def _loose_name(collection: Collection) -> str | None:
     """The loose part's name: counts and newest ids of the rows no import wrote (None when there are none, as in
-    every imported collection: only then are its interactions counted, which no index serves)."""
-    posts = Post.objects.filter(collection=collection, import_file__isnull=True).aggregate(n=Count("id"), top=Max("id"))
-    if not posts["n"]:
-        return None
-    acts = Interaction.objects.filter(collection=collection, import_file__isnull=True).aggregate(
-        n=Count("id"), top=Max("id"))
-    return f"loose-{posts['n']}-{posts['top']}-{acts['n']}-{acts['top']}"
+    every imported collection).
+
+    ``+collection_id`` keeps SQLite off the collection's index: it cannot tell that rows without an import file are
+    rare, so it walked all of a collection's rows through it (2.9 s for the whole IRA file) where the import-file
+    index finds the few loose ones at once. PostgreSQL plans by its statistics either way."""
+    counts = []
+    for model in (Post, Interaction):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(id), MAX(id) FROM {model._meta.db_table} "  # noqa: S608 (table names from models)
+                "WHERE import_file_id IS NULL AND +collection_id = %s", [collection.pk])
+            counts.append(cursor.fetchone())
+        if not counts[0][0]:
+            return None
+    (posts, top_post), (acts, top_act) = counts
+    return f"loose-{posts}-{top_post}-{acts or 0}-{top_act}"
 
 
 def _exists_or_gone(collection: Collection) -> None:

@@ -167,6 +167,47 @@ def test_louvain_finds_planted_communities():
     assert found == truth and modularity > 0.6
 
 
+def test_a_large_network_goes_to_the_compiled_louvain_and_finds_the_same_communities(monkeypatch):
+    import community as community_louvain
+
+    from ml.graphs import communities
+
+    graph = nx.planted_partition_graph(6, 120, 0.3, 0.004, seed=3)  # 720 nodes, about 13,500 pairs
+    for s, t in graph.edges:
+        graph[s][t]["weight"] = 1.0 + (s + t) % 3
+    graph.add_edge(5, 5, weight=2.0)  # a self-loop counts inside its community
+    monkeypatch.setattr(communities, "FAST_LOUVAIN_EDGES", graph.number_of_edges())
+    calls = []
+    compiled = communities.louvain_compiled
+    monkeypatch.setattr(communities, "louvain_compiled", lambda *a, **k: calls.append(1) or compiled(*a, **k))
+    partition, modularity = communities.louvain(graph, seed=4)
+    assert calls == [1]
+    truth = {frozenset(range(i * 120, (i + 1) * 120)) for i in range(6)}
+    assert groups(partition) == truth
+    assert modularity == pytest.approx(community_louvain.modularity(partition, graph, weight="weight"), abs=1e-12)
+    assert communities.louvain(graph, seed=4) == (partition, modularity)  # one thread, seeded: it repeats
+    monkeypatch.setattr(communities, "FAST_LOUVAIN_EDGES", graph.number_of_edges() + 1)
+    assert groups(communities.louvain(graph, seed=4)[0]) == truth and calls == [1, 1]  # python-louvain below
+
+
+def groups(partition: dict) -> set:
+    return {frozenset(n for n, c in partition.items() if c == k) for k in set(partition.values())}
+
+
+def test_modularity_is_python_louvains_on_a_weighted_graph_with_self_loops():
+    import community as community_louvain
+
+    from ml.graphs.communities import modularity
+
+    graph = nx.gnm_random_graph(200, 1500, seed=2)
+    for s, t in graph.edges:
+        graph[s][t]["weight"] = 0.5 + (3 * s + t) % 7
+    graph.add_edge(7, 7, weight=4.0)
+    partition = {n: n % 5 for n in graph.nodes}
+    expected = community_louvain.modularity(partition, graph, weight="weight")
+    assert modularity(partition, graph) == pytest.approx(expected, abs=1e-12) and expected != 0.0
+
+
 def test_infomap_absent_is_a_clear_message_not_a_crash(monkeypatch):
     monkeypatch.setitem(sys.modules, "infomap", None)  # absent even where someone installed it
     with pytest.raises(InfomapUnavailable, match="AGPL"):
