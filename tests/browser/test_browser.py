@@ -15,7 +15,11 @@ import pytest
 
 from devstack.stack import last_json_line, portal_stack
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.services]
+# The services pass (PostgreSQL, django-q2 on Redis, channels-redis) drives one browser test end to end: the upload
+# below (an import job through the Redis broker, its live progress over the Redis channel layer, the overview read
+# from PostgreSQL). Every other browser test runs once, in the first pass; each detector's own services tests
+# (tests/analyses, tests/collections) cover its jobs and pages on PostgreSQL and Redis without a browser.
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -167,6 +171,7 @@ def arrived(page) -> None:
     page.wait_for_load_state("domcontentloaded")
 
 
+@pytest.mark.services
 def test_an_analyst_uploads_a_csv_and_sees_the_overview(tmp_path, stack, page):
     from playwright.sync_api import expect
 

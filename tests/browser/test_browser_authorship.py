@@ -9,7 +9,7 @@ from devstack.stack import last_json_line
 from tests.browser.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
 from tests.support.authorship import INJECTED, TARGET, authorship_rows, write_authorship_csv
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.services]
+pytestmark = [pytest.mark.browser, pytest.mark.worker]  # on PostgreSQL and Redis: tests/analyses (test_browser.py)
 
 
 def test_an_analyst_finds_the_posts_an_account_did_not_write(tmp_path, stack, page):  # noqa: F811

@@ -10,7 +10,7 @@ import pytest
 from devstack.stack import last_json_line
 from tests.browser.test_browser import chromium, investigation_new, log_in, page, stack  # noqa: F401  (shared fixtures)
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.services]
+pytestmark = [pytest.mark.browser, pytest.mark.worker]  # on PostgreSQL and Redis: tests/analyses (test_browser.py)
 
 
 def test_an_analyst_finds_the_planted_operation_in_the_coordination_network(tmp_path, stack, page):  # noqa: F811

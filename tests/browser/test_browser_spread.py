@@ -98,7 +98,6 @@ def assert_coloured_by_community(page, result: dict) -> None:  # noqa: F811  (th
     assert sum(t == "scattergl:edges" for t in drawn["types"]) <= 2
 
 
-@pytest.mark.services
 def test_an_analyst_compares_cascades_by_veracity(stack, rumours, page):  # noqa: F811
     from playwright.sync_api import expect
 
