@@ -26,6 +26,11 @@ import numpy as np
 from .pair_tally import Tally, tally_partition
 
 PARTITIONS_PER_WORKER = 4
+CONNECT_TIMEOUT_S = 10
+
+
+class SchedulerUnreachable(ValueError):
+    """No Dask scheduler answered at the address given: a job ends with this message, not a stack trace."""
 
 
 @contextmanager
@@ -48,7 +53,14 @@ def dask_client(client=None):
         client = distributed.Client(cluster)
         opened += [client, cluster]
     elif isinstance(client, str):
-        client = distributed.Client(client)
+        address = client
+        try:
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as error:  # distributed raises OSError("Timed out trying to connect ...")
+            raise SchedulerUnreachable(
+                f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT_S} s (the portal's DASK_SCHEDULER "
+                f"setting): start it there, or leave DASK_SCHEDULER empty to run on a 2-worker cluster inside the "
+                f"job ({type(error).__name__}: {error})") from None
         opened.append(client)
     try:
         yield client

@@ -126,6 +126,25 @@ def test_past_dask_min_rows_the_kind_tallies_on_a_dask_cluster_with_the_same_edg
     assert 'data-testid="engine"' in page
 
 
+def test_a_dask_scheduler_that_does_not_answer_fails_the_job_naming_the_setting(
+    investigation, users, collection, handles, settings, monkeypatch
+):
+    import socket
+
+    from ml.coordination import dask_engine
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT_S", 1)
+    settings.MURMURATION = {**settings.MURMURATION, "DASK_MIN_ROWS": 1, "DASK_SCHEDULER": address}
+    before = Analysis.objects.count()
+    job = run(investigation, users["bob"], collection, kind="coaction", window=WINDOW)
+    assert job.status == "failed"
+    assert f"no Dask scheduler answered at {address} within 1 s" in job.error and "DASK_SCHEDULER" in job.error
+    assert job.error.startswith("The co-action analysis could not run:") and Analysis.objects.count() == before
+
+
 def test_past_dask_min_rows_the_one_entity_influence_pass_runs_on_a_dask_cluster(
     investigation, users, collection, handles, settings, client_for
 ):
