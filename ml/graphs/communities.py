@@ -1,9 +1,9 @@
 """Communities: Louvain with its modularity, and InfoMap as an optional extra.
 
 Louvain is python-louvain (BSD) on networks of up to ``FAST_LOUVAIN_EDGES`` pairs and NetworKit's PLM (MIT; the
-same Louvain method, compiled, with its refinement phase) above: on the whole IRA file's coordination network
-(1,249 accounts, about 60,000 weighted pairs) python-louvain took about 3 s a network and PLM a tenth of a second,
-with the same modularity or better (docs/benchmarks.md, Coordination). PLM runs on one thread with the caller's
+same Louvain method, compiled, with its refinement phase) above: on an influence network of the whole IRA file
+(1,192 accounts, 67,306 pairs) python-louvain took 1.4 s and PLM 0.08 s, modularity 0.406 against 0.407
+(docs/benchmarks.md, Coordination). PLM runs on one thread with the caller's
 seed, so a run repeats exactly; its module (and the scikit-learn it imports) loads only when a network is large.
 
 InfoMap's Python package is AGPL-3.0, so Murmuration neither ships nor requires it: ``infomap``
