@@ -169,3 +169,72 @@ def test_an_analyst_trains_scores_and_reads_a_posts_attention_offline(tmp_path, 
     expect(ws_head.locator("#vis svg text").first).to_be_attached(timeout=60_000)
     assert "[CLS]" in ws_head.locator("#vis svg text").all_text_contents()
     assert leaving == [], f"requests tried to leave the machine: {leaving}"
+
+
+# Issue 16's acceptance, on demo-sized data: two collections whose vocabularies differ are the labels ("trolls"
+# against "gardens"), and a third collection on a topic the model never met ("pandemic").
+TRUST_COLLECTIONS = """
+import json, random
+from apps.collections.models import Account, Collection, Post
+from apps.investigations.models import Investigation
+from tests.analyses.text_data import CONTROL, TROLL
+PANDEMIC = ["vaccine trial results published", "covid cases rise in hospitals", "mask mandate lifted downtown",
+            "booster shots for nurses"]
+investigation = Investigation.objects.get(pk=%d)
+made = {}
+for name, sentences, accounts in (("trolls", TROLL, 12), ("gardens", CONTROL, 12), ("pandemic", PANDEMIC, 5)):
+    rng = random.Random(name)
+    collection = Collection.objects.create(investigation=investigation, name=name)
+    rows = []
+    for i in range(accounts):
+        account = Account.objects.create(collection=collection, platform_id=f"{name}-{i}", handle=f"{name}{i}")
+        rows += [Post(collection=collection, platform_id=f"{name}-{i}-{j}", account=account,
+                      text=f"{rng.choice(sentences)} {rng.choice(sentences)} {j}",
+                      time=f"2016-10-{1 + j:02d}T00:00:00Z") for j in range(8)]
+    Post.objects.bulk_create(rows)
+    made[name] = collection.pk
+print(json.dumps(made))
+"""
+
+
+def test_an_analyst_reads_the_confound_warning_and_sees_an_off_topic_collection_marked_unreliable(stack, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    investigation = investigation_new(stack, "Trust check")
+    ids = last_json_line(stack.shell(TRUST_COLLECTIONS % investigation))
+
+    # 1. train on two collections: the positive one is this collection, the negative the gardeners
+    log_in(page, stack, f"/collections/{ids['trolls']}/train-classifier/")
+    page.select_option("#id_label_source", "collections")
+    page.select_option("#id_negative_collection", str(ids["gardens"]))
+    page.fill("#id_max_length", "32")
+    page.get_by_test_id("train-classifier-submit").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("succeeded", timeout=240_000)
+
+    # 2. the model page: the confound warning names the collections, the topic probe sits beside the model
+    page.get_by_test_id("analysis-link").click()
+    page.get_by_test_id("text-model-link").click()
+    expect(page.locator("h1")).to_contain_text("encoder · “trolls” vs “gardens” · trolls")  # named by its labels
+    warning = page.get_by_test_id("confound-warning")
+    expect(warning).to_be_visible()
+    expect(page.get_by_test_id("confound-collection")).to_contain_text("Each class is one collection")
+    expect(page.get_by_test_id("confound-collection")).to_contain_text("“trolls” positive, “gardens” negative")
+    for row in ("baseline-model", "baseline-topic_probe", "baseline-tfidf_lr", "baseline-majority"):
+        expect(page.get_by_test_id(row)).to_be_visible()
+    probe_auc = float(page.get_by_test_id("baseline-topic_probe").locator("td.num").first.inner_text())
+    assert probe_auc > 0.95, probe_auc  # a bag of words tells the two collections apart
+
+    # 3. score the off-topic collection: the banner at the top and a mark on each post beyond the training range
+    page.get_by_test_id("score-link").click()
+    page.select_option("#id_collection", str(ids["pandemic"]))
+    page.get_by_test_id("score-start-submit").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("succeeded", timeout=180_000)
+    page.get_by_test_id("analysis-link").click()
+    banner = page.get_by_test_id("ood-mostly-outside")
+    expect(banner).to_be_visible()
+    assert banner.bounding_box()["y"] < page.locator("h1").bounding_box()["y"]  # above the title
+    rows = page.get_by_test_id("scored-posts").get_by_test_id("scored-post")
+    expect(rows.first).to_be_visible()
+    marked = rows.filter(has=page.get_by_test_id("unreliable"))
+    assert marked.count() > rows.count() / 2, (marked.count(), rows.count())
+    page.screenshot(path="/tmp/trust-offtopic.png", full_page=True)

@@ -4,6 +4,7 @@ minutes) among residents; the coordination network should put a seed on top and 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -60,3 +61,48 @@ def test_an_analyst_finds_the_planted_operation_in_the_coordination_network(tmp_
     page.get_by_test_id("filter-min-weight").fill("0.5")
     page.get_by_test_id("filter-min-weight").dispatch_event("change")
     expect(page.get_by_test_id("network-shown")).not_to_have_text(before)
+
+
+def test_an_analyst_runs_coordination_at_three_scales_and_compares_them_on_one_page(tmp_path, stack, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    investigation_new(stack, "Riverton scales")
+    made = last_json_line(stack.manage("simulate_operation", "--out", str(tmp_path / "scales.csv"), "--seed", "3",
+                                       "--days", "6", "--organic", "60", "--operation", "10").stdout)
+    imported = last_json_line(stack.manage("import_collection", made["out"], "--investigation", "Riverton scales",
+                                           "--collection", "riverton", "--user", "alice").stdout)
+    assert imported["status"] == "succeeded", imported
+
+    # 1. one job, three bin sizes
+    log_in(page, stack, f"/collections/{imported['collection_id']}/")
+    page.get_by_test_id("coordination-link").click()
+    page.fill("#id_scales", "60,600,3600")
+    page.get_by_test_id("coordination-submit").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("succeeded", timeout=120_000)
+    page.get_by_test_id("analysis-link").click()
+
+    # 2. one table compares them: edges per scale, what each scale catches, the suggested one shown below
+    rows = page.get_by_test_id("scale-row")
+    expect(rows).to_have_count(3)
+    scales = [int(s) for s in rows.evaluate_all("(rows) => rows.map((r) => r.dataset.scale)")]
+    assert scales == [60, 600, 3600]
+    significant = dict(zip(scales, (int(t) for t in rows.get_by_test_id("scale-significant").all_inner_texts())))
+    assert significant[60] > 0 and significant[60] > significant[3600], significant  # the echoes come within seconds
+    expect(page.get_by_test_id("scale-suggestion")).to_contain_text("Suggested")
+    shown = page.locator("[data-testid=scale-row][aria-current=true]")
+    expect(shown).to_have_count(1)
+    expect(shown.get_by_test_id("scale-shown")).to_be_visible()
+    expect(page.get_by_test_id("network")).to_have_class("net-plot js-plotly-plot")
+
+    # 3. switch the page to the one-hour network, then back to one minute
+    page.locator("[data-testid=scale-row][data-scale='3600']").get_by_test_id("scale-show").click()
+    expect(page).to_have_url(re.compile(r"\?scale=3600"))
+    expect(page.locator("[data-testid=scale-row][data-scale='3600']").get_by_test_id("scale-shown")).to_be_visible()
+    if significant[3600] == 0:
+        expect(page.get_by_test_id("scale-note")).to_contain_text("No pair of accounts is significant at 1 h bins")
+    page.locator("[data-testid=scale-row][data-scale='60']").get_by_test_id("scale-show").click()
+    expect(page).to_have_url(re.compile(r"\?scale=60"))
+    expect(page.get_by_test_id("network")).to_have_class("net-plot js-plotly-plot")
+    drawn = page.evaluate("() => document.querySelector('[data-testid=network]').data.length")
+    assert drawn >= 2  # nodes and edges
+    page.screenshot(path="/tmp/coordination-scales.png", full_page=True)

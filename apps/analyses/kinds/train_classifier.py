@@ -180,7 +180,9 @@ def _allowed_base_dir(value: str) -> bool:
 
 def _default_name(collection, clean: dict) -> str:
     if clean["label_source"] == "collections":
-        what = f"collection #{clean['positive_collection']} vs #{clean['negative_collection']}"
+        ids = [clean["positive_collection"], clean["negative_collection"]]
+        names = dict(Collection.objects.filter(pk__in=ids).values_list("pk", "name"))
+        what = " vs ".join(f"“{names[pk]}”" if pk in names else f"#{pk}" for pk in ids)
     else:
         what = f"{clean['label_key']} in {', '.join(clean['positive_values'])}"
     return f"{clean['model']} · {what} · {collection.name}"[:200]
