@@ -114,7 +114,7 @@ def select_accounts(events: pd.DataFrame, config: InfluenceConfig) -> np.ndarray
 
 def filter_events(events: pd.DataFrame, config: InfluenceConfig) -> pd.DataFrame:
     keep = events["entity_type"].isin(config.entity_types) & ~events["entity"].isin(config.exclude_entities)
-    keep &= events["entity"].notna() & (events["entity"].astype(str) != "")
+    keep &= events["entity"].notna() & (events["entity"] != "")  # (astype(str) copied 2.5 M strings a pass)
     return events if keep.all() else events[keep]  # no copy of a table that loses nothing (18 M rows at scale)
 
 
