@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 
 import numpy as np
 import pytest
@@ -20,14 +19,12 @@ from django.urls import reverse
 
 from apps.analyses.models import Analysis, PostScore, TextModel
 from apps.analyses.services import analysis_start
-from apps.collections.models import Account, Collection, Post
+from apps.collections.models import Post
 from apps.jobs.services import job_execute
-from tests.analyses.text_data import CONTROL, TROLL
+from tests.analyses.text_data import CONTROL, PANDEMIC, TROLL, collection_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
 
-PANDEMIC = ["vaccine trial results published", "covid cases rise in hospitals", "mask mandate lifted downtown",
-            "booster shots for nurses"]
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +33,6 @@ def tiny_bert(tmp_path_factory):
 
     vocabulary = (TROLL + CONTROL + PANDEMIC) * 5
     return str(save_tiny_bert(vocabulary, tmp_path_factory.mktemp("bert") / "tiny", layers=1, hidden=16, heads=2))
-
-
-def collection_of(investigation, name: str, sentences: list[str], accounts: int = 10, posts: int = 8) -> Collection:
-    rng = random.Random(name)
-    collection = Collection.objects.create(investigation=investigation, name=name)
-    rows = []
-    for i in range(accounts):
-        account = Account.objects.create(collection=collection, platform_id=f"{name}-{i}", handle=f"{name}{i}")
-        rows += [Post(collection=collection, platform_id=f"{name}-{i}-{j}", account=account,
-                      text=f"{rng.choice(sentences)} {rng.choice(sentences)} {j}",
-                      time=f"2016-10-{1 + j:02d}T00:00:00Z") for j in range(posts)]
-    Post.objects.bulk_create(rows)
-    return collection
 
 
 def run(investigation, users, collection, kind, params) -> Analysis:

@@ -14,6 +14,10 @@ CONTROL = [
     "cooking soup recipe tonight",
 ]
 
+# A topic neither side of a troll-vs-control model ever met (issue 16's off-topic collection).
+PANDEMIC = ["vaccine trial results published", "covid cases rise in hospitals", "mask mandate lifted downtown",
+            "booster shots for nurses"]
+
 
 def texts() -> list[str]:
     return TROLL + CONTROL
@@ -45,5 +49,20 @@ def store_labelled_collection(
                     labels={"veracity": "false" if troll else "true"},
                 )
             )
+    Post.objects.bulk_create(rows)
+    return collection
+
+
+def collection_of(investigation, name: str, sentences: list[str], accounts: int = 10, posts: int = 8) -> Collection:
+    """A collection on one topic: ``accounts`` accounts, ``posts`` posts each of two of ``sentences`` (seeded by the
+    name) and the post's number, one post a day from 2016-10-01."""
+    rng = random.Random(name)
+    collection = Collection.objects.create(investigation=investigation, name=name)
+    rows = []
+    for i in range(accounts):
+        account = Account.objects.create(collection=collection, platform_id=f"{name}-{i}", handle=f"{name}{i}")
+        rows += [Post(collection=collection, platform_id=f"{name}-{i}-{j}", account=account,
+                      text=f"{rng.choice(sentences)} {rng.choice(sentences)} {j}",
+                      time=f"2016-10-{1 + j:02d}T00:00:00Z") for j in range(posts)]
     Post.objects.bulk_create(rows)
     return collection

@@ -174,25 +174,12 @@ def test_an_analyst_trains_scores_and_reads_a_posts_attention_offline(tmp_path, 
 # Issue 16's acceptance, on demo-sized data: two collections whose vocabularies differ are the labels ("trolls"
 # against "gardens"), and a third collection on a topic the model never met ("pandemic").
 TRUST_COLLECTIONS = """
-import json, random
-from apps.collections.models import Account, Collection, Post
+import json
 from apps.investigations.models import Investigation
-from tests.analyses.text_data import CONTROL, TROLL
-PANDEMIC = ["vaccine trial results published", "covid cases rise in hospitals", "mask mandate lifted downtown",
-            "booster shots for nurses"]
+from tests.analyses.text_data import CONTROL, PANDEMIC, TROLL, collection_of
 investigation = Investigation.objects.get(pk=%d)
-made = {}
-for name, sentences, accounts in (("trolls", TROLL, 12), ("gardens", CONTROL, 12), ("pandemic", PANDEMIC, 5)):
-    rng = random.Random(name)
-    collection = Collection.objects.create(investigation=investigation, name=name)
-    rows = []
-    for i in range(accounts):
-        account = Account.objects.create(collection=collection, platform_id=f"{name}-{i}", handle=f"{name}{i}")
-        rows += [Post(collection=collection, platform_id=f"{name}-{i}-{j}", account=account,
-                      text=f"{rng.choice(sentences)} {rng.choice(sentences)} {j}",
-                      time=f"2016-10-{1 + j:02d}T00:00:00Z") for j in range(8)]
-    Post.objects.bulk_create(rows)
-    made[name] = collection.pk
+made = {name: collection_of(investigation, name, sentences, accounts=accounts).pk
+        for name, sentences, accounts in (("trolls", TROLL, 12), ("gardens", CONTROL, 12), ("pandemic", PANDEMIC, 5))}
 print(json.dumps(made))
 """
 

@@ -14,16 +14,22 @@ from tests.browser.test_browser import chromium, investigation_new, log_in, page
 pytestmark = [pytest.mark.browser, pytest.mark.worker]  # on PostgreSQL and Redis: tests/analyses (test_browser.py)
 
 
+def simulated_import(stack, out, investigation: str, *options: str) -> dict:  # noqa: F811
+    """A new investigation holding the demo generator's operation (seed 3, ``options``) as the collection "riverton",
+    imported by alice: the import command's summary (its truth file lies beside ``out``)."""
+    investigation_new(stack, investigation)
+    made = last_json_line(stack.manage("simulate_operation", "--out", str(out), "--seed", "3", *options).stdout)
+    imported = last_json_line(stack.manage("import_collection", made["out"], "--investigation", investigation,
+                                           "--collection", "riverton", "--user", "alice").stdout)
+    assert imported["status"] == "succeeded", imported
+    return imported
+
+
 def test_an_analyst_finds_the_planted_operation_in_the_coordination_network(tmp_path, stack, page):  # noqa: F811
     from playwright.sync_api import expect
 
-    investigation_new(stack, "Riverton dam")
-    made = last_json_line(stack.manage("simulate_operation", "--out", str(tmp_path / "riverton.csv"), "--seed", "3",
-                                       "--days", "12", "--organic", "120").stdout)
+    imported = simulated_import(stack, tmp_path / "riverton.csv", "Riverton dam", "--days", "12", "--organic", "120")
     truth = json.loads((tmp_path / "riverton.truth.json").read_text())
-    imported = last_json_line(stack.manage("import_collection", made["out"], "--investigation", "Riverton dam",
-                                           "--collection", "riverton", "--user", "alice").stdout)
-    assert imported["status"] == "succeeded", imported
 
     # 1. from the collection's overview to the start page; one-minute bins, split at the event
     log_in(page, stack, f"/collections/{imported['collection_id']}/")
@@ -66,12 +72,8 @@ def test_an_analyst_finds_the_planted_operation_in_the_coordination_network(tmp_
 def test_an_analyst_runs_coordination_at_three_scales_and_compares_them_on_one_page(tmp_path, stack, page):  # noqa: F811
     from playwright.sync_api import expect
 
-    investigation_new(stack, "Riverton scales")
-    made = last_json_line(stack.manage("simulate_operation", "--out", str(tmp_path / "scales.csv"), "--seed", "3",
-                                       "--days", "6", "--organic", "60", "--operation", "10").stdout)
-    imported = last_json_line(stack.manage("import_collection", made["out"], "--investigation", "Riverton scales",
-                                           "--collection", "riverton", "--user", "alice").stdout)
-    assert imported["status"] == "succeeded", imported
+    imported = simulated_import(stack, tmp_path / "scales.csv", "Riverton scales", "--days", "6", "--organic", "60",
+                                "--operation", "10")
 
     # 1. one job, three bin sizes
     log_in(page, stack, f"/collections/{imported['collection_id']}/")
