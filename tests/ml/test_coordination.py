@@ -413,3 +413,18 @@ def test_near_duplicate_clusters_are_the_same_in_every_process():
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": str(salt)}).stdout for salt in (1, 2, 3)}
     assert len(runs) == 1, runs
+
+
+def test_edge_records_are_plain_json_values_with_none_for_missing():
+    from ml.coordination import edge_records
+
+    edges = pd.DataFrame({
+        "source": np.array([np.int64(7), "b"], dtype=object), "target": ["x", None], "weight": [0.25, np.nan],
+        "count": np.array([3, 4], dtype=np.int64), "kept": [True, False], "i": [0, 1], "j": [1, 0],
+    })
+    records = edge_records(edges)
+    assert records == [{"source": 7, "target": "x", "weight": 0.25, "count": 3, "kept": True},
+                       {"source": "b", "target": None, "weight": None, "count": 4, "kept": False}]
+    assert [type(v) for v in records[0].values()] == [int, str, float, int, bool]
+    assert json.loads(json.dumps(records)) == records  # no NumPy scalar or NaN left for JSON to trip on
+    assert edge_records(edges.iloc[:0]) == []
