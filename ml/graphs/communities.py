@@ -39,11 +39,13 @@ def _undirected(graph: nx.Graph) -> nx.Graph:
     """Louvain wants one weight per pair: a directed graph's two directions add."""
     if not graph.is_directed():
         return graph
+    weights: dict = {}
+    for s, t, w in graph.edges(data="weight", default=1.0):
+        key = (t, s) if (t, s) in weights else (s, t)
+        weights[key] = weights.get(key, 0.0) + w
     simple = nx.Graph()
     simple.add_nodes_from(graph.nodes)
-    for s, t, w in graph.edges(data="weight", default=1.0):
-        old = simple.get_edge_data(s, t, {"weight": 0.0})["weight"]
-        simple.add_edge(s, t, weight=old + w)
+    simple.add_weighted_edges_from((s, t, w) for (s, t), w in weights.items())  # pairs in first-seen order, as before
     return simple
 
 
@@ -109,7 +111,6 @@ def infomap(graph: nx.Graph, *, seed: int = 0) -> tuple[dict, float]:
         from infomap import Infomap
     except ImportError:
         raise InfomapUnavailable(INFOMAP_MISSING) from None
-    import community as community_louvain
 
     index = {n: i for i, n in enumerate(graph.nodes)}
     im = Infomap(two_level=True, directed=graph.is_directed(), seed=seed + 1, silent=True)
@@ -121,9 +122,7 @@ def infomap(graph: nx.Graph, *, seed: int = 0) -> tuple[dict, float]:
     partition.update(
         {n: max(partition.values(), default=-1) + 1 + i for i, n in enumerate(n for n in nodes if n not in partition)}
     )
-    simple = _undirected(graph)
-    modularity = community_louvain.modularity(partition, simple, weight="weight") if simple.number_of_edges() else 0.0
-    return partition, float(modularity)
+    return partition, modularity(partition, _undirected(graph))
 
 
 def detect(graph: nx.Graph, method: str = "louvain", *, seed: int = 0) -> tuple[dict, float]:
