@@ -13,6 +13,11 @@ fold by account), beside the older Mahalanobis summary of the classifier's own e
   (c) Constraint_Val's COVID claims (off-topic for this model; label 0 here)
   and the held-back airline passengers (label 0; the training side's own kind, for the false-alarm rate).
 
+Each source is then scored as a collection of its own, as an analyst would score it, with the product's shift check
+(``CollectionShift``: a classifier telling the source's posts from the training posts; a post above the training
+posts' own 99th percentile is unreliable). A post is marked unreliable when beyond the kNN range or the shift limit
+(``knn+shift``, the product's mark; the headline figures), with the kNN range alone and Mahalanobis beside it.
+
 Per source: AUC against (a), share flagged, share marked unreliable, the unreliable share among the flagged; the
 unreliable share among (b) and (c)'s false positives; ECE before and after temperature scaling on the validation
 split and on the external split ((a), (b) and the airline posts: accounts the training never saw).
@@ -115,10 +120,23 @@ def main() -> None:
     knn_d = knn.batch_distances(texts)
     knn_score_s = time.perf_counter() - t0
     maha_d = mahalanobis.distances(vectors)
-    marks = {"knn": (knn_d, knn.unreliable(knn_d)), "mahalanobis": (maha_d, mahalanobis.unreliable(maha_d))}
+    y, sources = scored["label"].to_numpy(), scored["source"].to_numpy()
+    # the shift check, as the product runs it: each source is a collection scored on its own
+    t0 = time.perf_counter()
+    shift_p, marked, shifts = np.full(len(texts), np.nan), np.zeros(len(texts), dtype=bool), {}
+    for name in sorted(set(sources)):
+        at = np.flatnonzero(sources == name)
+        own = [texts[i] for i in at]
+        shift = knn.fit_shift(own)
+        shift_p[at] = knn.batch_measures(own, shift=shift)[:, 1]
+        marked[at] = knn.unreliable(knn_d[at], shift_p[at], shift.limit)
+        shifts[name] = {**{k: round(v, 4) for k, v in shift.describe(shift_p[at]).items() if isinstance(v, float)},
+                        "sample_posts": len(shift.out_of_fold)}
+    shift_s = time.perf_counter() - t0
+    marks = {"knn+shift": (knn_d, marked), "knn": (knn_d, knn.unreliable(knn_d)),
+             "mahalanobis": (maha_d, mahalanobis.unreliable(maha_d))}
     scores = sigmoid(logits / model.temperature_)
     flagged = scores >= model.decision_threshold
-    y, sources = scored["label"].to_numpy(), scored["source"].to_numpy()
     fp_off = flagged & (y == 0) & np.isin(sources, OFF)
     external = sources != "constraint"
     y_val = val["label"].to_numpy()
@@ -128,11 +146,16 @@ def main() -> None:
         "external": {"before": expected_calibration_error(sigmoid(logits[external]), y[external]),
                      "after": expected_calibration_error(scores[external], y[external])},
     }
-    unreliable = marks["knn"][1]
+    unreliable = marks["knn+shift"][1]
     out = {
         "bench": "trust",
         "false_positive_unreliable_share": round(float(unreliable[fp_off].mean()), 4) if fp_off.any() else None,
         "offtopic_unreliable_share": round(float(unreliable[sources == "constraint"].mean()), 4),
+        "false_positive_unreliable_share_knn": round(float(marks["knn"][1][fp_off].mean()), 4)
+        if fp_off.any() else None,
+        "offtopic_unreliable_share_knn": round(float(marks["knn"][1][sources == "constraint"].mean()), 4),
+        "shift": shifts,
+        "shift_s": round(shift_s, 1),
         "ece_before": round(ece["external"]["before"], 4),
         "ece_after": round(ece["external"]["after"], 4),
         "ece_validation_before": round(ece["validation"]["before"], 4),

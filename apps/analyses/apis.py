@@ -9,7 +9,6 @@ from rest_framework.views import APIView
 
 from apps.analyses import selectors, services
 from apps.analyses.kinds.base import CHOICE, DATE, FLAG, FLOAT, INT, LIST, Kind, Param, kind_get, kind_names
-from apps.analyses.kinds.score import ood_limit
 from apps.collections.selectors import collection_get
 from apps.common.ids import id_param
 from apps.investigations.models import Role
@@ -180,12 +179,12 @@ class PostScoreOutput(serializers.Serializer):
     account_handle = serializers.CharField(source="account.handle", default=None)
     score = serializers.FloatField()
     ood = serializers.FloatField(allow_null=True, help_text="distance to the training posts (null: not measured)")
-    unreliable = serializers.SerializerMethodField(help_text="beyond the training range (null: not measured)")
+    shift = serializers.FloatField(
+        allow_null=True, help_text="the collection's shift probability: how sure a classifier is that a post like this "
+        "comes from the scored collection rather than the training posts (null: not measured)")
+    unreliable = serializers.BooleanField(
+        allow_null=True, help_text="beyond the training range or above the shift limit (null: not measured)")
     text = serializers.CharField(source="post.text", default=None)
-
-    def get_unreliable(self, row) -> bool | None:
-        limit = self.context.get("ood_limit")
-        return None if limit is None or row.ood is None else row.ood > limit
 
 
 class PostScoreListApi(APIView):
@@ -209,5 +208,4 @@ class PostScoreListApi(APIView):
         rows = selectors.post_score_list(analysis=analysis, order=order, account_id=account)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
-        context = {"ood_limit": ood_limit(analysis.result)}
-        return paginator.get_paginated_response(PostScoreOutput(page, many=True, context=context).data)
+        return paginator.get_paginated_response(PostScoreOutput(page, many=True).data)

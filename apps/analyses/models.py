@@ -111,8 +111,14 @@ class PostScore(models.Model):
     )
     score = models.FloatField()
     # The post's distance to the model's training posts (ml.text.ood); null for a model trained before the
-    # out-of-distribution check existed. Unreliable beyond the analysis's ``result["ood"]["p99"]``.
+    # out-of-distribution check existed.
     ood = models.FloatField(null=True, blank=True)
+    # The collection's shift check (ml.text.ood.CollectionShift): the odds, as a probability, that a post like this
+    # one comes from the scored collection rather than the training posts; null where the check did not run.
+    shift = models.FloatField(null=True, blank=True)
+    # The mark every page, CSV and API reads: beyond the training range (``result["ood"]["p99"]``) or above the
+    # shift limit (``result["ood"]["shift_check"]["limit"]``); null where nothing was measured.
+    unreliable = models.BooleanField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -446,7 +446,8 @@ def post_of_investigation(*, investigation_id: int, post_id) -> Post | None:
 
 def post_stored_scores(*, model: TextModel, post: Post) -> list[dict]:
     """The post's stored scores from the model's ``score`` analyses, newest first:
-    [{"analysis", "score", "ood"}] (``ood``: the post's distance to the training posts, None where not measured)."""
+    [{"analysis", "score", "ood", "shift", "unreliable"}] (``ood``: the post's distance to the training posts;
+    ``shift``: its shift probability; ``unreliable``: the stored mark; None where not measured)."""
     analyses = {
         a.pk: a
         for a in Analysis.objects.filter(
@@ -454,8 +455,8 @@ def post_stored_scores(*, model: TextModel, post: Post) -> list[dict]:
         )
     }
     rows = PostScore.objects.filter(analysis__in=list(analyses), post=post.pk)
-    rows = rows.values_list("analysis_id", "score", "ood")
-    found = [{"analysis": analyses[a], "score": s, "ood": d} for a, s, d in rows]
+    rows = rows.values_list("analysis_id", "score", "ood", "shift", "unreliable")
+    found = [{"analysis": analyses[a], "score": s, "ood": d, "shift": p, "unreliable": u} for a, s, d, p, u in rows]
     return sorted(found, key=lambda r: r["analysis"].created_at, reverse=True)
 
 

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.analyses.forms import ParamsForm, ScoreStartForm
 from apps.analyses.inference import text_classifier
 from apps.analyses.kinds.base import kind_get
-from apps.analyses.kinds.score import ood_limit
 from apps.analyses.kinds.train_classifier import (
     calibration_summary,
     confound_summary,
@@ -156,10 +155,7 @@ def text_model_post_view(request, pk: int, post_pk: int):
     from ml.text.charts import attention_figure
 
     model, post = _model_and_post(request, pk, post_pk)
-    stored = post_stored_scores(model=model, post=post)
-    for row in stored:  # beyond the training range of the scoring that stored it
-        limit = ood_limit(row["analysis"].result)
-        row["unreliable"] = limit is not None and row["ood"] is not None and row["ood"] > limit
+    stored = post_stored_scores(model=model, post=post)  # each with the mark its scoring stored
     context = {
         "model": model,
         "investigation": model.investigation,
@@ -232,16 +228,21 @@ def score_posts_csv_view(request, pk: int):
     audit_record(investigation=analysis.investigation, user=request.user, action="export", obj=analysis,
                  summary=f"Exported the post scores of analysis #{analysis.pk} as CSV.", detail={"format": "csv"})
     rows = post_score_list(analysis=analysis).values_list(
-        "post_id", "post__platform_id", "account_id", "account__handle", "score", "ood", "post__text"
+        "post_id", "post__platform_id", "account_id", "account__handle", "score", "ood", "shift", "unreliable",
+        "post__text"
     )
-    limit = ood_limit(analysis.result)
+
+    def number(value) -> str:
+        return "" if value is None else repr(value)
 
     def lines():
-        yield ["post_id", "post_platform_id", "account_id", "account", "score", "ood_distance", "unreliable", "text"]
-        for post, platform_id, account, handle, score, ood, text in rows.iterator(chunk_size=5_000):
-            unreliable = "" if limit is None or ood is None else str(ood > limit).lower()
-            yield [post, platform_id, account, handle, repr(score), "" if ood is None else repr(ood), unreliable,
-                   text]
+        yield ["post_id", "post_platform_id", "account_id", "account", "score", "ood_distance", "shift_probability",
+               "unreliable", "text"]
+        for post, platform_id, account, handle, score, ood, shift, unreliable, text in rows.iterator(
+            chunk_size=5_000
+        ):
+            yield [post, platform_id, account, handle, repr(score), number(ood), number(shift),
+                   "" if unreliable is None else str(unreliable).lower(), text]
 
     return csv_streaming_response(lines(), filename=f"post-scores-{analysis.pk}.csv")
 

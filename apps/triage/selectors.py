@@ -19,7 +19,6 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subqu
 from django.db.models.functions import Abs, Coalesce, Mod
 from django.urls import reverse
 
-from apps.analyses.kinds.score import ood_limit
 from apps.analyses.models import Analysis, PostScore, TextModel
 from apps.collections.models import Post
 from apps.investigations.models import Investigation, Role
@@ -427,11 +426,9 @@ def _attention_model(queue: TriageQueue) -> int | None:
 
 
 def _unreliable(queue: TriageQueue, row) -> bool | None:
-    """The score page's out-of-distribution mark on this post: beyond the training range's 99th percentile distance
-    (None where the model measured no range)."""
-    limit = ood_limit(queue.analysis.result or {})
-    ood = getattr(row, "ood", None)
-    return None if limit is None or ood is None else ood > limit
+    """The score page's stored out-of-distribution mark on this post (beyond the training range or the shift
+    limit; None where the scoring measured neither)."""
+    return getattr(row, "unreliable", None)
 
 
 TOP_POSTS = 5

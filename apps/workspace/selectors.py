@@ -243,24 +243,22 @@ def post_page(
         rows = _time_page(_time_parts(filters), desc=sort == "-time", after=after, limit=limit)
         if filters.score is not None:
             found = {
-                pk: (score, ood)
-                for pk, score, ood in _scores(filters)
+                pk: (score, unreliable)
+                for pk, score, unreliable in _scores(filters)
                 .filter(post_id__in=[r["id"] for r in rows])
-                .values_list("post_id", "score", "ood")
+                .values_list("post_id", "score", "unreliable")
             }
             for row in rows:
-                row["score"], row["ood"] = found.get(row["id"], (None, None))
+                row["score"], row["unreliable"] = found.get(row["id"], (None, None))
     more = len(rows) > limit
     rows = rows[:limit]
     handles = _handles({r["account_id"] for r in rows})
-    limit_ood = _ood_limits([filters.score.pk]).get(filters.score.pk) if filters.score is not None else None
     for row in rows:
         account_id = row.pop("account_id")
         row["account"] = {"id": account_id, "handle": handles.get(account_id, "")}
         row.setdefault("score", None)
-        ood = row.pop("ood", None)
-        # Beyond the training range (the score page's mark); None where the model measured no range.
-        row["unreliable"] = None if limit_ood is None or ood is None else ood > limit_ood
+        # The score page's stored mark (beyond the training range or the shift limit); None where none was measured.
+        row.setdefault("unreliable", None)
     count = post_count(filters) if after is None else None
     return {
         "results": rows,
@@ -363,11 +361,11 @@ def _score_page(filters: PostFilters, *, desc: bool, after: tuple | None, limit:
     order = ("-score", "-post_id") if desc else ("score", "post_id")
     fields = [f for f in POST_FIELDS if f not in ("id", "account_id")]
     rows = scored.order_by(*order).values_list(
-        "post_id", "account_id", "score", "ood", *(f"post__{f}" for f in fields)
+        "post_id", "account_id", "score", "unreliable", *(f"post__{f}" for f in fields)
     )
     return [
-        {"id": pk, "account_id": account_id, "score": score, "ood": ood, **dict(zip(fields, values))}
-        for pk, account_id, score, ood, *values in rows[: limit + 1]
+        {"id": pk, "account_id": account_id, "score": score, "unreliable": unreliable, **dict(zip(fields, values))}
+        for pk, account_id, score, unreliable, *values in rows[: limit + 1]
     ]
 
 
@@ -525,17 +523,6 @@ def account_detail(*, investigation: Investigation, account_id: int) -> dict | N
     }
 
 
-def _ood_limits(analysis_ids: list[int]) -> dict[int, float | None]:
-    """Each score analysis's out-of-distribution limit (``kinds.score.ood_limit``: the training range's 99th
-    percentile distance; None where the model measured none), read from the stored result without loading it."""
-    rows = Analysis.objects.filter(pk__in=analysis_ids).annotate(
-        _available=KeyTransform("available", KeyTransform("ood", "result")),
-        _p99=KeyTransform("p99", KeyTransform("ood", "result")),
-    )
-    rows = rows.values_list("pk", "_available", "_p99")
-    return {pk: p99 if available is True else None for pk, available, p99 in rows}
-
-
 def _score_analyses(investigation: Investigation) -> dict[int, Analysis]:
     rows = Analysis.objects.filter(investigation=investigation, kind=SCORE_KIND).defer("result")
     return {a.pk: a for a in rows.order_by("-created_at", "-id")}
@@ -653,10 +640,10 @@ def post_detail(*, investigation: Investigation, post_id: int) -> dict | None:
 def _post_scores(investigation: Investigation, post: Post) -> list[dict]:
     analyses = _score_analyses(investigation)
     found = {
-        pk: (score, ood)
-        for pk, score, ood in PostScore.objects.filter(analysis_id__in=list(analyses), post_id=post.pk).values_list(
-            "analysis_id", "score", "ood"
-        )
+        pk: (score, unreliable)
+        for pk, score, unreliable in PostScore.objects.filter(
+            analysis_id__in=list(analyses), post_id=post.pk
+        ).values_list("analysis_id", "score", "unreliable")
     }
     wanted = {a.params.get("model") for pk, a in analyses.items() if pk in found}
     models = set(
@@ -669,14 +656,8 @@ def _post_scores(investigation: Investigation, post: Post) -> list[dict]:
         model = analysis.params.get("model")
         return reverse("text-model-post", kwargs={"pk": model, "post_pk": post.pk}) if model in models else None
 
-    limits = _ood_limits(list(found))
-
-    def unreliable(analysis: Analysis, ood: float | None) -> bool | None:
-        limit = limits.get(analysis.pk)
-        return None if limit is None or ood is None else ood > limit
-
     return [
-        {"analysis": pk, "title": a.title, "score": found[pk][0], "unreliable": unreliable(a, found[pk][1]),
+        {"analysis": pk, "title": a.title, "score": found[pk][0], "unreliable": found[pk][1],
          "attention_url": attention(a)}
         for pk, a in analyses.items()
         if pk in found

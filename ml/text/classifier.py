@@ -19,7 +19,7 @@ from .calibration import GOALS, calibrate, held_out_reliability, not_calibrated,
 from .config import CPU, TINY_GPT2, ClassifierConfig, TextModelError
 from .data import check_groups, check_labels, check_texts, split_indices, split_summary
 from .metrics import classification_metrics
-from .ood import fit_text_ood, load_ood
+from .ood import SHIFT_MIN_POSTS, SentenceKNNOOD, fit_text_ood, load_ood
 from .scoring import aggregate_by_account, change_quantiles, score_distinct
 from .storage import read_manifest, save_pretrained, write_manifest
 from .trainer import Trainer
@@ -203,12 +203,19 @@ class _TextClassifier:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """(logits, distances to the training posts) in one pass over the texts; distances are None for a model
         without an embedding summary (trained before the out-of-distribution check existed)."""
-        if self.ood_ is None:
-            return self.logits(texts, batch_size, on_step, mode=mode), None
-        logits, distances = self._score(texts, batch_size, on_step, mode, "distances")
-        return logits, distances[:, 0]
+        logits, distances, _ = self.logits_and_measures(texts, batch_size, on_step, mode=mode)
+        return logits, distances
 
-    def _score(self, texts, batch_size, on_step, mode, extra):
+    def logits_and_measures(self, texts, batch_size: int = 128, on_step: Callable | None = None, *,
+                            mode: str = "fp32", shift=None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(logits, distances, shift probabilities) in one pass: the shift probabilities come from ``shift`` (the
+        scored collection's ``ml.text.ood.CollectionShift``), None without one; distances None as above."""
+        if self.ood_ is None:
+            return self.logits(texts, batch_size, on_step, mode=mode), None, None
+        logits, measures = self._score(texts, batch_size, on_step, mode, "distances", shift)
+        return logits, measures[:, 0], None if shift is None else measures[:, 1]
+
+    def _score(self, texts, batch_size, on_step, mode, extra, shift=None):
         """Logits per text; with ``extra`` "embeddings" or "distances", (logits, rows of that) from the same pass."""
         import torch
 
@@ -231,7 +238,7 @@ class _TextClassifier:
                     logits, vectors = self._embed(model, batch)
                 logits, vectors = logits.double().numpy(), vectors.double().numpy()
             if extra == "distances":
-                vectors = self.ood_.batch_distances(batch_texts, vectors)[:, None]
+                vectors = self.ood_.batch_measures(batch_texts, vectors, shift)
             return np.column_stack([logits, vectors])
 
         out = score_distinct(score_batch, texts, batch_size, on_step, self._token_lengths)
@@ -295,21 +302,33 @@ class _TextClassifier:
         batch_size: int = 128,
         on_step: Callable | None = None,
         mode: str = "fp32",
+        shift: bool = True,
     ) -> dict:
         """Per-post scores (calibrated) and per-account aggregates (mean, max, share at or above the
         threshold: the model's own unless given); `mode` as in `probabilities`; the result says the mode that
         scored ("exact" resolved to "onnx" or "fp32").
 
-        ``ood``: each post's distance to the training posts, whether it lies beyond the training range
-        (``unreliable``), the range and the share of posts beyond it (ml.text.ood); None for a model trained
-        before the check existed."""
+        ``ood``: each post's distance to the training posts, its shift probability (the collection against the
+        training posts, ``ml.text.ood.CollectionShift``; None per post where unmeasured), whether it is
+        ``unreliable`` (beyond the training range, or at the shift limit), the range, the share of posts beyond it,
+        the share marked (``unreliable_share``) and the shift check's summary; None for a model trained before the
+        check existed. ``shift``: False skips the shift check."""
         threshold = self.decision_threshold if threshold is None else threshold
         mode = self.scoring_mode(mode, texts)  # "exact" → the engine that scored: "onnx" or "fp32"
-        logits, distances = self.logits_and_distances(texts, batch_size, on_step, mode=mode)
+        collection_shift = None
+        if shift and self.ood_ is not None:
+            collection_shift = self.ood_.fit_shift(texts, seed=self.config.train.seed)
+        logits, distances, probabilities = self.logits_and_measures(texts, batch_size, on_step, mode=mode,
+                                                                    shift=collection_shift)
         scores = sigmoid(logits / self.temperature_)
         ood = None
         if distances is not None:
-            ood = {"distances": distances.tolist(), "unreliable": self.ood_.unreliable(distances).tolist(),
+            marks = self.ood_.unreliable(distances, probabilities,
+                                         None if collection_shift is None else collection_shift.limit)
+            ood = {"distances": distances.tolist(), "unreliable": marks.tolist(),
+                   "shift": None if probabilities is None else probabilities.tolist(),
+                   "unreliable_share": float(marks.mean()) if len(marks) else 0.0,
+                   "shift_check": _shift_summary(self.ood_, collection_shift, probabilities, bool(shift)),
                    **self.ood_.describe(distances)}
         return {
             "scores": scores.tolist(),
@@ -551,3 +570,16 @@ class GPT2Classifier(_TextClassifier):
         lm, self.tokenizer_ = load_gpt2(path)
         self.model_ = gpt2_classifier_module(lm)
         self.model_.head.load_state_dict(torch.load(path / "cls_head.pt", weights_only=True))
+
+
+
+def _shift_summary(ood, shift, probabilities, asked: bool) -> dict:
+    """The shift check's summary for the score page, or why there is none."""
+    if shift is not None:
+        return shift.describe(probabilities)
+    if not asked:
+        return {"available": False, "reason": "not asked for"}
+    if not isinstance(ood, SentenceKNNOOD):
+        return {"available": False, "reason": "the model keeps no sentence vectors of its training posts (a "
+                                              "Mahalanobis summary, from before the shift check)"}
+    return {"available": False, "reason": f"fewer than {SHIFT_MIN_POSTS} distinct posts to compare"}

@@ -29,6 +29,21 @@ posts; the range is measured out of fold as above. The summary is the training p
 most ``MAX_REFERENCE`` of them, a seeded sample: 0.77 kB a post, 3.8 MB at the cap). The cost is a second forward
 pass (the bundled MiniLM) over every training and every scored post: scoring runs at about half the speed.
 ``fit_text_ood`` picks it; ``load_ood`` reads whichever summary a model directory holds (older models keep theirs).
+
+**A scored collection against the training posts: ``CollectionShift``** (a classifier two-sample test; Lopez-Paz &
+Oquab, ICLR 2017; Rabanser et al., "Failing Loudly", NeurIPS 2019). A distance to the nearest training posts cannot
+see a collection that is unlike the training posts *as a whole* while each of its posts has some training post
+nearby: the IRA class spans news headlines, hashtag games and chat, so its own tail reaches as far as a COVID
+headline (docs/quality.md). Before scoring, a logistic regression learns to tell a sample of the collection's posts
+(at most ``SHIFT_SAMPLE`` distinct texts) from the kept training posts, in the same sentence space, with balanced
+class weights and 5-fold cross-fitting: its out-of-fold AUC says how far the collection as a whole lies from the
+training posts (0.5: indistinguishable), and each post's probability is the odds that a post like it comes from the
+collection rather than from the training posts (the sampled posts get their out-of-fold probability; the others the
+fold models' mean). The limit follows the distance's rule: the 99th percentile of the *training posts'* own
+out-of-fold probabilities, so a collection drawn like the training posts has about 1 % of its posts beyond it by
+construction, whatever the classifier's regularisation does to the probabilities' scale (a fixed odds limit of 9 to 1
+did not: docs/quality.md). A post beyond it is marked unreliable too: the model never met posts like it. Nothing is
+stored with the model; the check runs per scoring, on the collection scored.
 """
 from __future__ import annotations
 
@@ -46,6 +61,9 @@ DEFAULT_METHOD = "knn-minilm"  # what fit_text_ood fits; "mahalanobis" measures 
 FOLDS = 5
 PERCENTILES = (95, 99)
 UNRELIABLE = "p99"  # beyond this, a post is marked unreliable
+SHIFT_SAMPLE = 2_000  # distinct scored texts the collection's shift classifier learns from
+SHIFT_MIN_POSTS = 30  # fewer distinct texts than this: no shift check (the page says so)
+SHIFT_PERCENTILE = 99  # of the training posts' own shift probabilities: a scored post above it is unreliable
 
 
 class MahalanobisOOD:
@@ -90,10 +108,23 @@ class MahalanobisOOD:
         """What scoring calls per batch: this summary measures the classifier's own embeddings (``vectors``)."""
         return self.distances(vectors)
 
-    def unreliable(self, distances) -> np.ndarray:
-        """True where a distance lies beyond the training range's 99th percentile."""
+    def batch_measures(self, texts, vectors, shift: "CollectionShift | None" = None) -> np.ndarray:
+        """(posts x 2): the distance and the shift probability (NaN: this summary keeps no sentence vectors, so
+        it has no shift check)."""
+        return np.column_stack([self.batch_distances(texts, vectors), np.full(len(texts), np.nan)])
+
+    def fit_shift(self, texts, seed: int = 0) -> "CollectionShift | None":
+        return None
+
+    def unreliable(self, distances, shift=None, shift_limit: float | None = None) -> np.ndarray:
+        """True where a distance lies beyond the training range's 99th percentile, or (``shift``: per post, NaN
+        where unmeasured) where the collection's shift probability lies above ``shift_limit``."""
         self._check_fitted()
-        return np.asarray(distances, dtype=float) > self.range_[UNRELIABLE]
+        far = np.asarray(distances, dtype=float) > self.range_[UNRELIABLE]
+        if shift is None or shift_limit is None:
+            return far
+        with np.errstate(invalid="ignore"):
+            return far | (np.asarray(shift, dtype=float) > shift_limit)
 
     def describe(self, distances) -> dict:
         """The range and how many of these posts lie beyond each of its percentiles (shares of the posts)."""
@@ -309,6 +340,25 @@ class SentenceKNNOOD:
         """What scoring calls per batch: the texts' own sentence vectors (the classifier's are not used)."""
         return self.distances(self.encoder.encode(texts))
 
+    def batch_measures(self, texts, vectors=None, shift: "CollectionShift | None" = None) -> np.ndarray:
+        """(posts x 2): each text's distance and, with ``shift``, its shift probability (else NaN); one encoder
+        pass gives both."""
+        sentences = self.encoder.encode(texts)
+        probability = shift.probabilities(texts, sentences) if shift is not None else np.full(len(texts), np.nan)
+        return np.column_stack([self.distances(sentences), probability])
+
+    def fit_shift(self, texts, seed: int = 0) -> "CollectionShift | None":
+        """The scored collection against the training posts (``CollectionShift``), on a seeded sample of at most
+        ``SHIFT_SAMPLE`` of its distinct texts; None below ``SHIFT_MIN_POSTS`` distinct texts."""
+        self._check_fitted()
+        distinct = list(dict.fromkeys(str(t) for t in texts))
+        if len(distinct) < SHIFT_MIN_POSTS:
+            return None
+        if len(distinct) > SHIFT_SAMPLE:
+            keep = np.sort(np.random.default_rng(seed).choice(len(distinct), SHIFT_SAMPLE, replace=False))
+            distinct = [distinct[i] for i in keep]
+        return CollectionShift.fit(self.reference_, self.encoder.encode(distinct), distinct, seed=seed)
+
     unreliable = MahalanobisOOD.unreliable
     describe = MahalanobisOOD.describe
 
@@ -338,6 +388,57 @@ class SentenceKNNOOD:
     def _check_fitted(self):
         if not hasattr(self, "reference_"):
             raise TextModelError("this out-of-distribution summary is not fitted: call fit() or load() first")
+
+
+class CollectionShift:
+    """A classifier two-sample test of a scored collection against a model's training posts (module docstring):
+    ``fit`` on the training posts' and a sample of the collection's sentence vectors; ``probabilities`` per post."""
+
+    method = "logistic regression, training posts against the scored collection (sentence vectors, 5 folds)"
+
+    def __init__(self, coef: np.ndarray, intercept: float, auc: float, out_of_fold: dict[str, float],
+                 reference_posts: int, limit: float):
+        self.coef, self.intercept, self.auc = coef, intercept, auc
+        self.out_of_fold, self.reference_posts, self.limit = out_of_fold, reference_posts, limit
+
+    @classmethod
+    def fit(cls, reference: np.ndarray, sample: np.ndarray, sample_texts: list[str], *, folds: int = FOLDS,
+            seed: int = 0) -> "CollectionShift":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import roc_auc_score
+        from sklearn.model_selection import StratifiedKFold
+
+        X = np.concatenate([_unit(np.asarray(reference, np.float32)), _unit(np.asarray(sample, np.float32))])
+        y = np.r_[np.zeros(len(reference)), np.ones(len(sample))]
+        own, coefs, intercepts = np.empty(len(X)), [], []
+        for fit_index, held in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y):
+            model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(X[fit_index], y[fit_index])
+            own[held] = model.predict_proba(X[held])[:, 1]
+            coefs.append(model.coef_[0])
+            intercepts.append(model.intercept_[0])
+        out_of_fold = dict(zip(sample_texts, own[len(reference):].tolist()))
+        limit = float(np.percentile(own[: len(reference)], SHIFT_PERCENTILE))
+        return cls(np.mean(coefs, axis=0), float(np.mean(intercepts)), float(roc_auc_score(y, own)), out_of_fold,
+                   len(reference), limit)
+
+    def probabilities(self, texts, vectors) -> np.ndarray:
+        """Per post: the odds, as a probability, that a post like it comes from the collection rather than from the
+        training posts (out of fold for the sampled texts)."""
+        logits = _unit(np.asarray(vectors, np.float32)).astype(np.float64) @ self.coef + self.intercept
+        p = 1.0 / (1.0 + np.exp(-logits))
+        for i, text in enumerate(texts):
+            own = self.out_of_fold.get(str(text))
+            if own is not None:
+                p[i] = own
+        return p
+
+    def describe(self, probabilities) -> dict:
+        """What the score page shows: the collection's AUC against the training posts, the sample sizes, the
+        limit (the training posts' own 99th percentile) and the share of posts above it."""
+        p = np.asarray(probabilities, dtype=float)
+        return {"available": True, "auc": self.auc, "sample_posts": len(self.out_of_fold),
+                "reference_posts": self.reference_posts, "limit": self.limit, "limit_from": f"p{SHIFT_PERCENTILE}",
+                "share": float((p > self.limit).mean()) if len(p) else 0.0, "method": self.method}
 
 
 def _unit(X: np.ndarray) -> np.ndarray:

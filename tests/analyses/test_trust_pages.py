@@ -1,8 +1,9 @@
 """Scores an analyst can trust (issue 16, items 1 and 2): a trained classifier keeps its training posts' range and
 the baselines, the topic probe and the confound check beside its metrics; its page shows them side by side and
 warns when a label is a collection whose vocabulary differs; scoring stores each post's distance to the training
-posts, the share beyond the range, and marks the unreliable posts on the score page, the post page, the CSV and
-the API; a collection that is mostly outside says so at the top; a model trained before any of it keeps working.
+posts, its shift probability (the collection's shift check: a classifier telling the collection from the training
+posts) and the mark they make, the share marked, and shows the unreliable posts on the score page, the post page, the
+CSV and the API; a collection that is mostly outside says so at the top; a model trained before any of it keeps working.
 
 Personas: Bob trains "trolls" (border and election) against "gardens" (gardens and weather), then scores the
 gardens again (like the training) and "pandemic" (vaccines and hospitals: a topic the model never met). Carol
@@ -20,6 +21,7 @@ from django.urls import reverse
 from apps.analyses.models import Analysis, PostScore, TextModel
 from apps.analyses.services import analysis_start
 from apps.collections.models import Post
+from apps.jobs.models import Job
 from apps.jobs.services import job_execute
 from tests.analyses.text_data import CONTROL, PANDEMIC, TROLL, collection_of
 
@@ -51,7 +53,7 @@ def test_a_model_trained_on_two_collections_warns_and_marks_posts_unlike_its_tra
                                                                                       tiny_bert, client_for, api_for):
     trolls = collection_of(investigation, "trolls", TROLL)
     gardens = collection_of(investigation, "gardens", CONTROL)
-    pandemic = collection_of(investigation, "pandemic", PANDEMIC, accounts=4)
+    pandemic = collection_of(investigation, "pandemic", PANDEMIC, accounts=5)  # 40 posts: enough for the shift check
     training = run(investigation, users, trolls, "train_classifier", {
         "label_source": "collections", "positive_collection": trolls.pk, "negative_collection": gardens.pk,
         "base_dir": tiny_bert, "epochs": 3, "learning_rate": 1e-3})
@@ -80,36 +82,46 @@ def test_a_model_trained_on_two_collections_warns_and_marks_posts_unlike_its_tra
             assert f'<td class="num">{figures["auc"]:.3f}</td><td class="num">{figures["f1"]:.3f}</td>' in page
     assert f'<strong data-testid="ood-p99">{m["ood"]["p99"]:.2f}</strong>' in page
 
-    # Scoring posts like the training: distances stored, few beyond the range, no banner.
+    # Scoring posts like the training: distances and shift probabilities stored, few marked, no banner.
     alike = run(investigation, users, gardens, "score", {"model": model.pk})
-    stored = dict(PostScore.objects.filter(analysis=alike).values_list("post_id", "ood"))
-    p99 = alike.result["ood"]["p99"]
-    assert p99 == m["ood"]["p99"] and None not in stored.values()
-    assert alike.result["ood"]["share"] == pytest.approx(np.mean([d > p99 for d in stored.values()]))
+    stored = list(PostScore.objects.filter(analysis=alike).values_list("ood", "shift", "unreliable"))
+    p99, check = alike.result["ood"]["p99"], alike.result["ood"]["shift_check"]
+    assert p99 == m["ood"]["p99"] and check["available"] and check["auc"] < 0.8  # the training's own posts
+    assert all(d is not None and p is not None for d, p, _ in stored)
+    assert [u for _, _, u in stored] == [d > p99 or p > check["limit"] for d, p, _ in stored]
+    assert alike.result["ood"]["share"] == pytest.approx(np.mean([u for _, _, u in stored]))
     assert alike.result["ood"]["share"] < 0.2 and alike.summary["unreliable_share"] == alike.result["ood"]["share"]
     page = client_for("carol").get(reverse("analysis-detail", args=[alike.pk])).content.decode()
     assert 'data-testid="ood-mostly-outside"' not in page and 'data-testid="ood-summary"' in page
 
-    # Scoring a topic it never met: most posts beyond the range, said at the top, every such post marked.
+    # Scoring a topic it never met: the shift check tells the collection apart, most posts marked, said at the top.
     off = run(investigation, users, pandemic, "score", {"model": model.pk})
     ood = off.result["ood"]
-    rows = list(PostScore.objects.filter(analysis=off).values_list("post_id", "ood"))
-    outside = [pk for pk, d in rows if d > ood["p99"]]
+    rows = list(PostScore.objects.filter(analysis=off).values_list("post_id", "ood", "shift", "unreliable"))
+    check = ood["shift_check"]
+    assert check["available"] and check["auc"] > 0.9 and check["sample_posts"] == len({p.text for p in
+                                                                                     pandemic.posts.all()})
+    assert [u for *_, u in rows] == [d > ood["p99"] or p > check["limit"] for _, d, p, _ in rows]
+    outside = [pk for pk, *_, u in rows if u]
     assert ood["mostly_outside"] and ood["share"] > 0.5 and ood["unreliable"] == len(outside)
     assert off.summary["unreliable_share"] == ood["share"] == len(outside) / len(rows)
+    assert check["share"] == pytest.approx(np.mean([p > check["limit"] for _, _, p, _ in rows]))
     response = client_for("carol").get(reverse("analysis-detail", args=[off.pk]))
     page = response.content.decode()
     assert 'data-testid="ood-mostly-outside"' in page and page.index("ood-mostly-outside") < page.index("<h1>")
     shown = response.context["posts_page"].object_list
-    assert page.count('data-testid="unreliable"') == sum(row.ood > ood["p99"] for row in shown) > 0
+    assert page.count('data-testid="unreliable"') == sum(row.unreliable for row in shown) > 0
+    assert 'data-testid="shift-summary"' in page and f"AUC <strong>{check['auc']:.3f}</strong>" in page
     assert "ood-distances" in response.context["figures"]
 
     csv_posts = csv_rows(client_for("carol").get(reverse("analysis-post-scores-csv", args=[off.pk])))
     assert {r["post_id"] for r in csv_posts if r["unreliable"] == "true"} == {str(pk) for pk in outside}
-    assert all(float(r["ood_distance"]) == dict(rows)[int(r["post_id"])] for r in csv_posts)
+    by_post = {pk: (d, p) for pk, d, p, _ in rows}
+    assert all((float(r["ood_distance"]), float(r["shift_probability"])) == by_post[int(r["post_id"])]
+               for r in csv_posts)
     api = api_for("carol").get(reverse("api-analysis-post-scores", args=[off.pk]), {"limit": 100}).json()
     assert {r["post"] for r in api["results"] if r["unreliable"]} == set(outside)
-    assert all(r["ood"] == dict(rows)[r["post"]] for r in api["results"])
+    assert all((r["ood"], r["shift"]) == by_post[r["post"]] for r in api["results"])
 
     # The post page: the live distance and the stored scoring's mark.
     post = outside[0]
@@ -168,3 +180,30 @@ def test_a_model_trained_before_the_checks_keeps_working_and_says_so(investigati
     scored.save(update_fields=["result"])
     text = client_for("carol").get(reverse("analysis-detail", args=[scored.pk])).content.decode()
     assert "No out-of-distribution check: this collection was scored before it existed." in text
+
+
+def test_scores_stored_before_the_mark_get_the_mark_their_range_gave(investigation, users):
+    """The migration that adds ``PostScore.unreliable`` marks the scores already stored as their pages marked them:
+    beyond the analysis's training range; nothing for an analysis whose model measured no range."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("apps.analyses.migrations.0005_post_score_shift_unreliable")
+    gardens = collection_of(investigation, "gardens", CONTROL, accounts=2, posts=3)
+    posts = list(Post.objects.filter(collection=gardens).order_by("pk"))
+    def stored(ood: dict) -> Analysis:
+        job = Job.objects.create(investigation=investigation, kind="analysis:score", status="succeeded", params={})
+        return Analysis.objects.create(investigation=investigation, job=job, collection=gardens, kind="score",
+                                       result={"ood": ood})
+
+    measured, unmeasured = stored({"available": True, "p99": 0.5}), stored({"available": False})
+    distances = [0.1, 0.5, 0.7, None, 0.9, 0.2]
+    PostScore.objects.bulk_create(
+        [PostScore(analysis=measured, post_id=p.pk, account_id=p.account_id, score=0.5, ood=d)
+         for p, d in zip(posts, distances)]
+        + [PostScore(analysis=unmeasured, post_id=p.pk, account_id=p.account_id, score=0.5, ood=0.9) for p in posts])
+    migration.mark_stored_scores(apps, None)
+    marks = dict(PostScore.objects.filter(analysis=measured).values_list("post_id", "unreliable"))
+    assert [marks[p.pk] for p in posts] == [False, False, True, None, True, False]
+    assert set(PostScore.objects.filter(analysis=unmeasured).values_list("unreliable", flat=True)) == {None}

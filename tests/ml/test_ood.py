@@ -15,7 +15,15 @@ from sklearn.metrics import roc_auc_score
 
 from ml.text import ClassifierConfig, EncoderClassifier, TextModelError, TrainConfig, save_tiny_bert
 from ml.text.baselines import baselines, confound_checks, majority, tfidf_lr, topic_probe
-from ml.text.ood import FILE, KNN_FILE, MahalanobisOOD, SentenceKNNOOD, fit_text_ood, load_ood
+from ml.text.ood import (
+    FILE,
+    KNN_FILE,
+    CollectionShift,
+    MahalanobisOOD,
+    SentenceKNNOOD,
+    fit_text_ood,
+    load_ood,
+)
 
 DIMS = 32
 
@@ -162,10 +170,45 @@ def test_the_bundled_minilm_puts_another_topic_beyond_the_training_range():
     assert far.min() > np.median(near) and ood.unreliable(far).mean() > 0.5 > ood.unreliable(near).mean()
 
 
+def test_the_shift_check_tells_an_off_topic_collection_from_the_training_posts_and_not_a_like_one():
+    """A classifier two-sample test in the bundled MiniLM's space: a collection of COVID posts is told apart from
+    training posts on flights and politics (AUC near 1, most posts at the limit), a new collection drawn like the
+    training posts is not (AUC near 0.5, few marked)."""
+    rng = random.Random(11)
+
+    def like(n):
+        return [" ".join(rng.choice(FLIGHTS + POLITICS) for _ in range(6)) for _ in range(n)]
+
+    training = like(120)
+    ood = fit_text_ood(training, [i % 2 for i in range(120)], [f"a{i % 12}" for i in range(120)])
+    covid = [" ".join(rng.choice(COVID) for _ in range(6)) for _ in range(60)]
+    alike = like(60)
+    off, same = ood.fit_shift(covid), ood.fit_shift(alike)
+    assert isinstance(off, CollectionShift) and off.auc > 0.95 and same.auc < 0.75
+    p_off = ood.batch_measures(covid, shift=off)[:, 1]
+    p_same = ood.batch_measures(alike, shift=same)[:, 1]
+    assert (p_off > off.limit).mean() > 0.8 and (p_same > same.limit).mean() < 0.1
+    assert off.describe(p_off)["share"] == pytest.approx((p_off > off.limit).mean())
+    # the sampled posts get their out-of-fold probability, not one from a model that saw them
+    assert p_off[0] == pytest.approx(off.out_of_fold[covid[0]])
+    assert ood.fit_shift(covid[:10]) is None  # too few distinct posts to compare
+
+
+def test_a_post_is_unreliable_beyond_the_range_or_at_the_shift_limit_and_unmeasured_shift_marks_nothing():
+    ood = MahalanobisOOD()
+    ood.means_, ood.range_ = np.zeros((1, 2)), {"p95": 1.0, "p99": 2.0}
+    distances = np.array([0.5, 3.0, 0.5, 0.5])
+    shift = np.array([0.2, 0.2, 0.95, np.nan])
+    assert ood.unreliable(distances).tolist() == [False, True, False, False]
+    assert ood.unreliable(distances, shift, 0.9).tolist() == [False, True, True, False]
+    assert ood.unreliable(distances, shift, None).tolist() == [False, True, False, False]
+
+
 # -- a tiny classifier end to end ---------------------------------------------------------------------
 SLOGANS = ["the deep state lies again maga", "wake up america they are lying", "share this before they delete it"]
 COMPLAINTS = ["my flight was delayed again united", "thanks for the great service today", "lost my bag please help"]
 ELSEWHERE = ["vaccine trial results published", "covid cases rise in hospitals", "mask mandate lifted today"]
+COVID = ["vaccine", "covid", "virus", "hospital", "pandemic", "masks", "infections", "lockdown", "testing", "doses"]
 
 
 def test_a_tiny_classifier_keeps_the_summary_and_scores_distances_in_one_pass(tmp_path):
@@ -192,7 +235,14 @@ def test_a_tiny_classifier_keeps_the_summary_and_scores_distances_in_one_pass(tm
     # (Whether another topic lies farther is asserted on vectors above: a 16-wide encoder trained three epochs on
     # 160 posts separates the topics under one initialisation in three, so here only the mechanics are.)
     scored = model.score_accounts(fresh + off, ["x"] * 40)
-    assert scored["ood"]["unreliable"] == (distances > model.ood_.range_["p99"]).tolist()
+    shift = scored["ood"]["shift"]  # the collection's shift check, or None where it has too few distinct posts
+    limit = scored["ood"]["shift_check"].get("limit")
+    assert scored["ood"]["unreliable"] == model.ood_.unreliable(distances, shift, limit).tolist()
+    far = distances > model.ood_.range_["p99"]
+    assert all(marked for marked, beyond in zip(scored["ood"]["unreliable"], far) if beyond)  # the shift only adds
+    alone = model.score_accounts(fresh + off, ["x"] * 40, shift=False)["ood"]
+    assert alone["shift"] is None and alone["shift_check"] == {"available": False, "reason": "not asked for"}
+    assert alone["unreliable"] == (distances > model.ood_.range_["p99"]).tolist()
     model.save(tmp_path / "model")
     again = EncoderClassifier.load(tmp_path / "model")
     assert again.logits_and_distances(off)[1] == pytest.approx(distances[20:], abs=1e-3)  # float16 reference

@@ -184,16 +184,15 @@ def test_kappa_is_none_where_undefined_and_pairs_without_common_items_are_left_o
 
 
 def test_an_item_beyond_the_training_range_is_marked_unreliable(case, users, api_for, make_queue):
-    """The score page's out-of-distribution mark follows the post into the queue; none where no range was measured."""
+    """The score page's stored out-of-distribution mark follows the post into the queue; none where the scoring
+    measured nothing."""
     queue = make_queue("score")
     first = queue_items(queue).values_list("post_id", flat=True)[0]
-    PostScore.objects.filter(analysis=case["scoring"]).update(ood=1.0)
-    PostScore.objects.filter(analysis=case["scoring"], post_id=first).update(ood=9.0)
     api = api_for("bob")
     item = api.get(reverse("api-triage-next", args=[queue.pk])).json()["item"]
     assert item["post"]["id"] == first and item["unreliable"] is None  # the scoring measured no range
-    case["scoring"].result = {"ood": {"available": True, "p99": 4.0}}
-    case["scoring"].save(update_fields=["result"])
+    PostScore.objects.filter(analysis=case["scoring"]).update(ood=1.0, unreliable=False)
+    PostScore.objects.filter(analysis=case["scoring"], post_id=first).update(ood=9.0, unreliable=True)
     item = api.get(reverse("api-triage-next", args=[queue.pk])).json()["item"]
     assert item["unreliable"] is True
     api.post(reverse("api-triage-decisions", args=[queue.pk]), {"post": first, "skip": True}, format="json")

@@ -454,16 +454,14 @@ def test_a_text_search_can_use_the_trigram_index_on_postgresql(world):
 
 
 def test_scores_beyond_the_training_range_are_marked_unreliable_in_the_table_and_the_post_panel(world, api_for):
-    """The score page's out-of-distribution mark (distance beyond the training range's 99th percentile) follows
-    the score into the workspace; a model that measured no range marks nothing (null, not false)."""
+    """The score page's stored out-of-distribution mark (beyond the training range, or above the collection's shift
+    limit) follows the score into the workspace; a scoring that measured nothing marks nothing (null, not false)."""
     score, api = world["score"], api_for("carol")
-    score.result = {"ood": {"available": True, "p99": 2.0}}
-    score.save(update_fields=["result"])
     stored = PostScore.objects.filter(analysis=score)
     ids = sorted(stored.values_list("post_id", flat=True))
     far = set(ids[::3])
-    stored.filter(post_id__in=far).update(ood=3.5)
-    stored.exclude(post_id__in=far).update(ood=2.0)  # at the limit: inside
+    stored.filter(post_id__in=far).update(ood=3.5, unreliable=True)
+    stored.exclude(post_id__in=far).update(ood=2.0, unreliable=False)
     for sort in ("time", "-score"):
         rows, _ = every_page(api, posts_url(world), {"collection": world["col"].pk, "score": score.pk, "sort": sort,
                                                      "limit": 50})
@@ -473,8 +471,7 @@ def test_scores_beyond_the_training_range_are_marked_unreliable_in_the_table_and
         assert all(r["unreliable"] is None for r in rows if r["score"] is None)
     post = api.get(reverse("api-workspace-post", args=[world["inv"].pk, min(far)])).json()
     assert [s["unreliable"] for s in post["scores"]] == [True]
-    score.result = {"ood": {"available": False, "reason": "trained before it existed"}}
-    score.save(update_fields=["result"])
+    stored.update(ood=None, unreliable=None)  # a model trained before the check existed
     rows, _ = every_page(api, posts_url(world), {"collection": world["col"].pk, "score": score.pk, "limit": 200})
     assert {r["unreliable"] for r in rows} == {None}
 

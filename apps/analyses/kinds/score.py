@@ -4,9 +4,12 @@ and the result keeps the bounded part: per-account aggregates (mean, max, share 
 the score distribution. The page reads the posts from ``PostScore``: sorted, filtered, paginated.
 
 Out-of-distribution check (``ml.text.ood``): each post's distance to the model's training posts is stored with its
-score (``PostScore.ood``); a post beyond the training range (the 99th percentile of the training posts' own
-distances, ``result["ood"]["p99"]``) is unreliable, and the result keeps the share of such posts. A model trained
-before the check existed stores no distance (``result["ood"]["available"]`` False).
+score (``PostScore.ood``), and so is its shift probability (``PostScore.shift``: the collection's shift check, a
+classifier telling the collection's posts from the training posts). A post beyond the training range (the 99th
+percentile of the training posts' own distances, ``result["ood"]["p99"]``) or above the shift limit (the training
+posts' own 99th percentile of it, ``result["ood"]["shift_check"]["limit"]``) is unreliable: the mark is stored
+(``PostScore.unreliable``) and every page, CSV and API reads it; the result keeps the share of such posts. A model
+trained before the check existed stores no distance (``result["ood"]["available"]`` False).
 
 The model must belong to the collection's investigation: a model of another one is "no such model",
 exactly as a missing one.
@@ -57,8 +60,9 @@ def _posts(collection, cap: int) -> dict[str, list]:
 
 
 def _ood_result(scored: dict, accounts: list) -> dict:
-    """The collection against the training range: the share beyond it (posts marked unreliable), the flagged posts
-    among them, a histogram of distances, and per account the share of its posts beyond it."""
+    """The collection against the training posts: the share marked unreliable (beyond the range, or above the shift
+    limit), the flagged posts among them, the shift check, a histogram of distances, and per account the share of
+    its posts marked."""
     ood = scored.get("ood")
     if ood is None:
         return {"available": False, "reason": "the model was trained before the check existed"}
@@ -78,12 +82,14 @@ def _ood_result(scored: dict, accounts: list) -> dict:
         "p95": ood["p95"],
         "p99": ood["p99"],
         "outside_p95": ood["outside_p95"],
-        "share": ood["outside_p99"],
+        "outside_p99": ood["outside_p99"],
+        "share": ood["unreliable_share"],
         "unreliable": sum(unreliable),
         "flagged": len(flagged),
         "flagged_unreliable": sum(flagged),
         "median": ood["median"],
-        "mostly_outside": ood["outside_p99"] > MOSTLY_OUTSIDE,
+        "shift_check": ood["shift_check"],
+        "mostly_outside": ood["unreliable_share"] > MOSTLY_OUTSIDE,
         "distribution": {"edges": [low + i * width for i in range(OOD_BINS + 1)], "counts": counts},
         "by_account": {str(a): u / n for a, (n, u) in by_account.items()},
     }
@@ -105,6 +111,11 @@ def ood_figure(ood: dict) -> dict:
             "shapes": lines,
         },
     }
+
+
+def _finite(values: list | None) -> list | None:
+    """NaN (a post the shift check did not measure) stored as null."""
+    return None if values is None else [None if v is None or v != v else v for v in values]
 
 
 def ood_limit(result: dict) -> float | None:
@@ -321,20 +332,24 @@ class Score(Kind):
         )
         result = {**_result(collection, model_row, scored, params, posts["account"]), "mode_requested": requested,
                   "exact_check": exact}
-        distances = scored["ood"]["distances"] if scored.get("ood") else [None] * len(posts["post_id"])
-        rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"], "ood": distances}
+        ood, none = scored.get("ood") or {}, [None] * len(posts["post_id"])
+        rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"],
+                "ood": ood.get("distances") or none, "shift": _finite(ood.get("shift")) or none,
+                "unreliable": ood.get("unreliable") or none}
         return result, summary(result), rows
 
     def after_create(self, analysis, rows: dict) -> dict:
         """Inside the Analysis's transaction: one ``PostScore`` per scored post, in batches (a failure rolls
         the Analysis back too, so a stored analysis always has all its posts)."""
-        distances = rows.get("ood") or [None] * len(rows["post_id"])
-        columns = zip(rows["post_id"], rows["account"], rows["score"], distances, strict=True)
+        none = [None] * len(rows["post_id"])
+        columns = zip(rows["post_id"], rows["account"], rows["score"], rows.get("ood") or none,
+                      rows.get("shift") or none, rows.get("unreliable") or none, strict=True)
         while batch := list(itertools.islice(columns, POST_SCORE_BATCH)):
             PostScore.objects.bulk_create(
                 [
-                    PostScore(analysis_id=analysis.pk, post_id=post, account_id=account, score=score, ood=ood)
-                    for post, account, score, ood in batch
+                    PostScore(analysis_id=analysis.pk, post_id=post, account_id=account, score=score, ood=ood,
+                              shift=shift, unreliable=unreliable)
+                    for post, account, score, ood, shift, unreliable in batch
                 ]
             )
         return analysis.summary
