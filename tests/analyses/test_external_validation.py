@@ -19,7 +19,9 @@ from apps.analyses.services import analysis_start
 from tests.analyses.test_trust_pages import collection_of, run
 from tests.analyses.text_data import CONTROL, TROLL, store_labelled_collection
 
-pytestmark = [pytest.mark.django_db, pytest.mark.services]
+# Embedded default only: these train models (CPU), and what they store is plain rows the PostgreSQL pass already
+# covers (tests/analyses/test_post_scores.py, test_text_models.py): running them twice cost the suite about a minute.
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")

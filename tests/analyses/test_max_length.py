@@ -20,7 +20,9 @@ from apps.collections.models import Account, Collection, Post
 from apps.jobs.services import job_execute
 from tests.analyses.text_data import store_labelled_collection, texts
 
-pytestmark = [pytest.mark.django_db, pytest.mark.services]
+# Embedded default only: these train models (CPU), and what they store is plain rows the PostgreSQL pass already
+# covers (tests/analyses/test_post_scores.py, test_text_models.py): running them twice cost the suite about a minute.
+pytestmark = pytest.mark.django_db
 # About 80 tokens of the tiny BERT's words: two posts that share it differ only past token 64.
 PREFIX = " ".join(["build the wall patriots vote fraud election"] * 11)
 

@@ -25,7 +25,9 @@ from apps.jobs.models import Job
 from apps.jobs.services import job_execute
 from tests.analyses.text_data import CONTROL, PANDEMIC, TROLL, collection_of
 
-pytestmark = [pytest.mark.django_db, pytest.mark.services]
+# Embedded default only: these train models (CPU), and what they store is plain rows the PostgreSQL pass already
+# covers (tests/analyses/test_post_scores.py, test_text_models.py): running them twice cost the suite about a minute.
+pytestmark = pytest.mark.django_db
 
 
 

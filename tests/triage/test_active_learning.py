@@ -19,7 +19,9 @@ from apps.triage.retrain import held_out_split
 from apps.triage.selectors import item_next, queue_items, training_labels
 from apps.triage.services import decision_record, resolution_record, retrain_start
 
-pytestmark = [pytest.mark.django_db, pytest.mark.services]
+# Embedded default only: these train models (CPU), and what they store is plain rows the PostgreSQL pass already
+# covers (tests/analyses/test_post_scores.py, test_text_models.py): running them twice cost the suite about a minute.
+pytestmark = pytest.mark.django_db
 
 SMALL = {"epochs": 2, "learning_rate": 1e-3, "max_length": 32}
 
