@@ -443,9 +443,21 @@ class EncoderClassifier(_TextClassifier):
 
         self.model_, self.tokenizer_ = load_encoder(self.model_dir or bundled_encoder_directory())
 
+    def _read_length(self) -> int:
+        """The tokens a post is cut to: ``max_length``, but never more than the encoder has positions for (a small
+        local model with 64 positions, asked for 128, would otherwise fail on the first long post). RoBERTa-style
+        encoders keep two positions for padding."""
+        config = getattr(getattr(self, "model_", None), "config", None)
+        positions = getattr(config, "max_position_embeddings", None)
+        if not positions:
+            return self.config.max_length
+        if "roberta" in str(getattr(config, "model_type", "")) or getattr(config, "model_type", "") == "camembert":
+            positions -= 2
+        return max(2, min(self.config.max_length, positions))
+
     def _batch(self, texts, with_lm_labels):
         return self.tokenizer_(
-            list(texts), padding=True, truncation=True, max_length=self.config.max_length, return_tensors="pt"
+            list(texts), padding=True, truncation=True, max_length=self._read_length(), return_tensors="pt"
         )
 
     def _forward(self, model, batch):
@@ -458,12 +470,12 @@ class EncoderClassifier(_TextClassifier):
         return out.logits[:, 0], (out.hidden_states[-1] * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
 
     def _token_lengths(self, texts):
-        ids = self.tokenizer_(list(texts), truncation=True, max_length=self.config.max_length)["input_ids"]
+        ids = self.tokenizer_(list(texts), truncation=True, max_length=self._read_length())["input_ids"]
         return [len(row) for row in ids]
 
     def _attention_inputs(self, text, max_tokens):
         batch = self.tokenizer_(
-            [text], truncation=True, max_length=min(max_tokens, self.config.max_length), return_tensors="pt"
+            [text], truncation=True, max_length=min(max_tokens, self._read_length()), return_tensors="pt"
         )
         tokens = self.tokenizer_.convert_ids_to_tokens(batch["input_ids"][0].tolist())
         return batch, tokens, 0  # [CLS] is the first token

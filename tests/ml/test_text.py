@@ -269,6 +269,20 @@ def test_it_fine_tunes_a_local_gpt2_directory_that_lacks_bos_and_cls(posts, tmp_
     assert tokens[0] == "[BOS]" and tokens[-1] == "[CLS]"
 
 
+def test_an_encoder_with_fewer_positions_than_max_length_reads_each_post_up_to_its_positions(posts, tmp_path):
+    """A local BERT with 16 positions, asked for 64 tokens: posts longer than 16 tokens are cut at 16, not an index
+    error on the first long post (training, scoring, attention)."""
+    small = save_tiny_bert(posts[0], tmp_path / "bert16", layers=1, hidden=16, heads=2, max_positions=16)
+    texts = [" ".join([posts[0][i]] * 4) for i in range(len(posts[0]))]  # 4 posts' words: past 16 tokens
+    config = ClassifierConfig(max_length=64, train=TrainConfig(learning_rate=1e-3, epochs=1, batch_size=16))
+    model = EncoderClassifier(small, config).fit(texts, posts[1], posts[2])
+    assert model._read_length() == 16 and max(model._token_lengths(texts)) == 16
+    assert len(model.tokenizer_(texts[0])["input_ids"]) > 16  # the posts really are longer
+    scores = model.probabilities(texts[:5])
+    assert scores.shape == (5,) and np.isfinite(scores).all()
+    assert len(model.attention(texts[0], max_tokens=64)["tokens"]) == 16
+
+
 def test_it_saves_and_loads_the_gpt2_classifier(gpt2, tmp_path):
     gpt2.save(tmp_path / "gpt2")
     again = load_text_model(tmp_path / "gpt2")
