@@ -224,4 +224,8 @@ def test_an_analyst_reads_the_confound_warning_and_sees_an_off_topic_collection_
     expect(rows.first).to_be_visible()
     marked = rows.filter(has=page.get_by_test_id("unreliable"))
     assert marked.count() > rows.count() / 2, (marked.count(), rows.count())
+    # the shift check says how far the collection as a whole lies from the training posts
+    shift = page.get_by_test_id("shift-summary")
+    expect(shift).to_contain_text("Shift check")
+    assert float(shift.locator("strong").inner_text()) > 0.9  # AUC: the collection is plainly unlike the training
     page.screenshot(path="/tmp/trust-offtopic.png", full_page=True)
