@@ -129,7 +129,8 @@ def _operands(activity: Activity, entity_mask: np.ndarray, dtype=np.float32) -> 
     T, n = activity.n_bins, len(activity.accounts)
     rows = entity_mask[activity.entity]
     acc, k = activity.account[rows], activity.bin[rows]
-    ent, E = np.unique(activity.entity[rows], return_inverse=True)[1], int(entity_mask.sum())
+    # this type's entities renumbered 0..E-1 in their order: a lookup, not a sort of every row's entity
+    ent, E = (np.cumsum(entity_mask) - 1)[activity.entity[rows]], int(entity_mask.sum())
     lead, follow = k <= T - 2, k >= 1
     if E * T <= DIRECT_CELLS:  # (entity, bin) is its own column: no sort of millions of keys
         lead_col, follow_col, n_cols = ent[lead] * T + k[lead] + 1, ent[follow] * T + k[follow], E * T
