@@ -130,6 +130,18 @@ def test_a_number_is_read_as_given(investigation, users, tiny_bert, threads):
     assert load_text_model(model.weights_dir).config.max_length == 32
 
 
+def test_a_number_past_the_models_positions_is_cut_to_them_and_says_so(investigation, users, tiny_bert, threads):
+    """The tiny BERT has 128 positions: asked for 256, the model reads 128, and its stored choice says why."""
+    from ml.text import load_text_model
+
+    line = command(investigation, users, threads, tiny_bert, max_length="256", max_posts=48)
+    model = TextModel.objects.get(pk=line["text_model_id"])
+    assert line["max_length"] == 128 and Analysis.objects.get(job=model.job).params["max_length"] == 256
+    assert model.params["max_length"] == 128
+    assert model.params["max_length_reason"] == "set by hand; cut from 256 to the model's 128 positions"
+    assert load_text_model(model.weights_dir).config.max_length == 128
+
+
 def test_a_model_trained_before_the_choice_shows_its_64(investigation, client_for):
     model = TextModel.objects.create(investigation=investigation, name="old", kind="encoder", base_model="x",
                                      params={"max_length": 64, "label_source": "account_label"})

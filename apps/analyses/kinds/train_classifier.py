@@ -369,10 +369,33 @@ def max_length_choice(params: dict, texts: list[str]) -> dict:
     from ml.text.lengths import choose_max_length
 
     if params.get("max_length") is not None:
-        return {"max_length": params["max_length"], "auto": False, "reason": "set by hand"}
-    gpt2 = params["model"] == "gpt2"
-    # GPT2Classifier reads [BOS] text [CLS], adding both itself; an encoder's tokenizer adds [CLS] and [SEP].
-    return choose_max_length(texts, _tokenizer(params, texts), extra_tokens=2 if gpt2 else None)
+        choice = {"max_length": params["max_length"], "auto": False, "reason": "set by hand"}
+    else:
+        gpt2 = params["model"] == "gpt2"
+        # GPT2Classifier reads [BOS] text [CLS], adding both itself; an encoder's tokenizer adds [CLS] and [SEP].
+        choice = choose_max_length(texts, _tokenizer(params, texts), extra_tokens=2 if gpt2 else None)
+    positions = _positions(params)
+    if positions is not None and choice["max_length"] > positions:  # the model reads no further than this
+        choice = {**choice, "max_length": positions, "cut_from": choice["max_length"],
+                  "reason": f"{choice['reason']}; cut from {choice['max_length']} to the model's {positions} positions"}
+    return choice
+
+
+def _positions(params: dict) -> int | None:
+    """How many tokens the base model has positions for (its config.json), where a base directory is named: a small
+    local model may hold fewer than ``max_length``. None where unknown (the bundled MiniLM has 512)."""
+    if not params.get("base_dir"):
+        return None
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(str(params["base_dir"]), local_files_only=True)
+    except (OSError, ValueError):
+        return None
+    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    if positions and ("roberta" in str(config.model_type) or config.model_type == "camembert"):
+        positions -= 2  # RoBERTa-style position ids start after the padding index
+    return int(positions) if positions else None
 
 
 def _tokenizer(params: dict, texts: list[str]):
