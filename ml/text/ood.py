@@ -43,7 +43,8 @@ fold models' mean). The limit follows the distance's rule: the 99th percentile o
 out-of-fold probabilities, so a collection drawn like the training posts has about 1 % of its posts beyond it by
 construction, whatever the classifier's regularisation does to the probabilities' scale (a fixed odds limit of 9 to 1
 did not: docs/quality.md). A post beyond it is marked unreliable too: the model never met posts like it. Nothing is
-stored with the model; the check runs per scoring, on the collection scored.
+stored with the model; the check runs per scoring, on the collection scored, and its sample's sentence vectors serve
+the scoring pass's distances too (those posts are encoded once).
 """
 from __future__ import annotations
 
@@ -343,7 +344,12 @@ class SentenceKNNOOD:
     def batch_measures(self, texts, vectors=None, shift: "CollectionShift | None" = None) -> np.ndarray:
         """(posts x 2): each text's distance and, with ``shift``, its shift probability (else NaN); one encoder
         pass gives both."""
-        sentences = self.encoder.encode(texts)
+        texts = [str(t) for t in texts]
+        known = shift.vectors if shift is not None else {}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))  # the shift's sample is encoded already
+        fresh = dict(zip(missing, self.encoder.encode(missing))) if missing else {}
+        sentences = np.stack([known[t] if t in known else fresh[t] for t in texts]) if texts else np.zeros(
+            (0, self.reference_.shape[1]), np.float32)
         probability = shift.probabilities(texts, sentences) if shift is not None else np.full(len(texts), np.nan)
         return np.column_stack([self.distances(sentences), probability])
 
@@ -397,9 +403,10 @@ class CollectionShift:
     method = "logistic regression, training posts against the scored collection (sentence vectors, 5 folds)"
 
     def __init__(self, coef: np.ndarray, intercept: float, auc: float, out_of_fold: dict[str, float],
-                 reference_posts: int, limit: float):
+                 reference_posts: int, limit: float, vectors: dict[str, np.ndarray] | None = None):
         self.coef, self.intercept, self.auc = coef, intercept, auc
         self.out_of_fold, self.reference_posts, self.limit = out_of_fold, reference_posts, limit
+        self.vectors = vectors or {}  # the sample's sentence vectors, so the scoring pass does not encode them again
 
     @classmethod
     def fit(cls, reference: np.ndarray, sample: np.ndarray, sample_texts: list[str], *, folds: int = FOLDS,
@@ -419,7 +426,7 @@ class CollectionShift:
         out_of_fold = dict(zip(sample_texts, own[len(reference):].tolist()))
         limit = float(np.percentile(own[: len(reference)], SHIFT_PERCENTILE))
         return cls(np.mean(coefs, axis=0), float(np.mean(intercepts)), float(roc_auc_score(y, own)), out_of_fold,
-                   len(reference), limit)
+                   len(reference), limit, dict(zip(sample_texts, np.asarray(sample, np.float32))))
 
     def probabilities(self, texts, vectors) -> np.ndarray:
         """Per post: the odds, as a probability, that a post like it comes from the collection rather than from the

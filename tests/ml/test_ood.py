@@ -189,8 +189,15 @@ def test_the_shift_check_tells_an_off_topic_collection_from_the_training_posts_a
     p_same = ood.batch_measures(alike, shift=same)[:, 1]
     assert (p_off > off.limit).mean() > 0.8 and (p_same > same.limit).mean() < 0.1
     assert off.describe(p_off)["share"] == pytest.approx((p_off > off.limit).mean())
-    # the sampled posts get their out-of-fold probability, not one from a model that saw them
+    # the sampled posts get their out-of-fold probability, not one from a model that saw them, and their distance
+    # from the vectors the check encoded (the same as encoding them again)
     assert p_off[0] == pytest.approx(off.out_of_fold[covid[0]])
+    encoded, encode = [], ood.encoder.encode
+    ood.encoder.encode = lambda texts: encoded.append(len(texts)) or encode(texts)
+    measured = ood.batch_measures(covid + ["a post the sample never held"], shift=off)[:, 0]
+    ood.encoder.encode = encode
+    assert encoded == [1]  # only the text outside the sample went through the encoder
+    assert measured[:-1] == pytest.approx(ood.batch_distances(covid), abs=1e-5)
     assert ood.fit_shift(covid[:10]) is None  # too few distinct posts to compare
 
 
