@@ -196,6 +196,7 @@ def _flagged(content: Content) -> None:
             "accounts_scored": result.get("accounts_scored", 0),
             "model": _model(model, result),
             "top_posts": [_scored_post(content, row, threshold) for row in posts],
+            "trust": trust_of(result),
             "accounts": [{**a, "flagged": float(a.get("mean", 0)) >= threshold}
                          for a in (result.get("accounts") or [])[:TOP_ACCOUNTS]],
             "all_accounts": result.get("accounts") or [],
@@ -219,12 +220,33 @@ def metrics_text(metrics: dict) -> str:
     return ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items())
 
 
+def trust_of(result: dict) -> dict:
+    """How far a scoring's figures can be trusted, as the report states it: the share of its posts marked unreliable
+    (unlike the model's training posts), the collection's shift AUC, and whether most of it lies outside."""
+    ood = result.get("ood") or {}
+    if not ood.get("available"):
+        return {"available": False, "mostly_outside": False,
+                "text": "No out-of-distribution check: the scoring or its model predates it; no post is marked."}
+    shift = ood.get("shift_check") or {}
+    text = (f"{ood.get('share', 0):.1%} of the scored posts are marked unreliable: unlike the model's training posts "
+            f"(beyond the training range or set apart by the collection's shift check)")
+    if shift.get("available"):
+        text += (f"; a classifier tells this collection from the training posts with AUC {shift['auc']:.2f} "
+                 "(0.5: indistinguishable)")
+    text += "."
+    if ood.get("mostly_outside"):
+        text = ("Most of this collection lies outside the model's training range: do not read its ranking as a "
+                "finding. " + text)
+    return {"available": True, "mostly_outside": bool(ood.get("mostly_outside")), "share": ood.get("share"),
+            "shift_auc": shift.get("auc"), "text": text}
+
+
 def _scored_post(content: Content, row: PostScore, threshold: float) -> dict:
     post, account = row.post, row.account
     return {
         "post_id": row.post_id, "platform_id": post.platform_id, "text": post.text, "time": post.time,
         "account_id": row.account_id, "account": account.handle or account.platform_id,
-        "score": row.score, "flagged": row.score >= threshold,
+        "score": row.score, "flagged": row.score >= threshold, "unreliable": row.unreliable,
         "url": content.link(reverse("collection-posts", args=[post.collection_id]) + f"?account={row.account_id}"),
     }
 

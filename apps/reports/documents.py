@@ -178,9 +178,12 @@ def _md_flagged(content: Content) -> list[str]:
         out.append(f"Threshold {entry['threshold']:.2f} ({entry['threshold_from']}); {entry['above_threshold']} of "
                    f"{entry['posts_scored']} posts at or above it. Model metrics (held out): "
                    f"{model['metrics_text'] or 'none stored'}.")
+        out += ["", ("**" + md(entry["trust"]["text"]) + "**") if entry["trust"]["mostly_outside"]
+                else md(entry["trust"]["text"])]
         out += ["", "Top posts by score:", ""]
         out += _table(["Score", "Account", "Time", "Post"],
-                      [[f"{p['score']:.3f}" + (" ⚑" if p["flagged"] else ""), p["account"],
+                      [[f"{p['score']:.3f}" + (" ⚑" if p["flagged"] else "") + (" (unreliable)" if p["unreliable"]
+                                                                                else ""), p["account"],
                         f"{p['time']:%Y-%m-%d %H:%M}" if p["time"] else "", p["text"][:POST_TEXT_MAX]]
                        for p in entry["top_posts"]])
         out += ["", "Accounts by mean score:", ""]

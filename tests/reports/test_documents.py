@@ -119,3 +119,27 @@ def test_a_failed_run_and_a_deleted_report_leave_no_file(build, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         report_cleanup(report.job)  # as if the worker died after writing the row
     assert not path.exists() and not Report.objects.filter(pk=report.pk).exists()
+
+
+def test_the_report_says_how_far_each_scoring_can_be_trusted(build, case):
+    """A scoring whose collection lies mostly outside the model's training posts says so in the report, with its
+    shift AUC, and each unreliable post carries the mark; a scoring with no check says that instead."""
+    from apps.analyses.models import PostScore
+
+    score = case["score"]
+    markdown = zipfile.ZipFile(io.BytesIO(read(build("md", sections=["flagged"])))).read("report.md").decode()
+    assert "No out-of-distribution check" in markdown and "(unreliable)" not in markdown
+    score.result = {**score.result, "ood": {"available": True, "share": 0.5, "mostly_outside": False,
+                                            "shift_check": {"available": True, "auc": 0.97}}}
+    score.save(update_fields=["result"])
+    top = PostScore.objects.filter(analysis=score).order_by("-score")
+    PostScore.objects.filter(analysis=score).update(unreliable=False)
+    PostScore.objects.filter(pk__in=[row.pk for row in top[:3]]).update(unreliable=True)
+    html = read(build("html", sections=["flagged"])).decode()
+    assert "50.0% of the scored posts are marked unreliable" in html and "AUC 0.97" in html
+    assert html.count("(unreliable)") == 3 and "do not read its ranking" not in html
+    score.result = {**score.result, "ood": {**score.result["ood"], "share": 0.9, "mostly_outside": True}}
+    score.save(update_fields=["result"])
+    markdown = zipfile.ZipFile(io.BytesIO(read(build("md", sections=["flagged"])))).read("report.md").decode()
+    assert "**Most of this collection lies outside the model's training range" in markdown
+    assert "0.970 ⚑ (unreliable)" in markdown and markdown.count("(unreliable)") == 3
