@@ -254,7 +254,8 @@ def flagged_posts_table(content: Content) -> Table:
                 break
             picked.setdefault(post_id)
     columns = [("post_id", "int"), ("platform_id", "str"), ("collection", "str"), ("account", "str"),
-               ("account_platform_id", "str"), ("time", "time"), ("text", "str"), ("flagged_by", "str")]
+               ("account_platform_id", "str"), ("time", "time"), ("text", "str"), ("flagged_by", "str"),
+               ("unreliable_in", "str")]
     columns += [(f"score_{e['id']} ({e['model']['name']})", "float") for e in analyses]
     return Table(columns, list(_post_rows(analyses, list(picked))), _about(content, "flagged posts"))
 
@@ -264,18 +265,23 @@ def _post_rows(analyses: list[dict], post_ids: list[int]):
     thresholds = {e["id"]: e["threshold"] for e in analyses}
     for start in range(0, len(post_ids), LOOKUP_BATCH):
         batch = post_ids[start : start + LOOKUP_BATCH]
-        scores = defaultdict(dict)
-        for analysis_id, post_id, score in PostScore.objects.filter(analysis_id__in=order, post_id__in=batch
-                                                                    ).values_list("analysis_id", "post_id", "score"):
+        scores, marked = defaultdict(dict), defaultdict(set)
+        for analysis_id, post_id, score, unreliable in PostScore.objects.filter(
+            analysis_id__in=order, post_id__in=batch
+        ).values_list("analysis_id", "post_id", "score", "unreliable"):
             scores[post_id][analysis_id] = score
+            if unreliable:
+                marked[post_id].add(analysis_id)
         posts = Post.objects.filter(pk__in=batch).select_related("account", "collection").in_bulk()
         for post_id in batch:
             post, own = posts.get(post_id), scores[post_id]
             if post is None:
                 continue
             flagged_by = " ".join(f"#{a}" for a in order if own.get(a, -1.0) >= thresholds[a])
+            # the scorings whose score of this post is unreliable: unlike that model's training posts
+            unreliable_in = " ".join(f"#{a}" for a in order if a in marked[post_id])
             yield [post.pk, post.platform_id, post.collection.name, post.account.handle, post.account.platform_id,
-                   post.time, post.text, flagged_by, *(own.get(a) for a in order)]
+                   post.time, post.text, flagged_by, unreliable_in, *(own.get(a) for a in order)]
 
 
 ACCOUNT_MEASURES = (("mean", "float"), ("max", "float"), ("share_above", "float"), ("posts", "int"))

@@ -50,11 +50,15 @@ def test_the_misp_event_tags_disarm_techniques_as_galaxy_clusters_with_account_a
 
 
 def test_the_csv_lists_flagged_posts_highest_first_with_every_score(build, case):
+    from apps.analyses.models import PostScore
+
+    PostScore.objects.filter(analysis=case["score"], score=0.91).update(unreliable=True)  # unlike the training
     rows = list(csv.DictReader(io.StringIO(read(build("csv")).decode())))
     column = f"score_{case['score'].pk} (io-minilm)"
     assert [r["platform_id"] for r in rows] == ["p0", "p1", "p2", "p3"]  # the four at or above 0.5
     assert [float(r[column]) for r in rows] == [0.97, 0.91, 0.88, 0.62]
     assert rows[0]["account"] == "dam_truth" and rows[0]["flagged_by"] == f"#{case['score'].pk}"
+    assert [r["unreliable_in"] for r in rows] == ["", f"#{case['score'].pk}", "", ""]
 
 
 def test_the_misp_event_loads_in_pymisp_with_valid_types_categories_and_distributions(build):
