@@ -310,7 +310,7 @@ class _TextClassifier:
 
         ``ood``: each post's distance to the training posts, its shift probability (the collection against the
         training posts, ``ml.text.ood.CollectionShift``; None per post where unmeasured), whether it is
-        ``unreliable`` (beyond the training range, or at the shift limit), the range, the share of posts beyond it,
+        ``unreliable`` (beyond the training range, or above the shift limit), the range, the share of posts beyond it,
         the share marked (``unreliable_share``) and the shift check's summary; None for a model trained before the
         check existed. ``shift``: False skips the shift check."""
         threshold = self.decision_threshold if threshold is None else threshold
@@ -582,7 +582,6 @@ class GPT2Classifier(_TextClassifier):
         lm, self.tokenizer_ = load_gpt2(path)
         self.model_ = gpt2_classifier_module(lm)
         self.model_.head.load_state_dict(torch.load(path / "cls_head.pt", weights_only=True))
-
 
 
 def _shift_summary(ood, shift, probabilities, asked: bool) -> dict:
