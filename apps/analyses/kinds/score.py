@@ -323,6 +323,7 @@ class Score(Kind):
             return progress(0.05 + 0.9 * s["fraction"], f"Scoring: {s['scored']:,} of {len(posts['post_id']):,} posts")
 
         requested, mode, exact = _scoring_mode(classifier, params.get("mode", "fp32"), posts["text"], progress)
+        progress(0.05, "Comparing the collection with the model's training posts (the shift check)")
         scored = classifier.score_accounts(
             posts["text"],
             posts["account"],
