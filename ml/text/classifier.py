@@ -309,7 +309,7 @@ class _TextClassifier:
         scored ("exact" resolved to "onnx" or "fp32").
 
         ``ood``: each post's distance to the training posts, its shift probability (the collection against the
-        training posts, ``ml.text.ood.CollectionShift``; None per post where unmeasured), whether it is
+        training posts, ``ml.text.ood.CollectionShift``; ``shift`` None where the check did not run), whether it is
         ``unreliable`` (beyond the training range, or above the shift limit), the range, the share of posts beyond it,
         the share marked (``unreliable_share``) and the shift check's summary; None for a model trained before the
         check existed. ``shift``: False skips the shift check."""

@@ -52,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import sigmoid
 from .config import TextModelError
 
 FILE = "ood.npz"
@@ -431,8 +432,7 @@ class CollectionShift:
     def probabilities(self, texts, vectors) -> np.ndarray:
         """Per post: the odds, as a probability, that a post like it comes from the collection rather than from the
         training posts (out of fold for the sampled texts)."""
-        logits = _unit(np.asarray(vectors, np.float32)).astype(np.float64) @ self.coef + self.intercept
-        p = 1.0 / (1.0 + np.exp(-logits))
+        p = sigmoid(_unit(np.asarray(vectors, np.float32)).astype(np.float64) @ self.coef + self.intercept)
         for i, text in enumerate(texts):
             own = self.out_of_fold.get(str(text))
             if own is not None:

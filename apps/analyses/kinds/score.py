@@ -113,11 +113,6 @@ def ood_figure(ood: dict) -> dict:
     }
 
 
-def _finite(values: list | None) -> list | None:
-    """NaN (a post the shift check did not measure) stored as null."""
-    return None if values is None else [None if v is None or v != v else v for v in values]
-
-
 def ood_limit(result: dict) -> float | None:
     """The distance beyond which a post of this score analysis is unreliable; None where none was measured."""
     ood = result.get("ood") or {}
@@ -335,7 +330,7 @@ class Score(Kind):
                   "exact_check": exact}
         ood, none = scored.get("ood") or {}, [None] * len(posts["post_id"])
         rows = {"post_id": posts["post_id"], "account": posts["account"], "score": scored["scores"],
-                "ood": ood.get("distances") or none, "shift": _finite(ood.get("shift")) or none,
+                "ood": ood.get("distances") or none, "shift": ood.get("shift") or none,
                 "unreliable": ood.get("unreliable") or none}
         return result, summary(result), rows
 
