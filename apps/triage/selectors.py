@@ -407,7 +407,8 @@ def _post_describe(queue: TriageQueue, row: PostScore, post: Post, model: int | 
             "recent": _recent_posts(account_id=account.pk, exclude=post.pk),
         },
         "score": row.score,
-        "unreliable": _unreliable(queue, row),
+        # the score page's stored mark: beyond the training range or the shift limit; None where nothing was measured
+        "unreliable": row.unreliable,
         "uncertainty": abs(row.score - boundary(queue)),
         "attention_url": reverse("text-model-post", args=[model, post.pk]) if model else None,
         "networks": networks,
@@ -423,12 +424,6 @@ def _attention_model(queue: TriageQueue) -> int | None:
     except (TypeError, ValueError):
         return None
     return TextModel.objects.filter(investigation_id=queue.investigation_id, pk=pk).values_list("pk", flat=True).first()
-
-
-def _unreliable(queue: TriageQueue, row) -> bool | None:
-    """The score page's stored out-of-distribution mark on this post (beyond the training range or the shift
-    limit; None where the scoring measured neither)."""
-    return getattr(row, "unreliable", None)
 
 
 TOP_POSTS = 5
