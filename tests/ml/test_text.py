@@ -283,6 +283,17 @@ def test_an_encoder_with_fewer_positions_than_max_length_reads_each_post_up_to_i
     assert len(model.attention(texts[0], max_tokens=64)["tokens"]) == 16
 
 
+def test_the_positions_a_config_gives_are_read_for_each_family():
+    from transformers import BertConfig, GPT2Config, RobertaConfig
+
+    from ml.text.models import directory_positions, token_positions
+
+    assert token_positions(BertConfig(max_position_embeddings=64)) == 64
+    assert token_positions(RobertaConfig(max_position_embeddings=514)) == 512  # two kept for the padding offset
+    assert token_positions(GPT2Config(n_positions=128)) == 128
+    assert token_positions(None) is None and directory_positions("/nonexistent/model") is None
+
+
 def test_it_saves_and_loads_the_gpt2_classifier(gpt2, tmp_path):
     gpt2.save(tmp_path / "gpt2")
     again = load_text_model(tmp_path / "gpt2")

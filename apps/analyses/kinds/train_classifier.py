@@ -382,20 +382,11 @@ def max_length_choice(params: dict, texts: list[str]) -> dict:
 
 
 def _positions(params: dict) -> int | None:
-    """How many tokens the base model has positions for (its config.json), where a base directory is named: a small
-    local model may hold fewer than ``max_length``. None where unknown (the bundled MiniLM has 512)."""
-    if not params.get("base_dir"):
-        return None
-    from transformers import AutoConfig
+    """How many tokens the base model has positions for, where a base directory is named: a small local model may
+    hold fewer than ``max_length``. None where unknown (the bundled MiniLM has 512)."""
+    from ml.text.models import directory_positions
 
-    try:
-        config = AutoConfig.from_pretrained(str(params["base_dir"]), local_files_only=True)
-    except (OSError, ValueError):
-        return None
-    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-    if positions and ("roberta" in str(config.model_type) or config.model_type == "camembert"):
-        positions -= 2  # RoBERTa-style position ids start after the padding index
-    return int(positions) if positions else None
+    return directory_positions(params["base_dir"]) if params.get("base_dir") else None
 
 
 def _tokenizer(params: dict, texts: list[str]):
